@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package tide needs to build, test and run its examples.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+packages=(
+  build-essential cmake ninja-build pkg-config git clang clang-format clang-tidy
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libfuse3-dev fuse3 libzstd-dev zstd libcurl4-openssl-dev libssl-dev openssl
+  libabsl-dev catch2 nlohmann-json3-dev libtomlplusplus-dev libcli11-dev
+  libsqlite3-dev libspdlog-dev
+  containerd runc docker-registry apache2-utils
+  busybox-static umoci skopeo mmdebstrap
+  zlib1g-dev libclang-rt-14-dev gnuplot-nox
+  iproute2 curl python3 attr e2fsprogs util-linux procps
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+# Debian starts these services on install; tide's tests and examples run private instances.
+for svc in containerd docker-registry; do
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
+    systemctl disable --now "$svc" >/dev/null 2>&1 || true
+  fi
+done
