@@ -168,6 +168,8 @@ absl::Status IndexLoader::LoadEntries(const tide::format::v1::LayerIndex& pb, La
   for (const auto& name : pb.owner_names()) index->owner_names_.push_back(name);
   if (index->owner_names_.empty()) index->owner_names_.emplace_back();
 
+  // Room for some synthesized parent directories without a reallocation that would double the size.
+  index->entries_.reserve(n + 1 + n / 16 + 16);
   index->entries_.resize(n + 1);
   EntryAttr& root = index->entries_[0];
   root.type = EntryType::kDirectory;
@@ -270,7 +272,9 @@ absl::Status IndexLoader::BuildTree(LayerIndex* index) {
   absl::flat_hash_map<absl::string_view, EntryId> by_path;
   by_path.reserve(n);
   auto path_of = [&](EntryId id) { return Sv(index->path(id)); };
-  // Later entries replace earlier ones with the same path, as extraction would.
+  // Later entries replace earlier ones with the same path, as extraction would. Replaced entries
+  // keep parent == kNoEntry and so stay unreachable.
+  std::vector<bool> replaced(n + 1, false);
   for (EntryId id = 1; id <= n; ++id) {
     if (entries[id].path_length == 0) {
       if (entries[id].type != EntryType::kDirectory) return Malformed("the root entry is not a directory");
@@ -281,12 +285,17 @@ absl::Status IndexLoader::BuildTree(LayerIndex* index) {
       entries[kRootEntry] = root;
       continue;
     }
-    by_path[path_of(id)] = id;
+    auto [it, inserted] = by_path.try_emplace(path_of(id), id);
+    if (!inserted) {
+      replaced[it->second] = true;
+      it->second = id;
+    }
   }
+  // Siblings are usually adjacent in a tar, so remembering the last parent saves most lookups.
+  std::string_view last_parent_path;
+  EntryId last_parent = kNoEntry;
   for (EntryId id = 1; id <= n; ++id) {
-    if (entries[id].path_length == 0) continue;
-    auto it = by_path.find(path_of(id));
-    if (it->second != id) continue;  // replaced by a later duplicate: stays unreachable
+    if (entries[id].path_length == 0 || replaced[id]) continue;
     EntryId child = id;
     // Walk up until a parent that is already attached, synthesizing missing directories.
     while (true) {
@@ -297,6 +306,10 @@ absl::Status IndexLoader::BuildTree(LayerIndex* index) {
         break;
       }
       std::string_view parent_path = path.substr(0, slash);
+      if (last_parent != kNoEntry && parent_path == last_parent_path) {
+        entries[child].parent = last_parent;
+        break;
+      }
       auto [pit, inserted] = by_path.try_emplace(Sv(parent_path), static_cast<EntryId>(entries.size()));
       if (inserted) {
         if (entries.size() >= kNoEntry - 1) return Malformed("too many entries");
@@ -318,10 +331,16 @@ absl::Status IndexLoader::BuildTree(LayerIndex* index) {
                                                        "' is not a directory"));
       }
       entries[child].parent = parent;
-      if (!inserted) break;
+      if (!inserted) {
+        last_parent_path = parent_path;
+        last_parent = parent;
+        break;
+      }
       child = parent;
     }
   }
+  // Only give memory back when the reserve was exceeded (the vector doubled); a copy costs time.
+  if (entries.capacity() > entries.size() + entries.size() / 8) entries.shrink_to_fit();
   TIDE_RETURN_IF_ERROR(ResolveHardlinks(index, by_path));
   BuildChildren(index);
   return absl::OkStatus();
