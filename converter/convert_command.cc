@@ -55,7 +55,8 @@ int RunConvert(const ConvertFlags& flags) {
     auto size = ParseSize(flags.chunk_size);
     if (!size.ok()) return Fail(absl::StrFormat("--chunk-size: %s", size.status().message()));
     if (*size < 4096 || *size > format::kMaxChunkSize) {
-      return Fail(absl::StrFormat("--chunk-size %s: want 4K..%dM", flags.chunk_size, format::kMaxChunkSize >> 20));
+      return Fail(
+          absl::StrFormat("--chunk-size %s: want 4K..%dM", flags.chunk_size, format::kMaxChunkSize >> 20));
     }
     options.writer.chunk_size = static_cast<uint32_t>(*size);
   }
@@ -78,10 +79,11 @@ int RunConvert(const ConvertFlags& flags) {
   if (!summary.ok()) return Fail(std::string(summary.status().message()));
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   absl::PrintF("converted %s -> %s\n", (*source)->Describe(), (*dest)->Describe());
-  absl::PrintF("  %d manifest(s), %d layer(s), %.1f MB tar, %.1f MB source -> %.1f MB tide in %.1f s (%.0f MB/s)\n",
-               summary->manifests, summary->layers, static_cast<double>(summary->tar_bytes) / 1e6,
-               static_cast<double>(summary->source_bytes) / 1e6, static_cast<double>(summary->output_bytes) / 1e6,
-               secs, secs > 0 ? static_cast<double>(summary->tar_bytes) / 1e6 / secs : 0.0);
+  absl::PrintF(
+      "  %d manifest(s), %d layer(s), %.1f MB tar, %.1f MB source -> %.1f MB tide in %.1f s (%.0f MB/s)\n",
+      summary->manifests, summary->layers, static_cast<double>(summary->tar_bytes) / 1e6,
+      static_cast<double>(summary->source_bytes) / 1e6, static_cast<double>(summary->output_bytes) / 1e6,
+      secs, secs > 0 ? static_cast<double>(summary->tar_bytes) / 1e6 / secs : 0.0);
   absl::PrintF("  %s %s\n", summary->root.media_type, summary->root.digest.str());
   return 0;
 }
@@ -93,14 +95,18 @@ void AddConvertCommand(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("convert", "Convert an image's layers to tide layers");
   cmd->add_option("SRC", flags->source, "Source image: oci:DIR[:TAG] or docker://HOST/REPO[:TAG|@DIGEST]")
       ->required();
-  cmd->add_option("DST", flags->destination, "Destination: oci:DIR[:TAG] or docker://HOST/REPO[:TAG]")->required();
-  cmd->add_option("--platform", flags->platform, "Convert only this platform of an index (os/arch[/variant])");
+  cmd->add_option("DST", flags->destination, "Destination: oci:DIR[:TAG] or docker://HOST/REPO[:TAG]")
+      ->required();
+  cmd->add_option("--platform", flags->platform,
+                  "Convert only this platform of an index (os/arch[/variant])");
   cmd->add_option("--zstd-level", flags->zstd_level, "zstd compression level (1-22)")->capture_default_str();
   cmd->add_option("--chunk-size", flags->chunk_size, "Chunk size, e.g. 1M (default: the format's default)");
   cmd->add_option("-j,--parallel", flags->parallel, "Layers converted at once (default: one per CPU)");
   cmd->add_flag("-q,--quiet", flags->quiet, "No progress output");
-  cmd->add_flag("--plain-http", flags->registry.plain_http, "Use http for registries without hosts.toml entries");
-  cmd->add_option("--hosts-dir", flags->registry.hosts_dir, "containerd hosts.toml directory (certs.d layout)");
+  cmd->add_flag("--plain-http", flags->registry.plain_http,
+                "Use http for registries without hosts.toml entries");
+  cmd->add_option("--hosts-dir", flags->registry.hosts_dir,
+                  "containerd hosts.toml directory (certs.d layout)");
   cmd->callback([flags] {
     int rc = RunConvert(*flags);
     if (rc != 0) throw CLI::RuntimeError(rc);

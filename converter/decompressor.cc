@@ -25,7 +25,8 @@ class PassThrough final : public format::ByteSource {
 
 class GzipSource final : public format::ByteSource {
  public:
-  GzipSource(format::ByteSource& in, std::string context) : in_(in), context_(std::move(context)), buf_(kInputBuffer) {
+  GzipSource(format::ByteSource& in, std::string context)
+      : in_(in), context_(std::move(context)), buf_(kInputBuffer) {
     // 15 + 32: any window size, gzip or zlib header detected automatically.
     ok_ = inflateInit2(&z_, 15 + 32) == Z_OK;
   }

@@ -55,7 +55,8 @@ class Converter {
       std::string where = entry.platform ? entry.platform->ToString() : "no platform";
       available.push_back(where);
       if (!oci::IsManifest(entry.media_type)) {
-        Note(absl::StrCat("skipping ", Short(entry.digest), " (", entry.media_type, "): not an image manifest"));
+        Note(absl::StrCat("skipping ", Short(entry.digest), " (", entry.media_type,
+                          "): not an image manifest"));
         continue;
       }
       if (!entry.platform || entry.platform->os == "unknown") {
@@ -65,11 +66,13 @@ class Converter {
       }
       if (options_.platform && !options_.platform->Matches(*entry.platform)) continue;
       TIDE_ASSIGN_OR_RETURN(std::string bytes, source_.FetchBlob(entry));
-      std::string mcontext = absl::StrCat(source_.Describe(), " manifest ", Short(entry.digest), " (", where, ")");
+      std::string mcontext =
+          absl::StrCat(source_.Describe(), " manifest ", Short(entry.digest), " (", where, ")");
       TIDE_ASSIGN_OR_RETURN(oci::Manifest m, oci::Manifest::Parse(bytes, mcontext));
       oci::Descriptor converted_entry;
       std::string converted_bytes;
-      TIDE_RETURN_IF_ERROR(ConvertManifest(m, mcontext, /*check_platform=*/false, &converted_entry, &converted_bytes));
+      TIDE_RETURN_IF_ERROR(
+          ConvertManifest(m, mcontext, /*check_platform=*/false, &converted_entry, &converted_bytes));
       TIDE_RETURN_IF_ERROR(dest_.PutManifest(converted_entry, converted_bytes));
       converted_entry.platform = entry.platform;
       for (const auto& [k, v] : entry.annotations) converted_entry.annotations.emplace(k, v);
@@ -82,8 +85,13 @@ class Converter {
           " (index has: ", absl::StrJoin(available, ", "), ")"));
     }
     *out_bytes = converted.Serialize();
-    *out = oci::Descriptor{std::string(oci::kOciIndex), Digest::Of(*out_bytes),
-                           static_cast<int64_t>(out_bytes->size()), {}, std::nullopt, {}, ""};
+    *out = oci::Descriptor{std::string(oci::kOciIndex),
+                           Digest::Of(*out_bytes),
+                           static_cast<int64_t>(out_bytes->size()),
+                           {},
+                           std::nullopt,
+                           {},
+                           ""};
     return absl::OkStatus();
   }
 
@@ -99,19 +107,21 @@ class Converter {
     if (check_platform && options_.platform) {
       TIDE_ASSIGN_OR_RETURN(oci::Platform p, config.GetPlatform());
       if (!options_.platform->Matches(p)) {
-        return absl::NotFoundError(absl::StrCat(context, " is for ", p.ToString(), ", not ",
-                                                options_.platform->ToString()));
+        return absl::NotFoundError(
+            absl::StrCat(context, " is for ", p.ToString(), ", not ", options_.platform->ToString()));
       }
     }
     TIDE_ASSIGN_OR_RETURN(std::vector<Digest> diff_ids, config.DiffIds());
     if (diff_ids.size() != m.layers.size()) {
-      return absl::InvalidArgumentError(absl::StrCat(context, ": ", m.layers.size(), " layers but the config has ",
-                                                     diff_ids.size(), " rootfs.diff_ids"));
+      return absl::InvalidArgumentError(absl::StrCat(context, ": ", m.layers.size(),
+                                                     " layers but the config has ", diff_ids.size(),
+                                                     " rootfs.diff_ids"));
     }
     std::vector<LayerJob> jobs;
     for (size_t i = 0; i < m.layers.size(); ++i) {
-      jobs.push_back(LayerJob{m.layers[i], diff_ids[i],
-                              absl::StrCat("layer ", i + 1, "/", m.layers.size(), " ", Short(m.layers[i].digest))});
+      jobs.push_back(
+          LayerJob{m.layers[i], diff_ids[i],
+                   absl::StrCat("layer ", i + 1, "/", m.layers.size(), " ", Short(m.layers[i].digest))});
     }
     TIDE_ASSIGN_OR_RETURN(std::vector<ConvertedLayer> layers, ConvertLayers(jobs));
 
@@ -126,12 +136,22 @@ class Converter {
     }
     config.SetDiffIds(new_diff_ids);
     std::string new_config = config.Serialize();
-    converted.config = oci::Descriptor{std::string(oci::kOciConfig), Digest::Of(new_config),
-                                       static_cast<int64_t>(new_config.size()), {}, std::nullopt, {}, ""};
+    converted.config = oci::Descriptor{std::string(oci::kOciConfig),
+                                       Digest::Of(new_config),
+                                       static_cast<int64_t>(new_config.size()),
+                                       {},
+                                       std::nullopt,
+                                       {},
+                                       ""};
     TIDE_RETURN_IF_ERROR(dest_.PutBlob(converted.config, new_config));
     *out_bytes = converted.Serialize();
-    *out = oci::Descriptor{std::string(oci::kOciManifest), Digest::Of(*out_bytes),
-                           static_cast<int64_t>(out_bytes->size()), {}, std::nullopt, {}, ""};
+    *out = oci::Descriptor{std::string(oci::kOciManifest),
+                           Digest::Of(*out_bytes),
+                           static_cast<int64_t>(out_bytes->size()),
+                           {},
+                           std::nullopt,
+                           {},
+                           ""};
     ++summary_.manifests;
     return absl::OkStatus();
   }

@@ -13,7 +13,8 @@ absl::StatusOr<std::shared_ptr<registry::RegistryClient>> ImageEndpoints::Client
     registry::RegistryClientOptions options;
     options.plain_http = flags_.plain_http;
     options.hosts_dir = flags_.hosts_dir;
-    TIDE_ASSIGN_OR_RETURN(std::unique_ptr<registry::RegistryClient> c, registry::RegistryClient::Create(options));
+    TIDE_ASSIGN_OR_RETURN(std::unique_ptr<registry::RegistryClient> c,
+                          registry::RegistryClient::Create(options));
     client_ = std::move(c);
   }
   return client_;
@@ -29,8 +30,8 @@ absl::StatusOr<std::unique_ptr<ImageSource>> ImageEndpoints::OpenSource(const Im
   return std::unique_ptr<ImageSource>(std::move(s));
 }
 
-absl::StatusOr<std::unique_ptr<ImageDestination>> ImageEndpoints::OpenDestination(const ImageRef& ref,
-                                                                                  const std::string& default_tag) {
+absl::StatusOr<std::unique_ptr<ImageDestination>> ImageEndpoints::OpenDestination(
+    const ImageRef& ref, const std::string& default_tag) {
   if (ref.transport == ImageRef::Transport::kOciLayout) {
     std::string tag = !ref.tag.empty() ? ref.tag : (!default_tag.empty() ? default_tag : "latest");
     TIDE_ASSIGN_OR_RETURN(auto d, OciLayoutDestination::Open(ref.layout_dir, tag));

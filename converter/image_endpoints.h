@@ -27,7 +27,7 @@ class ImageEndpoints {
   absl::StatusOr<std::unique_ptr<ImageSource>> OpenSource(const ImageRef& ref);
   // default_tag names the image in an OCI layout destination given without a tag.
   absl::StatusOr<std::unique_ptr<ImageDestination>> OpenDestination(const ImageRef& ref,
-                                                                     const std::string& default_tag);
+                                                                    const std::string& default_tag);
 
  private:
   absl::StatusOr<std::shared_ptr<registry::RegistryClient>> Client();

@@ -32,8 +32,8 @@ absl::StatusOr<ImageRef> ImageRef::Parse(std::string_view text) {
     }
     return ref;
   }
-  return absl::InvalidArgumentError(
-      absl::StrCat("image \"", Sv(text), "\": unknown transport (want oci:DIR[:TAG] or docker://HOST/REPO[:TAG])"));
+  return absl::InvalidArgumentError(absl::StrCat(
+      "image \"", Sv(text), "\": unknown transport (want oci:DIR[:TAG] or docker://HOST/REPO[:TAG])"));
 }
 
 std::string ImageRef::ToString() const {

@@ -29,7 +29,8 @@ class ImageSource {
   // A layer's stored (still compressed) bytes as a stream. The caller verifies the digest.
   virtual absl::StatusOr<std::unique_ptr<format::ByteSource>> OpenLayer(const oci::Descriptor& desc) = 0;
   // Random access to a layer blob, for reading a tide index without fetching the whole layer.
-  virtual absl::StatusOr<std::unique_ptr<format::RangeReader>> OpenLayerRanges(const oci::Descriptor& desc) = 0;
+  virtual absl::StatusOr<std::unique_ptr<format::RangeReader>> OpenLayerRanges(
+      const oci::Descriptor& desc) = 0;
 };
 
 }  // namespace tide::converter

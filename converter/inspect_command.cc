@@ -41,7 +41,8 @@ absl::Status InspectBlobFile(const InspectFlags& flags) {
   }
   format::FdRangeReader reader(fd.get());
   auto index = format::LoadIndexFromFooter(reader, static_cast<uint64_t>(st.st_size));
-  if (!index.ok()) return absl::Status(index.status().code(), absl::StrCat(flags.blob, ": ", index.status().message()));
+  if (!index.ok())
+    return absl::Status(index.status().code(), absl::StrCat(flags.blob, ": ", index.status().message()));
   absl::PrintF("blob %s\n", flags.blob);
   PrintIndexSummary(stdout, *index, static_cast<uint64_t>(st.st_size));
   if (flags.entries) PrintEntries(stdout, *index);
@@ -65,12 +66,14 @@ absl::Status InspectLayer(ImageSource& source, const oci::Descriptor& layer, siz
   auto index_digest = Digest::Parse(digest_text);
   if (!index_digest.ok() || !absl::SimpleAtoi(Annotation(layer, format::kAnnotationIndexOffset), &offset) ||
       !absl::SimpleAtoi(Annotation(layer, format::kAnnotationIndexSize), &size)) {
-    return absl::InvalidArgumentError(absl::StrCat("layer ", layer.digest.str(), ": malformed tide annotations"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("layer ", layer.digest.str(), ": malformed tide annotations"));
   }
   TIDE_ASSIGN_OR_RETURN(auto reader, source.OpenLayerRanges(layer));
   auto index = format::LoadIndexAt(*reader, offset, size, *index_digest);
   if (!index.ok()) {
-    return absl::Status(index.status().code(), absl::StrCat("layer ", layer.digest.str(), ": ", index.status().message()));
+    return absl::Status(index.status().code(),
+                        absl::StrCat("layer ", layer.digest.str(), ": ", index.status().message()));
   }
   PrintIndexSummary(stdout, *index, static_cast<uint64_t>(layer.size));
   if (entries) PrintEntries(stdout, *index);
@@ -79,10 +82,12 @@ absl::Status InspectLayer(ImageSource& source, const oci::Descriptor& layer, siz
 
 absl::Status InspectManifest(ImageSource& source, const oci::Descriptor& desc, const std::string& bytes,
                              bool entries) {
-  TIDE_ASSIGN_OR_RETURN(oci::Manifest m, oci::Manifest::Parse(bytes, absl::StrCat("manifest ", desc.digest.str())));
+  TIDE_ASSIGN_OR_RETURN(oci::Manifest m,
+                        oci::Manifest::Parse(bytes, absl::StrCat("manifest ", desc.digest.str())));
   absl::PrintF("manifest %s%s\n", desc.digest.str(),
                desc.platform ? absl::StrCat(" (", desc.platform->ToString(), ")") : std::string());
-  for (size_t i = 0; i < m.layers.size(); ++i) TIDE_RETURN_IF_ERROR(InspectLayer(source, m.layers[i], i + 1, entries));
+  for (size_t i = 0; i < m.layers.size(); ++i)
+    TIDE_RETURN_IF_ERROR(InspectLayer(source, m.layers[i], i + 1, entries));
   return absl::OkStatus();
 }
 
@@ -108,13 +113,17 @@ absl::Status InspectImage(const InspectFlags& flags) {
 
 void AddInspectCommand(CLI::App& app) {
   auto flags = std::make_shared<InspectFlags>();
-  CLI::App* cmd = app.add_subcommand("inspect", "Print the tide index summary of an image's layers or of one blob");
-  auto* src = cmd->add_option("SRC", flags->source, "Image: oci:DIR[:TAG] or docker://HOST/REPO[:TAG|@DIGEST]");
+  CLI::App* cmd =
+      app.add_subcommand("inspect", "Print the tide index summary of an image's layers or of one blob");
+  auto* src =
+      cmd->add_option("SRC", flags->source, "Image: oci:DIR[:TAG] or docker://HOST/REPO[:TAG|@DIGEST]");
   auto* blob = cmd->add_option("--blob", flags->blob, "A single tide layer blob file");
   src->excludes(blob);
   cmd->add_flag("--entries", flags->entries, "Also list every entry");
-  cmd->add_flag("--plain-http", flags->registry.plain_http, "Use http for registries without hosts.toml entries");
-  cmd->add_option("--hosts-dir", flags->registry.hosts_dir, "containerd hosts.toml directory (certs.d layout)");
+  cmd->add_flag("--plain-http", flags->registry.plain_http,
+                "Use http for registries without hosts.toml entries");
+  cmd->add_option("--hosts-dir", flags->registry.hosts_dir,
+                  "containerd hosts.toml directory (certs.d layout)");
   cmd->callback([flags] {
     absl::Status s;
     if (!flags->blob.empty()) {

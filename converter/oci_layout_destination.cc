@@ -25,7 +25,9 @@ absl::StatusOr<std::unique_ptr<OciLayoutDestination>> OciLayoutDestination::Open
   return std::unique_ptr<OciLayoutDestination>(new OciLayoutDestination(std::move(layout), tag));
 }
 
-std::string OciLayoutDestination::Describe() const { return absl::StrCat("oci:", layout_.dir().string(), ":", tag_); }
+std::string OciLayoutDestination::Describe() const {
+  return absl::StrCat("oci:", layout_.dir().string(), ":", tag_);
+}
 
 absl::StatusOr<std::unique_ptr<LayerOutput>> OciLayoutDestination::NewLayer() {
   TIDE_ASSIGN_OR_RETURN(oci::BlobWriter w, layout_.NewBlobWriter());

@@ -12,7 +12,8 @@ namespace tide::converter {
 // Writes into an OCI layout (created if absent); Publish() tags the root in index.json.
 class OciLayoutDestination final : public ImageDestination {
  public:
-  static absl::StatusOr<std::unique_ptr<OciLayoutDestination>> Open(const std::string& dir, const std::string& tag);
+  static absl::StatusOr<std::unique_ptr<OciLayoutDestination>> Open(const std::string& dir,
+                                                                    const std::string& tag);
 
   std::string Describe() const override;
   absl::StatusOr<std::unique_ptr<LayerOutput>> NewLayer() override;
@@ -21,7 +22,8 @@ class OciLayoutDestination final : public ImageDestination {
   absl::Status Publish(const oci::Descriptor& root, std::string_view bytes) override;
 
  private:
-  OciLayoutDestination(oci::OciLayout layout, std::string tag) : layout_(std::move(layout)), tag_(std::move(tag)) {}
+  OciLayoutDestination(oci::OciLayout layout, std::string tag)
+      : layout_(std::move(layout)), tag_(std::move(tag)) {}
   oci::OciLayout layout_;
   std::string tag_;
 };

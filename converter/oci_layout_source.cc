@@ -37,7 +37,8 @@ absl::StatusOr<std::unique_ptr<format::ByteSource>> OciLayoutSource::OpenLayer(c
 
 namespace tide::converter {
 
-absl::StatusOr<std::unique_ptr<format::RangeReader>> OciLayoutSource::OpenLayerRanges(const oci::Descriptor& desc) {
+absl::StatusOr<std::unique_ptr<format::RangeReader>> OciLayoutSource::OpenLayerRanges(
+    const oci::Descriptor& desc) {
   TIDE_ASSIGN_OR_RETURN(UniqueFd fd, layout_.OpenBlob(desc.digest));
   return std::unique_ptr<format::RangeReader>(new OwnedFdRangeReader(std::move(fd)));
 }

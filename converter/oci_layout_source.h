@@ -11,7 +11,8 @@ namespace tide::converter {
 
 class OciLayoutSource final : public ImageSource {
  public:
-  static absl::StatusOr<std::unique_ptr<OciLayoutSource>> Open(const std::string& dir, const std::string& tag);
+  static absl::StatusOr<std::unique_ptr<OciLayoutSource>> Open(const std::string& dir,
+                                                               const std::string& tag);
 
   std::string Describe() const override;
   std::string Tag() const override { return tag_; }
@@ -21,7 +22,8 @@ class OciLayoutSource final : public ImageSource {
   absl::StatusOr<std::unique_ptr<format::RangeReader>> OpenLayerRanges(const oci::Descriptor& desc) override;
 
  private:
-  OciLayoutSource(oci::OciLayout layout, std::string tag) : layout_(std::move(layout)), tag_(std::move(tag)) {}
+  OciLayoutSource(oci::OciLayout layout, std::string tag)
+      : layout_(std::move(layout)), tag_(std::move(tag)) {}
   oci::OciLayout layout_;
   std::string tag_;
 };

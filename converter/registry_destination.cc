@@ -10,7 +10,8 @@ namespace {
 
 class PushingLayerOutput final : public LayerOutput {
  public:
-  PushingLayerOutput(std::shared_ptr<registry::RegistryClient> client, registry::Reference repo, TempFile file)
+  PushingLayerOutput(std::shared_ptr<registry::RegistryClient> client, registry::Reference repo,
+                     TempFile file)
       : client_(std::move(client)), repo_(std::move(repo)), file_(std::move(file)), sink_(file_.fd()) {}
   absl::Status Write(std::string_view data) override { return sink_.Write(data); }
   absl::Status Commit(const Digest& digest) override {

@@ -9,9 +9,9 @@
 #include "common/status_macros.h"
 #include "converter/owned_fd_source.h"
 #include "converter/temp_file.h"
-#include "registry/blob_range_reader.h"
 #include "format/byte_io.h"
 #include "oci/media_types.h"
+#include "registry/blob_range_reader.h"
 
 namespace tide::converter {
 
@@ -64,7 +64,8 @@ namespace {
 // Adapts the registry client's ranged blob reads to the format library's RangeReader.
 class RegistryRangeReader final : public format::RangeReader {
  public:
-  explicit RegistryRangeReader(std::unique_ptr<registry::BlobRangeReader> reader) : reader_(std::move(reader)) {}
+  explicit RegistryRangeReader(std::unique_ptr<registry::BlobRangeReader> reader)
+      : reader_(std::move(reader)) {}
   absl::Status ReadAt(uint64_t offset, size_t size, std::string* out) override {
     TIDE_ASSIGN_OR_RETURN(*out, reader_->ReadAt(offset, size));
     return absl::OkStatus();
@@ -76,7 +77,8 @@ class RegistryRangeReader final : public format::RangeReader {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<format::RangeReader>> RegistrySource::OpenLayerRanges(const oci::Descriptor& desc) {
+absl::StatusOr<std::unique_ptr<format::RangeReader>> RegistrySource::OpenLayerRanges(
+    const oci::Descriptor& desc) {
   TIDE_ASSIGN_OR_RETURN(auto reader, client_->OpenBlob(ref_, desc.digest, desc.size));
   return std::unique_ptr<format::RangeReader>(new RegistryRangeReader(std::move(reader)));
 }

@@ -14,8 +14,8 @@ namespace tide::converter {
 // streamed from there.
 class RegistrySource final : public ImageSource {
  public:
-  static absl::StatusOr<std::unique_ptr<RegistrySource>> Create(std::shared_ptr<registry::RegistryClient> client,
-                                                                const std::string& reference);
+  static absl::StatusOr<std::unique_ptr<RegistrySource>> Create(
+      std::shared_ptr<registry::RegistryClient> client, const std::string& reference);
 
   std::string Describe() const override { return "docker://" + ref_.String(); }
   std::string Tag() const override { return ref_.tag(); }

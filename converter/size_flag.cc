@@ -15,7 +15,8 @@ absl::StatusOr<uint64_t> ParseSize(std::string_view text) {
   while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
   uint64_t value = 0;
   if (digits == 0 || !absl::SimpleAtoi(Sv(text.substr(0, digits)), &value)) {
-    return absl::InvalidArgumentError(absl::StrCat("size \"", Sv(text), "\": want a number with optional K/M/G"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("size \"", Sv(text), "\": want a number with optional K/M/G"));
   }
   std::string unit = absl::AsciiStrToLower(Sv(text.substr(digits)));
   uint64_t scale = 1;
@@ -30,7 +31,8 @@ absl::StatusOr<uint64_t> ParseSize(std::string_view text) {
   } else {
     return absl::InvalidArgumentError(absl::StrCat("size \"", Sv(text), "\": unknown unit \"", unit, "\""));
   }
-  if (value > UINT64_MAX / scale) return absl::InvalidArgumentError(absl::StrCat("size \"", Sv(text), "\": too large"));
+  if (value > UINT64_MAX / scale)
+    return absl::InvalidArgumentError(absl::StrCat("size \"", Sv(text), "\": too large"));
   return value * scale;
 }
 
