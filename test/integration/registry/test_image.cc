@@ -48,12 +48,14 @@ PushedImage PushRandomImage(RegistryClient& client, const Reference& ref, std::v
     image.layers.push_back(MakeBlob(layer_sizes[i], seed * 100 + static_cast<uint32_t>(i)));
     const TestBlob& l = image.layers.back();
     auto pushed = client.PushBlob(ref, l.digest, l.bytes);
+    INFO(pushed.status().ToString());
     REQUIRE(pushed.ok());
     layers.push_back({{"mediaType", std::string(oci::kOciLayerZstd)},
                       {"digest", l.digest.str()},
                       {"size", l.bytes.size()}});
   }
   auto pushed_config = client.PushBlob(ref, image.config.digest, image.config.bytes);
+  INFO(pushed_config.status().ToString());
   REQUIRE(pushed_config.ok());
   nlohmann::json manifest = {{"schemaVersion", 2},
                              {"mediaType", std::string(oci::kOciManifest)},
@@ -64,6 +66,7 @@ PushedImage PushRandomImage(RegistryClient& client, const Reference& ref, std::v
                              {"layers", layers}};
   image.manifest = manifest.dump();
   auto digest = client.PushManifest(ref, image.manifest, oci::kOciManifest);
+  INFO(digest.status().ToString());
   REQUIRE(digest.ok());
   image.manifest_digest = *digest;
   return image;
