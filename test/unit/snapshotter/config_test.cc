@@ -1,6 +1,7 @@
 #include "snapshotter/config.h"
 
 #include <catch2/catch.hpp>
+#include <cstdlib>
 
 using tide::snapshotter::ParseConfig;
 using tide::snapshotter::PrefetchMode;
@@ -64,4 +65,14 @@ TEST_CASE("config: bad input names the file, the key and the reason", "[snapshot
     CHECK(message.find(c.expect) != std::string::npos);
     CHECK(message.find("bad.toml") != std::string::npos);
   }
+}
+
+TEST_CASE("config: the shipped example config loads", "[snapshotter][config]") {
+  auto config = tide::snapshotter::LoadConfig(std::string(std::getenv("TIDE_SOURCE_DIR")) +
+                                              "/examples/tide-snapshotter.toml");
+  INFO(config.status());
+  REQUIRE(config.ok());
+  CHECK(config->cache_max_bytes == 50ULL << 30);
+  CHECK(config->prefetch_bandwidth == 200ULL << 20);
+  CHECK(config->address == "/run/tide-snapshotter/tide-snapshotter.sock");
 }
