@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "containerd/services/leases/v1/leases.grpc.pb.h"
 #include "containerd/services/snapshots/v1/snapshots.grpc.pb.h"
 #include "test/support/temp_dir.h"
 
@@ -148,6 +149,7 @@ class Suite {
   std::unique_ptr<grpc::ClientContext> Context() {
     auto c = std::make_unique<grpc::ClientContext>();
     if (!t_.ns.empty()) c->AddMetadata("containerd-namespace", t_.ns);
+    if (!lease_.empty()) c->AddMetadata("containerd-lease", lease_);
     c->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
     return c;
   }
@@ -283,7 +285,45 @@ class Suite {
     Log(absl::StrCat("use ", what, ": ", absl::StrJoin(seen, " ")));
   }
 
+  // Through containerd, a lease holds what the suite creates, as it holds an unpack in progress:
+  // otherwise a garbage collection pass in the middle would remove unreferenced snapshots.
+  bool CreateLease() {
+    auto leases = containerd::services::leases::v1::Leases::NewStub(
+        grpc::CreateChannel("unix:" + t_.socket, grpc::InsecureChannelCredentials()));
+    containerd::services::leases::v1::CreateRequest req;
+    containerd::services::leases::v1::CreateResponse resp;
+    req.set_id("behaviour-suite-" + t_.snapshotter);
+    auto ctx = Context();
+    auto status = leases->Create(ctx.get(), req, &resp);
+    if (!status.ok()) Log("lease create failed: " + status.error_message());
+    lease_ = req.id();
+    return status.ok();
+  }
+  void DeleteLease() {
+    auto leases = containerd::services::leases::v1::Leases::NewStub(
+        grpc::CreateChannel("unix:" + t_.socket, grpc::InsecureChannelCredentials()));
+    containerd::services::leases::v1::DeleteRequest req;
+    google::protobuf::Empty resp;
+    req.set_id(lease_);
+    req.set_sync(true);
+    lease_.clear();
+    auto ctx = Context();
+    auto status = leases->Delete(ctx.get(), req, &resp);
+    if (!status.ok()) Log("lease delete failed: " + status.error_message());
+  }
+
+ public:
+  std::vector<std::string> RunWithLease() {
+    if (t_.ns.empty()) return Run();
+    if (!CreateLease()) return out_;
+    Run();
+    DeleteLease();
+    return out_;
+  }
+
+ private:
   SnapshotsTarget t_;
+  std::string lease_;
   std::unique_ptr<pb::Snapshots::Stub> stub_;
   std::vector<std::string> out_;
 };
@@ -384,7 +424,7 @@ std::vector<std::string> Suite::Run() {
 
 std::vector<std::string> RunSnapshotsBehaviourSuite(const SnapshotsTarget& target) {
   fs::create_directories(target.scratch);
-  return Suite(target).Run();
+  return Suite(target).RunWithLease();
 }
 
 }  // namespace tide::testing
