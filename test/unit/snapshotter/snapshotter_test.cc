@@ -184,3 +184,67 @@ TEST_CASE("snapshotter: a tide layer becomes a committed remote snapshot contain
   CHECK_FALSE(fs::exists(lowerdir));
   REQUIRE((*s2)->Remove(on_base[0]).ok());
 }
+
+namespace {
+
+// The mount step fails (registry down, corrupt index...): containerd must get ordinary mounts.
+class FailingMounter : public BindLayerMounter {
+ public:
+  using BindLayerMounter::BindLayerMounter;
+  absl::Status Mount(const Labels&, const fs::path&) override {
+    return absl::UnavailableError("registry down");
+  }
+};
+
+}  // namespace
+
+TEST_CASE("snapshotter: a failed remote mount falls back to an ordinary snapshot", "[snapshotter]") {
+  TempDir root("tide-snap");
+  TempDir layers("tide-layers");
+  std::string hex(64, 'c');
+  fs::create_directories(layers / hex);
+  auto s = Snapshotter::Open(root.path(), std::make_unique<FailingMounter>(layers.path()));
+  REQUIRE(s.ok());
+  const std::string chain = "sha256:" + std::string(64, '4');
+  auto mounts = (*s)->Prepare("default/1/extract " + chain, "", RemoteLabels(chain, hex));
+  REQUIRE(mounts.ok());
+  CHECK(mounts->at(0).type == "bind");
+  auto info = (*s)->Stat("default/1/extract " + chain);
+  REQUIRE(info.ok());
+  CHECK(info->kind == Kind::kActive);
+  CHECK(info->labels.count("containerd.io/snapshot/remote") == 0);
+  // containerd then applies the layer and commits it like any other.
+  REQUIRE((*s)->Commit("default/2/" + chain, "default/1/extract " + chain, RemoteLabels(chain, hex)).ok());
+  CHECK_FALSE((*s)->Stat("default/2/" + chain)->remote);
+}
+
+TEST_CASE("remote layer labels: CRI labels first, tide annotations without them", "[snapshotter]") {
+  using tide::snapshotter::LocateRemoteLayer;
+  Labels cri = {{"containerd.io/snapshot.ref", "sha256:aa"},
+                {"containerd.io/snapshot/cri.image-ref", "registry.test/app:v1"},
+                {"containerd.io/snapshot/cri.layer-digest", "sha256:bb"},
+                {"containerd.io/snapshot/cri.image-layers", "sha256:bb,sha256:cc"},
+                {"containerd.io/snapshot/tide.repository", "registry.test/app"},
+                {"containerd.io/snapshot/tide.index-digest", "sha256:dd"}};
+  auto location = LocateRemoteLayer(cri);
+  REQUIRE(location.ok());
+  CHECK(location->reference == "registry.test/app:v1");
+  CHECK(location->layer_digest == "sha256:bb");
+  CHECK(location->index_digest == "sha256:dd");
+  CHECK(location->image_layers == std::vector<std::string>{"sha256:bb", "sha256:cc"});
+
+  Labels nerdctl = {{"containerd.io/snapshot.ref", "sha256:aa"},
+                    {"containerd.io/snapshot/tide.repository", "registry.test/app"},
+                    {"containerd.io/snapshot/tide.index-digest", "sha256:dd"}};
+  location = LocateRemoteLayer(nerdctl);
+  REQUIRE(location.ok());
+  CHECK(location->reference == "registry.test/app");
+  CHECK(location->layer_digest.empty());
+
+  // Not a tide layer, or a tide layer that cannot be located: NotFound, i.e. an ordinary pull.
+  CHECK(absl::IsNotFound(
+      LocateRemoteLayer({{"containerd.io/snapshot/cri.layer-digest", "sha256:bb"}}).status()));
+  CHECK(absl::IsNotFound(
+      LocateRemoteLayer({{"containerd.io/snapshot/tide.index-digest", "sha256:dd"}}).status()));
+  CHECK(absl::IsNotFound(LocateRemoteLayer({{"containerd.io/snapshot/tide.repository", "r/x"}}).status()));
+}
