@@ -234,17 +234,29 @@ absl::StatusOr<std::vector<MountSpec>> Snapshotter::Mounts(const std::string& ke
 absl::Status Snapshotter::Commit(const std::string& name, const std::string& key, const Labels& labels) {
   if (name.empty()) return absl::InvalidArgumentError("commit name must not be empty");
   TIDE_RETURN_IF_ERROR(ValidateLabels(labels));
-  std::lock_guard lock(mu_);
   // The target name is checked before the key, in containerd's order (its bolt store creates the
   // new bucket first), so committing twice answers AlreadyExists.
-  if (store_->Get(name).ok()) {
-    return absl::AlreadyExistsError(absl::StrCat("snapshot ", name, ": already exists"));
+  auto check = [&]() -> absl::StatusOr<SnapshotInfo> {
+    if (store_->Get(name).ok())
+      return absl::AlreadyExistsError(absl::StrCat("snapshot ", name, ": already exists"));
+    TIDE_ASSIGN_OR_RETURN(SnapshotInfo info, store_->Get(key));
+    if (info.kind != Kind::kActive) {
+      return absl::FailedPreconditionError(absl::StrCat("snapshot ", key, " is not active"));
+    }
+    return info;
+  };
+  int64_t id = 0;
+  {
+    std::lock_guard lock(mu_);
+    TIDE_ASSIGN_OR_RETURN(SnapshotInfo info, check());
+    id = info.id;
   }
-  TIDE_ASSIGN_OR_RETURN(SnapshotInfo info, store_->Get(key));
-  if (info.kind != Kind::kActive) {
-    return absl::FailedPreconditionError(absl::StrCat("snapshot ", key, " is not active"));
-  }
-  TIDE_ASSIGN_OR_RETURN(Usage usage, DiskUsage(SnapshotDir(info.id) / "fs"));
+  // Walking a big layer takes a while; other snapshots need not wait for it.
+  TIDE_ASSIGN_OR_RETURN(Usage usage, DiskUsage(SnapshotDir(id) / "fs"));
+  std::lock_guard lock(mu_);
+  TIDE_ASSIGN_OR_RETURN(SnapshotInfo info, check());
+  if (info.id != id)
+    return absl::NotFoundError(absl::StrCat("snapshot ", key, " was replaced during commit"));
   info.name = name;
   info.kind = Kind::kCommitted;
   info.labels = WithoutEmptyValues(labels);
@@ -257,29 +269,37 @@ absl::Status Snapshotter::Commit(const std::string& name, const std::string& key
 }
 
 absl::Status Snapshotter::Remove(const std::string& key) {
-  std::lock_guard lock(mu_);
-  TIDE_ASSIGN_OR_RETURN(SnapshotInfo info, store_->Get(key));
-  TIDE_ASSIGN_OR_RETURN(int64_t children, store_->CountChildren(key));
-  if (children > 0) {
-    return absl::FailedPreconditionError(absl::StrCat("cannot remove snapshot ", key, " with child"));
-  }
-  fs::path layer = SnapshotDir(info.id) / "fs";
-  if (info.remote && mounter_ != nullptr) {
-    absl::Status status = mounter_->Unmount(layer);
-    if (!status.ok()) {
-      // FailedPrecondition lets containerd's GC carry on with other snapshots and retry later.
-      return absl::FailedPreconditionError(
-          absl::StrCat("unmount remote layer of ", key, ": ", status.message()));
+  fs::path trash;
+  {
+    std::lock_guard lock(mu_);
+    TIDE_ASSIGN_OR_RETURN(SnapshotInfo info, store_->Get(key));
+    TIDE_ASSIGN_OR_RETURN(int64_t children, store_->CountChildren(key));
+    if (children > 0) {
+      return absl::FailedPreconditionError(absl::StrCat("cannot remove snapshot ", key, " with child"));
     }
+    fs::path dir = SnapshotDir(info.id);
+    if (info.remote && mounter_ != nullptr) {
+      absl::Status status = mounter_->Unmount(dir / "fs");
+      if (!status.ok()) {
+        // FailedPrecondition lets containerd's GC carry on with other snapshots and retry later.
+        return absl::FailedPreconditionError(
+            absl::StrCat("unmount remote layer of ", key, ": ", status.message()));
+      }
+    }
+    TIDE_ASSIGN_OR_RETURN(auto tx, store_->Begin());
+    TIDE_RETURN_IF_ERROR(store_->Delete(info.id));
+    TIDE_RETURN_IF_ERROR(tx.Commit());
+    unhealthy_.erase(info.id);
+    // Out of the id namespace at once, deleted without the lock; a crash in between leaves an
+    // orphan that start-up or Cleanup removes.
+    trash = root_ / "snapshots" / absl::StrCat("rm-", info.id);
+    if (rename(dir.c_str(), trash.c_str()) != 0) trash = dir;
   }
-  TIDE_ASSIGN_OR_RETURN(auto tx, store_->Begin());
-  TIDE_RETURN_IF_ERROR(store_->Delete(info.id));
-  TIDE_RETURN_IF_ERROR(tx.Commit());
-  unhealthy_.erase(info.id);
-  absl::Status removed = RemoveDirLocked(info.id);
-  // The row is gone, so the snapshot is removed; Cleanup retries the directory.
-  if (!removed.ok())
-    log::Warn("snapshot directory not removed", {{"key", key}, {"error", removed.message()}});
+  umount2((trash / "fs").c_str(), MNT_DETACH);  // a dead mount left by a crash would stop the walk
+  std::error_code ec;
+  fs::remove_all(trash, ec);
+  // The row is gone, so the snapshot is removed whatever happens to the directory.
+  if (ec) log::Warn("snapshot directory not removed", {{"key", key}, {"error", ec.message()}});
   return absl::OkStatus();
 }
 
