@@ -107,6 +107,8 @@ absl::StatusOr<SnapshotInfo> Snapshotter::CreateLocked(Kind kind, const std::str
       return absl::InvalidArgumentError(absl::StrCat("parent ", parent, " is not a committed snapshot"));
     }
     parent_fs = SnapshotDir(p->id) / "fs";
+    // Fails (UNAVAILABLE) before anything is made when a lower remote layer is not mounted.
+    TIDE_RETURN_IF_ERROR(LowerDirsLocked(parent).status());
   }
   // Made under a temporary name and renamed to its id before the row commits: a crash leaves
   // either a directory no row owns (removed on start) or both.
@@ -190,11 +192,19 @@ absl::StatusOr<std::vector<MountSpec>> Snapshotter::Prepare(const std::string& k
     remote_name = RemoteSnapshotName(labels.at(kTargetRefLabel), parent);
     std::lock_guard lock(mu_);
     auto existing = store_->Get(remote_name);
-    if (existing.ok() && existing->kind == Kind::kCommitted && existing->parent == parent &&
-        unhealthy_.count(existing->id) == 0) {
-      log::Info("remote snapshot already committed", {{"key", key}, {"name", remote_name}});
-      return absl::AlreadyExistsError(
-          absl::StrCat("target snapshot ", labels.at(kTargetRefLabel), ": already exists"));
+    if (existing.ok() && existing->kind == Kind::kCommitted && existing->parent == parent) {
+      if (unhealthy_.count(existing->id) != 0) {
+        // Its restore failed at start-up; a new pull of the layer is the moment to try again.
+        absl::Status healed = mounter_->Restore(existing->labels, SnapshotDir(existing->id) / "fs");
+        if (healed.ok()) unhealthy_.erase(existing->id);
+        log::Info("remote snapshot restore retried", {{"name", remote_name}, {"status", healed.ToString()}});
+      }
+      if (unhealthy_.count(existing->id) == 0) {
+        log::Info("remote snapshot already committed", {{"key", key}, {"name", remote_name}});
+        return absl::AlreadyExistsError(
+            absl::StrCat("target snapshot ", labels.at(kTargetRefLabel), ": already exists"));
+      }
+      remote = false;  // the name is taken by the broken snapshot: unpack this one locally
     }
   }
   SnapshotInfo active;

@@ -248,3 +248,39 @@ TEST_CASE("remote layer labels: CRI labels first, tide annotations without them"
       LocateRemoteLayer({{"containerd.io/snapshot/tide.index-digest", "sha256:dd"}}).status()));
   CHECK(absl::IsNotFound(LocateRemoteLayer({{"containerd.io/snapshot/tide.repository", "r/x"}}).status()));
 }
+
+TEST_CASE("snapshotter: a remote layer that cannot be restored makes its users UNAVAILABLE",
+          "[snapshotter]") {
+  TempDir root("tide-snap");
+  TempDir layers("tide-layers");
+  std::string hex(64, 'd');
+  tide::testing::WriteFile(layers / hex / "f", "x");
+  const std::string chain = "sha256:" + std::string(64, '5');
+  std::string name = Snapshotter::RemoteSnapshotName(chain, "");
+  {
+    auto s = Snapshotter::Open(root.path(), std::make_unique<BindLayerMounter>(layers.path()));
+    REQUIRE(s.ok());
+    REQUIRE(absl::IsAlreadyExists((*s)->Prepare("k", "", RemoteLabels(chain, hex)).status()));
+    REQUIRE((*s)->View("v", name, {}).ok());
+  }
+  // The layer is gone when the daemon comes back (cache wiped, registry unreachable).
+  umount2((root / "snapshots" / "1" / "fs").c_str(), MNT_DETACH);
+  fs::remove_all(layers / hex);
+  auto s = Snapshotter::Open(root.path(), std::make_unique<BindLayerMounter>(layers.path()));
+  REQUIRE(s.ok());
+  CHECK((*s)->Stat(name).ok());  // still known, so containerd's records stay valid
+  CHECK(absl::IsUnavailable((*s)->Prepare("c", name, {}).status()));
+  CHECK(absl::IsUnavailable((*s)->Mounts("v").status()));
+  CHECK(absl::IsNotFound((*s)->Stat("c").status()));  // nothing was left half-made
+  // A new pull of the layer while it is still unavailable unpacks it locally instead.
+  auto local = (*s)->Prepare("k2", "", RemoteLabels(chain, hex));
+  REQUIRE(local.ok());
+  CHECK(local->at(0).type == "bind");
+  REQUIRE((*s)->Remove("k2").ok());
+  // Once the layer can be served again, the next pull heals the existing snapshot.
+  tide::testing::WriteFile(layers / hex / "f", "x");
+  CHECK(absl::IsAlreadyExists((*s)->Prepare("k3", "", RemoteLabels(chain, hex)).status()));
+  CHECK((*s)->Mounts("v").ok());
+  REQUIRE((*s)->Remove("v").ok());
+  REQUIRE((*s)->Remove(name).ok());
+}
