@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <fstream>
 #include <sstream>
 #include <thread>
 
@@ -100,7 +101,7 @@ std::pair<ssize_t, int> PRead(const fs::path& path, std::string& buf, off_t off)
 TEST_CASE("python3 runs from an overlay on a lazily mounted layer, fetching a small part of it") {
   Env env;
   env.StartManager(env.Options());
-  REQUIRE(RunCommand({testing::TestScript("make-python-rootfs.sh"), (env.dir / "rootfs").string()}).exit_code == 0);
+  REQUIRE(RunCommand({testing::TestScript("make-python-rootfs.sh").string(), (env.dir / "rootfs").string()}).exit_code == 0);
   auto layer = testing::BuildLayer(env.dir / "rootfs", env.dir.path(), "python");
   REQUIRE(layer.ok());
   fs::path mnt = env.Mount(env.Push(*layer), "python");
@@ -202,7 +203,7 @@ TEST_CASE("a restart with a warm cache mounts and serves everything without the 
   auto options = env.Options(std::chrono::seconds(2));
   options.defaults.prefetch = PrefetchMode::kAll;
   env.StartManager(options);
-  REQUIRE(RunCommand({testing::TestScript("make-edge-tree.sh"), (env.dir / "tree").string()}).exit_code == 0);
+  REQUIRE(RunCommand({testing::TestScript("make-edge-tree.sh").string(), (env.dir / "tree").string()}).exit_code == 0);
   auto layer = testing::BuildLayer(env.dir / "tree", env.dir.path(), "edge");
   REQUIRE(layer.ok());
   RemoteLayer remote = env.Push(*layer);
