@@ -65,7 +65,7 @@ std::set<std::string> RelativeEntries(const fs::path& root) {
   std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(root, fs::directory_options::none, ec);
        it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    out.insert(fs::relative(it->path(), root).string());
+    out.insert(it->path().lexically_relative(root).string());  // never follow symlinks
   }
   return out;
 }
@@ -84,7 +84,8 @@ std::vector<std::string> CompareTrees(const fs::path& expected, const fs::path& 
   for (const auto& p : got) {
     if (!want.contains(p)) diffs.push_back(absl::StrCat("unexpected: ", p));
   }
-  std::map<ino_t, ino_t> inode_map, reverse_map;
+  // inode -> (other tree's inode, first path seen), both directions.
+  std::map<ino_t, std::pair<ino_t, std::string>> inode_map, reverse_map;
   for (const auto& rel : want) {
     if (!got.contains(rel)) continue;
     fs::path a = expected / rel, b = actual / rel;
@@ -112,10 +113,12 @@ std::vector<std::string> CompareTrees(const fs::path& expected, const fs::path& 
     }
     if (options.xattrs && Xattrs(a) != Xattrs(b)) diffs.push_back(absl::StrCat(rel, ": xattrs differ"));
     if (options.inode_links && !S_ISDIR(sa.st_mode)) {
-      auto [it, fresh] = inode_map.emplace(sa.st_ino, sb.st_ino);
-      auto [rit, rfresh] = reverse_map.emplace(sb.st_ino, sa.st_ino);
-      if (it->second != sb.st_ino || rit->second != sa.st_ino) {
-        diffs.push_back(absl::StrCat(rel, ": hard link structure differs"));
+      auto [it, fresh] = inode_map.emplace(sa.st_ino, std::pair{sb.st_ino, rel});
+      auto [rit, rfresh] = reverse_map.emplace(sb.st_ino, std::pair{sa.st_ino, rel});
+      if (it->second.first != sb.st_ino) {
+        diffs.push_back(absl::StrCat(rel, ": a hard link of ", it->second.second, " in expected, not in actual"));
+      } else if (rit->second.first != sa.st_ino) {
+        diffs.push_back(absl::StrCat(rel, ": shares an inode with ", rit->second.second, " in actual only"));
       }
     }
   }
