@@ -1,0 +1,49 @@
+#ifndef TIDE_FUSE_ACCESS_RECORDER_H_
+#define TIDE_FUSE_ACCESS_RECORDER_H_
+
+#include <cstdint>
+#include <filesystem>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+
+namespace tide::fuse {
+
+// One read as the filesystem saw it: which entry (by index id), which range, in arrival order.
+struct AccessRecord {
+  uint32_t entry_id = 0;
+  uint64_t offset = 0;
+  uint64_t length = 0;
+};
+
+// Records the reads of one layer, in order, for building startup profiles. Off unless a layer asks;
+// adjacent reads of the same file are coalesced so sequential reading stays one record.
+class AccessRecorder {
+ public:
+  void Record(uint32_t entry_id, uint64_t offset, uint64_t length);
+  std::vector<AccessRecord> Snapshot() const;
+  // Writes "path<TAB>offset<TAB>length" lines; `path_of` maps entry ids to layer paths.
+  template <typename PathOf>
+  absl::Status WriteTsv(const std::filesystem::path& out, PathOf path_of) const;
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<AccessRecord> records_;
+};
+
+absl::Status WriteAccessTsv(const std::filesystem::path& out, const std::vector<std::string>& lines);
+
+template <typename PathOf>
+absl::Status AccessRecorder::WriteTsv(const std::filesystem::path& out, PathOf path_of) const {
+  std::vector<std::string> lines;
+  for (const AccessRecord& r : Snapshot()) {
+    lines.push_back(path_of(r.entry_id) + "\t" + std::to_string(r.offset) + "\t" + std::to_string(r.length));
+  }
+  return WriteAccessTsv(out, lines);
+}
+
+}  // namespace tide::fuse
+
+#endif  // TIDE_FUSE_ACCESS_RECORDER_H_

@@ -1,0 +1,43 @@
+#ifndef TIDE_FUSE_BLOB_SOURCE_H_
+#define TIDE_FUSE_BLOB_SOURCE_H_
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/unique_fd.h"
+
+namespace tide::fuse {
+
+// Ranged reads of one layer blob, wherever it lives (registry, OCI layout, plain file).
+// Implementations must be thread-safe: the fetcher and the prefetcher call concurrently.
+class BlobSource {
+ public:
+  virtual ~BlobSource() = default;
+  // Returns exactly `length` bytes at `offset`, or an error naming the blob and the cause.
+  virtual absl::StatusOr<std::string> ReadAt(uint64_t offset, uint64_t length) = 0;
+  // Human-readable name for log lines (e.g. "registry.local/app@sha256:...").
+  virtual std::string Describe() const = 0;
+};
+
+// A blob stored as a local file, e.g. blobs/sha256/<hex> in an OCI layout.
+class FileBlobSource : public BlobSource {
+ public:
+  static absl::StatusOr<std::unique_ptr<FileBlobSource>> Open(const std::filesystem::path& path);
+  absl::StatusOr<std::string> ReadAt(uint64_t offset, uint64_t length) override;
+  std::string Describe() const override { return path_.string(); }
+  uint64_t size() const { return size_; }
+
+ private:
+  FileBlobSource(std::filesystem::path path, UniqueFd fd, uint64_t size)
+      : path_(std::move(path)), fd_(std::move(fd)), size_(size) {}
+  std::filesystem::path path_;
+  UniqueFd fd_;
+  uint64_t size_;
+};
+
+}  // namespace tide::fuse
+
+#endif  // TIDE_FUSE_BLOB_SOURCE_H_

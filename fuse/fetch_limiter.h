@@ -1,0 +1,80 @@
+#ifndef TIDE_FUSE_FETCH_LIMITER_H_
+#define TIDE_FUSE_FETCH_LIMITER_H_
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+
+namespace tide::fuse {
+
+enum class FetchPriority { kOnDemand, kPrefetch };
+
+struct FetchLimits {
+  int max_prefetch_concurrency = 4;        // prefetch range requests in flight per node
+  uint64_t prefetch_bytes_per_second = 0;  // 0: unlimited
+};
+
+// One per node, shared by every mount: keeps background prefetch within its concurrency and
+// bandwidth budget and out of the way of on-demand reads, which never wait on it.
+class FetchLimiter {
+ public:
+  explicit FetchLimiter(FetchLimits limits) : limits_(limits) {}
+
+  // Marks an on-demand fetch in progress; prefetch does not start new requests meanwhile.
+  class OnDemandScope {
+   public:
+    explicit OnDemandScope(FetchLimiter& l) : l_(l) { l_.BeginOnDemand(); }
+    ~OnDemandScope() { l_.EndOnDemand(); }
+    OnDemandScope(const OnDemandScope&) = delete;
+    OnDemandScope& operator=(const OnDemandScope&) = delete;
+
+   private:
+    FetchLimiter& l_;
+  };
+
+  // Holds one prefetch slot; bytes fetched under it are charged to the bandwidth budget.
+  class PrefetchSlot {
+   public:
+    PrefetchSlot() = default;
+    PrefetchSlot(PrefetchSlot&& o) noexcept : l_(o.l_) { o.l_ = nullptr; }
+    PrefetchSlot& operator=(PrefetchSlot&&) = delete;
+    ~PrefetchSlot() {
+      if (l_) l_->ReleasePrefetch();
+    }
+    explicit operator bool() const { return l_ != nullptr; }
+
+   private:
+    friend class FetchLimiter;
+    explicit PrefetchSlot(FetchLimiter* l) : l_(l) {}
+    FetchLimiter* l_ = nullptr;
+  };
+
+  // Waits for a free slot, no on-demand fetch running and bandwidth budget for `bytes`; gives up
+  // (empty slot) when `stop` becomes true or after `max_wait`.
+  PrefetchSlot AcquirePrefetch(uint64_t bytes, const std::atomic<bool>& stop,
+                               std::chrono::milliseconds max_wait);
+  // Wakes AcquirePrefetch waiters so they re-check their stop flag.
+  void Wake();
+
+  int on_demand_active();
+
+ private:
+  void BeginOnDemand();
+  void EndOnDemand();
+  void ReleasePrefetch();
+
+  const FetchLimits limits_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int on_demand_ = 0;
+  int prefetching_ = 0;
+  // Token bucket in bytes; refilled at prefetch_bytes_per_second, capped at one second's worth.
+  double tokens_ = 0;
+  std::chrono::steady_clock::time_point last_refill_ = std::chrono::steady_clock::now();
+};
+
+}  // namespace tide::fuse
+
+#endif  // TIDE_FUSE_FETCH_LIMITER_H_

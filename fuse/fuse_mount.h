@@ -1,0 +1,62 @@
+#ifndef TIDE_FUSE_FUSE_MOUNT_H_
+#define TIDE_FUSE_FUSE_MOUNT_H_
+
+#define FUSE_USE_VERSION 312
+#include <fuse_lowlevel.h>
+
+#include <atomic>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+
+namespace tide::fuse {
+
+struct FuseMountOptions {
+  std::string fsname = "tide";       // shown in /proc/mounts
+  int max_threads = 16;              // worker threads of the session loop
+  uint32_t readahead_kb = 1024;      // 0: keep the kernel's default
+  bool allow_other = true;           // containers run as other users
+};
+
+// A mounted FUSE session served by a multi-threaded loop on its own thread. Destruction (or Stop)
+// unmounts and ends the session even when readers are blocked in the filesystem: the kernel
+// connection is aborted so they get an error instead of hanging.
+class FuseMount {
+ public:
+  // `ops` and `userdata` must outlive the mount.
+  static absl::StatusOr<std::unique_ptr<FuseMount>> Start(const std::filesystem::path& mountpoint,
+                                                          const fuse_lowlevel_ops& ops, void* userdata,
+                                                          const FuseMountOptions& options);
+  ~FuseMount();
+  FuseMount(const FuseMount&) = delete;
+  FuseMount& operator=(const FuseMount&) = delete;
+
+  void Stop();
+  // True once the loop ended (e.g. someone ran umount on the mountpoint).
+  bool finished() const { return finished_; }
+  const std::filesystem::path& mountpoint() const { return mountpoint_; }
+  // The kernel connection number (/sys/fs/fuse/connections/N).
+  unsigned connection() const { return connection_; }
+
+ private:
+  FuseMount() = default;
+  std::filesystem::path mountpoint_;
+  fuse_session* session_ = nullptr;
+  unsigned connection_ = 0;
+  std::thread loop_;
+  std::atomic<bool> finished_{false};
+  bool stopped_ = false;
+};
+
+// Aborts a FUSE connection by number; used for stale mounts a previous process left behind too.
+void AbortFuseConnection(unsigned connection);
+// Lazily unmounts whatever is mounted at `path` (aborting it first if it is a FUSE mount); OK if
+// nothing is mounted there.
+absl::Status ForceUnmount(const std::filesystem::path& path);
+
+}  // namespace tide::fuse
+
+#endif  // TIDE_FUSE_FUSE_MOUNT_H_

@@ -1,0 +1,343 @@
+#include "fuse/layer_fs.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/sysmacros.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "common/string_view_compat.h"
+#include "spdlog/spdlog.h"
+
+namespace tide::fuse {
+
+using format::EntryId;
+using format::EntryType;
+using format::kNoEntry;
+
+LayerFs::LayerFs(std::shared_ptr<const format::LayerIndex> index, std::shared_ptr<ChunkFetcher> fetcher,
+                 std::shared_ptr<AccessRecorder> recorder, KernelCacheOptions cache_options)
+    : index_(std::move(index)),
+      fetcher_(std::move(fetcher)),
+      recorder_(std::move(recorder)),
+      cache_options_(cache_options),
+      view_(*index_) {}
+
+EntryId LayerFs::IdOf(fuse_ino_t ino) const {
+  if (ino == 0 || ino - 1 >= index_->entry_count()) return kNoEntry;
+  return static_cast<EntryId>(ino - 1);
+}
+
+struct stat LayerFs::Stat(EntryId id) const {
+  const format::EntryAttr& a = index_->attr(id);
+  struct stat st {};
+  st.st_ino = id + 1;
+  st.st_mode = a.mode;
+  st.st_nlink = a.nlink;
+  st.st_uid = a.uid;
+  st.st_gid = a.gid;
+  st.st_rdev = makedev(a.rdev_major, a.rdev_minor);
+  switch (a.type) {
+    case EntryType::kRegular:
+      st.st_size = static_cast<off_t>(a.size);
+      break;
+    case EntryType::kSymlink:
+      st.st_size = static_cast<off_t>(index_->link_target(id).size());
+      break;
+    case EntryType::kDirectory:
+      st.st_size = 4096;
+      break;
+    default:
+      break;
+  }
+  if (view_.IsWhiteout(id)) {
+    st.st_mode = S_IFCHR;
+    st.st_rdev = makedev(0, 0);
+    st.st_size = 0;
+    st.st_nlink = 1;
+  }
+  st.st_blksize = 4096;
+  st.st_blocks = (st.st_size + 511) / 512;
+  st.st_mtim.tv_sec = a.mtime_sec;
+  st.st_mtim.tv_nsec = a.mtime_nsec;
+  st.st_atim = st.st_mtim;
+  st.st_ctim = st.st_mtim;
+  return st;
+}
+
+void LayerFs::FillEntry(EntryId id, fuse_entry_param* e) const {
+  *e = fuse_entry_param{};
+  e->ino = id + 1;
+  e->generation = 1;
+  e->attr = Stat(id);
+  e->attr_timeout = static_cast<double>(cache_options_.attr_timeout.count());
+  e->entry_timeout = static_cast<double>(cache_options_.entry_timeout.count());
+}
+
+absl::StatusOr<size_t> LayerFs::ReadFile(EntryId id, uint64_t offset, std::span<char> dst) {
+  if (id >= index_->entry_count()) return absl::NotFoundError("no such entry");
+  id = index_->Resolve(id);
+  const format::EntryAttr& a = index_->attr(id);
+  if (a.type != EntryType::kRegular) return absl::InvalidArgumentError("not a regular file");
+  if (offset >= a.size || dst.empty()) return 0;
+  const uint64_t length = std::min<uint64_t>(dst.size(), a.size - offset);
+  const format::ChunkRange range = index_->ChunksFor(id, offset, length);
+  if (range.count == 0) return absl::InternalError("index maps no chunks to a non-empty range");
+  const uint32_t last = range.first + range.count - 1;
+  // A chunk can be evicted between Ensure and the copy; then fetch again (rarely more than once).
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    TIDE_RETURN_IF_ERROR(fetcher_->Ensure(range.first, last, FetchPriority::kOnDemand));
+    uint64_t pos = a.data_offset + offset;
+    uint64_t done = 0;
+    bool evicted = false;
+    for (uint32_t c = range.first; c <= last && done < length; ++c) {
+      const format::ChunkInfo& chunk = index_->chunk(c);
+      const uint64_t within = pos + done - chunk.uncompressed_offset;
+      const uint64_t n = std::min<uint64_t>(length - done, chunk.uncompressed_size - within);
+      absl::StatusOr<size_t> got = fetcher_->cache().Read(chunk.sha256, within, dst.subspan(done, n));
+      if (absl::IsNotFound(got.status())) {
+        fetcher_->MarkEvicted(c);
+        evicted = true;
+        break;
+      }
+      if (!got.ok()) return got.status();
+      if (*got != n) return absl::DataLossError(absl::StrCat("cached chunk ", c, " is short"));
+      done += n;
+    }
+    if (evicted) continue;
+    if (done != length) return absl::DataLossError("chunks end before the file does");
+    if (recorder_) recorder_->Record(id, offset, length);
+    return length;
+  }
+  return absl::UnavailableError("chunks were evicted from the cache while being read; cache too small?");
+}
+
+namespace {
+
+thread_local std::string name_buffer;
+
+const char* CName(std::string_view name) {
+  name_buffer.assign(name);
+  return name_buffer.c_str();
+}
+
+}  // namespace
+
+struct LayerFsOps {
+  static LayerFs& Fs(fuse_req_t req) { return *static_cast<LayerFs*>(fuse_req_userdata(req)); }
+
+  static void Init(void* userdata, fuse_conn_info* conn) {
+    auto* fs = static_cast<LayerFs*>(userdata);
+    const KernelCacheOptions& o = fs->cache_options();
+    auto want = [conn](unsigned cap, bool on) {
+      if (on && (conn->capable & cap)) {
+        conn->want |= cap;
+      } else {
+        conn->want &= ~cap;
+      }
+    };
+    want(FUSE_CAP_READDIRPLUS, o.readdirplus);
+    want(FUSE_CAP_READDIRPLUS_AUTO, false);  // always plus: the layer's attributes are free to send
+    want(FUSE_CAP_CACHE_SYMLINKS, o.cache_symlinks);
+    want(FUSE_CAP_PARALLEL_DIROPS, true);
+    want(FUSE_CAP_ASYNC_READ, true);
+    want(FUSE_CAP_AUTO_INVAL_DATA, false);  // nothing ever changes
+  }
+
+  static void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+    LayerFs& fs = Fs(req);
+    EntryId dir = fs.IdOf(parent);
+    if (dir == kNoEntry) return (void)fuse_reply_err(req, ENOENT);
+    if (fs.index_->type(dir) != EntryType::kDirectory) return (void)fuse_reply_err(req, ENOTDIR);
+    OverlayView::Child c = fs.view_.Lookup(dir, name);
+    fuse_entry_param e{};
+    if (c.id == kNoEntry) {
+      // Negative entries are cached as long as positive ones: the layer never gains names.
+      e.entry_timeout = static_cast<double>(fs.cache_options_.entry_timeout.count());
+      return (void)fuse_reply_entry(req, &e);
+    }
+    fs.FillEntry(fs.index_->Resolve(c.id), &e);
+    fuse_reply_entry(req, &e);
+  }
+
+  // Inodes are the index's entries and live as long as the mount: nothing to release.
+  static void Forget(fuse_req_t req, fuse_ino_t, uint64_t) { fuse_reply_none(req); }
+  static void ForgetMulti(fuse_req_t req, size_t, fuse_forget_data*) { fuse_reply_none(req); }
+
+  static void Getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+    LayerFs& fs = Fs(req);
+    EntryId id = fs.IdOf(ino);
+    if (id == kNoEntry) return (void)fuse_reply_err(req, ENOENT);
+    struct stat st = fs.Stat(id);
+    fuse_reply_attr(req, &st, static_cast<double>(fs.cache_options_.attr_timeout.count()));
+  }
+
+  static void Readlink(fuse_req_t req, fuse_ino_t ino) {
+    LayerFs& fs = Fs(req);
+    EntryId id = fs.IdOf(ino);
+    if (id == kNoEntry) return (void)fuse_reply_err(req, ENOENT);
+    if (fs.index_->type(id) != EntryType::kSymlink) return (void)fuse_reply_err(req, EINVAL);
+    fuse_reply_readlink(req, CName(fs.index_->link_target(id)));
+  }
+
+  static void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+    LayerFs& fs = Fs(req);
+    EntryId id = fs.IdOf(ino);
+    if (id == kNoEntry) return (void)fuse_reply_err(req, ENOENT);
+    if ((fi->flags & O_ACCMODE) != O_RDONLY) return (void)fuse_reply_err(req, EROFS);
+    if (fs.index_->type(id) == EntryType::kDirectory) return (void)fuse_reply_err(req, EISDIR);
+    fi->keep_cache = fs.cache_options_.keep_cache ? 1 : 0;
+    fuse_reply_open(req, fi);
+  }
+
+  static void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
+    LayerFs& fs = Fs(req);
+    EntryId id = fs.IdOf(ino);
+    if (id == kNoEntry) return (void)fuse_reply_err(req, ENOENT);
+    // One buffer per worker thread, grown to the largest request once.
+    thread_local std::vector<char> buffer;
+    if (buffer.size() < size) buffer.resize(size);
+    absl::StatusOr<size_t> n = fs.ReadFile(id, static_cast<uint64_t>(off), std::span<char>(buffer.data(), size));
+    if (!n.ok()) {
+      spdlog::error("layer {}: read of {} at {}+{} failed: {}", fs.fetcher_->layer_name(), fs.index_->path(id),
+                    off, size, Sv(n.status().message()));
+      return (void)fuse_reply_err(req, EIO);
+    }
+    fuse_reply_buf(req, buffer.data(), *n);
+  }
+
+  static void Release(fuse_req_t req, fuse_ino_t, fuse_file_info*) { fuse_reply_err(req, 0); }
+
+  static void Opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+    LayerFs& fs = Fs(req);
+    EntryId id = fs.IdOf(ino);
+    if (id == kNoEntry) return (void)fuse_reply_err(req, ENOENT);
+    if (fs.index_->type(id) != EntryType::kDirectory) return (void)fuse_reply_err(req, ENOTDIR);
+    fi->cache_readdir = 1;
+    fi->keep_cache = 1;
+    fuse_reply_open(req, fi);
+  }
+
+  static void Readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus) {
+    LayerFs& fs = Fs(req);
+    EntryId dir = fs.IdOf(ino);
+    if (dir == kNoEntry) return (void)fuse_reply_err(req, ENOENT);
+    if (fs.index_->type(dir) != EntryType::kDirectory) return (void)fuse_reply_err(req, ENOTDIR);
+    thread_local std::vector<char> buffer;
+    if (buffer.size() < size) buffer.resize(size);
+    const size_t total = 2 + fs.view_.child_count(dir);
+    size_t used = 0;
+    for (size_t i = static_cast<size_t>(std::max<off_t>(off, 0)); i < total; ++i) {
+      std::string_view name;
+      EntryId id;
+      if (i == 0) {
+        name = ".";
+        id = dir;
+      } else if (i == 1) {
+        name = "..";
+        id = fs.index_->parent(dir) == kNoEntry ? dir : fs.index_->parent(dir);
+      } else {
+        OverlayView::Child c = fs.view_.child(dir, i - 2);
+        name = c.name;
+        id = fs.index_->Resolve(c.id);
+      }
+      size_t n;
+      if (plus) {
+        fuse_entry_param e;
+        fs.FillEntry(id, &e);
+        n = fuse_add_direntry_plus(req, buffer.data() + used, size - used, CName(name), &e,
+                                   static_cast<off_t>(i + 1));
+      } else {
+        struct stat st = fs.Stat(id);
+        n = fuse_add_direntry(req, buffer.data() + used, size - used, CName(name), &st, static_cast<off_t>(i + 1));
+      }
+      if (n > size - used) break;
+      used += n;
+    }
+    fuse_reply_buf(req, buffer.data(), used);
+  }
+  static void ReaddirPlain(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
+    Readdir(req, ino, size, off, false);
+  }
+  static void ReaddirPlus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
+    Readdir(req, ino, size, off, true);
+  }
+
+  static void Statfs(fuse_req_t req, fuse_ino_t) {
+    LayerFs& fs = Fs(req);
+    struct statvfs st {};
+    st.f_bsize = 4096;
+    st.f_frsize = 4096;
+    st.f_blocks = (fs.index_->tar_size() + 4095) / 4096;
+    st.f_files = fs.index_->entry_count();
+    st.f_namemax = 255;
+    fuse_reply_statfs(req, &st);
+  }
+
+  static void ReplyXattr(fuse_req_t req, std::string_view value, size_t size) {
+    if (size == 0) return (void)fuse_reply_xattr(req, value.size());
+    if (size < value.size()) return (void)fuse_reply_err(req, ERANGE);
+    fuse_reply_buf(req, value.data(), value.size());
+  }
+
+  static void Getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
+    LayerFs& fs = Fs(req);
+    EntryId id = fs.IdOf(ino);
+    if (id == kNoEntry) return (void)fuse_reply_err(req, ENOENT);
+    std::string_view key(name);
+    if (key == kOverlayOpaqueXattr && fs.view_.IsOpaque(id)) return ReplyXattr(req, "y", size);
+    for (const format::Xattr& x : fs.index_->xattrs(id)) {
+      if (x.key == key) return ReplyXattr(req, x.value, size);
+    }
+    fuse_reply_err(req, ENODATA);
+  }
+
+  static void Listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
+    LayerFs& fs = Fs(req);
+    EntryId id = fs.IdOf(ino);
+    if (id == kNoEntry) return (void)fuse_reply_err(req, ENOENT);
+    std::string names;
+    for (const format::Xattr& x : fs.index_->xattrs(id)) {
+      names.append(x.key);
+      names.push_back('\0');
+    }
+    if (fs.view_.IsOpaque(id)) {
+      names.append(kOverlayOpaqueXattr);
+      names.push_back('\0');
+    }
+    ReplyXattr(req, names, size);
+  }
+
+  static fuse_lowlevel_ops Make() {
+    fuse_lowlevel_ops ops{};
+    ops.init = Init;
+    ops.lookup = Lookup;
+    ops.forget = Forget;
+    ops.forget_multi = ForgetMulti;
+    ops.getattr = Getattr;
+    ops.readlink = Readlink;
+    ops.open = Open;
+    ops.read = Read;
+    ops.release = Release;
+    ops.opendir = Opendir;
+    ops.readdir = ReaddirPlain;
+    ops.readdirplus = ReaddirPlus;
+    ops.statfs = Statfs;
+    ops.getxattr = Getxattr;
+    ops.listxattr = Listxattr;
+    return ops;
+  }
+};
+
+const fuse_lowlevel_ops& LayerFs::Ops() {
+  static const fuse_lowlevel_ops ops = LayerFsOps::Make();
+  return ops;
+}
+
+}  // namespace tide::fuse

@@ -1,0 +1,59 @@
+#ifndef TIDE_FUSE_LAYER_FS_H_
+#define TIDE_FUSE_LAYER_FS_H_
+
+#define FUSE_USE_VERSION 312
+#include <fuse_lowlevel.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "format/layer_index.h"
+#include "fuse/access_recorder.h"
+#include "fuse/chunk_fetcher.h"
+#include "fuse/overlay_view.h"
+
+namespace tide::fuse {
+
+// Kernel caching knobs. Layers never change, so everything may be cached for as long as the kernel
+// likes; the switches exist to measure each one's effect (docs/bench-fuse.md).
+struct KernelCacheOptions {
+  std::chrono::seconds entry_timeout{86400};
+  std::chrono::seconds attr_timeout{86400};
+  bool keep_cache = true;    // keep page cache across opens
+  bool readdirplus = true;   // attributes with directory listings
+  bool cache_symlinks = true;
+  uint32_t readahead_kb = 1024;  // the mount's bdi read_ahead_kb (kernel default 128)
+};
+
+// The FUSE low-level operations of one mounted layer: read-only, inode = entry id + 1, contents
+// served from the chunk cache through the fetcher.
+class LayerFs {
+ public:
+  LayerFs(std::shared_ptr<const format::LayerIndex> index, std::shared_ptr<ChunkFetcher> fetcher,
+          std::shared_ptr<AccessRecorder> recorder, KernelCacheOptions cache_options);
+
+  static const fuse_lowlevel_ops& Ops();
+  const KernelCacheOptions& cache_options() const { return cache_options_; }
+  const format::LayerIndex& index() const { return *index_; }
+
+  // Reads [offset, offset+size) of a regular file into dst; returns bytes read or an error.
+  // Public for tests and for tools that read a layer without mounting it.
+  absl::StatusOr<size_t> ReadFile(format::EntryId id, uint64_t offset, std::span<char> dst);
+
+ private:
+  friend struct LayerFsOps;
+  struct stat Stat(format::EntryId id) const;
+  void FillEntry(format::EntryId id, fuse_entry_param* e) const;
+  format::EntryId IdOf(fuse_ino_t ino) const;
+
+  const std::shared_ptr<const format::LayerIndex> index_;
+  const std::shared_ptr<ChunkFetcher> fetcher_;
+  const std::shared_ptr<AccessRecorder> recorder_;  // null: not recording
+  const KernelCacheOptions cache_options_;
+  const OverlayView view_;
+};
+
+}  // namespace tide::fuse
+
+#endif  // TIDE_FUSE_LAYER_FS_H_

@@ -1,0 +1,16 @@
+#include "fuse/registry_blob_source.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace tide::fuse {
+
+RegistryBlobSource::RegistryBlobSource(std::unique_ptr<registry::BlobRangeReader> reader)
+    : reader_(std::move(reader)),
+      name_(absl::StrCat(reader_->repo().registry(), "/", reader_->repo().repository(), "@",
+                         reader_->digest().str())) {}
+
+absl::StatusOr<std::string> RegistryBlobSource::ReadAt(uint64_t offset, uint64_t length) {
+  return reader_->ReadAt(offset, length);
+}
+
+}  // namespace tide::fuse

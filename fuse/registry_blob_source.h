@@ -1,0 +1,26 @@
+#ifndef TIDE_FUSE_REGISTRY_BLOB_SOURCE_H_
+#define TIDE_FUSE_REGISTRY_BLOB_SOURCE_H_
+
+#include <memory>
+#include <string>
+
+#include "fuse/blob_source.h"
+#include "registry/blob_range_reader.h"
+
+namespace tide::fuse {
+
+// A layer blob read with HTTP range requests from its registry (or a mirror from hosts.toml).
+class RegistryBlobSource : public BlobSource {
+ public:
+  explicit RegistryBlobSource(std::unique_ptr<registry::BlobRangeReader> reader);
+  absl::StatusOr<std::string> ReadAt(uint64_t offset, uint64_t length) override;
+  std::string Describe() const override { return name_; }
+
+ private:
+  std::unique_ptr<registry::BlobRangeReader> reader_;
+  std::string name_;
+};
+
+}  // namespace tide::fuse
+
+#endif  // TIDE_FUSE_REGISTRY_BLOB_SOURCE_H_
