@@ -6,6 +6,7 @@
 #include "common/string_view_compat.h"
 #include "converter/decompressor.h"
 #include "converter/hashing_source.h"
+#include "format/annotations.h"
 #include "oci/media_types.h"
 
 namespace tide::converter {
@@ -77,6 +78,7 @@ absl::StatusOr<ConvertedLayer> ConvertLayer(ImageSource& source, ImageDestinatio
   result.descriptor.digest = written->blob_digest;
   result.descriptor.size = static_cast<int64_t>(written->blob_size);
   result.descriptor.annotations = written->annotations;
+  result.descriptor.annotations[std::string(format::kAnnotationLayerDigest)] = written->blob_digest.str();
   for (auto& [k, v] : dest.LayerAnnotations()) result.descriptor.annotations[k] = v;
   result.diff_id = written->diff_id;
   result.stats = *written;

@@ -13,6 +13,9 @@ inline constexpr std::string_view kAnnotationIndexDigest = "containerd.io/snapsh
 inline constexpr std::string_view kAnnotationIndexOffset = "containerd.io/snapshot/tide.index-offset";
 inline constexpr std::string_view kAnnotationIndexSize = "containerd.io/snapshot/tide.index-size";
 // Compressed offset where the startup region ends (0 when there is no startup set).
+// The layer blob's own digest, so a snapshotter that gets no CRI labels (nerdctl, containerd's
+// client unpacker) can still fetch the blob from the repository annotation alone.
+inline constexpr std::string_view kAnnotationLayerDigest = "containerd.io/snapshot/tide.layer-digest";
 inline constexpr std::string_view kAnnotationStartupEnd = "containerd.io/snapshot/tide.startup-end";
 
 // Set by the converter when it pushes: the repository ("host/name") the layer blob was pushed to, so

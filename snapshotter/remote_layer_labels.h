@@ -21,6 +21,7 @@ inline constexpr char kCriImageLayersLabel[] = "containerd.io/snapshot/cri.image
 inline constexpr char kTideLabelPrefix[] = "containerd.io/snapshot/tide.";
 inline constexpr char kTideRepositoryLabel[] = "containerd.io/snapshot/tide.repository";
 inline constexpr char kTideIndexDigestLabel[] = "containerd.io/snapshot/tide.index-digest";
+inline constexpr char kTideLayerDigestLabel[] = "containerd.io/snapshot/tide.layer-digest";
 
 // Where a layer lives, as far as the Prepare labels tell.
 struct RemoteLayerLocation {

@@ -1,0 +1,38 @@
+#ifndef TIDE_SNAPSHOTTER_FUSE_LAYER_MOUNTER_H_
+#define TIDE_SNAPSHOTTER_FUSE_LAYER_MOUNTER_H_
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "fuse/layer_mount_manager.h"
+#include "snapshotter/config.h"
+#include "snapshotter/remote_layer_mounter.h"
+
+namespace tide::snapshotter {
+
+// RemoteLayerMounter over fuse::LayerMountManager: each tide layer becomes an in-process FUSE mount
+// reading chunks from the registry through the node's shared cache.
+class FuseLayerMounter : public RemoteLayerMounter {
+ public:
+  static absl::StatusOr<std::unique_ptr<FuseLayerMounter>> Create(const Config& config);
+
+  absl::StatusOr<bool> IsRemoteLayer(const Labels& labels) override;
+  absl::Status Mount(const Labels& labels, const std::filesystem::path& target) override;
+  absl::Status Unmount(const std::filesystem::path& target) override;
+  absl::Status Restore(const Labels& labels, const std::filesystem::path& target) override;
+
+  fuse::LayerMountManager& manager() { return *manager_; }
+
+ private:
+  explicit FuseLayerMounter(std::unique_ptr<fuse::LayerMountManager> manager)
+      : manager_(std::move(manager)) {}
+  std::unique_ptr<fuse::LayerMountManager> manager_;
+};
+
+// The layer a Prepare's labels point at: reference, blob digest and index location. NotFound
+// when the labels do not locate a tide layer.
+absl::StatusOr<fuse::RemoteLayer> RemoteLayerFromLabels(const Labels& labels);
+
+}  // namespace tide::snapshotter
+
+#endif  // TIDE_SNAPSHOTTER_FUSE_LAYER_MOUNTER_H_
