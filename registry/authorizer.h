@@ -1,0 +1,61 @@
+#ifndef TIDE_REGISTRY_AUTHORIZER_H_
+#define TIDE_REGISTRY_AUTHORIZER_H_
+
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "registry/credentials.h"
+#include "registry/hosts_config.h"
+#include "registry/http_transport.h"
+#include "registry/retry_policy.h"
+
+namespace tide::registry {
+
+// Token scopes of one request, e.g. {"repository:a/b:pull"}; several for cross-repository mounts.
+using Scopes = std::vector<std::string>;
+std::string RepositoryScope(const std::string& repository, bool push);
+
+// Per-host authorization state: which scheme a host asked for, its basic credentials, and bearer
+// tokens cached by scope until shortly before they expire. Thread-safe.
+class Authorizer {
+ public:
+  Authorizer(CredentialStore* credentials, HttpTransport* transport, const RetryOptions* retry);
+
+  // The Authorization header ("Authorization: ...") to send, or "" when the host has not asked for
+  // any. Renews an expired bearer token first.
+  absl::StatusOr<std::string> HeaderFor(const RegistryHost& host, const Scopes& scopes);
+
+  // Learns from a 401: records the challenge and obtains a token or basic credentials so the
+  // request can be retried. Errors (kUnauthenticated) when no credentials can satisfy it.
+  absl::Status OnUnauthorized(const RegistryHost& host, const HttpResponse& response, const Scopes& scopes);
+
+ private:
+  struct Token {
+    std::string header;
+    std::chrono::steady_clock::time_point renew_at;
+  };
+  struct HostState {
+    std::string scheme;  // "", "basic", "bearer"
+    std::string realm;
+    std::string service;
+    std::string basic_header;
+    std::map<std::string, Token> tokens;  // by joined scopes
+  };
+
+  absl::StatusOr<Token> FetchToken(const RegistryHost& host, const std::string& realm,
+                                   const std::string& service, const Scopes& scopes);
+
+  CredentialStore* credentials_;
+  HttpTransport* transport_;
+  const RetryOptions* retry_;
+  std::mutex mu_;
+  std::map<std::string, HostState> hosts_;
+};
+
+}  // namespace tide::registry
+
+#endif  // TIDE_REGISTRY_AUTHORIZER_H_

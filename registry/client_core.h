@@ -1,0 +1,99 @@
+#ifndef TIDE_REGISTRY_CLIENT_CORE_H_
+#define TIDE_REGISTRY_CLIENT_CORE_H_
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/digest.h"
+#include "registry/authorizer.h"
+#include "registry/credentials.h"
+#include "registry/hosts_config.h"
+#include "registry/http_transport.h"
+#include "registry/reference.h"
+#include "registry/registry_client.h"
+
+namespace tide::registry {
+
+// One logical registry request; Execute turns it into HTTP attempts with auth, redirects and retries.
+struct RegistryCall {
+  std::string method = "GET";
+  std::string url;
+  std::vector<std::string> headers;
+  std::string_view body;
+  std::string body_file;
+  uint64_t body_file_offset = 0;
+  uint64_t body_file_length = 0;
+  Scopes scopes;
+  ResponseHandler* handler = nullptr;
+  // Adds per-attempt headers, e.g. a Range that resumes after what an earlier attempt delivered.
+  std::function<void(std::vector<std::string>&)> per_attempt;
+  // Describes the target in errors: "repository a/b blob sha256:..".
+  std::string what;
+};
+
+// Shared internals of RegistryClient and the BlobRangeReaders it hands out (they may outlive it).
+class ClientCore {
+ public:
+  static absl::StatusOr<std::shared_ptr<ClientCore>> Create(const RegistryClientOptions& options);
+
+  const RegistryClientOptions& options() const { return options_; }
+
+  // The hosts for a registry, computed once from hosts.toml.
+  absl::StatusOr<std::shared_ptr<const std::vector<RegistryHost>>> Hosts(const std::string& registry);
+
+  // Runs a call against one host: adds the host's headers and Authorization (same origin only),
+  // answers 401 challenges, follows redirects without credentials to other origins, and retries
+  // connection errors, 429 and 5xx with backoff within the retry budget. Returns the final response
+  // (any status) or a transport error naming host and target.
+  absl::StatusOr<HttpResponse> Execute(const RegistryHost& host, RegistryCall& call);
+
+  // Calls f(host) for each host with `capability`, in order, until one succeeds; returns the last
+  // error when all fail.
+  template <typename T, typename F>
+  absl::StatusOr<T> OnHosts(const std::string& registry, unsigned capability, F&& f) {
+    auto hosts = Hosts(registry);
+    if (!hosts.ok()) return hosts.status();
+    absl::Status last = absl::NotFoundError("no configured host has the needed capability for " + registry);
+    for (const RegistryHost& host : **hosts) {
+      if ((host.capabilities & capability) == 0) continue;
+      absl::StatusOr<T> r = f(host);
+      if (r.ok() || !HostFailoverWorthy(r.status())) return r;
+      last = r.status();
+    }
+    return last;
+  }
+
+  absl::Status ReadRangeInto(const Reference& repo, const Digest& digest, uint64_t offset,
+                             std::span<char> out);
+  absl::Status ReadRangesInto(const Reference& repo, const Digest& digest, std::span<const ByteRange> ranges,
+                              std::span<const std::span<char>> outs);
+
+  // "<scheme>://<host><api>/<repo><suffix>[?ns=]" for host.
+  static std::string RepoUrl(const RegistryHost& host, const std::string& repository,
+                             std::string_view suffix);
+  // An error for a non-success response, mapped to a status code and naming host and target.
+  static absl::Status HttpError(const RegistryHost& host, const RegistryCall& call,
+                                const HttpResponse& response);
+
+ private:
+  explicit ClientCore(const RegistryClientOptions& options, CredentialStore credentials);
+  static bool HostFailoverWorthy(const absl::Status& s);
+
+  RegistryClientOptions options_;
+  HttpTransport transport_;
+  CredentialStore credentials_;
+  Authorizer authorizer_;
+  std::mutex hosts_mu_;
+  std::map<std::string, std::shared_ptr<const std::vector<RegistryHost>>> hosts_;
+};
+
+}  // namespace tide::registry
+
+#endif  // TIDE_REGISTRY_CLIENT_CORE_H_

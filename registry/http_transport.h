@@ -1,0 +1,89 @@
+#ifndef TIDE_REGISTRY_HTTP_TRANSPORT_H_
+#define TIDE_REGISTRY_HTTP_TRANSPORT_H_
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "registry/tls_config.h"
+
+namespace tide::registry {
+
+struct HttpRequest {
+  std::string method = "GET";
+  std::string url;
+  std::vector<std::string> headers;  // "Name: value"
+  const TlsConfig* tls = nullptr;
+  // Request body: either in memory or a slice of a file (for blob uploads).
+  std::string_view body;
+  std::string body_file;
+  uint64_t body_file_offset = 0;
+  uint64_t body_file_length = 0;
+};
+
+struct HttpResponse {
+  long status = 0;
+  std::vector<std::pair<std::string, std::string>> headers;  // names lowercased
+  // Body of non-2xx responses, or of 2xx responses when no handler was given (capped).
+  std::string body;
+  bool body_truncated_by_cap = false;
+
+  // First header with this lowercase name, or empty.
+  std::string_view Header(std::string_view lower_name) const;
+};
+
+// Receives 2xx response bodies as they stream in. A non-OK status aborts the transfer and is
+// returned from Perform.
+class ResponseHandler {
+ public:
+  virtual ~ResponseHandler() = default;
+  virtual absl::Status OnHeaders(const HttpResponse& head) = 0;
+  virtual absl::Status OnData(std::string_view data) = 0;
+};
+
+struct TransportOptions {
+  std::chrono::milliseconds connect_timeout{10000};
+  // A transfer slower than 1 byte/s for this long is treated as a stalled connection.
+  std::chrono::milliseconds low_speed_time{30000};
+  std::string user_agent = "tide/0.1";
+  size_t max_body_bytes = 8 << 20;  // cap for collected bodies (manifests, errors)
+};
+
+// One HTTP exchange at a time per call, never following redirects (the caller decides where
+// credentials may go). Thread-safe: curl handles are pooled so each keeps its live connections
+// (keep-alive, HTTP/2 where offered) across requests; DNS and TLS sessions are shared.
+class HttpTransport {
+ public:
+  explicit HttpTransport(TransportOptions options);
+  ~HttpTransport();
+  HttpTransport(const HttpTransport&) = delete;
+  HttpTransport& operator=(const HttpTransport&) = delete;
+
+  // Transport failures come back as errors: kUnavailable for ones worth retrying (connection
+  // refused/reset, timeouts, truncated bodies), other codes for ones that are not (TLS
+  // verification, bad URL). Handler errors are returned unchanged.
+  absl::StatusOr<HttpResponse> Perform(const HttpRequest& request, ResponseHandler* handler = nullptr);
+
+  const TransportOptions& options() const { return options_; }
+
+ private:
+  struct Shared;
+  void* Acquire();
+  void Release(void* easy);
+
+  TransportOptions options_;
+  std::unique_ptr<Shared> shared_;
+  std::mutex pool_mu_;
+  std::vector<void*> idle_;
+};
+
+}  // namespace tide::registry
+
+#endif  // TIDE_REGISTRY_HTTP_TRANSPORT_H_

@@ -1,0 +1,192 @@
+#include "snapshotter/config.h"
+
+#include <toml++/toml.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "common/string_view_compat.h"
+
+namespace tide::snapshotter {
+namespace {
+
+class Reader {
+ public:
+  Reader(const toml::table& table, std::string_view source) : table_(table), source_(source) {}
+
+  absl::Status Error(std::string_view key, std::string_view why) const {
+    return absl::InvalidArgumentError(absl::StrCat(Sv(source_), ": key \"", Sv(key), "\": ", Sv(why)));
+  }
+
+  absl::Status String(std::string_view key, std::string* out) const {
+    const toml::node* node = table_.get(key);
+    if (node == nullptr) return absl::OkStatus();
+    auto value = node->value<std::string>();
+    if (!node->is_string() || !value) return Error(key, "must be a string");
+    if (value->empty()) return Error(key, "must not be empty");
+    *out = *value;
+    return absl::OkStatus();
+  }
+
+  absl::Status Int(std::string_view key, int64_t min, int64_t* out) const {
+    const toml::node* node = table_.get(key);
+    if (node == nullptr) return absl::OkStatus();
+    if (!node->is_integer()) return Error(key, "must be an integer");
+    int64_t v = *node->value<int64_t>();
+    if (v < min) return Error(key, absl::StrCat("must be at least ", min, ", got ", v));
+    *out = v;
+    return absl::OkStatus();
+  }
+
+  // An integer of bytes or "<number>[B|K|KB|KiB|M|MB|MiB|G|GB|GiB|T|TB|TiB]".
+  absl::Status Size(std::string_view key, uint64_t* out) const {
+    const toml::node* node = table_.get(key);
+    if (node == nullptr) return absl::OkStatus();
+    if (node->is_integer()) {
+      int64_t v = *node->value<int64_t>();
+      if (v < 0) return Error(key, "must not be negative");
+      *out = static_cast<uint64_t>(v);
+      return absl::OkStatus();
+    }
+    if (!node->is_string())
+      return Error(key, "must be an integer of bytes or a size string such as \"10GiB\"");
+    std::string text = *node->value<std::string>();
+    size_t digits = 0;
+    while (digits < text.size() && absl::ascii_isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+    uint64_t number = 0;
+    if (digits == 0 || !absl::SimpleAtoi(text.substr(0, digits), &number)) {
+      return Error(key, absl::StrCat("bad size \"", text, "\""));
+    }
+    std::string unit = absl::AsciiStrToLower(absl::StripAsciiWhitespace(text.substr(digits)));
+    static const std::pair<const char*, uint64_t> kUnits[] = {{"", 1},
+                                                              {"b", 1},
+                                                              {"k", 1000},
+                                                              {"kb", 1000},
+                                                              {"kib", 1ULL << 10},
+                                                              {"m", 1000000},
+                                                              {"mb", 1000000},
+                                                              {"mib", 1ULL << 20},
+                                                              {"g", 1000000000},
+                                                              {"gb", 1000000000},
+                                                              {"gib", 1ULL << 30},
+                                                              {"t", 1000000000000},
+                                                              {"tb", 1000000000000},
+                                                              {"tib", 1ULL << 40}};
+    for (const auto& [name, factor] : kUnits) {
+      if (unit == name) {
+        if (number > UINT64_MAX / factor) return Error(key, absl::StrCat("size \"", text, "\" is too large"));
+        *out = number * factor;
+        return absl::OkStatus();
+      }
+    }
+    return Error(key, absl::StrCat("unknown size unit in \"", text, "\""));
+  }
+
+  absl::Status Duration(std::string_view key, absl::Duration* out) const {
+    const toml::node* node = table_.get(key);
+    if (node == nullptr) return absl::OkStatus();
+    if (node->is_integer()) {
+      int64_t v = *node->value<int64_t>();
+      if (v <= 0) return Error(key, "must be positive");
+      *out = absl::Seconds(v);
+      return absl::OkStatus();
+    }
+    if (!node->is_string()) return Error(key, "must be seconds or a duration string such as \"30s\"");
+    std::string text = *node->value<std::string>();
+    absl::Duration d;
+    if (!absl::ParseDuration(text, &d) || d <= absl::ZeroDuration()) {
+      return Error(key, absl::StrCat("bad duration \"", text, "\" (want e.g. \"30s\", \"500ms\", \"2m\")"));
+    }
+    *out = d;
+    return absl::OkStatus();
+  }
+
+ private:
+  const toml::table& table_;
+  std::string_view source_;
+};
+
+constexpr std::string_view kKeys[] = {"root",
+                                      "address",
+                                      "hosts_dir",
+                                      "cache_max_bytes",
+                                      "prefetch",
+                                      "prefetch_concurrency",
+                                      "prefetch_bandwidth",
+                                      "read_timeout",
+                                      "log_level"};
+
+absl::Status CheckKnownKeys(const toml::table& table, std::string_view source) {
+  for (const auto& [key, node] : table) {
+    bool known = false;
+    for (std::string_view k : kKeys) known = known || key.str() == k;
+    if (!known) {
+      return absl::InvalidArgumentError(absl::StrCat(Sv(source), ": unknown key \"", Sv(key.str()), "\""));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<Config> ParseConfig(std::string_view text, std::string_view source_name) {
+  toml::table table;
+  try {
+    table = toml::parse(text, source_name);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream where;
+    where << e.source().begin;
+    return absl::InvalidArgumentError(
+        absl::StrCat(Sv(source_name), ": ", where.str(), ": ", Sv(e.description())));
+  }
+  TIDE_RETURN_IF_ERROR(CheckKnownKeys(table, source_name));
+  Reader r(table, source_name);
+  Config config;
+  std::string root = config.root.string();
+  TIDE_RETURN_IF_ERROR(r.String("root", &root));
+  config.root = root;
+  TIDE_RETURN_IF_ERROR(r.String("address", &config.address));
+  std::string hosts_dir = config.hosts_dir.string();
+  TIDE_RETURN_IF_ERROR(r.String("hosts_dir", &hosts_dir));
+  config.hosts_dir = hosts_dir;
+  TIDE_RETURN_IF_ERROR(r.Size("cache_max_bytes", &config.cache_max_bytes));
+  std::string prefetch = "startup";
+  TIDE_RETURN_IF_ERROR(r.String("prefetch", &prefetch));
+  if (prefetch == "none") {
+    config.prefetch = PrefetchMode::kNone;
+  } else if (prefetch == "startup") {
+    config.prefetch = PrefetchMode::kStartup;
+  } else if (prefetch == "all") {
+    config.prefetch = PrefetchMode::kAll;
+  } else {
+    return r.Error("prefetch",
+                   absl::StrCat("must be \"none\", \"startup\" or \"all\", got \"", prefetch, "\""));
+  }
+  int64_t concurrency = config.prefetch_concurrency;
+  TIDE_RETURN_IF_ERROR(r.Int("prefetch_concurrency", 1, &concurrency));
+  if (concurrency > 1024) return r.Error("prefetch_concurrency", "must be at most 1024");
+  config.prefetch_concurrency = static_cast<int>(concurrency);
+  TIDE_RETURN_IF_ERROR(r.Size("prefetch_bandwidth", &config.prefetch_bandwidth));
+  TIDE_RETURN_IF_ERROR(r.Duration("read_timeout", &config.read_timeout));
+  std::string level = "info";
+  TIDE_RETURN_IF_ERROR(r.String("log_level", &level));
+  auto parsed = log::ParseLevel(level);
+  if (!parsed.ok()) return r.Error("log_level", Sv(parsed.status().message()));
+  config.log_level = *parsed;
+  if (!config.root.is_absolute()) return r.Error("root", "must be an absolute path");
+  return config;
+}
+
+absl::StatusOr<Config> LoadConfig(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("config file ", path.string(), " cannot be read"));
+  std::stringstream text;
+  text << in.rdbuf();
+  return ParseConfig(text.str(), path.string());
+}
+
+}  // namespace tide::snapshotter

@@ -1,0 +1,38 @@
+#ifndef TIDE_SNAPSHOTTER_CONFIG_H_
+#define TIDE_SNAPSHOTTER_CONFIG_H_
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "snapshotter/log.h"
+
+namespace tide::snapshotter {
+
+enum class PrefetchMode { kNone, kStartup, kAll };
+
+// tide-snapshotter's config.toml (see examples/tide-snapshotter.toml). Sizes accept an integer
+// number of bytes or a string such as "10GiB"; durations an integer of seconds or a string such as
+// "30s" or "1m30s".
+struct Config {
+  std::filesystem::path root = "/var/lib/tide-snapshotter";
+  std::string address = "/run/tide-snapshotter/tide-snapshotter.sock";
+  std::filesystem::path hosts_dir = "/etc/containerd/certs.d";
+  uint64_t cache_max_bytes = 0;  // 0: no limit
+  PrefetchMode prefetch = PrefetchMode::kStartup;
+  int prefetch_concurrency = 4;
+  uint64_t prefetch_bandwidth = 0;  // bytes per second, 0: no limit
+  absl::Duration read_timeout = absl::Seconds(30);
+  log::Level log_level = log::Level::kInfo;
+};
+
+// InvalidArgument names the source, the key and why (unknown key, wrong type, bad value).
+absl::StatusOr<Config> ParseConfig(std::string_view toml, std::string_view source_name);
+absl::StatusOr<Config> LoadConfig(const std::filesystem::path& path);
+
+}  // namespace tide::snapshotter
+
+#endif  // TIDE_SNAPSHOTTER_CONFIG_H_

@@ -1,0 +1,101 @@
+// tide-snapshotter: containerd proxy snapshotter serving tide layers lazily.
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <iostream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "snapshotter/config.h"
+#include "snapshotter/log.h"
+#include "snapshotter/remote_layer_mounter_factory.h"
+#include "snapshotter/server.h"
+#include "snapshotter/snapshots_service.h"
+#include "snapshotter/snapshotter.h"
+
+namespace {
+
+using tide::snapshotter::Config;
+namespace log = tide::snapshotter::log;
+
+int Run(const Config& config) {
+  log::Setup(config.log_level);
+  auto mounter = tide::snapshotter::MakeRemoteLayerMounter(config);
+  if (!mounter.ok()) {
+    log::Error("remote layer mounter failed to start", {{"error", mounter.status().message()}});
+    return 1;
+  }
+  auto snapshotter = tide::snapshotter::Snapshotter::Open(config.root, std::move(*mounter));
+  if (!snapshotter.ok()) {
+    log::Error("cannot open snapshotter state",
+               {{"root", config.root.string()}, {"error", snapshotter.status().message()}});
+    return 1;
+  }
+  tide::snapshotter::SnapshotsService service(snapshotter->get());
+  auto server = tide::snapshotter::UnixSocketServer::Start(config.address, &service);
+  if (!server.ok()) {
+    log::Error("cannot serve", {{"address", config.address}, {"error", server.status().message()}});
+    return 1;
+  }
+  log::Info("serving", {{"address", config.address}, {"root", config.root.string()}});
+
+  // Signals are blocked in every thread (set before any was started) and taken here synchronously.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  int signal = 0;
+  sigwait(&signals, &signal);
+  log::Info("shutting down", {{"signal", signal == SIGINT ? "SIGINT" : "SIGTERM"}});
+  (*server)->Shutdown();
+  (*server)->Wait();
+  server->reset();
+  log::Info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  CLI::App app{"tide-snapshotter: containerd remote snapshotter for lazily pulled tide images"};
+  std::string config_path, root, address, log_level;
+  app.add_option("--config", config_path, "TOML config file");
+  app.add_option("--root", root, "state and cache directory (overrides root)");
+  app.add_option("--address", address, "gRPC unix socket path (overrides address)");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error or fatal (overrides log_level)");
+  CLI11_PARSE(app, argc, argv);
+
+  Config config;
+  if (!config_path.empty()) {
+    auto loaded = tide::snapshotter::LoadConfig(config_path);
+    if (!loaded.ok()) {
+      std::cerr << "tide-snapshotter: " << loaded.status().message() << "\n";
+      return 2;
+    }
+    config = *loaded;
+  }
+  if (!root.empty()) {
+    if (root.front() != '/') {
+      std::cerr << "tide-snapshotter: --root must be an absolute path, got \"" << root << "\"\n";
+      return 2;
+    }
+    config.root = root;
+  }
+  if (!address.empty()) config.address = address;
+  if (!log_level.empty()) {
+    auto level = log::ParseLevel(log_level);
+    if (!level.ok()) {
+      std::cerr << "tide-snapshotter: --log-level: " << level.status().message() << "\n";
+      return 2;
+    }
+    config.log_level = *level;
+  }
+  return Run(config);
+}

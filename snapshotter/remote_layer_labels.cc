@@ -1,0 +1,41 @@
+#include "snapshotter/remote_layer_labels.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
+
+namespace tide::snapshotter {
+namespace {
+
+std::string Get(const Labels& labels, const char* key) {
+  auto it = labels.find(key);
+  return it == labels.end() ? std::string() : it->second;
+}
+
+}  // namespace
+
+bool HasTideLabels(const Labels& labels) {
+  auto it = labels.lower_bound(kTideLabelPrefix);
+  return it != labels.end() && absl::StartsWith(it->first, kTideLabelPrefix);
+}
+
+absl::StatusOr<RemoteLayerLocation> LocateRemoteLayer(const Labels& labels) {
+  if (!HasTideLabels(labels)) return absl::NotFoundError("layer has no containerd.io/snapshot/tide.* labels");
+  RemoteLayerLocation location;
+  location.reference = Get(labels, kCriImageRefLabel);
+  location.layer_digest = Get(labels, kCriLayerDigestLabel);
+  location.index_digest = Get(labels, kTideIndexDigestLabel);
+  std::string layers = Get(labels, kCriImageLayersLabel);
+  for (auto digest : absl::StrSplit(layers, ',', absl::SkipEmpty()))
+    location.image_layers.emplace_back(digest);
+  if (location.reference.empty()) location.reference = Get(labels, kTideRepositoryLabel);
+  if (location.reference.empty()) {
+    return absl::NotFoundError(
+        "tide layer without cri.image-ref or tide.repository label: cannot locate its blob");
+  }
+  if (location.layer_digest.empty() && location.index_digest.empty()) {
+    return absl::NotFoundError("tide layer without cri.layer-digest or tide.index-digest label");
+  }
+  return location;
+}
+
+}  // namespace tide::snapshotter

@@ -1,0 +1,42 @@
+#ifndef TIDE_SNAPSHOTTER_REMOTE_LAYER_LABELS_H_
+#define TIDE_SNAPSHOTTER_REMOTE_LAYER_LABELS_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "snapshotter/snapshot_info.h"
+
+namespace tide::snapshotter {
+
+// Labels of the remote-snapshot protocol (spec §3.1, §3.2).
+inline constexpr char kTargetRefLabel[] = "containerd.io/snapshot.ref";
+inline constexpr char kRemoteLabel[] = "containerd.io/snapshot/remote";
+inline constexpr char kRemoteLabelValue[] = "remote snapshot";  // what stargz and its forks write
+inline constexpr char kCriImageRefLabel[] = "containerd.io/snapshot/cri.image-ref";
+inline constexpr char kCriManifestDigestLabel[] = "containerd.io/snapshot/cri.manifest-digest";
+inline constexpr char kCriLayerDigestLabel[] = "containerd.io/snapshot/cri.layer-digest";
+inline constexpr char kCriImageLayersLabel[] = "containerd.io/snapshot/cri.image-layers";
+// Annotations the converter puts on tide layer descriptors; containerd copies them into labels.
+inline constexpr char kTideLabelPrefix[] = "containerd.io/snapshot/tide.";
+inline constexpr char kTideRepositoryLabel[] = "containerd.io/snapshot/tide.repository";
+inline constexpr char kTideIndexDigestLabel[] = "containerd.io/snapshot/tide.index-digest";
+
+// Where a layer lives, as far as the Prepare labels tell.
+struct RemoteLayerLocation {
+  // `host/path[:tag|@digest]` from cri.image-ref, else the converter's `host/path` repository.
+  std::string reference;
+  std::string layer_digest;  // from cri.layer-digest; empty without CRI labels
+  std::string index_digest;  // tide.index-digest, identifies the layer when layer_digest is empty
+  std::vector<std::string> image_layers;  // cri.image-layers: this layer and the ones above it
+};
+
+// True when the layer descriptor carried tide's annotations.
+bool HasTideLabels(const Labels& labels);
+
+// NotFound when the labels do not locate a tide layer (then the layer falls back to a normal pull).
+absl::StatusOr<RemoteLayerLocation> LocateRemoteLayer(const Labels& labels);
+
+}  // namespace tide::snapshotter
+
+#endif  // TIDE_SNAPSHOTTER_REMOTE_LAYER_LABELS_H_

@@ -1,0 +1,38 @@
+#ifndef TIDE_SNAPSHOTTER_REMOTE_LAYER_MOUNTER_H_
+#define TIDE_SNAPSHOTTER_REMOTE_LAYER_MOUNTER_H_
+
+#include <filesystem>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "snapshotter/snapshot_info.h"
+
+namespace tide::snapshotter {
+
+// Serves a layer straight from the registry at a directory (the FUSE side implements it). The
+// snapshotter calls it from its gRPC threads, one call per layer at a time, and keeps all the
+// state needed to call Restore after a restart in its own store: the labels are the only input.
+//
+// The labels are those of containerd's Prepare (spec §3.1): `containerd.io/snapshot.ref`, the
+// `containerd.io/snapshot/cri.*` labels when the client sent them, and every
+// `containerd.io/snapshot/tide.*` annotation of the layer descriptor. RemoteLayerLocation
+// (remote_layer_labels.h) extracts where the blob lives.
+class RemoteLayerMounter {
+ public:
+  virtual ~RemoteLayerMounter() = default;
+
+  // Whether the layer is a tide layer this mounter can serve lazily. Errors are treated like
+  // false (the layer falls back to an ordinary snapshot) and logged.
+  virtual absl::StatusOr<bool> IsRemoteLayer(const Labels& labels) = 0;
+  // Mounts the layer's filesystem on the existing empty directory `target`.
+  virtual absl::Status Mount(const Labels& labels, const std::filesystem::path& target) = 0;
+  // Unmounts what Mount or Restore put on `target`; OK when nothing is mounted there.
+  virtual absl::Status Unmount(const std::filesystem::path& target) = 0;
+  // After a restart: `target` may still hold a dead mount of the previous process; replace it with
+  // a working one for the same layer (from the local cache where possible).
+  virtual absl::Status Restore(const Labels& labels, const std::filesystem::path& target) = 0;
+};
+
+}  // namespace tide::snapshotter
+
+#endif  // TIDE_SNAPSHOTTER_REMOTE_LAYER_MOUNTER_H_

@@ -1,0 +1,18 @@
+#ifndef TIDE_SNAPSHOTTER_REMOTE_LAYER_MOUNTER_FACTORY_H_
+#define TIDE_SNAPSHOTTER_REMOTE_LAYER_MOUNTER_FACTORY_H_
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "snapshotter/config.h"
+#include "snapshotter/remote_layer_mounter.h"
+
+namespace tide::snapshotter {
+
+// The mounter the daemon uses. Null means no lazy layers: every layer is an ordinary snapshot.
+// The FUSE-backed implementation replaces remote_layer_mounter_factory.cc when fuse/ is linked in.
+absl::StatusOr<std::unique_ptr<RemoteLayerMounter>> MakeRemoteLayerMounter(const Config& config);
+
+}  // namespace tide::snapshotter
+
+#endif  // TIDE_SNAPSHOTTER_REMOTE_LAYER_MOUNTER_FACTORY_H_

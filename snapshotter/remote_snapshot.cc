@@ -1,0 +1,107 @@
+// The remote-snapshot half of Snapshotter (spec §3.2): turning a Prepare into a committed snapshot
+// backed by a RemoteLayerMounter, and bringing those mounts back after a restart.
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/sha256.h"
+#include "common/status_macros.h"
+#include "snapshotter/log.h"
+#include "snapshotter/remote_layer_labels.h"
+#include "snapshotter/snapshotter.h"
+
+namespace tide::snapshotter {
+
+std::string Snapshotter::RemoteSnapshotName(const std::string& ref, const std::string& parent) {
+  // containerd finds the committed layer by (ref label, parent), so one chainID on two different
+  // parents (one namespace unpacked a lower layer locally, another lazily) needs two names.
+  std::string parent_hash = HexEncode(Sha256Of(parent)).substr(0, 16);
+  return absl::StrCat("tide-remote/", ref, "/", parent_hash);
+}
+
+bool Snapshotter::WantsRemote(const Labels& labels) {
+  if (mounter_ == nullptr || labels.count(kTargetRefLabel) == 0) return false;
+  auto location = LocateRemoteLayer(labels);
+  if (!location.ok()) {
+    if (HasTideLabels(labels))
+      log::Warn("tide layer cannot be located", {{"error", location.status().message()}});
+    return false;
+  }
+  auto remote = mounter_->IsRemoteLayer(labels);
+  if (!remote.ok()) {
+    log::Warn("remote layer check failed, falling back",
+              {{"ref", location->reference}, {"error", remote.status().message()}});
+    return false;
+  }
+  return *remote;
+}
+
+absl::StatusOr<bool> Snapshotter::TryCommitRemote(const SnapshotInfo& active, const std::string& parent,
+                                                  const Labels& labels) {
+  const std::string& ref = labels.at(kTargetRefLabel);
+  std::filesystem::path layer = SnapshotDir(active.id) / "fs";
+  absl::Time start = absl::Now();
+  absl::Status mounted = mounter_->Mount(labels, layer);
+  if (!mounted.ok()) {
+    log::Warn("remote mount failed, falling back to an ordinary snapshot",
+              {{"key", active.name}, {"ref", ref}, {"error", mounted.message()}});
+    return false;
+  }
+  std::lock_guard lock(mu_);
+  std::string name = RemoteSnapshotName(ref, parent);
+  auto current = store_->Get(active.name);
+  bool taken = store_->Get(name).ok();
+  if (!current.ok() || taken) {
+    // Removed meanwhile, or a concurrent Prepare of the same layer won: ours is not needed.
+    mounter_->Unmount(layer).IgnoreError();
+    if (current.ok()) {
+      TIDE_ASSIGN_OR_RETURN(auto tx, store_->Begin());
+      TIDE_RETURN_IF_ERROR(store_->Delete(current->id));
+      TIDE_RETURN_IF_ERROR(tx.Commit());
+      RemoveDirLocked(current->id).IgnoreError();
+    }
+    if (!taken) return absl::NotFoundError(absl::StrCat("snapshot ", active.name, " removed while mounting"));
+    return true;
+  }
+  SnapshotInfo info = *current;
+  info.name = name;
+  info.kind = Kind::kCommitted;
+  info.labels = current->labels;
+  info.labels[kRemoteLabel] = kRemoteLabelValue;
+  info.created = info.updated = absl::Now();
+  info.remote = true;
+  info.size = info.inodes = 0;  // the bytes live in the registry and the shared cache, not here
+  auto tx = store_->Begin();
+  absl::Status status = tx.ok() ? store_->Save(info) : tx.status();
+  if (status.ok()) status = tx->Commit();
+  if (!status.ok()) {
+    mounter_->Unmount(layer).IgnoreError();
+    return status;
+  }
+  log::Info("remote snapshot committed", {{"key", active.name},
+                                          {"name", name},
+                                          {"parent", parent},
+                                          {"mount_time", absl::FormatDuration(absl::Now() - start)}});
+  return true;
+}
+
+void Snapshotter::RestoreRemoteLayersLocked() {
+  auto all = store_->List();
+  if (!all.ok()) {
+    log::Error("cannot list snapshots to restore remote layers", {{"error", all.status().message()}});
+    return;
+  }
+  for (const SnapshotInfo& info : *all) {
+    if (!info.remote) continue;
+    std::filesystem::path layer = SnapshotDir(info.id) / "fs";
+    absl::Status status = mounter_ != nullptr
+                              ? mounter_->Restore(info.labels, layer)
+                              : absl::FailedPreconditionError("no remote layer mounter configured");
+    if (status.ok()) {
+      log::Info("remote snapshot restored", {{"name", info.name}});
+    } else {
+      unhealthy_.insert(info.id);
+      log::Error("remote snapshot not restored", {{"name", info.name}, {"error", status.message()}});
+    }
+  }
+}
+
+}  // namespace tide::snapshotter

@@ -1,0 +1,60 @@
+#include "snapshotter/server.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+
+namespace tide::snapshotter {
+namespace {
+
+constexpr int kMaxMessageBytes = 16 << 20;  // containerd's limit in both directions
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<UnixSocketServer>> UnixSocketServer::Start(const std::string& path,
+                                                                          grpc::Service* service) {
+  std::error_code ec;
+  std::filesystem::path socket(path);
+  if (socket.has_parent_path()) {
+    std::filesystem::create_directories(socket.parent_path(), ec);
+    if (ec)
+      return absl::InternalError(absl::StrCat("create ", socket.parent_path().string(), ": ", ec.message()));
+  }
+  if (unlink(path.c_str()) != 0 && errno != ENOENT) {
+    return absl::InternalError(absl::StrCat("remove stale socket ", path, ": ", std::strerror(errno)));
+  }
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(absl::StrCat("unix:", path), grpc::InsecureServerCredentials());
+  builder.RegisterService(service);
+  builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  builder.SetMaxSendMessageSize(kMaxMessageBytes);
+  // The socket must never be reachable by others, not even between bind and chmod.
+  mode_t old_mask = umask(0177);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  umask(old_mask);
+  if (server == nullptr) return absl::UnavailableError(absl::StrCat("cannot listen on unix socket ", path));
+  if (chmod(path.c_str(), 0600) != 0) {
+    server->Shutdown();
+    return absl::InternalError(absl::StrCat("chmod ", path, ": ", std::strerror(errno)));
+  }
+  return std::unique_ptr<UnixSocketServer>(new UnixSocketServer(path, std::move(server)));
+}
+
+UnixSocketServer::~UnixSocketServer() {
+  Shutdown();
+  unlink(path_.c_str());
+}
+
+void UnixSocketServer::Shutdown() {
+  // A deadline so a stuck stream cannot hold the daemon up on SIGTERM.
+  server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+}
+
+void UnixSocketServer::Wait() { server_->Wait(); }
+
+}  // namespace tide::snapshotter

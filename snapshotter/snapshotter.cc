@@ -1,0 +1,385 @@
+#include "snapshotter/snapshotter.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/status_macros.h"
+#include "common/unique_fd.h"
+#include "snapshotter/disk_usage.h"
+#include "snapshotter/log.h"
+#include "snapshotter/remote_layer_labels.h"
+
+namespace tide::snapshotter {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr size_t kMaxLabelSize = 4096;  // containerd's labels.Validate limit for key + value
+
+absl::Status ErrnoError(const std::string& what) {
+  return absl::InternalError(absl::StrCat(what, ": ", std::strerror(errno)));
+}
+
+absl::Status ValidateLabels(const Labels& labels) {
+  for (const auto& [key, value] : labels) {
+    if (key.empty()) return absl::InvalidArgumentError("label key must not be empty");
+    if (key.size() + value.size() > kMaxLabelSize) {
+      return absl::InvalidArgumentError(absl::StrCat("label key and value greater than maximum size (",
+                                                     kMaxLabelSize, " bytes), key: ", key.substr(0, 64)));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Empty values are never stored (containerd drops them too).
+Labels WithoutEmptyValues(Labels labels) {
+  std::erase_if(labels, [](const auto& entry) { return entry.second.empty(); });
+  return labels;
+}
+
+absl::Status SyncDir(const fs::path& dir) {
+  UniqueFd fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoError(absl::StrCat("open ", dir.string()));
+  if (fsync(fd.get()) != 0) return ErrnoError(absl::StrCat("fsync ", dir.string()));
+  return absl::OkStatus();
+}
+
+std::optional<std::string> SnapshotField(const SnapshotInfo& info, const std::vector<std::string>& path) {
+  if (path.empty()) return std::nullopt;
+  const std::string& field = path[0];
+  if (field == "name") return info.name;
+  if (field == "parent") return info.parent;
+  if (field == "kind") return std::string(KindName(info.kind));
+  if (field == "labels" && path.size() > 1 && !info.labels.empty()) {
+    std::string key = path[1];
+    for (size_t i = 2; i < path.size(); ++i) absl::StrAppend(&key, ".", path[i]);
+    auto it = info.labels.find(key);
+    if (it != info.labels.end()) return it->second;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Snapshotter::Snapshotter(fs::path root, std::unique_ptr<MetadataStore> store,
+                         std::unique_ptr<RemoteLayerMounter> mounter)
+    : root_(std::move(root)), store_(std::move(store)), mounter_(std::move(mounter)) {}
+
+absl::StatusOr<std::unique_ptr<Snapshotter>> Snapshotter::Open(const fs::path& root,
+                                                               std::unique_ptr<RemoteLayerMounter> mounter) {
+  std::error_code ec;
+  fs::create_directories(root / "snapshots", ec);
+  if (ec)
+    return absl::InternalError(absl::StrCat("create ", (root / "snapshots").string(), ": ", ec.message()));
+  fs::permissions(root, fs::perms::owner_all, ec);
+  fs::permissions(root / "snapshots", fs::perms::owner_all, ec);
+  TIDE_ASSIGN_OR_RETURN(auto store, MetadataStore::Open(root / "metadata.db"));
+  std::unique_ptr<Snapshotter> s(new Snapshotter(root, std::move(store), std::move(mounter)));
+  std::lock_guard lock(s->mu_);
+  TIDE_RETURN_IF_ERROR(s->RemoveOrphanDirsLocked());
+  s->RestoreRemoteLayersLocked();
+  return s;
+}
+
+fs::path Snapshotter::SnapshotDir(int64_t id) const { return root_ / "snapshots" / std::to_string(id); }
+
+absl::StatusOr<SnapshotInfo> Snapshotter::CreateLocked(Kind kind, const std::string& key,
+                                                       const std::string& parent, const Labels& labels) {
+  if (key.empty()) return absl::InvalidArgumentError("snapshot key must not be empty");
+  TIDE_RETURN_IF_ERROR(ValidateLabels(labels));
+  if (store_->Get(key).ok())
+    return absl::AlreadyExistsError(absl::StrCat("snapshot ", key, ": already exists"));
+  fs::path parent_fs;
+  if (!parent.empty()) {
+    auto p = store_->Get(parent);
+    if (!p.ok()) return absl::NotFoundError(absl::StrCat("parent snapshot ", parent, " does not exist"));
+    if (p->kind != Kind::kCommitted) {
+      return absl::InvalidArgumentError(absl::StrCat("parent ", parent, " is not a committed snapshot"));
+    }
+    parent_fs = SnapshotDir(p->id) / "fs";
+  }
+  // Made under a temporary name and renamed to its id before the row commits: a crash leaves
+  // either a directory no row owns (removed on start) or both.
+  std::string tmpl = (root_ / "snapshots" / "new-XXXXXX").string();
+  if (mkdtemp(tmpl.data()) == nullptr) return ErrnoError("create snapshot directory");
+  fs::path tmp(tmpl);
+  auto discard = [&tmp] {
+    std::error_code ec;
+    fs::remove_all(tmp, ec);
+  };
+  if (mkdir((tmp / "fs").c_str(), 0755) != 0 ||
+      (kind == Kind::kActive && mkdir((tmp / "work").c_str(), 0711) != 0)) {
+    absl::Status status = ErrnoError("create snapshot directory");
+    discard();
+    return status;
+  }
+  if (!parent_fs.empty()) {
+    struct stat st;
+    // The upper dir takes the owner of the parent's root, as in containerd, for user-namespaced images.
+    if (stat(parent_fs.c_str(), &st) == 0) lchown((tmp / "fs").c_str(), st.st_uid, st.st_gid);
+  }
+  SnapshotInfo info;
+  info.name = key;
+  info.parent = parent;
+  info.kind = kind;
+  info.labels = WithoutEmptyValues(labels);
+  info.created = info.updated = absl::Now();
+  auto tx = store_->Begin();
+  if (!tx.ok()) {
+    discard();
+    return tx.status();
+  }
+  auto id = store_->Insert(info);
+  if (!id.ok()) {
+    discard();
+    return id.status();
+  }
+  info.id = *id;
+  fs::path dir = SnapshotDir(info.id);
+  if (rename(tmp.c_str(), dir.c_str()) != 0) {
+    absl::Status status = ErrnoError(absl::StrCat("rename to ", dir.string()));
+    discard();
+    return status;
+  }
+  tmp = dir;  // from here discard() removes the final directory
+  absl::Status status = SyncDir(root_ / "snapshots");
+  if (status.ok()) status = tx->Commit();
+  if (!status.ok()) {
+    discard();
+    return status;
+  }
+  return info;
+}
+
+absl::StatusOr<std::vector<fs::path>> Snapshotter::LowerDirsLocked(const std::string& parent) {
+  std::vector<fs::path> lowers;
+  std::string next = parent;
+  while (!next.empty()) {
+    TIDE_ASSIGN_OR_RETURN(SnapshotInfo p, store_->Get(next));
+    if (unhealthy_.count(p.id) != 0) {
+      return absl::UnavailableError(
+          absl::StrCat("remote layer ", p.name, " is not mounted (restore failed)"));
+    }
+    lowers.push_back(SnapshotDir(p.id) / "fs");
+    next = p.parent;
+  }
+  return lowers;
+}
+
+absl::StatusOr<std::vector<MountSpec>> Snapshotter::MountsLocked(const SnapshotInfo& info) {
+  TIDE_ASSIGN_OR_RETURN(auto lowers, LowerDirsLocked(info.parent));
+  fs::path dir = SnapshotDir(info.id);
+  return OverlayMounts(info.kind, dir / "fs", dir / "work", lowers);
+}
+
+absl::StatusOr<std::vector<MountSpec>> Snapshotter::Prepare(const std::string& key, const std::string& parent,
+                                                            const Labels& labels) {
+  bool remote = WantsRemote(labels);
+  std::string remote_name;
+  if (remote) {
+    remote_name = RemoteSnapshotName(labels.at(kTargetRefLabel), parent);
+    std::lock_guard lock(mu_);
+    auto existing = store_->Get(remote_name);
+    if (existing.ok() && existing->kind == Kind::kCommitted && existing->parent == parent &&
+        unhealthy_.count(existing->id) == 0) {
+      log::Info("remote snapshot already committed", {{"key", key}, {"name", remote_name}});
+      return absl::AlreadyExistsError(
+          absl::StrCat("target snapshot ", labels.at(kTargetRefLabel), ": already exists"));
+    }
+  }
+  SnapshotInfo active;
+  {
+    std::lock_guard lock(mu_);
+    TIDE_ASSIGN_OR_RETURN(active, CreateLocked(Kind::kActive, key, parent, labels));
+    if (!remote) return MountsLocked(active);
+  }
+  // Mounting may fetch the layer's index from the registry, so it runs without the lock.
+  auto committed = TryCommitRemote(active, parent, labels);
+  if (!committed.ok()) return committed.status();
+  if (*committed) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("target snapshot ", labels.at(kTargetRefLabel), ": already exists"));
+  }
+  std::lock_guard lock(mu_);
+  TIDE_ASSIGN_OR_RETURN(active, store_->Get(key));
+  return MountsLocked(active);
+}
+
+absl::StatusOr<std::vector<MountSpec>> Snapshotter::View(const std::string& key, const std::string& parent,
+                                                         const Labels& labels) {
+  std::lock_guard lock(mu_);
+  TIDE_ASSIGN_OR_RETURN(SnapshotInfo info, CreateLocked(Kind::kView, key, parent, labels));
+  return MountsLocked(info);
+}
+
+absl::StatusOr<std::vector<MountSpec>> Snapshotter::Mounts(const std::string& key) {
+  std::lock_guard lock(mu_);
+  TIDE_ASSIGN_OR_RETURN(SnapshotInfo info, store_->Get(key));
+  if (info.kind == Kind::kCommitted) {
+    return absl::FailedPreconditionError(absl::StrCat("requested snapshot ", key, " not active or view"));
+  }
+  return MountsLocked(info);
+}
+
+absl::Status Snapshotter::Commit(const std::string& name, const std::string& key, const Labels& labels) {
+  if (name.empty()) return absl::InvalidArgumentError("commit name must not be empty");
+  TIDE_RETURN_IF_ERROR(ValidateLabels(labels));
+  std::lock_guard lock(mu_);
+  TIDE_ASSIGN_OR_RETURN(SnapshotInfo info, store_->Get(key));
+  if (info.kind != Kind::kActive) {
+    return absl::FailedPreconditionError(absl::StrCat("snapshot ", key, " is not active"));
+  }
+  if (store_->Get(name).ok())
+    return absl::AlreadyExistsError(absl::StrCat("snapshot ", name, ": already exists"));
+  TIDE_ASSIGN_OR_RETURN(Usage usage, DiskUsage(SnapshotDir(info.id) / "fs"));
+  info.name = name;
+  info.kind = Kind::kCommitted;
+  info.labels = WithoutEmptyValues(labels);
+  info.created = info.updated = absl::Now();
+  info.size = usage.size;
+  info.inodes = usage.inodes;
+  TIDE_ASSIGN_OR_RETURN(auto tx, store_->Begin());
+  TIDE_RETURN_IF_ERROR(store_->Save(info));
+  return tx.Commit();
+}
+
+absl::Status Snapshotter::Remove(const std::string& key) {
+  std::lock_guard lock(mu_);
+  TIDE_ASSIGN_OR_RETURN(SnapshotInfo info, store_->Get(key));
+  TIDE_ASSIGN_OR_RETURN(int64_t children, store_->CountChildren(key));
+  if (children > 0) {
+    return absl::FailedPreconditionError(absl::StrCat("cannot remove snapshot ", key, " with child"));
+  }
+  fs::path layer = SnapshotDir(info.id) / "fs";
+  if (info.remote && mounter_ != nullptr) {
+    absl::Status status = mounter_->Unmount(layer);
+    if (!status.ok()) {
+      // FailedPrecondition lets containerd's GC carry on with other snapshots and retry later.
+      return absl::FailedPreconditionError(
+          absl::StrCat("unmount remote layer of ", key, ": ", status.message()));
+    }
+  }
+  TIDE_ASSIGN_OR_RETURN(auto tx, store_->Begin());
+  TIDE_RETURN_IF_ERROR(store_->Delete(info.id));
+  TIDE_RETURN_IF_ERROR(tx.Commit());
+  unhealthy_.erase(info.id);
+  absl::Status removed = RemoveDirLocked(info.id);
+  // The row is gone, so the snapshot is removed; Cleanup retries the directory.
+  if (!removed.ok())
+    log::Warn("snapshot directory not removed", {{"key", key}, {"error", removed.message()}});
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SnapshotInfo> Snapshotter::Stat(const std::string& key) {
+  std::lock_guard lock(mu_);
+  return store_->Get(key);
+}
+
+absl::StatusOr<SnapshotInfo> Snapshotter::Update(const SnapshotInfo& info,
+                                                 const std::vector<std::string>& fieldpaths) {
+  std::lock_guard lock(mu_);
+  TIDE_ASSIGN_OR_RETURN(SnapshotInfo current, store_->Get(info.name));
+  Labels labels = current.labels;
+  if (fieldpaths.empty()) labels = info.labels;
+  for (const std::string& path : fieldpaths) {
+    if (path == "labels") {
+      labels = info.labels;
+    } else if (absl::StartsWith(path, "labels.")) {
+      std::string key = path.substr(std::string_view("labels.").size());
+      auto it = info.labels.find(key);
+      if (it == info.labels.end() || it->second.empty()) {
+        labels.erase(key);  // containerd's metadata layer sends deletions as paths without a value
+      } else {
+        labels[key] = it->second;
+      }
+    } else {
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot update \"", path, "\" field on snapshot \"", info.name, "\""));
+    }
+  }
+  labels = WithoutEmptyValues(std::move(labels));
+  TIDE_RETURN_IF_ERROR(ValidateLabels(labels));
+  current.labels = std::move(labels);
+  current.updated = absl::Now();
+  TIDE_ASSIGN_OR_RETURN(auto tx, store_->Begin());
+  TIDE_RETURN_IF_ERROR(store_->Save(current));
+  TIDE_RETURN_IF_ERROR(tx.Commit());
+  return current;
+}
+
+absl::Status Snapshotter::List(const Filter& filter,
+                               const std::function<absl::Status(const SnapshotInfo&)>& visit) {
+  std::vector<SnapshotInfo> all;
+  {
+    std::lock_guard lock(mu_);
+    TIDE_ASSIGN_OR_RETURN(all, store_->List());
+  }
+  for (const SnapshotInfo& info : all) {
+    if (!filter.Match([&info](const std::vector<std::string>& path) { return SnapshotField(info, path); })) {
+      continue;
+    }
+    TIDE_RETURN_IF_ERROR(visit(info));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Usage> Snapshotter::GetUsage(const std::string& key) {
+  SnapshotInfo info;
+  {
+    std::lock_guard lock(mu_);
+    TIDE_ASSIGN_OR_RETURN(info, store_->Get(key));
+  }
+  if (info.kind != Kind::kActive) return Usage{info.size, info.inodes};
+  auto usage = DiskUsage(SnapshotDir(info.id) / "fs");
+  if (!usage.ok() && !Stat(key).ok())
+    return absl::NotFoundError(absl::StrCat("snapshot ", key, " does not exist"));
+  return usage;
+}
+
+absl::Status Snapshotter::Cleanup() {
+  std::lock_guard lock(mu_);
+  return RemoveOrphanDirsLocked();
+}
+
+absl::Status Snapshotter::RemoveDirLocked(int64_t id) {
+  fs::path dir = SnapshotDir(id);
+  // A dead FUSE mount left by a crash would make the walk fail; detach whatever is on fs first.
+  umount2((dir / "fs").c_str(), MNT_DETACH);
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  if (ec) return absl::InternalError(absl::StrCat("remove ", dir.string(), ": ", ec.message()));
+  return absl::OkStatus();
+}
+
+absl::Status Snapshotter::RemoveOrphanDirsLocked() {
+  TIDE_ASSIGN_OR_RETURN(std::set<int64_t> ids, store_->Ids());
+  std::error_code ec;
+  std::vector<fs::path> orphans;
+  for (const auto& entry : fs::directory_iterator(root_ / "snapshots", ec)) {
+    int64_t id = 0;
+    std::string name = entry.path().filename().string();
+    if (absl::SimpleAtoi(name, &id) && ids.count(id) != 0) continue;
+    orphans.push_back(entry.path());
+  }
+  if (ec)
+    return absl::InternalError(absl::StrCat("list ", (root_ / "snapshots").string(), ": ", ec.message()));
+  for (const fs::path& orphan : orphans) {
+    log::Info("removing orphaned snapshot directory", {{"path", orphan.string()}});
+    umount2((orphan / "fs").c_str(), MNT_DETACH);
+    fs::remove_all(orphan, ec);
+    if (ec) log::Warn("orphan not removed", {{"path", orphan.string()}, {"error", ec.message()}});
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace tide::snapshotter
