@@ -235,12 +235,15 @@ absl::Status Snapshotter::Commit(const std::string& name, const std::string& key
   if (name.empty()) return absl::InvalidArgumentError("commit name must not be empty");
   TIDE_RETURN_IF_ERROR(ValidateLabels(labels));
   std::lock_guard lock(mu_);
+  // The target name is checked before the key, in containerd's order (its bolt store creates the
+  // new bucket first), so committing twice answers AlreadyExists.
+  if (store_->Get(name).ok()) {
+    return absl::AlreadyExistsError(absl::StrCat("snapshot ", name, ": already exists"));
+  }
   TIDE_ASSIGN_OR_RETURN(SnapshotInfo info, store_->Get(key));
   if (info.kind != Kind::kActive) {
     return absl::FailedPreconditionError(absl::StrCat("snapshot ", key, " is not active"));
   }
-  if (store_->Get(name).ok())
-    return absl::AlreadyExistsError(absl::StrCat("snapshot ", name, ": already exists"));
   TIDE_ASSIGN_OR_RETURN(Usage usage, DiskUsage(SnapshotDir(info.id) / "fs"));
   info.name = name;
   info.kind = Kind::kCommitted;

@@ -1,0 +1,35 @@
+#ifndef TIDE_TEST_UNIT_SNAPSHOTTER_BIND_LAYER_MOUNTER_H_
+#define TIDE_TEST_UNIT_SNAPSHOTTER_BIND_LAYER_MOUNTER_H_
+
+#include <atomic>
+#include <filesystem>
+
+#include "snapshotter/remote_layer_mounter.h"
+
+namespace tide::testing {
+
+// A RemoteLayerMounter for exercising the remote-snapshot protocol without FUSE: a layer whose
+// `containerd.io/snapshot/tide.index-digest` label is sha256:<hex> is served by read-only
+// bind-mounting <layers_root>/<hex>. Layers without such a directory are not remote. Real mounts,
+// real unmounts; only the FUSE filesystem is replaced by a plain directory.
+class BindLayerMounter : public snapshotter::RemoteLayerMounter {
+ public:
+  explicit BindLayerMounter(std::filesystem::path layers_root) : layers_root_(std::move(layers_root)) {}
+
+  absl::StatusOr<bool> IsRemoteLayer(const snapshotter::Labels& labels) override;
+  absl::Status Mount(const snapshotter::Labels& labels, const std::filesystem::path& target) override;
+  absl::Status Unmount(const std::filesystem::path& target) override;
+  absl::Status Restore(const snapshotter::Labels& labels, const std::filesystem::path& target) override;
+
+  std::atomic<int> mounts{0};
+  std::atomic<int> unmounts{0};
+  std::atomic<int> restores{0};
+
+ private:
+  absl::StatusOr<std::filesystem::path> LayerDir(const snapshotter::Labels& labels) const;
+  std::filesystem::path layers_root_;
+};
+
+}  // namespace tide::testing
+
+#endif  // TIDE_TEST_UNIT_SNAPSHOTTER_BIND_LAYER_MOUNTER_H_

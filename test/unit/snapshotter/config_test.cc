@@ -1,0 +1,78 @@
+#include "snapshotter/config.h"
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+
+using tide::snapshotter::ParseConfig;
+using tide::snapshotter::PrefetchMode;
+
+TEST_CASE("config: every key parses", "[snapshotter][config]") {
+  auto config = ParseConfig(R"(
+root = "/srv/tide"
+address = "/run/tide.sock"
+hosts_dir = "/etc/tide/certs.d"
+cache_max_bytes = "20GiB"
+prefetch = "all"
+prefetch_concurrency = 8
+prefetch_bandwidth = 104857600
+read_timeout = "1m30s"
+log_level = "debug"
+)",
+                            "test.toml");
+  REQUIRE(config.ok());
+  CHECK(config->root == "/srv/tide");
+  CHECK(config->address == "/run/tide.sock");
+  CHECK(config->hosts_dir == "/etc/tide/certs.d");
+  CHECK(config->cache_max_bytes == 20ULL << 30);
+  CHECK(config->prefetch == PrefetchMode::kAll);
+  CHECK(config->prefetch_concurrency == 8);
+  CHECK(config->prefetch_bandwidth == 104857600);
+  CHECK(config->read_timeout == absl::Seconds(90));
+  CHECK(config->log_level == tide::snapshotter::log::Level::kDebug);
+}
+
+TEST_CASE("config: defaults for an empty file", "[snapshotter][config]") {
+  auto config = ParseConfig("", "empty.toml");
+  REQUIRE(config.ok());
+  CHECK(config->prefetch == PrefetchMode::kStartup);
+  CHECK(config->read_timeout == absl::Seconds(30));
+  CHECK(config->root.is_absolute());
+}
+
+TEST_CASE("config: bad input names the file, the key and the reason", "[snapshotter][config]") {
+  struct Case {
+    std::string toml;
+    std::string expect;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"rot = \"/x\"", "unknown key \"rot\""},
+           {"prefetch = \"some\"", "prefetch"},
+           {"prefetch_concurrency = 0", "prefetch_concurrency"},
+           {"prefetch_concurrency = \"4\"", "prefetch_concurrency"},
+           {"cache_max_bytes = \"10 parsecs\"", "cache_max_bytes"},
+           {"cache_max_bytes = -1", "cache_max_bytes"},
+           {"read_timeout = \"soon\"", "read_timeout"},
+           {"log_level = \"loud\"", "log_level"},
+           {"root = \"relative/dir\"", "root"},
+           {"root = ", "bad.toml"},
+           {"[section]\nx = 1", "unknown key \"section\""},
+       }) {
+    INFO(c.toml);
+    auto config = ParseConfig(c.toml, "bad.toml");
+    REQUIRE_FALSE(config.ok());
+    CHECK(absl::IsInvalidArgument(config.status()));
+    std::string message(config.status().message());
+    CHECK(message.find(c.expect) != std::string::npos);
+    CHECK(message.find("bad.toml") != std::string::npos);
+  }
+}
+
+TEST_CASE("config: the shipped example config loads", "[snapshotter][config]") {
+  auto config = tide::snapshotter::LoadConfig(std::string(std::getenv("TIDE_SOURCE_DIR")) +
+                                              "/examples/tide-snapshotter.toml");
+  INFO(config.status());
+  REQUIRE(config.ok());
+  CHECK(config->cache_max_bytes == 50ULL << 30);
+  CHECK(config->prefetch_bandwidth == 200ULL << 20);
+  CHECK(config->address == "/run/tide-snapshotter/tide-snapshotter.sock");
+}

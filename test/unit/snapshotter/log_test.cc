@@ -1,0 +1,19 @@
+#include "snapshotter/log.h"
+
+#include <catch2/catch.hpp>
+#include <regex>
+
+namespace tlog = tide::snapshotter::log;
+
+TEST_CASE("log: logrus text format with quoted values where needed", "[snapshotter][log]") {
+  std::string line =
+      tlog::Format(tlog::Level::kWarn, "remote mount failed",
+                   {{"key", "default/1/extract-1 sha256:ab"}, {"ref", "sha256:ab"}, {"n", "3"}});
+  INFO(line);
+  CHECK(std::regex_match(line, std::regex(R"(time="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z" level=warning )"
+                                          R"(msg="remote mount failed" key="default/1/extract-1 sha256:ab" )"
+                                          R"(ref=sha256:ab n=3)")));
+  CHECK(tlog::Format(tlog::Level::kInfo, "a \"q\"", {}).find(R"(msg="a \"q\"")") != std::string::npos);
+  CHECK(tlog::ParseLevel("warning").ok());
+  CHECK_FALSE(tlog::ParseLevel("verbose").ok());
+}

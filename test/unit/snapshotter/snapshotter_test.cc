@@ -1,0 +1,250 @@
+#include "snapshotter/snapshotter.h"
+
+#include <sys/mount.h>
+
+#include <catch2/catch.hpp>
+
+#include "snapshotter/remote_layer_labels.h"
+#include "test/support/temp_dir.h"
+#include "test/unit/snapshotter/bind_layer_mounter.h"
+
+using tide::snapshotter::Filter;
+using tide::snapshotter::Kind;
+using tide::snapshotter::Labels;
+using tide::snapshotter::SnapshotInfo;
+using tide::snapshotter::Snapshotter;
+using tide::testing::BindLayerMounter;
+using tide::testing::TempDir;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<std::string> Names(Snapshotter& s, const std::vector<std::string>& filters) {
+  auto filter = Filter::Parse(filters);
+  REQUIRE(filter.ok());
+  std::vector<std::string> names;
+  REQUIRE(s.List(*filter, [&](const SnapshotInfo& i) {
+             names.push_back(i.name);
+             return absl::OkStatus();
+           }).ok());
+  return names;
+}
+
+std::vector<std::string> DirEntries(const fs::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+Labels RemoteLabels(const std::string& chain_id, const std::string& index_hex) {
+  return {{"containerd.io/snapshot.ref", chain_id},
+          {"containerd.io/snapshot/tide.repository", "127.0.0.1:5000/test/img"},
+          {"containerd.io/snapshot/tide.index-digest", "sha256:" + index_hex}};
+}
+
+}  // namespace
+
+TEST_CASE("snapshotter: start-up removes directories no committed row owns", "[snapshotter]") {
+  TempDir root("tide-snap");
+  {
+    auto s = Snapshotter::Open(root.path(), nullptr);
+    REQUIRE(s.ok());
+    REQUIRE((*s)->Prepare("a", "", {}).ok());
+    REQUIRE((*s)->Commit("a-c", "a", {}).ok());
+    REQUIRE((*s)->Prepare("b", "a-c", {}).ok());
+  }
+  CHECK(DirEntries(root / "snapshots") == std::vector<std::string>{"1", "2"});
+  // What a crash leaves behind: a temp dir before its rename, and a renamed dir whose row never committed.
+  fs::create_directories(root / "snapshots" / "new-x1y2z3" / "fs");
+  fs::create_directories(root / "snapshots" / "3" / "fs");
+  tide::testing::WriteFile(root / "snapshots" / "3" / "fs" / "f", "half-made");
+  auto s = Snapshotter::Open(root.path(), nullptr);
+  REQUIRE(s.ok());
+  CHECK(DirEntries(root / "snapshots") == std::vector<std::string>{"1", "2"});
+  CHECK((*s)->Stat("b").ok());
+  CHECK((*s)->Stat("a-c")->kind == Kind::kCommitted);
+  // Removing a snapshot removes its directory, and the next one never reuses the id.
+  REQUIRE((*s)->Remove("b").ok());
+  CHECK(DirEntries(root / "snapshots") == std::vector<std::string>{"1"});
+  REQUIRE((*s)->Prepare("c", "a-c", {}).ok());
+  CHECK(DirEntries(root / "snapshots") == std::vector<std::string>{"1", "3"});
+}
+
+TEST_CASE("snapshotter: overlay mounts follow the parent chain, top first", "[snapshotter]") {
+  TempDir root("tide-snap");
+  auto s = Snapshotter::Open(root.path(), nullptr);
+  REQUIRE(s.ok());
+  auto& sn = **s;
+  auto m = sn.Prepare("l1", "", {});
+  REQUIRE(m.ok());
+  REQUIRE(m->size() == 1);
+  CHECK((*m)[0].type == "bind");
+  CHECK((*m)[0].options == std::vector<std::string>{"rw", "rbind"});
+  CHECK((*m)[0].source == (root / "snapshots" / "1" / "fs").string());
+  REQUIRE(sn.Commit("c1", "l1", {}).ok());
+  REQUIRE(sn.Prepare("l2", "c1", {}).ok());
+  REQUIRE(sn.Commit("c2", "l2", {}).ok());
+  auto top = sn.Prepare("rootfs", "c2", {});
+  REQUIRE(top.ok());
+  CHECK((*top)[0].type == "overlay");
+  auto options = (*top)[0].options;
+  CHECK(options.back() ==
+        "lowerdir=" + (root / "snapshots/2/fs").string() + ":" + (root / "snapshots/1/fs").string());
+  CHECK(std::find(options.begin(), options.end(), "upperdir=" + (root / "snapshots/3/fs").string()) !=
+        options.end());
+  auto view = sn.View("v", "c1", {});
+  REQUIRE(view.ok());
+  CHECK((*view)[0].type == "bind");
+  CHECK((*view)[0].source == (root / "snapshots/1/fs").string());
+  CHECK((*view)[0].options == std::vector<std::string>{"ro", "rbind"});
+  CHECK(absl::IsFailedPrecondition(sn.Remove("c1")));
+  CHECK(absl::IsFailedPrecondition(sn.Commit("x", "v", {})));
+  CHECK(absl::IsInvalidArgument(sn.Prepare("y", "rootfs", {}).status()));
+  CHECK(absl::IsNotFound(sn.Prepare("y", "missing", {}).status()));
+  CHECK(absl::IsAlreadyExists(sn.Prepare("rootfs", "", {}).status()));
+  CHECK(absl::IsInvalidArgument(sn.Prepare("big", "", {{"k", std::string(5000, 'v')}}).status()));
+}
+
+TEST_CASE("snapshotter: a tide layer becomes a committed remote snapshot containerd can find",
+          "[snapshotter]") {
+  TempDir root("tide-snap");
+  TempDir layers("tide-layers");
+  std::string hex(64, 'a');
+  tide::testing::WriteFile(layers / hex / "etc" / "greeting", "hi from a remote layer");
+  auto mounter_owned = std::make_unique<BindLayerMounter>(layers.path());
+  BindLayerMounter* mounter = mounter_owned.get();
+  auto s = Snapshotter::Open(root.path(), std::move(mounter_owned));
+  REQUIRE(s.ok());
+  auto& sn = **s;
+  const std::string chain = "sha256:" + std::string(64, '1');
+
+  auto prepared = sn.Prepare("default/1/extract-1 " + chain, "", RemoteLabels(chain, hex));
+  REQUIRE(absl::IsAlreadyExists(prepared.status()));
+  CHECK(mounter->mounts == 1);
+  // containerd's lookup after ALREADY_EXISTS (spec §1.5).
+  std::string lookup = "labels.\"containerd.io/snapshot.ref\"==" + chain + ",parent==\"\"";
+  auto found = Names(sn, {lookup});
+  REQUIRE(found.size() == 1);
+  std::string name = found[0];
+  CHECK(name == Snapshotter::RemoteSnapshotName(chain, ""));
+  auto info = sn.Stat(name);
+  REQUIRE(info.ok());
+  CHECK(info->kind == Kind::kCommitted);
+  CHECK(info->labels.at("containerd.io/snapshot/remote") == "remote snapshot");
+  CHECK(info->labels.at("containerd.io/snapshot.ref") == chain);
+  CHECK(absl::IsNotFound(sn.Stat("default/1/extract-1 " + chain).status()));  // the active key is gone
+
+  // A container on top sees the remote layer's files through its lowerdir.
+  auto rootfs = sn.Prepare("default/2/c1", name, {});
+  REQUIRE(rootfs.ok());
+  std::string lower = rootfs->at(0).source;  // single parent, active: overlay
+  CHECK(rootfs->at(0).type == "overlay");
+  std::string lowerdir = rootfs->at(0).options.back().substr(std::string("lowerdir=").size());
+  CHECK(tide::testing::ReadFile(fs::path(lowerdir) / "etc" / "greeting") == "hi from a remote layer");
+
+  // Another namespace pulling the same layer reuses it without a new mount.
+  CHECK(
+      absl::IsAlreadyExists(sn.Prepare("other/1/extract-2 " + chain, "", RemoteLabels(chain, hex)).status()));
+  CHECK(mounter->mounts == 1);
+  CHECK(absl::IsNotFound(sn.Stat("other/1/extract-2 " + chain).status()));
+
+  // Same chainID on a different parent gets a different name.
+  REQUIRE(sn.Prepare("default/3/base", "", {}).ok());
+  REQUIRE(sn.Commit("default/4/base", "default/3/base", {}).ok());
+  CHECK(absl::IsAlreadyExists(
+      sn.Prepare("default/5/x " + chain, "default/4/base", RemoteLabels(chain, hex)).status()));
+  auto on_base =
+      Names(sn, {"labels.\"containerd.io/snapshot.ref\"==" + chain + ",parent==\"default/4/base\""});
+  REQUIRE(on_base.size() == 1);
+  CHECK(on_base[0] != name);
+
+  // No tide labels, or a layer the mounter cannot serve: an ordinary snapshot.
+  auto plain =
+      sn.Prepare("default/6/extract", "", {{"containerd.io/snapshot.ref", "sha256:" + std::string(64, '2')}});
+  CHECK(plain.ok());
+  auto unknown = sn.Prepare("default/7/extract", "",
+                            RemoteLabels("sha256:" + std::string(64, '3'), std::string(64, 'b')));
+  CHECK(unknown.ok());
+
+  // Restart: the remote layer is mounted again from the stored labels.
+  s->reset();
+  auto mounter2_owned = std::make_unique<BindLayerMounter>(layers.path());
+  BindLayerMounter* mounter2 = mounter2_owned.get();
+  auto s2 = Snapshotter::Open(root.path(), std::move(mounter2_owned));
+  REQUIRE(s2.ok());
+  CHECK(mounter2->restores == 2);
+  CHECK(tide::testing::ReadFile(fs::path(lowerdir) / "etc" / "greeting") == "hi from a remote layer");
+
+  // Removal unmounts; children first.
+  CHECK(absl::IsFailedPrecondition((*s2)->Remove(name)));
+  REQUIRE((*s2)->Remove("default/2/c1").ok());
+  REQUIRE((*s2)->Remove(name).ok());
+  CHECK(mounter2->unmounts >= 1);
+  CHECK_FALSE(fs::exists(lowerdir));
+  REQUIRE((*s2)->Remove(on_base[0]).ok());
+}
+
+namespace {
+
+// The mount step fails (registry down, corrupt index...): containerd must get ordinary mounts.
+class FailingMounter : public BindLayerMounter {
+ public:
+  using BindLayerMounter::BindLayerMounter;
+  absl::Status Mount(const Labels&, const fs::path&) override {
+    return absl::UnavailableError("registry down");
+  }
+};
+
+}  // namespace
+
+TEST_CASE("snapshotter: a failed remote mount falls back to an ordinary snapshot", "[snapshotter]") {
+  TempDir root("tide-snap");
+  TempDir layers("tide-layers");
+  std::string hex(64, 'c');
+  fs::create_directories(layers / hex);
+  auto s = Snapshotter::Open(root.path(), std::make_unique<FailingMounter>(layers.path()));
+  REQUIRE(s.ok());
+  const std::string chain = "sha256:" + std::string(64, '4');
+  auto mounts = (*s)->Prepare("default/1/extract " + chain, "", RemoteLabels(chain, hex));
+  REQUIRE(mounts.ok());
+  CHECK(mounts->at(0).type == "bind");
+  auto info = (*s)->Stat("default/1/extract " + chain);
+  REQUIRE(info.ok());
+  CHECK(info->kind == Kind::kActive);
+  CHECK(info->labels.count("containerd.io/snapshot/remote") == 0);
+  // containerd then applies the layer and commits it like any other.
+  REQUIRE((*s)->Commit("default/2/" + chain, "default/1/extract " + chain, RemoteLabels(chain, hex)).ok());
+  CHECK_FALSE((*s)->Stat("default/2/" + chain)->remote);
+}
+
+TEST_CASE("remote layer labels: CRI labels first, tide annotations without them", "[snapshotter]") {
+  using tide::snapshotter::LocateRemoteLayer;
+  Labels cri = {{"containerd.io/snapshot.ref", "sha256:aa"},
+                {"containerd.io/snapshot/cri.image-ref", "registry.test/app:v1"},
+                {"containerd.io/snapshot/cri.layer-digest", "sha256:bb"},
+                {"containerd.io/snapshot/cri.image-layers", "sha256:bb,sha256:cc"},
+                {"containerd.io/snapshot/tide.repository", "registry.test/app"},
+                {"containerd.io/snapshot/tide.index-digest", "sha256:dd"}};
+  auto location = LocateRemoteLayer(cri);
+  REQUIRE(location.ok());
+  CHECK(location->reference == "registry.test/app:v1");
+  CHECK(location->layer_digest == "sha256:bb");
+  CHECK(location->index_digest == "sha256:dd");
+  CHECK(location->image_layers == std::vector<std::string>{"sha256:bb", "sha256:cc"});
+
+  Labels nerdctl = {{"containerd.io/snapshot.ref", "sha256:aa"},
+                    {"containerd.io/snapshot/tide.repository", "registry.test/app"},
+                    {"containerd.io/snapshot/tide.index-digest", "sha256:dd"}};
+  location = LocateRemoteLayer(nerdctl);
+  REQUIRE(location.ok());
+  CHECK(location->reference == "registry.test/app");
+  CHECK(location->layer_digest.empty());
+
+  // Not a tide layer, or a tide layer that cannot be located: NotFound, i.e. an ordinary pull.
+  CHECK(absl::IsNotFound(
+      LocateRemoteLayer({{"containerd.io/snapshot/cri.layer-digest", "sha256:bb"}}).status()));
+  CHECK(absl::IsNotFound(
+      LocateRemoteLayer({{"containerd.io/snapshot/tide.index-digest", "sha256:dd"}}).status()));
+  CHECK(absl::IsNotFound(LocateRemoteLayer({{"containerd.io/snapshot/tide.repository", "r/x"}}).status()));
+}
