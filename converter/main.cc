@@ -1,0 +1,17 @@
+// tidectl: the command-line tool users and CI pipelines run. Each subcommand lives in its own
+// <name>_command.{h,cc} and registers itself here.
+#include <CLI/CLI.hpp>
+
+#include "converter/convert_command.h"
+#include "converter/inspect_command.h"
+#include "converter/pull_command.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"tidectl: convert, inspect and lazily pull tide images"};
+  app.require_subcommand(1);
+  tide::converter::AddConvertCommand(app);
+  tide::converter::AddInspectCommand(app);
+  tide::converter::AddPullCommand(app);
+  CLI11_PARSE(app, argc, argv);
+  return 0;
+}

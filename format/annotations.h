@@ -1,0 +1,23 @@
+#ifndef TIDE_FORMAT_ANNOTATIONS_H_
+#define TIDE_FORMAT_ANNOTATIONS_H_
+
+#include <string_view>
+
+namespace tide::format {
+
+// Layer descriptor annotations. containerd's unpacker copies layer annotations starting with
+// "containerd.io/snapshot/" into the labels it sends the snapshotter, so these reach tide.
+inline constexpr std::string_view kAnnotationPrefix = "containerd.io/snapshot/tide.";
+inline constexpr std::string_view kAnnotationVersion = "containerd.io/snapshot/tide.version";
+inline constexpr std::string_view kAnnotationIndexDigest = "containerd.io/snapshot/tide.index-digest";
+inline constexpr std::string_view kAnnotationIndexOffset = "containerd.io/snapshot/tide.index-offset";
+inline constexpr std::string_view kAnnotationIndexSize = "containerd.io/snapshot/tide.index-size";
+// Compressed offset where the startup region ends (0 when there is no startup set).
+inline constexpr std::string_view kAnnotationStartupEnd = "containerd.io/snapshot/tide.startup-end";
+
+// The only format version so far.
+inline constexpr std::string_view kFormatVersion = "1";
+
+}  // namespace tide::format
+
+#endif  // TIDE_FORMAT_ANNOTATIONS_H_

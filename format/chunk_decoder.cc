@@ -1,0 +1,61 @@
+#include "format/chunk_decoder.h"
+
+#include <zstd.h>
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "common/sha256.h"
+
+namespace tide::format {
+namespace {
+
+// One decompression context per thread: creating one per chunk would allocate on the hot path.
+ZSTD_DCtx* ThreadDctx() {
+  thread_local std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> ctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
+  return ctx.get();
+}
+
+}  // namespace
+
+absl::Status DecodeChunk(std::string_view compressed, const ChunkInfo& chunk, std::string* out) {
+  if (compressed.size() != chunk.compressed_size) {
+    return absl::InvalidArgumentError(absl::StrCat("chunk at blob offset ", chunk.compressed_offset, ": got ",
+                                                   compressed.size(), " compressed bytes, expected ",
+                                                   chunk.compressed_size));
+  }
+  size_t frame = ZSTD_findFrameCompressedSize(compressed.data(), compressed.size());
+  if (ZSTD_isError(frame) || frame != compressed.size()) {
+    return absl::DataLossError(
+        absl::StrCat("chunk at blob offset ", chunk.compressed_offset, ": not exactly one zstd frame"));
+  }
+  // One spare byte so an overlong frame shows up as a size mismatch instead of being cut silently.
+  out->resize(static_cast<size_t>(chunk.uncompressed_size) + 1);
+  ZSTD_DCtx* dctx = ThreadDctx();
+  ZSTD_DCtx_reset(dctx, ZSTD_reset_session_only);
+  size_t n = ZSTD_decompressDCtx(dctx, out->data(), out->size(), compressed.data(), compressed.size());
+  if (ZSTD_isError(n)) {
+    return absl::DataLossError(
+        absl::StrCat("chunk at blob offset ", chunk.compressed_offset, ": zstd: ", ZSTD_getErrorName(n)));
+  }
+  if (n != chunk.uncompressed_size) {
+    return absl::DataLossError(absl::StrCat("chunk at blob offset ", chunk.compressed_offset,
+                                            ": decompressed size does not match the index (expected ",
+                                            chunk.uncompressed_size, ")"));
+  }
+  out->resize(n);
+  if (Sha256Of(*out) != chunk.sha256) {
+    return absl::DataLossError(
+        absl::StrCat("chunk at blob offset ", chunk.compressed_offset, ": sha256 does not match the index"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> DecodeChunk(std::string_view compressed, const ChunkInfo& chunk) {
+  std::string out;
+  absl::Status st = DecodeChunk(compressed, chunk, &out);
+  if (!st.ok()) return st;
+  return out;
+}
+
+}  // namespace tide::format

@@ -1,0 +1,21 @@
+#ifndef TIDE_FORMAT_CHUNK_DECODER_H_
+#define TIDE_FORMAT_CHUNK_DECODER_H_
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "format/layer_index.h"
+
+namespace tide::format {
+
+// Decompresses one chunk's frame (exactly chunk.compressed_size bytes from the blob) into `out`
+// (resized to chunk.uncompressed_size) and verifies size and sha256. Never writes more than
+// chunk.uncompressed_size bytes whatever the input claims. `out` is reused to avoid allocation.
+absl::Status DecodeChunk(std::string_view compressed, const ChunkInfo& chunk, std::string* out);
+absl::StatusOr<std::string> DecodeChunk(std::string_view compressed, const ChunkInfo& chunk);
+
+}  // namespace tide::format
+
+#endif  // TIDE_FORMAT_CHUNK_DECODER_H_

@@ -1,0 +1,39 @@
+#ifndef TIDE_FORMAT_INDEX_BUILDER_H_
+#define TIDE_FORMAT_INDEX_BUILDER_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "common/sha256.h"
+#include "format/frame_pipeline.h"
+#include "format/tar_entry.h"
+#include "tide/format/v1/layer_index.pb.h"
+
+namespace tide::format {
+
+// Accumulates entries and chunks into the columnar LayerIndex proto and encodes the index frame.
+class IndexBuilder {
+ public:
+  // `data_offset` is where the entry's content starts in the tar stream the blob decompresses to.
+  void AddEntry(const TarEntry& entry, uint64_t data_offset);
+  size_t entry_count() const { return static_cast<size_t>(pb_.path_lengths_size()); }
+
+  // Encodes the index frame (skippable frame holding the zstd-compressed proto).
+  absl::StatusOr<std::string> Finish(const std::vector<FrameRecord>& frames, uint64_t tar_size,
+                                     const Sha256Bytes& tar_sha256, uint64_t chunk_size,
+                                     const std::vector<uint32_t>& startup_chunks, uint64_t startup_end_offset,
+                                     int zstd_level);
+
+ private:
+  uint32_t OwnerId(const std::string& name);
+
+  tide::format::v1::LayerIndex pb_;
+  absl::flat_hash_map<std::string, uint32_t> owner_ids_;
+};
+
+}  // namespace tide::format
+
+#endif  // TIDE_FORMAT_INDEX_BUILDER_H_

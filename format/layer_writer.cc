@@ -1,0 +1,363 @@
+#include "format/layer_writer.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <optional>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "common/string_view_compat.h"
+#include "common/unique_fd.h"
+#include "format/footer.h"
+#include "format/frame_layout.h"
+#include "format/frame_pipeline.h"
+#include "format/index_builder.h"
+#include "format/layer_index.h"
+#include "format/tar_path.h"
+#include "format/tar_reader.h"
+
+namespace tide::format {
+namespace {
+
+constexpr size_t kCopyBuffer = 1u << 20;
+constexpr uint64_t kProgressEvery = 64u << 20;
+
+// Counts and hashes what goes to the real sink: the blob digest and the index position.
+class HashingSink final : public ByteSink {
+ public:
+  explicit HashingSink(ByteSink& inner) : inner_(inner) {}
+  absl::Status Write(std::string_view data) override {
+    hash_.Update(data);
+    size_ += data.size();
+    return inner_.Write(data);
+  }
+  uint64_t size() const { return size_; }
+  Sha256Bytes Finish() { return hash_.Finish(); }
+
+ private:
+  ByteSink& inner_;
+  Sha256 hash_;
+  uint64_t size_ = 0;
+};
+
+// A tar entry kept in the spool file while the startup set reorders entries.
+struct SpooledEntry {
+  TarEntry entry;  // raw_header cleared: it is in the spool
+  uint64_t header_offset = 0;
+  uint64_t header_size = 0;
+  uint64_t padding_size = 0;
+  uint64_t new_data_offset = 0;
+};
+
+struct StartupItem {
+  size_t entry = 0;  // index into the spooled entries
+  std::vector<StartupFile::Range> ranges;
+};
+
+absl::StatusOr<UniqueFd> OpenSpool(const std::string& dir_option) {
+  std::string dir = dir_option;
+  if (dir.empty()) {
+    const char* tmp = std::getenv("TMPDIR");
+    dir = tmp && *tmp ? tmp : "/tmp";
+  }
+  int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd >= 0) return UniqueFd(fd);
+  std::string templ = dir + "/tide-spool-XXXXXX";
+  fd = ::mkostemp(templ.data(), O_CLOEXEC);
+  if (fd < 0) return absl::ErrnoToStatus(errno, absl::StrCat("cannot create a spool file in ", dir));
+  ::unlink(templ.c_str());
+  return UniqueFd(fd);
+}
+
+class Writer {
+ public:
+  Writer(ByteSink& blob, const LayerWriterOptions& options)
+      : options_(options),
+        sink_(blob),
+        pipeline_(sink_, options.zstd_level, options.threads),
+        layout_(pipeline_, options.chunk_size, options.small_file_threshold),
+        buffer_(kCopyBuffer, '\0') {}
+
+  absl::StatusOr<LayerWriteResult> Run(ByteSource& tar);
+
+ private:
+  absl::Status Stream(ByteSource& tar);
+  absl::Status Reorder(ByteSource& tar);
+  absl::Status Spool(ByteSource& tar, int fd);
+  std::vector<size_t> StartupOrder();
+  absl::Status EmitSpooled(int fd, SpooledEntry& s);
+  absl::Status CopyRange(int fd, uint64_t offset, uint64_t size, bool content);
+  void Progress();
+  std::vector<uint32_t> StartupChunks() const;
+
+  const LayerWriterOptions& options_;
+  HashingSink sink_;
+  FramePipeline pipeline_;
+  FrameLayout layout_;
+  IndexBuilder index_;
+  std::string buffer_;
+  uint64_t next_progress_ = kProgressEvery;
+
+  std::vector<SpooledEntry> spooled_;
+  uint64_t trailer_offset_ = 0;
+  uint64_t trailer_size_ = 0;
+  std::vector<StartupItem> startup_;
+  uint32_t startup_end_frame_ = 0;
+};
+
+void Writer::Progress() {
+  if (options_.progress && layout_.offset() >= next_progress_) {
+    options_.progress(layout_.offset());
+    next_progress_ = layout_.offset() + kProgressEvery;
+  }
+}
+
+absl::Status Writer::Stream(ByteSource& tar) {
+  TarReader reader(tar);
+  TarEntry e;
+  while (true) {
+    TIDE_ASSIGN_OR_RETURN(bool more, reader.Next(&e));
+    if (!more) break;
+    TIDE_RETURN_IF_ERROR(layout_.Shared(e.raw_header));
+    index_.AddEntry(e, layout_.offset());
+    TIDE_RETURN_IF_ERROR(layout_.BeginFile(e.size));
+    while (true) {
+      TIDE_ASSIGN_OR_RETURN(size_t n, reader.ReadData(buffer_.data(), buffer_.size()));
+      if (n == 0) break;
+      TIDE_RETURN_IF_ERROR(layout_.Data(std::string_view(buffer_.data(), n)));
+      Progress();
+    }
+    TIDE_RETURN_IF_ERROR(layout_.EndFile());
+    TIDE_ASSIGN_OR_RETURN(std::string pad, reader.ReadPadding());
+    TIDE_RETURN_IF_ERROR(layout_.Shared(pad));
+  }
+  while (true) {
+    TIDE_ASSIGN_OR_RETURN(size_t n, reader.ReadTrailer(buffer_.data(), buffer_.size()));
+    if (n == 0) break;
+    TIDE_RETURN_IF_ERROR(layout_.Shared(std::string_view(buffer_.data(), n)));
+  }
+  return layout_.Flush();
+}
+
+absl::Status Writer::Spool(ByteSource& tar, int fd) {
+  FdSink spool(fd);
+  TarReader reader(tar);
+  uint64_t pos = 0;
+  while (true) {
+    SpooledEntry s;
+    TIDE_ASSIGN_OR_RETURN(bool more, reader.Next(&s.entry));
+    if (!more) break;
+    s.header_offset = pos;
+    s.header_size = s.entry.raw_header.size();
+    TIDE_RETURN_IF_ERROR(spool.Write(s.entry.raw_header));
+    pos += s.header_size;
+    s.entry.raw_header.clear();
+    s.entry.raw_header.shrink_to_fit();
+    while (true) {
+      TIDE_ASSIGN_OR_RETURN(size_t n, reader.ReadData(buffer_.data(), buffer_.size()));
+      if (n == 0) break;
+      TIDE_RETURN_IF_ERROR(spool.Write(std::string_view(buffer_.data(), n)));
+      pos += n;
+    }
+    TIDE_ASSIGN_OR_RETURN(std::string pad, reader.ReadPadding());
+    TIDE_RETURN_IF_ERROR(spool.Write(pad));
+    pos += pad.size();
+    s.padding_size = pad.size();
+    spooled_.push_back(std::move(s));
+  }
+  trailer_offset_ = pos;
+  while (true) {
+    TIDE_ASSIGN_OR_RETURN(size_t n, reader.ReadTrailer(buffer_.data(), buffer_.size()));
+    if (n == 0) break;
+    TIDE_RETURN_IF_ERROR(spool.Write(std::string_view(buffer_.data(), n)));
+    pos += n;
+  }
+  trailer_size_ = pos - trailer_offset_;
+  return absl::OkStatus();
+}
+
+// Startup files first (after the directories above them and every earlier entry with the same path,
+// so extraction still ends with the same tree), then everything else in tar order.
+std::vector<size_t> Writer::StartupOrder() {
+  absl::flat_hash_map<std::string, std::vector<size_t>> by_path;
+  for (size_t i = 0; i < spooled_.size(); ++i) by_path[spooled_[i].entry.path].push_back(i);
+  std::vector<bool> placed(spooled_.size(), false);
+  std::vector<size_t> order;
+  auto place_path = [&](const std::string& path) {
+    auto it = by_path.find(path);
+    if (it == by_path.end()) return;
+    for (size_t i : it->second) {
+      if (!placed[i]) {
+        placed[i] = true;
+        order.push_back(i);
+      }
+    }
+  };
+  for (const StartupFile& file : options_.startup) {
+    auto path = NormalizeTarPath(file.path);
+    if (!path.ok() || path->empty()) continue;
+    auto it = by_path.find(*path);
+    // Hardlinks stand for their target, whose entry holds the content.
+    for (int hops = 0; it != by_path.end() && hops < 64; ++hops) {
+      const TarEntry& e = spooled_[it->second.back()].entry;
+      if (e.type != EntryType::kHardlink) break;
+      it = by_path.find(e.link_target);
+    }
+    if (it == by_path.end()) continue;
+    size_t winner = it->second.back();
+    if (spooled_[winner].entry.type != EntryType::kRegular) continue;
+    const std::string& target = spooled_[winner].entry.path;
+    for (size_t slash = target.find('/'); slash != std::string::npos; slash = target.find('/', slash + 1)) {
+      place_path(target.substr(0, slash));
+    }
+    place_path(target);
+    startup_.push_back({winner, file.ranges});
+  }
+  for (size_t i = 0; i < spooled_.size(); ++i) {
+    if (!placed[i]) order.push_back(i);
+  }
+  return order;
+}
+
+absl::Status Writer::CopyRange(int fd, uint64_t offset, uint64_t size, bool content) {
+  FdRangeReader spool(fd);
+  std::string chunk;
+  while (size > 0) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(size, kCopyBuffer));
+    TIDE_RETURN_IF_ERROR(spool.ReadAt(offset, n, &chunk));
+    TIDE_RETURN_IF_ERROR(content ? layout_.Data(chunk) : layout_.Shared(chunk));
+    offset += n;
+    size -= n;
+    Progress();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Writer::EmitSpooled(int fd, SpooledEntry& s) {
+  TIDE_RETURN_IF_ERROR(CopyRange(fd, s.header_offset, s.header_size, false));
+  s.new_data_offset = layout_.offset();
+  index_.AddEntry(s.entry, s.new_data_offset);
+  TIDE_RETURN_IF_ERROR(layout_.BeginFile(s.entry.size));
+  TIDE_RETURN_IF_ERROR(CopyRange(fd, s.header_offset + s.header_size, s.entry.size, true));
+  TIDE_RETURN_IF_ERROR(layout_.EndFile());
+  return CopyRange(fd, s.header_offset + s.header_size + s.entry.size, s.padding_size, false);
+}
+
+absl::Status Writer::Reorder(ByteSource& tar) {
+  TIDE_ASSIGN_OR_RETURN(UniqueFd fd, OpenSpool(options_.spool_dir));
+  TIDE_RETURN_IF_ERROR(Spool(tar, fd.get()));
+  std::vector<size_t> order = StartupOrder();
+  // The startup region ends after the last entry holding a startup file.
+  size_t startup_entries = 0;
+  for (const StartupItem& item : startup_) {
+    size_t pos = static_cast<size_t>(std::find(order.begin(), order.end(), item.entry) - order.begin());
+    startup_entries = std::max(startup_entries, pos + 1);
+  }
+  for (size_t i = 0; i < order.size(); ++i) {
+    TIDE_RETURN_IF_ERROR(EmitSpooled(fd.get(), spooled_[order[i]]));
+    if (i + 1 == startup_entries) {
+      TIDE_RETURN_IF_ERROR(layout_.Flush());
+      startup_end_frame_ = layout_.frame_count();
+    }
+  }
+  TIDE_RETURN_IF_ERROR(CopyRange(fd.get(), trailer_offset_, trailer_size_, false));
+  return layout_.Flush();
+}
+
+std::vector<uint32_t> Writer::StartupChunks() const {
+  const auto& frames = pipeline_.frames();
+  std::vector<uint64_t> starts(frames.size() + 1, 0);
+  for (size_t i = 0; i < frames.size(); ++i) starts[i + 1] = starts[i] + frames[i].uncompressed_size;
+  std::vector<bool> seen(frames.size(), false);
+  std::vector<uint32_t> ids;
+  auto add_range = [&](uint64_t begin, uint64_t end) {
+    if (begin >= end) return;
+    size_t first =
+        static_cast<size_t>(std::upper_bound(starts.begin(), starts.end(), begin) - starts.begin() - 1);
+    for (size_t c = first; c < frames.size() && starts[c] < end; ++c) {
+      if (!seen[c]) {
+        seen[c] = true;
+        ids.push_back(static_cast<uint32_t>(c));
+      }
+    }
+  };
+  for (const StartupItem& item : startup_) {
+    const SpooledEntry& s = spooled_[item.entry];
+    uint64_t base = s.new_data_offset;
+    uint64_t size = s.entry.size;
+    if (item.ranges.empty()) add_range(base, base + size);
+    for (const auto& r : item.ranges) {
+      if (r.offset >= size) continue;
+      add_range(base + r.offset, base + r.offset + std::min(r.length, size - r.offset));
+    }
+  }
+  return ids;
+}
+
+absl::StatusOr<LayerWriteResult> Writer::Run(ByteSource& tar) {
+  if (options_.startup.empty()) {
+    TIDE_RETURN_IF_ERROR(Stream(tar));
+  } else {
+    TIDE_RETURN_IF_ERROR(Reorder(tar));
+  }
+  TIDE_RETURN_IF_ERROR(pipeline_.Finish());
+  const auto& frames = pipeline_.frames();
+  uint64_t startup_end = 0;
+  for (uint32_t i = 0; i < startup_end_frame_; ++i) startup_end += frames[i].compressed_size;
+  std::vector<uint32_t> startup_chunks = StartupChunks();
+  Sha256Bytes tar_sha = layout_.FinishTarHash();
+  TIDE_ASSIGN_OR_RETURN(std::string frame,
+                        index_.Finish(frames, layout_.offset(), tar_sha, options_.chunk_size, startup_chunks,
+                                      startup_end, std::max(options_.zstd_level, 3)));
+  // The layer must load in a reader; this turns e.g. a hardlink to a missing file into an error now
+  // rather than at mount time.
+  auto check = LayerIndex::ParseUnverified(frame);
+  if (!check.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("layer cannot be indexed: ", check.status().message()));
+  }
+  LayerWriteResult r;
+  r.index_offset = sink_.size();
+  r.index_size = frame.size();
+  r.index_digest = Digest::Of(frame);
+  TIDE_RETURN_IF_ERROR(sink_.Write(frame));
+  Footer footer{r.index_offset, r.index_size, Sha256Of(frame)};
+  TIDE_RETURN_IF_ERROR(sink_.Write(EncodeFooter(footer)));
+  r.blob_size = sink_.size();
+  r.blob_digest = Digest::FromSha256(sink_.Finish());
+  r.diff_id = Digest::FromSha256(tar_sha);
+  r.tar_size = layout_.offset();
+  r.entry_count = index_.entry_count();
+  r.chunk_count = frames.size();
+  r.startup_chunk_count = startup_chunks.size();
+  r.startup_end_offset = startup_end;
+  r.annotations[std::string(kAnnotationVersion)] = std::string(kFormatVersion);
+  r.annotations[std::string(kAnnotationIndexDigest)] = r.index_digest.str();
+  r.annotations[std::string(kAnnotationIndexOffset)] = absl::StrCat(r.index_offset);
+  r.annotations[std::string(kAnnotationIndexSize)] = absl::StrCat(r.index_size);
+  r.annotations[std::string(kAnnotationStartupEnd)] = absl::StrCat(startup_end);
+  if (options_.progress) options_.progress(layout_.offset());
+  return r;
+}
+
+}  // namespace
+
+absl::StatusOr<LayerWriteResult> WriteLayer(ByteSource& tar, ByteSink& blob,
+                                            const LayerWriterOptions& options) {
+  if (options.chunk_size < 4096 || options.chunk_size > kMaxChunkSize) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("chunk size ", options.chunk_size, " is outside [4096, ", kMaxChunkSize, "]"));
+  }
+  if (options.zstd_level < ZSTD_minCLevel() || options.zstd_level > ZSTD_maxCLevel()) {
+    return absl::InvalidArgumentError(absl::StrCat("zstd level ", options.zstd_level, " is outside [",
+                                                   ZSTD_minCLevel(), ", ", ZSTD_maxCLevel(), "]"));
+  }
+  Writer writer(blob, options);
+  return writer.Run(tar);
+}
+
+}  // namespace tide::format

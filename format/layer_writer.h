@@ -1,0 +1,76 @@
+#ifndef TIDE_FORMAT_LAYER_WRITER_H_
+#define TIDE_FORMAT_LAYER_WRITER_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/digest.h"
+#include "format/annotations.h"
+#include "format/byte_io.h"
+
+namespace tide::format {
+
+inline constexpr uint32_t kDefaultChunkSize = 1u << 20;
+inline constexpr uint32_t kMaxChunkSize = 64u << 20;
+inline constexpr uint32_t kDefaultSmallFileThreshold = 64u << 10;
+
+// One file of the startup set: its tar path (as in the tar, "./" prefixes are ignored) and optionally
+// the byte ranges of it that are read at startup (empty = the whole file).
+struct StartupFile {
+  struct Range {
+    uint64_t offset = 0;
+    uint64_t length = 0;
+  };
+  std::string path;
+  std::vector<Range> ranges;
+};
+
+struct LayerWriterOptions {
+  // Maximum uncompressed bytes per chunk (frame). Must be in [4 KiB, kMaxChunkSize].
+  uint32_t chunk_size = kDefaultChunkSize;
+  // Regular files smaller than this share frames with tar headers and other small files instead of
+  // getting frames of their own (see docs/format.md). 0 gives every non-empty file its own frames.
+  uint32_t small_file_threshold = kDefaultSmallFileThreshold;
+  int zstd_level = 3;
+  // Compression threads; 0 means one per online CPU.
+  int threads = 0;
+  // Files to place first, in access order. Paths that are not regular files in the tar are ignored.
+  std::vector<StartupFile> startup;
+  // Directory for the spool file used when the startup set reorders entries ("" = $TMPDIR or /tmp).
+  std::string spool_dir;
+  // Called now and then with the number of uncompressed tar bytes consumed so far.
+  std::function<void(uint64_t tar_bytes)> progress;
+};
+
+struct LayerWriteResult {
+  Digest blob_digest;  // sha256 of everything written to the sink
+  uint64_t blob_size = 0;
+  Digest diff_id;  // sha256 of the uncompressed tar (what `zstd -dc` of the blob yields)
+  uint64_t tar_size = 0;
+  Digest index_digest;  // sha256 of the index frame [index_offset, index_offset + index_size)
+  uint64_t index_offset = 0;
+  uint64_t index_size = 0;
+  uint64_t entry_count = 0;
+  uint64_t chunk_count = 0;
+  uint64_t startup_chunk_count = 0;
+  uint64_t startup_end_offset = 0;
+  // Annotations to set on the layer descriptor (kAnnotation* keys).
+  std::map<std::string, std::string> annotations;
+};
+
+// Converts a tar stream into a tide layer blob. The blob is a sequence of zstd frames whose
+// concatenated decompression equals the input tar byte for byte (unless a startup set reorders
+// entries: then it is a valid tar with the startup files first), followed by the index and footer
+// in zstd skippable frames. Bad input (truncated or corrupt tar, absolute or ".." paths, unsupported
+// entry types) fails with an error naming the entry; the sink may then hold a partial blob, which the
+// caller discards.
+absl::StatusOr<LayerWriteResult> WriteLayer(ByteSource& tar, ByteSink& blob,
+                                            const LayerWriterOptions& options = {});
+
+}  // namespace tide::format
+
+#endif  // TIDE_FORMAT_LAYER_WRITER_H_

@@ -1,0 +1,55 @@
+#ifndef TIDE_FORMAT_TAR_HEADER_H_
+#define TIDE_FORMAT_TAR_HEADER_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace tide::format {
+
+inline constexpr size_t kTarBlockSize = 512;
+
+// Field positions of a ustar header block.
+struct TarField {
+  size_t offset;
+  size_t size;
+};
+inline constexpr TarField kTarName{0, 100};
+inline constexpr TarField kTarMode{100, 8};
+inline constexpr TarField kTarUid{108, 8};
+inline constexpr TarField kTarGid{116, 8};
+inline constexpr TarField kTarSize{124, 12};
+inline constexpr TarField kTarMtime{136, 12};
+inline constexpr TarField kTarChecksum{148, 8};
+inline constexpr size_t kTarTypeflag = 156;
+inline constexpr TarField kTarLinkname{157, 100};
+inline constexpr TarField kTarMagic{257, 6};
+inline constexpr TarField kTarUname{265, 32};
+inline constexpr TarField kTarGname{297, 32};
+inline constexpr TarField kTarDevMajor{329, 8};
+inline constexpr TarField kTarDevMinor{337, 8};
+inline constexpr TarField kTarPrefix{345, 155};
+
+// A NUL-terminated string field.
+std::string_view TarString(const char* block, TarField field);
+// A numeric field: octal (space/NUL padded) or GNU base-256 (high bit of the first byte set).
+absl::StatusOr<int64_t> TarNumber(const char* block, TarField field, std::string_view field_name);
+bool IsZeroBlock(const char* block);
+// Whether the stored checksum matches (unsigned or historic signed sum).
+bool TarChecksumOk(const char* block);
+// Fills in the checksum field of a header block (for tests and synthetic tars).
+void SetTarChecksum(char* block);
+
+// PAX extended header records ("LEN key=value\n"), in order.
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ParsePaxRecords(std::string_view data);
+// A PAX time "SECONDS[.FRACTION]" (may be negative).
+absl::Status ParsePaxTime(std::string_view text, int64_t* sec, uint32_t* nsec);
+absl::StatusOr<uint64_t> ParsePaxUnsigned(std::string_view text, std::string_view key);
+
+}  // namespace tide::format
+
+#endif  // TIDE_FORMAT_TAR_HEADER_H_

@@ -1,0 +1,49 @@
+#include "format/tar_path.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/string_view_compat.h"
+
+namespace tide::format {
+
+absl::StatusOr<std::string> NormalizeTarPath(std::string_view raw) {
+  if (raw.empty()) return absl::InvalidArgumentError("empty name");
+  if (raw.find('\0') != std::string_view::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("name '", Sv(raw.substr(0, raw.find('\0'))), "' contains a NUL byte"));
+  }
+  if (raw.front() == '/') {
+    return absl::InvalidArgumentError(absl::StrCat("absolute path '", Sv(raw), "' is not allowed"));
+  }
+  std::string out;
+  out.reserve(raw.size());
+  size_t pos = 0;
+  while (pos <= raw.size()) {
+    size_t end = raw.find('/', pos);
+    if (end == std::string_view::npos) end = raw.size();
+    std::string_view part = raw.substr(pos, end - pos);
+    if (part == "..") {
+      return absl::InvalidArgumentError(absl::StrCat("path '", Sv(raw), "' has a '..' component"));
+    }
+    if (!part.empty() && part != ".") {
+      if (!out.empty()) out.push_back('/');
+      out.append(part);
+    }
+    pos = end + 1;
+  }
+  return out;
+}
+
+bool IsNormalizedPath(std::string_view path) {
+  if (path.empty()) return true;
+  if (path.find('\0') != std::string_view::npos) return false;
+  size_t pos = 0;
+  while (true) {
+    size_t end = path.find('/', pos);
+    std::string_view part = path.substr(pos, end == std::string_view::npos ? end : end - pos);
+    if (part.empty() || part == "." || part == "..") return false;
+    if (end == std::string_view::npos) return true;
+    pos = end + 1;
+  }
+}
+
+}  // namespace tide::format
