@@ -1,5 +1,7 @@
 #include "converter/containerd_client.h"
 
+#include <filesystem>
+
 #include "absl/strings/str_cat.h"
 #include "common/string_view_compat.h"
 
@@ -25,18 +27,26 @@ absl::StatusCode ToAbslCode(grpc::StatusCode code) {
 absl::Status FromGrpc(const grpc::Status& status, std::string_view what) {
   if (status.ok()) return absl::OkStatus();
   std::string message = absl::StrCat(Sv(what), ": ", status.error_message());
-  if (status.error_code() == grpc::StatusCode::UNAVAILABLE) absl::StrAppend(&message, " (is containerd running?)");
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE)
+    absl::StrAppend(&message, " (is containerd running?)");
   return absl::Status(ToAbslCode(status.error_code()), message);
 }
 
 absl::StatusOr<std::unique_ptr<ContainerdClient>> ContainerdClient::Connect(const std::string& address,
-                                                                           const std::string& ns) {
+                                                                            const std::string& ns) {
   if (address.empty()) return absl::InvalidArgumentError("containerd address is empty");
   if (ns.empty()) return absl::InvalidArgumentError("containerd namespace is empty");
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(kMaxMessageBytes);
   args.SetMaxSendMessageSize(kMaxMessageBytes);
-  std::string target = address.starts_with("unix:") ? address : "unix://" + address;
+  std::string path = address.starts_with("unix://") ? address.substr(7) : address;
+  std::error_code error;
+  if (!std::filesystem::exists(path, error)) {
+    return absl::UnavailableError(absl::StrCat("cannot connect to containerd at ", address,
+                                               ": no such socket (is containerd running? see --address)"));
+  }
+  // gRPC wants unix:///abs/path; a relative path would be read as an authority.
+  std::string target = "unix://" + std::filesystem::absolute(path, error).string();
   std::unique_ptr<ContainerdClient> client(new ContainerdClient());
   client->address_ = address;
   client->namespace_ = ns;

@@ -1,14 +1,14 @@
 #ifndef TIDE_CONVERTER_CONTAINERD_CLIENT_H_
 #define TIDE_CONVERTER_CONTAINERD_CLIENT_H_
 
+#include <grpcpp/grpcpp.h>
+
 #include <chrono>
 #include <map>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -43,7 +43,8 @@ class ContainerdClient {
   const std::string& lease() const { return lease_; }
 
   // A context with namespace, lease and a deadline `timeout` from now.
-  std::unique_ptr<grpc::ClientContext> NewContext(std::chrono::seconds timeout = std::chrono::seconds(60)) const;
+  std::unique_ptr<grpc::ClientContext> NewContext(
+      std::chrono::seconds timeout = std::chrono::seconds(60)) const;
 
   // Leases.
   absl::Status CreateLease(const std::string& id, const Labels& labels);

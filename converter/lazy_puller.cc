@@ -76,7 +76,10 @@ class PullRun {
  public:
   PullRun(ContainerdClient& containerd, registry::RegistryClient& registry, const PullOptions& options,
           PullPlan plan, const ProgressCallback& progress)
-      : containerd_(containerd), registry_(registry), options_(options), plan_(std::move(plan)),
+      : containerd_(containerd),
+        registry_(registry),
+        options_(options),
+        plan_(std::move(plan)),
         progress_(progress) {}
 
   absl::StatusOr<PullResult> Run() {
@@ -178,7 +181,8 @@ class PullRun {
     if (!committed) containerd_.RemoveSnapshot(options_.snapshotter, key).IgnoreError();
     if (!status.ok()) return status;
     const oci::Descriptor& layer = plan_.parsed_manifest.layers[i];
-    return containerd_.UpdateContentLabels(layer.digest.str(), {{kUncompressedLabel, plan_.diff_ids[i].str()}});
+    return containerd_.UpdateContentLabels(layer.digest.str(),
+                                           {{kUncompressedLabel, plan_.diff_ids[i].str()}});
   }
 
   absl::Status DownloadAndApply(size_t i, const std::vector<containerd::types::Mount>& mounts) {
@@ -256,7 +260,8 @@ std::vector<Digest> ChainIds(const std::vector<Digest>& diff_ids) {
   return chain;
 }
 
-absl::StatusOr<PullResult> LazyPuller::Pull(const registry::Reference& ref, const ProgressCallback& progress) {
+absl::StatusOr<PullResult> LazyPuller::Pull(const registry::Reference& ref,
+                                            const ProgressCallback& progress) {
   // Everything the registry can refuse is asked before containerd is touched, so a bad reference,
   // credentials or platform leave nothing behind.
   TIDE_ASSIGN_OR_RETURN(PullPlan plan, PlanPull(registry_, ref, options_.platform));

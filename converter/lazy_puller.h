@@ -48,10 +48,10 @@ struct LayerProgress {
 using ProgressCallback = std::function<void(const LayerProgress&)>;
 
 struct PullResult {
-  std::string image_name;   // the image record's name
-  oci::Descriptor target;   // what the record points at (index or manifest)
-  Digest manifest_digest;   // the platform manifest
-  Digest top_chain_id;      // the snapshot `ctr run` stacks containers on
+  std::string image_name;  // the image record's name
+  oci::Descriptor target;  // what the record points at (index or manifest)
+  Digest manifest_digest;  // the platform manifest
+  Digest top_chain_id;     // the snapshot `ctr run` stacks containers on
   size_t layers_present = 0;
   size_t layers_lazy = 0;
   size_t layers_applied = 0;

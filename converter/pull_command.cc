@@ -78,15 +78,18 @@ void AddPullCommand(CLI::App& app) {
   args->address = EnvOr("CONTAINERD_ADDRESS", kDefaultContainerdAddress);
   args->ns = EnvOr("CONTAINERD_NAMESPACE", kDefaultNamespace);
   CLI::App* cmd = app.add_subcommand(
-      "pull", "Put an image into containerd without downloading its tide layers (then `ctr run --snapshotter tide`)");
-  cmd->add_option("--address,-a", args->address, "containerd socket ($CONTAINERD_ADDRESS)")->capture_default_str();
+      "pull",
+      "Put an image into containerd without downloading its tide layers (then `ctr run --snapshotter tide`)");
+  cmd->add_option("--address,-a", args->address, "containerd socket ($CONTAINERD_ADDRESS)")
+      ->capture_default_str();
   cmd->add_option("--namespace,-n", args->ns, "containerd namespace ($CONTAINERD_NAMESPACE)")
       ->capture_default_str();
   cmd->add_option("--snapshotter", args->snapshotter, "Snapshotter to unpack into")->capture_default_str();
   cmd->add_option("--platform", args->platform, "Platform to pull, os/arch[/variant] (default: this host)");
   cmd->add_flag("--plain-http", args->plain_http, "Use plain HTTP for registries without a hosts.toml");
   cmd->add_option("--hosts-dir", args->hosts_dir, "containerd certs.d directory with <host>/hosts.toml");
-  cmd->add_option("--user,-u", args->user, "Registry credentials USER[:PASSWORD] (default: docker config.json)");
+  cmd->add_option("--user,-u", args->user,
+                  "Registry credentials USER[:PASSWORD] (default: docker config.json)");
   cmd->add_flag("--no-cri-labels", args->no_cri_labels,
                 "Send only containerd.io/snapshot.ref and the layer annotations on Prepare, as nerdctl does");
   cmd->add_option("REF", args->ref, "Image reference, host/repo:tag or host/repo@digest")->required();

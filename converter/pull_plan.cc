@@ -13,7 +13,8 @@ namespace {
 
 FetchedDocument ToDocument(registry::FetchedManifest fetched, std::string_view fallback_media_type) {
   FetchedDocument doc;
-  doc.descriptor.media_type = fetched.media_type.empty() ? std::string(fallback_media_type) : fetched.media_type;
+  doc.descriptor.media_type =
+      fetched.media_type.empty() ? std::string(fallback_media_type) : fetched.media_type;
   doc.descriptor.digest = fetched.digest;
   doc.descriptor.size = static_cast<int64_t>(fetched.bytes.size());
   doc.bytes = std::move(fetched.bytes);
@@ -72,14 +73,17 @@ absl::StatusOr<PullPlan> PlanPull(registry::RegistryClient& registry, const regi
   } else if (oci::IsManifest(top.media_type)) {
     plan.manifest = ToDocument(std::move(top), oci::kOciManifest);
   } else {
-    return absl::InvalidArgumentError(
-        absl::StrCat(name, " is neither an image index nor an image manifest (media type '", top.media_type, "')"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        name, " is neither an image index nor an image manifest (media type '", top.media_type, "')"));
   }
-  std::string manifest_context = absl::StrCat("manifest ", plan.manifest.descriptor.digest.str(), " of ", name);
+  std::string manifest_context =
+      absl::StrCat("manifest ", plan.manifest.descriptor.digest.str(), " of ", name);
   TIDE_ASSIGN_OR_RETURN(plan.parsed_manifest, oci::Manifest::Parse(plan.manifest.bytes, manifest_context));
-  if (plan.parsed_manifest.media_type.empty()) plan.parsed_manifest.media_type = plan.manifest.descriptor.media_type;
+  if (plan.parsed_manifest.media_type.empty())
+    plan.parsed_manifest.media_type = plan.manifest.descriptor.media_type;
   if (!oci::IsConfig(plan.parsed_manifest.config.media_type)) {
-    return absl::InvalidArgumentError(absl::StrCat(manifest_context, " is not a container image (config type '",
+    return absl::InvalidArgumentError(absl::StrCat(manifest_context,
+                                                   " is not a container image (config type '",
                                                    plan.parsed_manifest.config.media_type, "')"));
   }
 
@@ -92,9 +96,9 @@ absl::StatusOr<PullPlan> PlanPull(registry::RegistryClient& registry, const regi
   TIDE_RETURN_IF_ERROR(CheckConfigPlatform(config, platform, name));
   TIDE_ASSIGN_OR_RETURN(plan.diff_ids, config.DiffIds());
   if (plan.diff_ids.size() != plan.parsed_manifest.layers.size()) {
-    return absl::InvalidArgumentError(absl::StrCat(manifest_context, " has ", plan.parsed_manifest.layers.size(),
-                                                   " layers but its config lists ", plan.diff_ids.size(),
-                                                   " diff_ids"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(manifest_context, " has ", plan.parsed_manifest.layers.size(),
+                     " layers but its config lists ", plan.diff_ids.size(), " diff_ids"));
   }
   for (size_t i = 0; i < plan.parsed_manifest.layers.size(); ++i) {
     if (!oci::IsLayer(plan.parsed_manifest.layers[i].media_type)) {

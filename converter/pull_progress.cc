@@ -10,7 +10,7 @@ namespace {
 std::string LayerLine(const LayerProgress& p) {
   std::string line = absl::StrFormat("layer %zu/%zu %s %-11s", p.index + 1, p.count,
                                      std::string(p.digest.hex().substr(0, 12)), Sv(LayerStateName(p.state)));
-  if (p.state == LayerState::kDownloading || p.state == LayerState::kApplying || p.state == LayerState::kApplied) {
+  if (p.state == LayerState::kDownloading || p.state == LayerState::kApplying) {
     absl::StrAppend(&line, " ", HumanBytes(p.bytes_done), " / ", HumanBytes(p.size));
   } else {
     absl::StrAppend(&line, " ", HumanBytes(p.size));
@@ -55,10 +55,12 @@ void PullProgressPrinter::operator()(const LayerProgress& p) {
 
 std::string PullSummary(const PullResult& r) {
   size_t layers = r.layers_lazy + r.layers_applied + r.layers_present;
-  double percent = r.image_size > 0 ? 100.0 * static_cast<double>(r.bytes_fetched) / static_cast<double>(r.image_size) : 0;
-  return absl::StrFormat("pulled %s (%s): %zu layers (%zu lazy, %zu applied, %zu present); fetched %s of %s (%.1f%%)",
-                         r.image_name, r.target.digest.str(), layers, r.layers_lazy, r.layers_applied,
-                         r.layers_present, HumanBytes(r.bytes_fetched), HumanBytes(r.image_size), percent);
+  double percent =
+      r.image_size > 0 ? 100.0 * static_cast<double>(r.bytes_fetched) / static_cast<double>(r.image_size) : 0;
+  return absl::StrFormat(
+      "pulled %s (%s): %zu layers (%zu lazy, %zu applied, %zu present); fetched %s of %s (%.1f%%)",
+      r.image_name, r.target.digest.str(), layers, r.layers_lazy, r.layers_applied, r.layers_present,
+      HumanBytes(r.bytes_fetched), HumanBytes(r.image_size), percent);
 }
 
 }  // namespace tide::converter
