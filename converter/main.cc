@@ -4,12 +4,14 @@
 
 #include "converter/convert_command.h"
 #include "converter/inspect_command.h"
+#include "converter/pull_command.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"tidectl: convert, inspect and lazily pull tide images"};
   app.require_subcommand(1);
   tide::converter::AddConvertCommand(app);
   tide::converter::AddInspectCommand(app);
+  tide::converter::AddPullCommand(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }

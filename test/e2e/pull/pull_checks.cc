@@ -1,0 +1,164 @@
+#include "test/e2e/pull/pull_checks.h"
+
+#include <catch2/catch.hpp>
+#include <thread>
+
+#include "absl/strings/str_split.h"
+#include "converter/containerd_client.h"
+#include "converter/lazy_puller.h"
+#include "oci/image_config.h"
+#include "registry/reference.h"
+#include "registry/registry_client.h"
+
+namespace tide::testing {
+namespace {
+
+std::unique_ptr<registry::RegistryClient> Registry() {
+  registry::RegistryClientOptions options;
+  options.plain_http = true;
+  auto client = registry::RegistryClient::Create(options);
+  REQUIRE(client.ok());
+  return std::move(*client);
+}
+
+std::unique_ptr<converter::ContainerdClient> Containerd(PullEnv& env, const std::string& ns) {
+  auto client = converter::ContainerdClient::Connect(env.containerd().address(), ns);
+  REQUIRE(client.ok());
+  return std::move(*client);
+}
+
+registry::Reference ParseRef(const std::string& ref) {
+  auto parsed = registry::Reference::Parse(ref);
+  REQUIRE(parsed.ok());
+  return *parsed;
+}
+
+}  // namespace
+
+std::vector<std::string> SplitLines(const std::string& text) {
+  return absl::StrSplit(text, '\n', absl::SkipEmpty());
+}
+
+RegistryImage FetchRegistryImage(PullEnv&, const std::string& ref) {
+  auto registry = Registry();
+  registry::Reference parsed = ParseRef(ref);
+  auto fetched = registry->FetchManifest(parsed);
+  REQUIRE(fetched.ok());
+  RegistryImage image;
+  image.manifest_digest = fetched->digest;
+  auto manifest = oci::Manifest::Parse(fetched->bytes);
+  REQUIRE(manifest.ok());
+  image.manifest = *manifest;
+  auto config_bytes = registry->FetchBlobBytes(parsed, manifest->config.digest);
+  REQUIRE(config_bytes.ok());
+  auto config = oci::ImageConfig::Parse(*config_bytes);
+  REQUIRE(config.ok());
+  auto diff_ids = config->DiffIds();
+  REQUIRE(diff_ids.ok());
+  image.diff_ids = *diff_ids;
+  image.chain_ids = converter::ChainIds(image.diff_ids);
+  return image;
+}
+
+int64_t LayerBytes(PullEnv& env, const std::string& ref) {
+  int64_t total = 0;
+  for (const auto& layer : FetchRegistryImage(env, ref).manifest.layers) total += layer.size;
+  return total;
+}
+
+void CheckImageContent(PullEnv& env, const std::string& ref, const std::string& snapshotter,
+                       const std::string& ns) {
+  RegistryImage image = FetchRegistryImage(env, ref);
+  auto containerd = Containerd(env, ns);
+  auto record = containerd->GetImage(ref);
+  REQUIRE(record.ok());
+  CHECK(record->target().digest() == image.manifest_digest.str());
+  CHECK(record->target().size() > 0);
+  CHECK_FALSE(record->target().media_type().empty());
+
+  auto manifest = containerd->ContentInfo(image.manifest_digest.str());
+  REQUIRE(manifest.ok());
+  CHECK(manifest->labels().at("containerd.io/gc.ref.content.config") == image.manifest.config.digest.str());
+  auto config = containerd->ContentInfo(image.manifest.config.digest.str());
+  REQUIRE(config.ok());
+  CHECK(config->labels().at("containerd.io/gc.ref.snapshot." + snapshotter) == image.chain_ids.back().str());
+  auto top = containerd->StatSnapshot(snapshotter, image.chain_ids.back().str());
+  INFO(top.status().ToString());
+  CHECK(top.ok());
+}
+
+int CountUncompressedLabels(PullEnv& env, const std::string& ref, const std::string& ns) {
+  RegistryImage image = FetchRegistryImage(env, ref);
+  auto containerd = Containerd(env, ns);
+  int labelled = 0;
+  for (size_t i = 0; i < image.manifest.layers.size(); ++i) {
+    auto info = containerd->ContentInfo(image.manifest.layers[i].digest.str());
+    if (!info.ok()) continue;
+    auto it = info->labels().find("containerd.io/uncompressed");
+    if (it != info->labels().end()) {
+      CHECK(it->second == image.diff_ids[i].str());
+      ++labelled;
+    }
+  }
+  return labelled;
+}
+
+void CheckUncompressedLabels(PullEnv& env, const std::string& ref, int expected_layers) {
+  CHECK(CountUncompressedLabels(env, ref) == expected_layers);
+}
+
+void CheckRemovedByGc(PullEnv& env, const std::string& ref, const std::string& ns) {
+  RegistryImage image = FetchRegistryImage(env, ref);
+  auto removed = env.Ctr({"-n", ns, "images", "rm", "--sync", ref});
+  INFO(removed.output);
+  REQUIRE(removed.exit_code == 0);
+  auto containerd = Containerd(env, ns);
+  CHECK(absl::IsNotFound(containerd->ContentInfo(image.manifest_digest.str()).status()));
+  CHECK(absl::IsNotFound(containerd->ContentInfo(image.manifest.config.digest.str()).status()));
+  for (const auto& layer : image.manifest.layers) {
+    CHECK(absl::IsNotFound(containerd->ContentInfo(layer.digest.str()).status()));
+  }
+  CHECK(env.Ctr({"-n", ns, "snapshots", "--snapshotter", "tide", "ls"}).output.find("sha256:") ==
+        std::string::npos);
+  // The backend removals run in containerd's GC pass; give them a moment.
+  std::filesystem::path snapshots = env.tide_root() / "snapshots";
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  auto leftovers = [&] {
+    size_t n = 0;
+    if (std::filesystem::exists(snapshots)) {
+      for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(snapshots)) ++n;
+    }
+    return n;
+  };
+  while (leftovers() != 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  CHECK(leftovers() == 0);
+  std::vector<std::string> mounts;
+  for (const std::string& line : env.MountsUnderEnv()) {
+    if (line.find(env.tide_root().string()) != std::string::npos) mounts.push_back(line);
+  }
+  CHECK(mounts.empty());
+}
+
+void PushMixedManifest(PullEnv&, const std::string& tide_ref, const std::string& gzip_ref,
+                       const std::string& dest, const std::vector<bool>& use_gzip) {
+  auto registry = Registry();
+  auto tide = registry->FetchManifest(ParseRef(tide_ref));
+  auto gzip = registry->FetchManifest(ParseRef(gzip_ref));
+  REQUIRE(tide.ok());
+  REQUIRE(gzip.ok());
+  auto mixed = oci::Manifest::Parse(tide->bytes);
+  auto plain = oci::Manifest::Parse(gzip->bytes);
+  REQUIRE(mixed.ok());
+  REQUIRE(plain.ok());
+  REQUIRE(mixed->layers.size() == use_gzip.size());
+  for (size_t i = 0; i < use_gzip.size(); ++i) {
+    if (use_gzip[i]) mixed->layers[i] = plain->layers[i];
+  }
+  auto pushed = registry->PushManifest(ParseRef(dest), mixed->Serialize(), tide->media_type);
+  INFO(pushed.status().ToString());
+  REQUIRE(pushed.ok());
+}
+
+}  // namespace tide::testing

@@ -1,0 +1,73 @@
+#ifndef TIDE_TEST_E2E_PULL_PULL_ENV_H_
+#define TIDE_TEST_E2E_PULL_PULL_ENV_H_
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "test/support/containerd_process.h"
+#include "test/support/registry_process.h"
+#include "test/support/subprocess.h"
+#include "test/support/temp_dir.h"
+#include "test/unit/snapshotter/tide_snapshotter_process.h"
+
+namespace tide::testing {
+
+struct PullEnvOptions {
+  // tide-snapshotter-bindmounter serving "remote" layers from <dir>/layers/<index-digest hex>
+  // instead of the real daemon (protocol tests that must not depend on FUSE).
+  bool bind_mounter = false;
+  bool enable_cri = false;
+  std::string registry_user;  // with registry_password: htpasswd auth on the registry
+  std::string registry_password;
+};
+
+// A private docker-registry, a tide-snapshotter and a containerd with tide as proxy snapshotter,
+// all under one temp dir and all stopped (children first) when the env goes away.
+class PullEnv {
+ public:
+  explicit PullEnv(const PullEnvOptions& options = {});
+  ~PullEnv();
+
+  const std::filesystem::path& dir() const { return dir_.path(); }
+  RegistryProcess& registry() { return *registry_; }
+  ContainerdProcess& containerd() { return *containerd_; }
+  std::filesystem::path tide_root() const { return dir_.path() / "tide-root"; }
+  std::filesystem::path layers_dir() const { return dir_.path() / "layers"; }
+  std::string cri_hosts_dir() const { return (dir_.path() / "certs.d").string(); }
+
+  // "127.0.0.1:port/<repo_tag>".
+  std::string Ref(const std::string& repo_tag) const;
+  // The 3-layer busybox OCI layout (gzip layers), built once per env.
+  std::filesystem::path Layout();
+  // Copies the layout to the registry as is (gzip layers).
+  void PushPlain(const std::string& repo_tag);
+  // Converts the layout with `tidectl convert` straight into the registry.
+  void PushTide(const std::string& repo_tag);
+
+  // `tidectl pull --address <containerd> --plain-http <extra...> REF`.
+  CommandResult Pull(const std::string& ref, const std::vector<std::string>& extra = {});
+  // ctr against the private containerd.
+  CommandResult Ctr(const std::vector<std::string>& args);
+
+  // Sum of response bytes of blob GETs in the registry's access log so far.
+  int64_t RegistryBlobBytes() const;
+  // Lines of /proc/mounts whose mount point is under this env's dir.
+  std::vector<std::string> MountsUnderEnv() const;
+
+ private:
+  TempDir dir_{"tide-pull-e2e"};
+  std::unique_ptr<RegistryProcess> registry_;
+  std::unique_ptr<TideSnapshotterProcess> tide_;
+  std::unique_ptr<ContainerdProcess> containerd_;
+  std::filesystem::path layout_;
+  std::string registry_creds_;
+};
+
+std::string TidectlBinary();
+
+}  // namespace tide::testing
+
+#endif  // TIDE_TEST_E2E_PULL_PULL_ENV_H_

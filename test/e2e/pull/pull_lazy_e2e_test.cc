@@ -1,0 +1,92 @@
+// LAZINESS with the real tide-snapshotter. Every assertion in this file needs tide-snapshotter to
+// serve tide layers through FUSE (the fuse <-> snapshotter wiring, remote_layer_mounter_factory.cc);
+// with the stub mounter every layer falls back to an ordinary unpack and these tests fail. Everything
+// that does not depend on laziness is covered by pull_e2e_tests / cri_pull_e2e_tests, and the client
+// side of the remote path by pull_protocol_e2e_tests (bind test mounter).
+#include <catch2/catch.hpp>
+
+#include "absl/strings/match.h"
+#include "converter/containerd_client.h"
+#include "test/e2e/pull/cri_client.h"
+#include "test/e2e/pull/nerdctl_style_client.h"
+#include "test/e2e/pull/pull_checks.h"
+#include "test/e2e/pull/pull_env.h"
+
+namespace tide::testing {
+namespace {
+
+int64_t ImageSize(const RegistryImage& image) {
+  int64_t total = image.manifest.config.size;
+  for (const auto& layer : image.manifest.layers) total += layer.size;
+  return total;
+}
+
+TEST_CASE("LAZY: tidectl pull mounts tide layers remotely; ctr run reads far less than the image",
+          "[pull][lazy]") {
+  PullEnv env;
+  env.PushTide("busybox-tide:v1");
+  const std::string ref = env.Ref("busybox-tide:v1");
+  RegistryImage image = FetchRegistryImage(env, ref);
+  const int64_t before = env.RegistryBlobBytes();
+
+  auto pulled = env.Pull(ref);
+  INFO(pulled.output);
+  REQUIRE(pulled.exit_code == 0);
+  CHECK(absl::StrContains(pulled.output, "(3 lazy, 0 applied, 0 present)"));
+  // tidectl itself only fetched the config; the snapshotter read each layer's index.
+  const int64_t after_pull = env.RegistryBlobBytes() - before;
+  CHECK(after_pull < ImageSize(image) / 10);
+  auto info = env.Ctr({"snapshots", "--snapshotter", "tide", "info", image.chain_ids.back().str()});
+  CHECK(absl::StrContains(info.output, "containerd.io/snapshot/remote"));
+
+  auto run = env.Ctr({"run", "--rm", "--snapshotter", "tide", ref, "pull-lazy-run"});
+  INFO(run.output);
+  REQUIRE(run.exit_code == 0);
+  CHECK(run.output == "hello from tide\n");
+  // The run needs busybox and hello.txt, not the 3 MB of /data/random.bin.
+  const int64_t after_run = env.RegistryBlobBytes() - before;
+  INFO("registry served " << after_run << " blob bytes of an image of " << ImageSize(image));
+  CHECK(after_run < ImageSize(image) / 2);
+  CheckRemovedByGc(env, ref);  // includes: no FUSE mount left under the snapshotter's root
+}
+
+TEST_CASE("LAZY: a nerdctl-style unpack (no cri.* labels) is taken remotely by tide",
+          "[pull][lazy][nerdctl]") {
+  PullEnv env;
+  env.PushTide("busybox-tide:v1");
+  std::vector<NerdctlLayerResult> layers = NerdctlStyleUnpack(env, env.Ref("busybox-tide:v1"));
+  REQUIRE(layers.size() == 3);
+  for (const NerdctlLayerResult& layer : layers) {
+    INFO(layer.prepare.ToString());
+    CHECK(absl::IsAlreadyExists(layer.prepare));
+    CHECK(layer.remote_label);
+    CHECK_FALSE(layer.cri_labels);
+  }
+}
+
+TEST_CASE("LAZY: CRI PullImage mounts tide layers remotely", "[pull][lazy][cri]") {
+  PullEnvOptions options;
+  options.enable_cri = true;
+  PullEnv env(options);
+  env.PushTide("busybox-tide:v1");
+  const std::string ref = env.Ref("busybox-tide:v1");
+  RegistryImage image = FetchRegistryImage(env, ref);
+  const int64_t before = env.RegistryBlobBytes();
+
+  auto cri = CriImageClient::Connect(env.containerd().address());
+  REQUIRE(cri.ok());
+  REQUIRE((*cri)->PullImage(ref).ok());
+  CHECK(env.RegistryBlobBytes() - before < ImageSize(image) / 10);
+  auto client = converter::ContainerdClient::Connect(env.containerd().address(), "k8s.io");
+  REQUIRE(client.ok());
+  for (size_t i = 0; i < image.chain_ids.size(); ++i) {
+    auto snapshot = (*client)->StatSnapshot("tide", image.chain_ids[i].str());
+    REQUIRE(snapshot.ok());
+    CHECK(snapshot->labels().contains("containerd.io/snapshot/remote"));
+    // containerd's unpacker never downloads a bottom run of remote layers.
+    CHECK(absl::IsNotFound((*client)->ContentInfo(image.manifest.layers[i].digest.str()).status()));
+  }
+}
+
+}  // namespace
+}  // namespace tide::testing
