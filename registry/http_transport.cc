@@ -192,8 +192,14 @@ void* HttpTransport::Acquire() {
 }
 
 void HttpTransport::Release(void* easy) {
-  std::lock_guard lock(pool_mu_);
-  idle_.push_back(easy);
+  {
+    std::lock_guard lock(pool_mu_);
+    if (idle_.size() < kMaxIdleHandles) {
+      idle_.push_back(easy);
+      return;
+    }
+  }
+  curl_easy_cleanup(static_cast<CURL*>(easy));  // a burst beyond the pool: close its connection
 }
 
 absl::StatusOr<HttpResponse> HttpTransport::Perform(const HttpRequest& request, ResponseHandler* handler) {

@@ -167,6 +167,17 @@ TEST_CASE("Bearer token auth: scoped tokens are fetched once and reused") {
   REQUIRE(again.ok());
   CHECK(s.tokens->token_requests() == after_pulls);
 
+  // A cold client reading 16 ranges at once shares one token instead of fetching 16.
+  auto cold = RegistryClient::Create(options);
+  REQUIRE(cold.ok());
+  std::vector<ByteRange> ranges;
+  for (uint64_t i = 0; i < 16; ++i) ranges.push_back({i * 1000, 1000});
+  int before_batch = s.tokens->token_requests();
+  auto batch = (*cold)->ReadBlobRanges(*ref, image.layers[0].digest, ranges);
+  REQUIRE(batch.ok());
+  CHECK((*batch)[15] == image.layers[0].bytes.substr(15000, 1000));
+  CHECK(s.tokens->token_requests() == before_batch + 1);
+
   RegistryClientOptions anon_options = FastOptions(s.dir);
   auto anonymous = RegistryClient::Create(anon_options);
   REQUIRE(anonymous.ok());
