@@ -187,6 +187,36 @@ TEST_CASE("Bearer token auth: scoped tokens are fetched once and reused") {
   CHECK(s.tokens->refused() >= 1);
 }
 
+TEST_CASE("Identity tokens from config.json use the OAuth2 refresh-token grant") {
+  TokenSetup s;
+  tide::testing::TokenServerOptions to;
+  to.username = "nobody-by-password";
+  to.password = "unused";
+  to.refresh_token = "refresh-xyz";
+  StartTokenRegistry(s, to);
+  std::string host = s.reg->host();
+  auto ref = Reference::Parse(host + "/idtoken/app:v1");
+  REQUIRE(ref.ok());
+  WriteFile(s.dir / "config.json", "{\"auths\": {\"" + host + "\": {\"identitytoken\": \"refresh-xyz\"}}}");
+  RegistryClientOptions options = FastOptions(s.dir);
+  options.docker_config_path = (s.dir / "config.json").string();
+  auto client = RegistryClient::Create(options);
+  REQUIRE(client.ok());
+  PushedImage image = PushRandomImage(**client, *ref, {4000}, 71);
+  auto desc = (*client)->Resolve(*ref);
+  REQUIRE(desc.ok());
+  CHECK(desc->digest == image.manifest_digest);
+  CHECK(s.tokens->refused() == 0);
+
+  WriteFile(s.dir / "config.json", "{\"auths\": {\"" + host + "\": {\"identitytoken\": \"stale\"}}}");
+  auto stale = RegistryClient::Create(options);
+  REQUIRE(stale.ok());
+  auto r = (*stale)->Resolve(*ref);
+  CHECK(r.status().code() == absl::StatusCode::kUnauthenticated);
+  CHECK(Msg(r.status()).find("identity token") != std::string::npos);
+  CHECK(Msg(r.status()).find("stale") == std::string::npos);
+}
+
 TEST_CASE("Bearer tokens are renewed on 401 and when they expire") {
   TokenSetup s;
   tide::testing::TokenServerOptions to;
