@@ -130,6 +130,8 @@ TEST_CASE("Under injected faults reads return exact bytes or a clear error, and 
 
   SECTION("pushes under faults either land intact or fail clearly") {
     (*proxy)->SetFaultRate(0.3, {Fault::kReset, Fault::k503, Fault::kTruncate});
+    // The first connections fail for sure; truncation cuts the upload (client to registry) too.
+    (*proxy)->FailNextConnections({Fault::k503, Fault::kTruncate, Fault::kReset, Fault::kTruncate});
     TestBlob blob = MakeBlob((3 << 20) + 17, 71);
     PushBlobOptions chunked;
     chunked.chunk_size = 512 << 10;
