@@ -167,6 +167,17 @@ TEST_CASE("Bearer token auth: scoped tokens are fetched once and reused") {
   REQUIRE(again.ok());
   CHECK(s.tokens->token_requests() == after_pulls);
 
+  // A cold client reading 16 ranges at once shares one token instead of fetching 16.
+  auto cold = RegistryClient::Create(options);
+  REQUIRE(cold.ok());
+  std::vector<ByteRange> ranges;
+  for (uint64_t i = 0; i < 16; ++i) ranges.push_back({i * 1000, 1000});
+  int before_batch = s.tokens->token_requests();
+  auto batch = (*cold)->ReadBlobRanges(*ref, image.layers[0].digest, ranges);
+  REQUIRE(batch.ok());
+  CHECK((*batch)[15] == image.layers[0].bytes.substr(15000, 1000));
+  CHECK(s.tokens->token_requests() == before_batch + 1);
+
   RegistryClientOptions anon_options = FastOptions(s.dir);
   auto anonymous = RegistryClient::Create(anon_options);
   REQUIRE(anonymous.ok());
@@ -174,6 +185,36 @@ TEST_CASE("Bearer token auth: scoped tokens are fetched once and reused") {
   CHECK(refused.status().code() == absl::StatusCode::kUnauthenticated);
   CHECK(Msg(refused.status()).find("token") != std::string::npos);
   CHECK(s.tokens->refused() >= 1);
+}
+
+TEST_CASE("Identity tokens from config.json use the OAuth2 refresh-token grant") {
+  TokenSetup s;
+  tide::testing::TokenServerOptions to;
+  to.username = "nobody-by-password";
+  to.password = "unused";
+  to.refresh_token = "refresh-xyz";
+  StartTokenRegistry(s, to);
+  std::string host = s.reg->host();
+  auto ref = Reference::Parse(host + "/idtoken/app:v1");
+  REQUIRE(ref.ok());
+  WriteFile(s.dir / "config.json", "{\"auths\": {\"" + host + "\": {\"identitytoken\": \"refresh-xyz\"}}}");
+  RegistryClientOptions options = FastOptions(s.dir);
+  options.docker_config_path = (s.dir / "config.json").string();
+  auto client = RegistryClient::Create(options);
+  REQUIRE(client.ok());
+  PushedImage image = PushRandomImage(**client, *ref, {4000}, 71);
+  auto desc = (*client)->Resolve(*ref);
+  REQUIRE(desc.ok());
+  CHECK(desc->digest == image.manifest_digest);
+  CHECK(s.tokens->refused() == 0);
+
+  WriteFile(s.dir / "config.json", "{\"auths\": {\"" + host + "\": {\"identitytoken\": \"stale\"}}}");
+  auto stale = RegistryClient::Create(options);
+  REQUIRE(stale.ok());
+  auto r = (*stale)->Resolve(*ref);
+  CHECK(r.status().code() == absl::StatusCode::kUnauthenticated);
+  CHECK(Msg(r.status()).find("identity token") != std::string::npos);
+  CHECK(Msg(r.status()).find("stale") == std::string::npos);
 }
 
 TEST_CASE("Bearer tokens are renewed on 401 and when they expire") {
