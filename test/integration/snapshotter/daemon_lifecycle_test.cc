@@ -112,6 +112,17 @@ TEST_CASE("daemon: socket is 0600, SIGTERM exits cleanly, List streams in batche
     }
     CHECK(reader->Finish().error_code() == grpc::INVALID_ARGUMENT);
   }
+  // A second daemon neither takes over the live socket nor the state directory.
+  auto same_socket = RunCommand(
+      {TideSnapshotterBinary(), "--root", (dir / "other-root").string(), "--address", options.socket});
+  CHECK(same_socket.exit_code == 1);
+  CHECK(same_socket.output.find("another process is serving") != std::string::npos);
+  auto same_root = RunCommand(
+      {TideSnapshotterBinary(), "--root", options.root.string(), "--address", (dir / "other.sock").string()});
+  CHECK(same_root.exit_code == 1);
+  CHECK(same_root.output.find("in use by another tide-snapshotter") != std::string::npos);
+  CHECK(ListAll(*stub).size() == 251);
+
   CHECK((*tide)->Stop() == 0);
   CHECK_FALSE(fs::exists(options.socket));
   CHECK(ReadFile((*tide)->log_path()).find("level=info msg=\"stopped\"") != std::string::npos);

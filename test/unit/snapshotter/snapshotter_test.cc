@@ -284,3 +284,14 @@ TEST_CASE("snapshotter: a remote layer that cannot be restored makes its users U
   REQUIRE((*s)->Remove("v").ok());
   REQUIRE((*s)->Remove(name).ok());
 }
+
+TEST_CASE("snapshotter: one process per state directory", "[snapshotter]") {
+  TempDir root("tide-snap");
+  auto first = Snapshotter::Open(root.path(), nullptr);
+  REQUIRE(first.ok());
+  auto second = Snapshotter::Open(root.path(), nullptr);
+  REQUIRE(absl::IsFailedPrecondition(second.status()));
+  CHECK(std::string(second.status().message()).find(root.path().string()) != std::string::npos);
+  first->reset();
+  CHECK(Snapshotter::Open(root.path(), nullptr).ok());
+}
