@@ -242,6 +242,8 @@ TEST_CASE("remote layer labels: CRI labels first, tide annotations without them"
   REQUIRE(location.ok());
   CHECK(location->reference == "registry.test/app");
   CHECK(location->layer_digest.empty());
+  nerdctl["containerd.io/snapshot/tide.layer-digest"] = "sha256:ee";
+  CHECK(LocateRemoteLayer(nerdctl)->layer_digest == "sha256:ee");
 
   // Not a tide layer, or a tide layer that cannot be located: NotFound, i.e. an ordinary pull.
   CHECK(absl::IsNotFound(
