@@ -199,24 +199,17 @@ absl::StatusOr<std::vector<MountSpec>> Snapshotter::MountsLocked(const SnapshotI
 absl::StatusOr<std::vector<MountSpec>> Snapshotter::Prepare(const std::string& key, const std::string& parent,
                                                             const Labels& labels) {
   bool remote = WantsRemote(labels);
-  std::string remote_name;
   if (remote) {
-    remote_name = RemoteSnapshotName(labels.at(kTargetRefLabel), parent);
     std::lock_guard lock(mu_);
-    auto existing = store_->Get(remote_name);
-    if (existing.ok() && existing->kind == Kind::kCommitted && existing->parent == parent) {
-      if (unhealthy_.count(existing->id) != 0) {
-        // Its restore failed at start-up; a new pull of the layer is the moment to try again.
-        absl::Status healed = mounter_->Restore(existing->labels, SnapshotDir(existing->id) / "fs");
-        if (healed.ok()) unhealthy_.erase(existing->id);
-        log::Info("remote snapshot restore retried", {{"name", remote_name}, {"status", healed.ToString()}});
-      }
-      if (unhealthy_.count(existing->id) == 0) {
-        log::Info("remote snapshot already committed", {{"key", key}, {"name", remote_name}});
+    switch (FindCommittedRemoteLocked(key, parent, labels)) {
+      case RemoteState::kHealthy:
         return absl::AlreadyExistsError(
             absl::StrCat("target snapshot ", labels.at(kTargetRefLabel), ": already exists"));
-      }
-      remote = false;  // the name is taken by the broken snapshot: unpack this one locally
+      case RemoteState::kBroken:
+        remote = false;  // the name is taken by a snapshot that cannot serve: unpack this one locally
+        break;
+      case RemoteState::kAbsent:
+        break;
     }
   }
   SnapshotInfo active;

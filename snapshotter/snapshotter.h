@@ -64,6 +64,10 @@ class Snapshotter {
   absl::StatusOr<std::vector<std::filesystem::path>> LowerDirsLocked(const std::string& parent);
   // True when the mounter should be asked to serve this layer lazily.
   bool WantsRemote(const Labels& labels);
+  enum class RemoteState { kAbsent, kHealthy, kBroken };
+  // Whether this layer (ref label + parent) is already a committed remote snapshot that can serve.
+  RemoteState FindCommittedRemoteLocked(const std::string& key, const std::string& parent,
+                                        const Labels& labels);
   // Mounts the active snapshot's layer remotely and commits it; false means: fall back.
   absl::StatusOr<bool> TryCommitRemote(const SnapshotInfo& active, const std::string& parent,
                                        const Labels& labels);
