@@ -1,5 +1,7 @@
 #include "converter/layer_converter.h"
 
+#include <optional>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/status_macros.h"
@@ -41,7 +43,10 @@ absl::StatusOr<ConvertedLayer> ConvertLayer(ImageSource& source, ImageDestinatio
   };
   oci::Compression compression = oci::LayerCompression(src.media_type);
   std::unique_ptr<format::ByteSource> decompressed = NewDecompressor(compression, compressed, job.name);
-  HashingSource tar(*decompressed);
+  // An uncompressed layer's tar is its stored bytes: hashing it twice would only cost time.
+  std::optional<HashingSource> tar_hash;
+  if (compression != oci::Compression::kNone) tar_hash.emplace(*decompressed);
+  format::ByteSource& tar = tar_hash ? static_cast<format::ByteSource&>(*tar_hash) : compressed;
 
   auto fail = [&](const absl::Status& s) {
     finish_task(absl::StrCat("failed: ", s.message()));
@@ -52,7 +57,9 @@ absl::StatusOr<ConvertedLayer> ConvertLayer(ImageSource& source, ImageDestinatio
   auto written = format::WriteLayer(tar, **out, writer_options);
   if (!written.ok()) return fail(Annotate(written.status(), job.name));
   // Whatever follows the tar's end-of-archive blocks still belongs to the blob and its digests.
-  if (absl::Status s = tar.Drain(); !s.ok()) return fail(Annotate(s, job.name));
+  if (tar_hash) {
+    if (absl::Status s = tar_hash->Drain(); !s.ok()) return fail(Annotate(s, job.name));
+  }
   if (absl::Status s = compressed.Drain(); !s.ok()) return fail(Annotate(s, job.name));
 
   Digest stored_digest = compressed.Finish();
@@ -64,7 +71,7 @@ absl::StatusOr<ConvertedLayer> ConvertLayer(ImageSource& source, ImageDestinatio
     return fail(absl::DataLossError(absl::StrCat(job.name, ": blob size mismatch: manifest says ", src.size,
                                                  ", content has ", compressed.bytes(), " bytes")));
   }
-  Digest source_diff_id = tar.Finish();
+  Digest source_diff_id = tar_hash ? tar_hash->Finish() : stored_digest;
   if (job.expected_diff_id && source_diff_id != *job.expected_diff_id) {
     return fail(
         absl::DataLossError(absl::StrCat(job.name, ": uncompressed content is ", source_diff_id.str(),
