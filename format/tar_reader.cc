@@ -85,6 +85,7 @@ absl::Status ApplyPax(const std::vector<std::pair<std::string, std::string>>& re
       e->gname = value;
     } else if (absl::StartsWith(key, "SCHILY.xattr.")) {
       std::string name = key.substr(13);
+      if (name.empty()) return absl::InvalidArgumentError("PAX xattr record with an empty name");
       auto it =
           std::find_if(e->xattrs.begin(), e->xattrs.end(), [&](const auto& x) { return x.first == name; });
       if (it != e->xattrs.end()) {
