@@ -119,6 +119,26 @@ TEST_CASE("tide images run on plain containerd with the same file tree as their 
     CHECK(got == want);
   }
 
+  SECTION("multi-platform Docker manifest list pushed as an OCI index") {
+    auto convert = Tidectl({"convert", "-q", "--plain-http", "oci:" + TestImagesDir() + "/multi:v1",
+                            "docker://" + host + "/tide/multi:v1"});
+    INFO(convert.output);
+    REQUIRE(convert.exit_code == 0);
+    auto raw = RunCommand(
+        {"skopeo", "inspect", "--raw", "--tls-verify=false", "docker://" + host + "/tide/multi:v1"});
+    INFO(raw.output);
+    REQUIRE(raw.exit_code == 0);
+    CHECK(raw.output.find("application/vnd.oci.image.index.v1+json") != std::string::npos);
+    CHECK(raw.output.find("\"arm64\"") != std::string::npos);
+    auto pull = (*containerd)->Ctr({"images", "pull", "--plain-http", host + "/tide/multi:v1"});
+    INFO(pull.output);
+    REQUIRE(pull.exit_code == 0);
+    auto run = (*containerd)->Ctr({"run", "--rm", host + "/tide/multi:v1", "multi-tide"});
+    INFO(run.output);
+    REQUIRE(run.exit_code == 0);
+    CHECK(run.output.find("data") != std::string::npos);
+  }
+
   SECTION("Debian image, converted registry to registry") {
     PushSource("oci:" + TestImagesDir() + "/debian:bookworm", host + "/src/debian:bookworm");
     auto convert = Tidectl({"convert", "--plain-http", "docker://" + host + "/src/debian:bookworm",
