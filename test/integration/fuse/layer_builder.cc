@@ -53,7 +53,8 @@ absl::Status ApplyLayers(const std::vector<fs::path>& tars, const fs::path& dir)
   fs::create_directories(dir);
   for (const fs::path& tar : tars) {
     auto list = RunCommand({"tar", "-tf", tar.string()});
-    if (list.exit_code != 0) return absl::InternalError(absl::StrCat("list ", tar.string(), ": ", list.output));
+    if (list.exit_code != 0)
+      return absl::InternalError(absl::StrCat("list ", tar.string(), ": ", list.output));
     std::istringstream lines(list.output);
     std::string line;
     while (std::getline(lines, line)) {
@@ -61,7 +62,8 @@ absl::Status ApplyLayers(const std::vector<fs::path>& tars, const fs::path& dir)
       std::string base = p.filename().string();
       if (base == ".wh..wh..opq") {
         std::error_code ec;
-        for (const auto& child : fs::directory_iterator(dir / p.parent_path(), ec)) fs::remove_all(child.path());
+        for (const auto& child : fs::directory_iterator(dir / p.parent_path(), ec))
+          fs::remove_all(child.path());
       } else if (base.starts_with(".wh.")) {
         fs::remove_all(dir / p.parent_path() / base.substr(4));
       }

@@ -51,7 +51,8 @@ std::string Diffs(const std::vector<std::string>& diffs) {
 
 TEST_CASE("a mounted layer is the extracted tar, entry for entry and byte for byte") {
   Env env;
-  REQUIRE(RunCommand({testing::TestScript("make-edge-tree.sh").string(), (env.dir / "tree").string()}).exit_code == 0);
+  REQUIRE(RunCommand({testing::TestScript("make-edge-tree.sh").string(), (env.dir / "tree").string()})
+              .exit_code == 0);
   format::LayerWriterOptions wo;
   wo.chunk_size = 256 << 10;  // several chunks per larger file
   auto layer = testing::BuildLayer(env.dir / "tree", env.dir.path(), "edge", wo);
@@ -68,7 +69,8 @@ TEST_CASE("a mounted layer is the extracted tar, entry for entry and byte for by
   CHECK(diffs.empty());
   CHECK(testing::CountEntries(mnt) == testing::CountEntries(env.dir / "expected"));
 
-  struct stat a {}, b {};
+  struct stat a {
+  }, b{};
   REQUIRE(::lstat((mnt / "dir/hard-a").c_str(), &a) == 0);
   REQUIRE(::lstat((mnt / "sticky/hard-c").c_str(), &b) == 0);
   CHECK(a.st_ino == b.st_ino);
@@ -126,14 +128,15 @@ TEST_CASE("stacked under overlayfs, layers with whiteouts and opaque dirs give c
   CHECK(::lstat((mounts[1]->mountpoint() / "a/.wh.file1").c_str(), &st) == -1);
   CHECK(::lstat((mounts[1]->mountpoint() / "c/.wh..wh..opq").c_str(), &st) == -1);
   char value[8] = {};
-  CHECK(::lgetxattr((mounts[1]->mountpoint() / "c").c_str(), "trusted.overlay.opaque", value, sizeof(value)) == 1);
+  CHECK(::lgetxattr((mounts[1]->mountpoint() / "c").c_str(), "trusted.overlay.opaque", value,
+                    sizeof(value)) == 1);
   CHECK(value[0] == 'y');
 
   REQUIRE(testing::ApplyLayers(tars, env.dir / "expected").ok());
   fs::path merged = env.dir / "merged";
   fs::create_directories(merged);
-  std::string lower = absl::StrCat(mounts[2]->mountpoint().string(), ":", mounts[1]->mountpoint().string(), ":",
-                                   mounts[0]->mountpoint().string());
+  std::string lower = absl::StrCat(mounts[2]->mountpoint().string(), ":", mounts[1]->mountpoint().string(),
+                                   ":", mounts[0]->mountpoint().string());
   fs::create_directories(env.dir / "upper");
   fs::create_directories(env.dir / "work");
   std::string opts = absl::StrCat("lowerdir=", lower, ",upperdir=", (env.dir / "upper").string(),
@@ -155,8 +158,9 @@ TEST_CASE("many threads reading random ranges get correct data with each chunk f
   fs::path tree = env.dir / "tree";
   fs::create_directories(tree);
   for (int i = 0; i < 4; ++i) {
-    REQUIRE(RunCommand({"sh", "-c", absl::StrCat("head -c ", 3000000 + i * 777777, " /dev/urandom > ",
-                                                 (tree / absl::StrCat("f", i)).string())})
+    REQUIRE(RunCommand({"sh", "-c",
+                        absl::StrCat("head -c ", 3000000 + i * 777777, " /dev/urandom > ",
+                                     (tree / absl::StrCat("f", i)).string())})
                 .exit_code == 0);
   }
   format::LayerWriterOptions wo;
@@ -177,7 +181,8 @@ TEST_CASE("many threads reading random ranges get correct data with each chunk f
       for (int k = 0; k < 60; ++k) {
         int f = static_cast<int>(rng() % 4);
         UniqueFd fd(::open((mount->mountpoint() / absl::StrCat("f", f)).c_str(), O_RDONLY | O_DIRECT));
-        if (!fd.valid()) fd = UniqueFd(::open((mount->mountpoint() / absl::StrCat("f", f)).c_str(), O_RDONLY));
+        if (!fd.valid())
+          fd = UniqueFd(::open((mount->mountpoint() / absl::StrCat("f", f)).c_str(), O_RDONLY));
         uint64_t off = rng() % want[f].size(), len = 1 + rng() % (600 << 10);
         std::string buf(len, '\0');
         ssize_t n = ::pread(fd.get(), buf.data(), len, static_cast<off_t>(off));
@@ -193,7 +198,8 @@ TEST_CASE("many threads reading random ranges get correct data with each chunk f
   CHECK(bad == 0);
   const FetcherStats& s = mount->fetcher().stats();
   uint64_t cached = 0;
-  for (uint32_t i = 0; i < mount->fetcher().chunk_count(); ++i) cached += mount->fetcher().IsCached(i) ? 1 : 0;
+  for (uint32_t i = 0; i < mount->fetcher().chunk_count(); ++i)
+    cached += mount->fetcher().IsCached(i) ? 1 : 0;
   CHECK(s.chunks_fetched == cached);
   CHECK(s.chunks_fetched > 0);
   CHECK(s.requests < s.chunks_fetched);  // merging happened
