@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <sstream>
 
@@ -36,6 +37,25 @@ absl::StatusOr<BuiltLayer> BuildLayer(const fs::path& tree, const fs::path& out_
   format::FdSink sink(out.get());
   auto result = format::WriteLayer(source, sink, options);
   if (!result.ok()) return result.status();
+  layer.result = std::move(*result);
+  return layer;
+}
+
+absl::StatusOr<BuiltLayer> BuildLayerStreaming(const fs::path& tree, const fs::path& out_dir,
+                                               const std::string& name, format::LayerWriterOptions options) {
+  BuiltLayer layer;
+  layer.blob = out_dir / (name + ".tide");
+  std::string cmd =
+      absl::StrCat("tar --format=posix --numeric-owner --sort=name -C '", tree.string(), "' -cf - .");
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  if (pipe == nullptr) return absl::InternalError("popen tar");
+  UniqueFd out(::open(layer.blob.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  format::FdSource source(::fileno(pipe));
+  format::FdSink sink(out.get());
+  auto result = format::WriteLayer(source, sink, options);
+  int rc = ::pclose(pipe);
+  if (!result.ok()) return result.status();
+  if (rc != 0) return absl::InternalError(absl::StrCat("tar of ", tree.string(), " exited with ", rc));
   layer.result = std::move(*result);
   return layer;
 }
