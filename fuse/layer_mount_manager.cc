@@ -106,6 +106,11 @@ absl::Status LayerMountManager::Unmount(const fs::path& mountpoint) {
   return ForceUnmount(key);
 }
 
+absl::Status LayerMountManager::Restore(const RemoteLayer& layer, const fs::path& mountpoint) {
+  TIDE_RETURN_IF_ERROR(Unmount(mountpoint));
+  return Mount(layer, mountpoint);
+}
+
 LayerMount* LayerMountManager::Find(const fs::path& mountpoint) {
   std::lock_guard lock(mu_);
   auto it = mounts_.find(mountpoint.lexically_normal());

@@ -54,6 +54,11 @@ class LayerMountManager {
   // left there. OK when nothing is mounted.
   absl::Status Unmount(const std::filesystem::path& mountpoint);
 
+  // After a restart: replaces whatever is at `mountpoint` (typically the dead FUSE mount of a previous
+  // process, which fails every access with ENOTCONN) with a working mount of the layer. The chunk
+  // cache makes this cheap: nothing already fetched is fetched again.
+  absl::Status Restore(const RemoteLayer& layer, const std::filesystem::path& mountpoint);
+
   // The mount at `mountpoint`, or null. Valid until Unmount of that mountpoint.
   LayerMount* Find(const std::filesystem::path& mountpoint);
   ChunkCache& cache() { return *cache_; }

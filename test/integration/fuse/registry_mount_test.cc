@@ -127,7 +127,8 @@ TEST_CASE("python3 runs from an overlay on a lazily mounted layer, fetching a sm
                                          static_cast<double>(layer->result.blob_size)
                                   << "%) in " << mount->fetcher().stats().requests << " requests");
   CHECK(fetched > 0);
-  CHECK(fetched * 3 < layer->result.blob_size);  // ~29% with format defaults: 2 MiB chunks, shared small-file frames
+  CHECK(fetched * 3 <
+        layer->result.blob_size);  // ~29% with format defaults: 2 MiB chunks, shared small-file frames
 
   // The whole realistic tree, read through the registry-backed mount, equals the extracted tar.
   REQUIRE(testing::ExtractTar(layer->tar, env.dir / "expected").ok());
@@ -301,6 +302,27 @@ TEST_CASE("tidectl mount serves a layer of an image until SIGTERM, then unmounts
   REQUIRE(::statfs(mnt.c_str(), &sfs) == 0);
   CHECK(static_cast<unsigned long>(sfs.f_type) != kFuseMagic);
   CHECK(ReadFile(env.dir / "cli.log").find("unmounted") != std::string::npos);
+
+  // A killed daemon leaves a dead mount behind; Restore replaces it with a working one.
+  auto killed = tide::testing::Subprocess::Start(
+      {driver.string(), "mount", "--plain-http", "--prefetch", "none", "--cache",
+       (env.dir / "cli-cache").string(), ref->String(), layer.result.blob_digest.str(), mnt.string()},
+      {.env = {}, .log_path = (env.dir / "cli2.log").string(), .cwd = ""});
+  REQUIRE(killed.ok());
+  mounted = false;
+  for (int i = 0; i < 200 && !mounted; ++i) {
+    mounted = fs::exists(mnt / "small.txt");
+    if (!mounted) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  REQUIRE(mounted);
+  killed->Stop(SIGKILL);
+  CHECK(::statfs(mnt.c_str(), &sfs) == -1);  // attributes may still be cached; statfs asks the daemon
+  CHECK(errno == ENOTCONN);
+  CHECK(env.manager->Restore(remote, mnt).ok());
+  CHECK(ReadFile(mnt / "small.txt") == "small\n");
+  CHECK(env.manager->Unmount(mnt).ok());
+  REQUIRE(::statfs(mnt.c_str(), &sfs) == 0);
+  CHECK(static_cast<unsigned long>(sfs.f_type) != kFuseMagic);
 }
 
 }  // namespace
