@@ -8,7 +8,8 @@ namespace tide {
 absl::StatusOr<Digest> Digest::Parse(std::string_view text) {
   constexpr std::string_view kPrefix = "sha256:";
   if (text.substr(0, kPrefix.size()) != kPrefix) {
-    return absl::InvalidArgumentError(absl::StrCat("digest \"", Sv(text), "\": only sha256 digests are supported"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("digest \"", Sv(text), "\": only sha256 digests are supported"));
   }
   std::string_view hex = text.substr(kPrefix.size());
   if (hex.size() != 64) {
@@ -22,7 +23,9 @@ absl::StatusOr<Digest> Digest::Parse(std::string_view text) {
   return Digest(std::string(text));
 }
 
-Digest Digest::FromSha256(const Sha256Bytes& bytes) { return Digest(absl::StrCat("sha256:", HexEncode(bytes))); }
+Digest Digest::FromSha256(const Sha256Bytes& bytes) {
+  return Digest(absl::StrCat("sha256:", HexEncode(bytes)));
+}
 
 Sha256Bytes Digest::bytes() const {
   Sha256Bytes out{};

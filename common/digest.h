@@ -17,7 +17,7 @@ class Digest {
   static Digest FromSha256(const Sha256Bytes& bytes);
   static Digest Of(std::string_view data) { return FromSha256(Sha256Of(data)); }
 
-  const std::string& str() const { return text_; }           // "sha256:<64 hex>"
+  const std::string& str() const { return text_; }  // "sha256:<64 hex>"
   std::string_view hex() const { return std::string_view(text_).substr(7); }
   Sha256Bytes bytes() const;
   bool empty() const { return text_.empty(); }

@@ -5,9 +5,9 @@
 #include "absl/status/statusor.h"
 
 // Early-return helpers so error paths stay one line at call sites.
-#define TIDE_RETURN_IF_ERROR(expr)              \
-  do {                                          \
-    ::absl::Status tide_status_ = (expr);       \
+#define TIDE_RETURN_IF_ERROR(expr)               \
+  do {                                           \
+    ::absl::Status tide_status_ = (expr);        \
     if (!tide_status_.ok()) return tide_status_; \
   } while (0)
 

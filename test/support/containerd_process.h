@@ -17,9 +17,9 @@ namespace tide::testing {
 struct ContainerdOptions {
   // proxy_plugins entries of type "snapshot": name -> unix socket path.
   std::map<std::string, std::string> proxy_snapshotters;
-  bool enable_cri = false;      // CRI stays disabled unless a test needs it
-  std::string extra_config;     // appended verbatim to config.toml (version 2)
-  std::string hosts_dir;        // hosts.toml tree for the CRI registry config_path
+  bool enable_cri = false;   // CRI stays disabled unless a test needs it
+  std::string extra_config;  // appended verbatim to config.toml (version 2)
+  std::string hosts_dir;     // hosts.toml tree for the CRI registry config_path
 };
 
 // A private real containerd: own root, state, socket and config under a temp dir. Stopping it also

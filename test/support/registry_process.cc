@@ -12,20 +12,24 @@ absl::StatusOr<std::unique_ptr<RegistryProcess>> RegistryProcess::Start(const Re
   std::string config = absl::StrCat(
       "version: 0.1\n"
       "log:\n  level: warn\n  accesslog:\n    disabled: false\n"
-      "storage:\n  filesystem:\n    rootdirectory: ", (r->dir() / "data").string(), "\n"
+      "storage:\n  filesystem:\n    rootdirectory: ",
+      (r->dir() / "data").string(),
+      "\n"
       "  delete:\n    enabled: true\n"
       "  maintenance:\n    uploadpurging:\n      enabled: false\n"
-      "http:\n  addr: 127.0.0.1:", r->port_, "\n");
+      "http:\n  addr: 127.0.0.1:",
+      r->port_, "\n");
   if (r->tls_) {
-    absl::StrAppend(&config, "  tls:\n    certificate: ", options.tls_cert_path, "\n    key: ",
-                    options.tls_key_path, "\n");
+    absl::StrAppend(&config, "  tls:\n    certificate: ", options.tls_cert_path,
+                    "\n    key: ", options.tls_key_path, "\n");
   }
   if (!options.htpasswd_path.empty()) {
-    absl::StrAppend(&config, "auth:\n  htpasswd:\n    realm: tide-test\n    path: ", options.htpasswd_path, "\n");
+    absl::StrAppend(&config, "auth:\n  htpasswd:\n    realm: tide-test\n    path: ", options.htpasswd_path,
+                    "\n");
   } else if (!options.token_realm.empty()) {
-    absl::StrAppend(&config, "auth:\n  token:\n    realm: ", options.token_realm, "\n    service: ",
-                    options.token_service, "\n    issuer: ", options.token_issuer, "\n    rootcertbundle: ",
-                    options.token_rootcert_path, "\n");
+    absl::StrAppend(&config, "auth:\n  token:\n    realm: ", options.token_realm,
+                    "\n    service: ", options.token_service, "\n    issuer: ", options.token_issuer,
+                    "\n    rootcertbundle: ", options.token_rootcert_path, "\n");
   }
   if (!options.proxy_remote_url.empty()) {
     absl::StrAppend(&config, "proxy:\n  remoteurl: ", options.proxy_remote_url, "\n");
@@ -38,8 +42,8 @@ absl::StatusOr<std::unique_ptr<RegistryProcess>> RegistryProcess::Start(const Re
   if (!proc.ok()) return proc.status();
   r->process_.emplace(std::move(*proc));
   if (!WaitForPort(r->port_, std::chrono::seconds(20))) {
-    return absl::UnavailableError(
-        absl::StrCat("docker-registry did not listen on port ", r->port_, "; log:\n", ReadFile(r->log_path_)));
+    return absl::UnavailableError(absl::StrCat("docker-registry did not listen on port ", r->port_,
+                                               "; log:\n", ReadFile(r->log_path_)));
   }
   return r;
 }

@@ -13,8 +13,8 @@
 namespace tide::testing {
 
 struct RegistryOptions {
-  std::string htpasswd_path;   // enables basic auth
-  std::string tls_cert_path;   // with tls_key_path: serve https
+  std::string htpasswd_path;  // enables basic auth
+  std::string tls_cert_path;  // with tls_key_path: serve https
   std::string tls_key_path;
   // Bearer token auth (docker-registry's "token" auth): realm URL, service, issuer and the
   // certificate bundle that signs tokens.
@@ -34,7 +34,7 @@ class RegistryProcess {
 
   int port() const { return port_; }
   std::string host() const { return "127.0.0.1:" + std::to_string(port_); }  // host:port
-  std::string url() const;                                                    // scheme://host:port
+  std::string url() const;                                                   // scheme://host:port
   const std::filesystem::path& dir() const { return dir_.path(); }
   const std::filesystem::path& log_path() const { return log_path_; }
 

@@ -49,7 +49,8 @@ absl::StatusOr<Subprocess> Subprocess::Start(const std::vector<std::string>& arg
   int log_fd = -1;
   if (!options.log_path.empty()) {
     log_fd = ::open(options.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (log_fd < 0) return absl::InternalError(absl::StrCat("open ", options.log_path, ": ", strerror(errno)));
+    if (log_fd < 0)
+      return absl::InternalError(absl::StrCat("open ", options.log_path, ": ", strerror(errno)));
   }
   pid_t pid = fork();
   if (pid < 0) return absl::InternalError(absl::StrCat("fork: ", strerror(errno)));

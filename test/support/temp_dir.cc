@@ -26,7 +26,8 @@ std::vector<std::string> MountsBelow(const fs::path& root) {
     fields >> id >> parent >> dev >> rootfield >> mountpoint;
     if (mountpoint.rfind(prefix, 0) == 0) found.push_back(mountpoint);
   }
-  std::sort(found.begin(), found.end(), [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  std::sort(found.begin(), found.end(),
+            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
   return found;
 }
 

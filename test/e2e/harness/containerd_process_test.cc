@@ -1,6 +1,7 @@
+#include "test/support/containerd_process.h"
+
 #include <catch2/catch.hpp>
 
-#include "test/support/containerd_process.h"
 #include "test/support/registry_process.h"
 #include "test/support/subprocess.h"
 #include "test/support/temp_dir.h"
@@ -11,13 +12,14 @@ TEST_CASE("private containerd pulls from a private registry and runs a container
   using namespace tide::testing;
   TempDir work("tide-harness");
   std::string layout = (work / "layout").string();
-  auto build = RunCommand({std::string(getenv("TIDE_SOURCE_DIR")) + "/test/support/images/build-busybox-image.sh",
-                           layout, "v1"});
+  auto build = RunCommand(
+      {std::string(getenv("TIDE_SOURCE_DIR")) + "/test/support/images/build-busybox-image.sh", layout, "v1"});
   REQUIRE(build.exit_code == 0);
   auto registry = RegistryProcess::Start();
   REQUIRE(registry.ok());
   std::string ref = (*registry)->host() + "/test/busybox:v1";
-  auto push = RunCommand({"skopeo", "copy", "--dest-tls-verify=false", "oci:" + layout + ":v1", "docker://" + ref});
+  auto push =
+      RunCommand({"skopeo", "copy", "--dest-tls-verify=false", "oci:" + layout + ":v1", "docker://" + ref});
   REQUIRE(push.exit_code == 0);
   auto containerd = ContainerdProcess::Start();
   REQUIRE(containerd.ok());

@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "common/digest.h"
+
+#include <catch2/catch.hpp>
 
 TEST_CASE("Digest parses sha256 and rejects everything else", "[digest]") {
   auto d = tide::Digest::Of("hello");
@@ -11,5 +11,6 @@ TEST_CASE("Digest parses sha256 and rejects everything else", "[digest]") {
   CHECK(tide::Digest::FromSha256(parsed->bytes()) == d);
   CHECK_FALSE(tide::Digest::Parse("sha512:abcd").ok());
   CHECK_FALSE(tide::Digest::Parse("sha256:ABCD").ok());
-  CHECK_FALSE(tide::Digest::Parse("sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b982Z").ok());
+  CHECK_FALSE(
+      tide::Digest::Parse("sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b982Z").ok());
 }
