@@ -1,4 +1,5 @@
 // Mirrors from hosts.toml, redirects to object storage and servers that ignore Range.
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <map>
 #include <mutex>
@@ -76,6 +77,29 @@ TEST_CASE("A hosts.toml mirror serves pulls; pushes and dead mirrors fall throug
   auto fallback = (*with_dead)->FetchBlobBytes(*ref, image.layers[0].digest);
   REQUIRE(fallback.ok());
   CHECK(*fallback == image.layers[0].bytes);
+
+  // A failing mirror is not asked again on every read while it cools down.
+  std::atomic<int> sick_hits{0};
+  auto sick = TestHttpServer::Start([&](const TestHttpRequest&) {
+    ++sick_hits;
+    return TestHttpResponse{503, {{"Retry-After", "0"}}, "overloaded"};
+  });
+  REQUIRE(sick.ok());
+  WriteFile(dir / "hosts3" / up / "hosts.toml",
+            "[host.\"http://" + (*sick)->host() + "\"]\n  capabilities = [\"pull\"]\n");
+  options.hosts_dir = (dir / "hosts3").string();
+  auto with_sick = RegistryClient::Create(options);
+  REQUIRE(with_sick.ok());
+  auto first = (*with_sick)->ReadBlobRange(*ref, image.layers[0].digest, 0, 100);
+  REQUIRE(first.ok());
+  int after_first = sick_hits.load();
+  CHECK(after_first == options.retry.max_attempts);
+  for (int i = 0; i < 5; ++i) {
+    auto again = (*with_sick)->ReadBlobRange(*ref, image.layers[0].digest, 100 * i, 100);
+    REQUIRE(again.ok());
+    CHECK(*again == image.layers[0].bytes.substr(100 * i, 100));
+  }
+  CHECK(sick_hits.load() == after_first);
 }
 
 // Forwards a request to the registry, optionally without its Range header.
