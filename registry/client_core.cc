@@ -153,6 +153,25 @@ absl::StatusOr<std::shared_ptr<const std::vector<RegistryHost>>> ClientCore::Hos
   return shared;
 }
 
+namespace {
+constexpr std::chrono::seconds kHostCoolDown{30};
+}  // namespace
+
+bool ClientCore::CoolingDown(const RegistryHost& host) {
+  std::lock_guard lock(health_mu_);
+  auto it = cool_until_.find(host.BaseUrl());
+  return it != cool_until_.end() && std::chrono::steady_clock::now() < it->second;
+}
+
+void ClientCore::MarkHealth(const RegistryHost& host, bool healthy) {
+  std::lock_guard lock(health_mu_);
+  if (healthy) {
+    cool_until_.erase(host.BaseUrl());
+  } else {
+    cool_until_[host.BaseUrl()] = std::chrono::steady_clock::now() + kHostCoolDown;
+  }
+}
+
 bool ClientCore::HostFailoverWorthy(const absl::Status& s) {
   return s.code() != absl::StatusCode::kInvalidArgument && s.code() != absl::StatusCode::kOutOfRange;
 }

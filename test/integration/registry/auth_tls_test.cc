@@ -107,6 +107,44 @@ TEST_CASE("TLS with a test CA and htpasswd basic auth") {
   }
 }
 
+TEST_CASE("Client certificates from hosts.toml for a registry that requires them") {
+  TempDir dir;
+  auto pki = tide::testing::MakeTestPki(dir.path());
+  REQUIRE(pki.ok());
+  RegistryOptions ro;
+  ro.tls_cert_path = pki->server_cert.string();
+  ro.tls_key_path = pki->server_key.string();
+  ro.tls_client_ca_path = pki->ca_cert.string();
+  auto reg = RegistryProcess::Start(ro);
+  REQUIRE(reg.ok());
+  std::string host = (*reg)->host();
+  auto ref = Reference::Parse(host + "/mtls/app:v1");
+  REQUIRE(ref.ok());
+  RegistryClientOptions options = FastOptions(dir);
+  options.retry.max_attempts = 2;
+  options.hosts_dir = (dir / "hosts").string();
+
+  WriteHostsToml(dir, host, "server = \"https://" + host + "\"\nca = \"" + pki->ca_cert.string() + "\"\n");
+  auto without = RegistryClient::Create(options);
+  REQUIRE(without.ok());
+  TestBlob blob = MakeBlob(3000, 9);
+  auto refused = (*without)->PushBlob(*ref, blob.digest, blob.bytes);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(Msg(refused.status()).find(host) != std::string::npos);
+
+  WriteHostsToml(dir, host,
+                 "server = \"https://" + host + "\"\nca = \"" + pki->ca_cert.string() + "\"\nclient = [[\"" +
+                     pki->client_cert.string() + "\", \"" + pki->client_key.string() + "\"]]\n");
+  auto with = RegistryClient::Create(options);
+  REQUIRE(with.ok());
+  auto pushed = (*with)->PushBlob(*ref, blob.digest, blob.bytes);
+  INFO(pushed.status().ToString());
+  REQUIRE(pushed.ok());
+  auto back = (*with)->ReadBlobRange(*ref, blob.digest, 10, 20);
+  REQUIRE(back.ok());
+  CHECK(*back == blob.bytes.substr(10, 20));
+}
+
 struct TokenSetup {
   TempDir dir;
   std::unique_ptr<tide::testing::TokenServer> tokens;
