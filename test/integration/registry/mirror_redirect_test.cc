@@ -101,6 +101,58 @@ TestHttpResponse Forward(HttpTransport& transport, const std::string& registry_u
   return r;
 }
 
+TEST_CASE("A mirror with override_path and custom headers, as for a P2P agent") {
+  TempDir dir;
+  auto upstream = RegistryProcess::Start();
+  REQUIRE(upstream.ok());
+  std::string up = (*upstream)->host();
+  auto ref = Reference::Parse(up + "/p2p/app:v1");
+  REQUIRE(ref.ok());
+  auto direct = RegistryClient::Create(FastOptions(dir));
+  REQUIRE(direct.ok());
+  PushedImage image = PushRandomImage(**direct, *ref, {100000}, 81);
+
+  // A stand-in for a P2P agent's registry endpoint under a custom API path.
+  HttpTransport transport(TransportOptions{});
+  std::mutex mu;
+  int served = 0;
+  int rejected = 0;
+  std::string upstream_url = (*upstream)->url();
+  auto agent = TestHttpServer::Start([&](const TestHttpRequest& req) -> TestHttpResponse {
+    const std::string prefix = "/dragonfly/api/";
+    bool ok = req.target.starts_with(prefix) && req.Header("x-mirror-token") == "abc" &&
+              req.Query("ns") == std::vector<std::string>{up};
+    std::lock_guard lock(mu);
+    if (!ok) {
+      ++rejected;
+      return {400, {}, "bad mirror request"};
+    }
+    ++served;
+    TestHttpRequest upstream_req = req;
+    upstream_req.target = "/v2/" + req.target.substr(prefix.size());
+    return Forward(transport, upstream_url, upstream_req, false);
+  });
+  REQUIRE(agent.ok());
+  WriteFile(dir / "hosts" / up / "hosts.toml",
+            "[host.\"http://" + (*agent)->host() +
+                "/dragonfly/api\"]\n  capabilities = [\"pull\", \"resolve\"]\n  override_path = true\n"
+                "  [host.\"http://" +
+                (*agent)->host() + "/dragonfly/api\".header]\n    x-mirror-token = \"abc\"\n");
+  RegistryClientOptions options = FastOptions(dir);
+  options.hosts_dir = (dir / "hosts").string();
+  auto client = RegistryClient::Create(options);
+  REQUIRE(client.ok());
+  auto manifest = (*client)->FetchManifest(*ref);
+  REQUIRE(manifest.ok());
+  CHECK(manifest->bytes == image.manifest);
+  auto range = (*client)->ReadBlobRange(*ref, image.layers[0].digest, 500, 500);
+  REQUIRE(range.ok());
+  CHECK(*range == image.layers[0].bytes.substr(500, 500));
+  std::lock_guard lock(mu);
+  CHECK(served >= 2);
+  CHECK(rejected == 0);
+}
+
 bool IsBlobGet(const TestHttpRequest& req) {
   return (req.method == "GET" || req.method == "HEAD") &&
          req.Path().find("/blobs/sha256:") != std::string::npos;
