@@ -107,6 +107,12 @@ TEST_CASE("tide images run on plain containerd with the same file tree as their 
     CHECK(raw.output.find("\"containerd.io/snapshot/tide.repository\":\"" + host + "/tide/edge\"") !=
           std::string::npos);
     CHECK(raw.output.find("application/vnd.oci.image.layer.v1.tar+zstd") != std::string::npos);
+    // inspect reads each index with one ranged request, verified against the annotations.
+    auto inspect = Tidectl({"inspect", "--plain-http", "docker://" + host + "/tide/edge:v1"});
+    INFO(inspect.output);
+    REQUIRE(inspect.exit_code == 0);
+    CHECK(inspect.output.find("layer 2 ") != std::string::npos);
+    CHECK(inspect.output.find("startup set:") != std::string::npos);
 
     std::string want =
         RunListing(**containerd, host + "/src/edge:v1", "edge-src", {"/bin/sh", "-c", kBusyboxListing});
