@@ -23,6 +23,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using tide::testing::RunCommand;
+using tide::testing::RunShell;
 using tide::testing::TempDir;
 
 // Mounts built layers from local blob files into a private dir, sharing one cache.
@@ -47,6 +48,31 @@ struct Env {
 
 std::string Diffs(const std::vector<std::string>& diffs) {
   return absl::StrJoin(diffs.begin(), diffs.begin() + std::min<size_t>(diffs.size(), 30), "\n");
+}
+
+TEST_CASE("the tree comparison notices every kind of difference it checks") {
+  TempDir dir;
+  REQUIRE(RunCommand({testing::TestScript("make-edge-tree.sh").string(), (dir / "a").string()}).exit_code ==
+          0);
+  REQUIRE(RunCommand({"cp", "-a", (dir / "a").string(), (dir / "b").string()}).exit_code == 0);
+  REQUIRE(testing::CompareTrees(dir / "a", dir / "b").empty());
+  fs::path b = dir / "b";
+  REQUIRE(
+      RunShell(absl::StrCat(
+                   "cd ", b.string(),
+                   " && chmod 0600 one-byte && printf y > dir/hello.txt.new && touch -r dir/hello.txt"
+                   " dir/hello.txt.new && mv dir/hello.txt.new dir/hello.txt && setfattr -n user.tide.color"
+                   " -v red xattr-file && touch -h -d '2002-01-01' abs-link && ln -sf other dir/rel-link"
+                   " && rm dir/hard-b && cp dir/hard-a dir/hard-b && chown 1:1 owned && rm fifo"))
+          .exit_code == 0);
+  auto diffs = testing::CompareTrees(dir / "a", b);
+  std::string all = absl::StrJoin(diffs, "\n");
+  INFO(all);
+  for (const char* expected :
+       {"one-byte: mode", "dir/hello.txt: size", "xattr-file: xattrs", "abs-link: mtime",
+        "dir/rel-link: link target", "dir/hard-b", "owned: uid", "missing: fifo"}) {
+    CHECK(all.find(expected) != std::string::npos);
+  }
 }
 
 TEST_CASE("a mounted layer is the extracted tar, entry for entry and byte for byte") {

@@ -280,7 +280,9 @@ TEST_CASE("tidectl mount serves a layer of an image until SIGTERM, then unmounts
 
   fs::path mnt = env.dir / "mnt-cli";
   fs::create_directories(mnt);
-  fs::path driver = fs::path(std::getenv("TIDE_BINARY_DIR")) / "test/integration/fuse/tidectl_mount_driver";
+  const char* binary_dir = std::getenv("TIDE_BINARY_DIR");
+  REQUIRE(binary_dir != nullptr);  // set by ctest
+  fs::path driver = fs::path(binary_dir) / "test/integration/fuse/tidectl_mount_driver";
   auto proc = tide::testing::Subprocess::Start(
       {driver.string(), "mount", "--plain-http", "--prefetch", "startup", "--cache",
        (env.dir / "cli-cache").string(), ref->String(), layer.result.blob_digest.str(), mnt.string()},
