@@ -15,6 +15,10 @@ inline constexpr std::string_view kAnnotationIndexSize = "containerd.io/snapshot
 // Compressed offset where the startup region ends (0 when there is no startup set).
 inline constexpr std::string_view kAnnotationStartupEnd = "containerd.io/snapshot/tide.startup-end";
 
+// Set by the converter when it pushes: the repository ("host/name") the layer blob was pushed to, so
+// a snapshotter that receives no image reference from its client can still fetch the blob.
+inline constexpr std::string_view kAnnotationRepository = "containerd.io/snapshot/tide.repository";
+
 // The only format version so far.
 inline constexpr std::string_view kFormatVersion = "1";
 

@@ -26,6 +26,7 @@ void FramePipeline::Worker() {
   std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> cctx(ZSTD_createCCtx(), ZSTD_freeCCtx);
   ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_compressionLevel, level_);
   ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_contentSizeFlag, 1);
+  std::string scratch;  // reused so the compression bound is not zero-filled for every frame
   while (true) {
     Job* job;
     {
@@ -35,14 +36,16 @@ void FramePipeline::Worker() {
       job = queue_.front();
       queue_.pop_front();
     }
-    job->output.resize(ZSTD_compressBound(job->input.size()));
-    size_t n = ZSTD_compress2(cctx.get(), job->output.data(), job->output.size(), job->input.data(),
-                              job->input.size());
+    size_t bound = ZSTD_compressBound(job->input.size());
+    if (scratch.size() < bound) scratch.resize(bound);
+    size_t n =
+        ZSTD_compress2(cctx.get(), scratch.data(), scratch.size(), job->input.data(), job->input.size());
     if (ZSTD_isError(n)) {
       job->status = absl::InternalError(absl::StrCat("zstd compression failed: ", ZSTD_getErrorName(n)));
     } else {
-      job->output.resize(n);
+      job->output.assign(scratch.data(), n);
       job->sha256 = Sha256Of(job->input);
+      job->input = std::string();  // free early: only its size is needed from here on
     }
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -60,8 +63,7 @@ absl::Status FramePipeline::WriteFront(std::unique_lock<std::mutex>& lock) {
   absl::Status st = job->status;
   if (st.ok()) st = sink_.Write(job->output);
   if (st.ok()) {
-    frames_.push_back(
-        {static_cast<uint32_t>(job->input.size()), static_cast<uint32_t>(job->output.size()), job->sha256});
+    frames_.push_back({job->input_size, static_cast<uint32_t>(job->output.size()), job->sha256});
   }
   lock.lock();
   return st;
@@ -69,6 +71,7 @@ absl::Status FramePipeline::WriteFront(std::unique_lock<std::mutex>& lock) {
 
 absl::StatusOr<uint32_t> FramePipeline::Submit(std::string data) {
   auto job = std::make_unique<Job>();
+  job->input_size = static_cast<uint32_t>(data.size());
   job->input = std::move(data);
   std::unique_lock<std::mutex> lock(mu_);
   queue_.push_back(job.get());

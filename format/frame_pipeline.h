@@ -44,6 +44,7 @@ class FramePipeline {
  private:
   struct Job {
     std::string input;
+    uint32_t input_size = 0;
     std::string output;
     Sha256Bytes sha256{};
     absl::Status status;

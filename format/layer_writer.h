@@ -14,9 +14,11 @@
 
 namespace tide::format {
 
-inline constexpr uint32_t kDefaultChunkSize = 1u << 20;
+// Defaults chosen by measurement (docs/format.md, docs/bench-format.md): 2 MiB chunks keep a /usr
+// tree within ~3.5% of plain `zstd -3` while a small read fetches at most a few hundred KiB.
+inline constexpr uint32_t kDefaultChunkSize = 2u << 20;
 inline constexpr uint32_t kMaxChunkSize = 64u << 20;
-inline constexpr uint32_t kDefaultSmallFileThreshold = 64u << 10;
+inline constexpr uint32_t kDefaultSmallFileThreshold = 256u << 10;
 
 // One file of the startup set: its tar path (as in the tar, "./" prefixes are ignored) and optionally
 // the byte ranges of it that are read at startup (empty = the whole file).

@@ -85,6 +85,7 @@ absl::Status ApplyPax(const std::vector<std::pair<std::string, std::string>>& re
       e->gname = value;
     } else if (absl::StartsWith(key, "SCHILY.xattr.")) {
       std::string name = key.substr(13);
+      if (name.empty()) return absl::InvalidArgumentError("PAX xattr record with an empty name");
       auto it =
           std::find_if(e->xattrs.begin(), e->xattrs.end(), [&](const auto& x) { return x.first == name; });
       if (it != e->xattrs.end()) {
@@ -284,6 +285,8 @@ absl::StatusOr<size_t> TarReader::ReadData(char* buffer, size_t size) {
 }
 
 absl::StatusOr<std::string> TarReader::ReadPadding() {
+  if (remaining_data_ > 0)
+    return absl::FailedPreconditionError("ReadPadding before the entry's content was read");
   std::string pad(static_cast<size_t>(remaining_padding_), '\0');
   if (!ReadFull(source_, pad.data(), pad.size(), "tar padding").ok()) {
     return absl::DataLossError(

@@ -10,11 +10,15 @@
 #include "absl/status/statusor.h"
 #include "common/digest.h"
 #include "registry/reference.h"
-#include "registry/registry_client.h"
 
 namespace tide::registry {
 
 class ClientCore;
+
+struct ByteRange {
+  uint64_t offset = 0;
+  uint64_t length = 0;
+};
 
 // Ranged reads of one blob, for lazy chunk fetches. Thread-safe; concurrent calls use separate
 // pooled connections. Keeps the client's internals alive, so it may outlive the RegistryClient.

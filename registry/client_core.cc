@@ -214,11 +214,13 @@ absl::StatusOr<HttpResponse> ClientCore::Execute(const RegistryHost& host, Regis
       req.body_file_length = call.body_file_length;
     }
     bool same_origin = Origin(url) == host_origin;
+    std::string sent_auth;
     if (same_origin) {
       for (const auto& [name, value] : host.headers) req.headers.push_back(absl::StrCat(name, ": ", value));
       auto auth = authorizer_.HeaderFor(host, call.scopes);
       if (!auth.ok()) return WithContext(auth.status(), host, call);
-      if (!auth->empty()) req.headers.push_back(std::move(*auth));
+      sent_auth = std::move(*auth);
+      if (!sent_auth.empty()) req.headers.push_back(sent_auth);
     }
     if (call.per_attempt) call.per_attempt(req.headers);
     absl::StatusOr<HttpResponse> resp = transport_.Perform(req, call.handler);
@@ -237,7 +239,7 @@ absl::StatusOr<HttpResponse> ClientCore::Execute(const RegistryHost& host, Regis
     long status = resp->status;
     if (status == 401 && same_origin && auth_rounds < 2) {
       ++auth_rounds;
-      absl::Status s = authorizer_.OnUnauthorized(host, *resp, call.scopes);
+      absl::Status s = authorizer_.OnUnauthorized(host, *resp, call.scopes, sent_auth);
       if (!s.ok()) return WithContext(s, host, call);
       continue;
     }

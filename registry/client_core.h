@@ -87,11 +87,12 @@ class ClientCore {
   static bool HostFailoverWorthy(const absl::Status& s);
 
   RegistryClientOptions options_;
+  // Before transport_: curl handles point at the hosts' TLS settings until they are cleaned up.
+  std::mutex hosts_mu_;
+  std::map<std::string, std::shared_ptr<const std::vector<RegistryHost>>> hosts_;
   HttpTransport transport_;
   CredentialStore credentials_;
   Authorizer authorizer_;
-  std::mutex hosts_mu_;
-  std::map<std::string, std::shared_ptr<const std::vector<RegistryHost>>> hosts_;
 };
 
 }  // namespace tide::registry

@@ -51,6 +51,12 @@ absl::StatusOr<ChildOutput> RunWithInput(const std::string& program, std::string
   UniqueFd in_r(in_pipe[0]), in_w(in_pipe[1]);
   if (pipe2(out_pipe, O_CLOEXEC) != 0) return absl::InternalError("pipe failed");
   UniqueFd out_r(out_pipe[0]), out_w(out_pipe[1]);
+  // The input goes into the pipe before the helper runs (it is far smaller than a pipe buffer), so
+  // a helper that exits without reading cannot raise SIGPIPE here.
+  if (write(in_w.get(), input.data(), input.size()) != static_cast<ssize_t>(input.size())) {
+    return absl::InternalError("cannot write to credential helper pipe");
+  }
+  in_w.reset();
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, in_r.get(), 0);
@@ -63,10 +69,6 @@ absl::StatusOr<ChildOutput> RunWithInput(const std::string& program, std::string
   if (rc != 0) return absl::NotFoundError(absl::StrCat("cannot run credential helper ", program));
   in_r.reset();
   out_w.reset();
-  // Inputs are tiny (a server URL), far below the pipe buffer, so this write cannot block.
-  if (write(in_w.get(), input.data(), input.size()) < 0) { /* the helper's exit code tells */
-  }
-  in_w.reset();
   ChildOutput result;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   char buf[4096];

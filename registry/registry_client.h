@@ -15,13 +15,13 @@
 #include "common/digest.h"
 #include "oci/descriptor.h"
 #include "oci/platform.h"
+#include "registry/blob_range_reader.h"
 #include "registry/credentials.h"
 #include "registry/reference.h"
 #include "registry/retry_policy.h"
 
 namespace tide::registry {
 
-class BlobRangeReader;
 class ClientCore;
 
 struct RegistryClientOptions {
@@ -48,11 +48,6 @@ struct FetchedManifest {
   std::string bytes;       // verified against digest
   std::string media_type;  // from Content-Type, or the document's mediaType field
   Digest digest;
-};
-
-struct ByteRange {
-  uint64_t offset = 0;
-  uint64_t length = 0;
 };
 
 // Receives a blob's bytes in order. The digest is checked after the last byte: when FetchBlob

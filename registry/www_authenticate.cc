@@ -29,8 +29,13 @@ struct Cursor {
     while (i < s.size() && IsTokenChar(s[i])) ++i;
     return s.substr(start, i - start);
   }
+  // An unquoted value: registries put URLs here too, so take everything up to a separator.
+  std::string_view Bare() {
+    size_t start = i;
+    while (i < s.size() && s[i] != ',' && s[i] != ' ' && s[i] != '\t') ++i;
+    return s.substr(start, i - start);
+  }
   bool Quoted(std::string& out) {
-    if (i >= s.size() || s[i] != '"') return false;
     ++i;
     while (i < s.size() && s[i] != '"') {
       if (s[i] == '\\' && i + 1 < s.size()) ++i;
@@ -69,7 +74,11 @@ std::vector<AuthChallenge> ParseWwwAuthenticate(std::string_view value) {
       ++c.i;
       c.SkipSpace();
       std::string val;
-      if (!c.Quoted(val)) val = std::string(c.Token());
+      if (!c.Done() && c.s[c.i] == '"') {
+        if (!c.Quoted(val)) break;  // unterminated: drop it rather than guess
+      } else {
+        val = std::string(c.Bare());
+      }
       challenge.params[Lower(name)] = val;
       c.SkipSpace();
       if (!c.Done() && c.s[c.i] == ',') ++c.i;

@@ -23,6 +23,7 @@ absl::StatusOr<RemoteLayerLocation> LocateRemoteLayer(const Labels& labels) {
   RemoteLayerLocation location;
   location.reference = Get(labels, kCriImageRefLabel);
   location.layer_digest = Get(labels, kCriLayerDigestLabel);
+  if (location.layer_digest.empty()) location.layer_digest = Get(labels, kTideLayerDigestLabel);
   location.index_digest = Get(labels, kTideIndexDigestLabel);
   std::string layers = Get(labels, kCriImageLayersLabel);
   for (auto digest : absl::StrSplit(layers, ',', absl::SkipEmpty()))

@@ -10,8 +10,10 @@
 namespace tide::snapshotter {
 
 // Serves a layer straight from the registry at a directory (the FUSE side implements it). The
-// snapshotter calls it from its gRPC threads, one call per layer at a time, and keeps all the
-// state needed to call Restore after a restart in its own store: the labels are the only input.
+// snapshotter calls it from its gRPC threads, concurrently for different targets (never for the
+// same target at once), and keeps all the state needed to call Restore after a restart in its own
+// store: the labels are the only input. Mount runs without the snapshotter's lock, so it may take
+// the time an index fetch needs; IsRemoteLayer should be cheap (labels only, no network).
 //
 // The labels are those of containerd's Prepare (spec §3.1): `containerd.io/snapshot.ref`, the
 // `containerd.io/snapshot/cri.*` labels when the client sent them, and every

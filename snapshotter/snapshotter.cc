@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -71,9 +72,12 @@ std::optional<std::string> SnapshotField(const SnapshotInfo& info, const std::ve
 
 }  // namespace
 
-Snapshotter::Snapshotter(fs::path root, std::unique_ptr<MetadataStore> store,
+Snapshotter::Snapshotter(fs::path root, UniqueFd root_lock, std::unique_ptr<MetadataStore> store,
                          std::unique_ptr<RemoteLayerMounter> mounter)
-    : root_(std::move(root)), store_(std::move(store)), mounter_(std::move(mounter)) {}
+    : root_(std::move(root)),
+      root_lock_(std::move(root_lock)),
+      store_(std::move(store)),
+      mounter_(std::move(mounter)) {}
 
 absl::StatusOr<std::unique_ptr<Snapshotter>> Snapshotter::Open(const fs::path& root,
                                                                std::unique_ptr<RemoteLayerMounter> mounter) {
@@ -83,8 +87,16 @@ absl::StatusOr<std::unique_ptr<Snapshotter>> Snapshotter::Open(const fs::path& r
     return absl::InternalError(absl::StrCat("create ", (root / "snapshots").string(), ": ", ec.message()));
   fs::permissions(root, fs::perms::owner_all, ec);
   fs::permissions(root / "snapshots", fs::perms::owner_all, ec);
+  // Two daemons on one root would remove each other's half-made directories and mounts.
+  UniqueFd root_lock(open((root / "lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!root_lock.valid()) return ErrnoError(absl::StrCat("open ", (root / "lock").string()));
+  if (flock(root_lock.get(), LOCK_EX | LOCK_NB) != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("state directory ", root.string(), " is in use by another tide-snapshotter"));
+  }
   TIDE_ASSIGN_OR_RETURN(auto store, MetadataStore::Open(root / "metadata.db"));
-  std::unique_ptr<Snapshotter> s(new Snapshotter(root, std::move(store), std::move(mounter)));
+  std::unique_ptr<Snapshotter> s(
+      new Snapshotter(root, std::move(root_lock), std::move(store), std::move(mounter)));
   std::lock_guard lock(s->mu_);
   TIDE_RETURN_IF_ERROR(s->RemoveOrphanDirsLocked());
   s->RestoreRemoteLayersLocked();
@@ -107,6 +119,8 @@ absl::StatusOr<SnapshotInfo> Snapshotter::CreateLocked(Kind kind, const std::str
       return absl::InvalidArgumentError(absl::StrCat("parent ", parent, " is not a committed snapshot"));
     }
     parent_fs = SnapshotDir(p->id) / "fs";
+    // Fails (UNAVAILABLE) before anything is made when a lower remote layer is not mounted.
+    TIDE_RETURN_IF_ERROR(LowerDirsLocked(parent).status());
   }
   // Made under a temporary name and renamed to its id before the row commits: a crash leaves
   // either a directory no row owns (removed on start) or both.
@@ -185,16 +199,17 @@ absl::StatusOr<std::vector<MountSpec>> Snapshotter::MountsLocked(const SnapshotI
 absl::StatusOr<std::vector<MountSpec>> Snapshotter::Prepare(const std::string& key, const std::string& parent,
                                                             const Labels& labels) {
   bool remote = WantsRemote(labels);
-  std::string remote_name;
   if (remote) {
-    remote_name = RemoteSnapshotName(labels.at(kTargetRefLabel), parent);
     std::lock_guard lock(mu_);
-    auto existing = store_->Get(remote_name);
-    if (existing.ok() && existing->kind == Kind::kCommitted && existing->parent == parent &&
-        unhealthy_.count(existing->id) == 0) {
-      log::Info("remote snapshot already committed", {{"key", key}, {"name", remote_name}});
-      return absl::AlreadyExistsError(
-          absl::StrCat("target snapshot ", labels.at(kTargetRefLabel), ": already exists"));
+    switch (FindCommittedRemoteLocked(key, parent, labels)) {
+      case RemoteState::kHealthy:
+        return absl::AlreadyExistsError(
+            absl::StrCat("target snapshot ", labels.at(kTargetRefLabel), ": already exists"));
+      case RemoteState::kBroken:
+        remote = false;  // the name is taken by a snapshot that cannot serve: unpack this one locally
+        break;
+      case RemoteState::kAbsent:
+        break;
     }
   }
   SnapshotInfo active;
@@ -234,17 +249,29 @@ absl::StatusOr<std::vector<MountSpec>> Snapshotter::Mounts(const std::string& ke
 absl::Status Snapshotter::Commit(const std::string& name, const std::string& key, const Labels& labels) {
   if (name.empty()) return absl::InvalidArgumentError("commit name must not be empty");
   TIDE_RETURN_IF_ERROR(ValidateLabels(labels));
-  std::lock_guard lock(mu_);
   // The target name is checked before the key, in containerd's order (its bolt store creates the
   // new bucket first), so committing twice answers AlreadyExists.
-  if (store_->Get(name).ok()) {
-    return absl::AlreadyExistsError(absl::StrCat("snapshot ", name, ": already exists"));
+  auto check = [&]() -> absl::StatusOr<SnapshotInfo> {
+    if (store_->Get(name).ok())
+      return absl::AlreadyExistsError(absl::StrCat("snapshot ", name, ": already exists"));
+    TIDE_ASSIGN_OR_RETURN(SnapshotInfo info, store_->Get(key));
+    if (info.kind != Kind::kActive) {
+      return absl::FailedPreconditionError(absl::StrCat("snapshot ", key, " is not active"));
+    }
+    return info;
+  };
+  int64_t id = 0;
+  {
+    std::lock_guard lock(mu_);
+    TIDE_ASSIGN_OR_RETURN(SnapshotInfo info, check());
+    id = info.id;
   }
-  TIDE_ASSIGN_OR_RETURN(SnapshotInfo info, store_->Get(key));
-  if (info.kind != Kind::kActive) {
-    return absl::FailedPreconditionError(absl::StrCat("snapshot ", key, " is not active"));
-  }
-  TIDE_ASSIGN_OR_RETURN(Usage usage, DiskUsage(SnapshotDir(info.id) / "fs"));
+  // Walking a big layer takes a while; other snapshots need not wait for it.
+  TIDE_ASSIGN_OR_RETURN(Usage usage, DiskUsage(SnapshotDir(id) / "fs"));
+  std::lock_guard lock(mu_);
+  TIDE_ASSIGN_OR_RETURN(SnapshotInfo info, check());
+  if (info.id != id)
+    return absl::NotFoundError(absl::StrCat("snapshot ", key, " was replaced during commit"));
   info.name = name;
   info.kind = Kind::kCommitted;
   info.labels = WithoutEmptyValues(labels);
@@ -257,29 +284,37 @@ absl::Status Snapshotter::Commit(const std::string& name, const std::string& key
 }
 
 absl::Status Snapshotter::Remove(const std::string& key) {
-  std::lock_guard lock(mu_);
-  TIDE_ASSIGN_OR_RETURN(SnapshotInfo info, store_->Get(key));
-  TIDE_ASSIGN_OR_RETURN(int64_t children, store_->CountChildren(key));
-  if (children > 0) {
-    return absl::FailedPreconditionError(absl::StrCat("cannot remove snapshot ", key, " with child"));
-  }
-  fs::path layer = SnapshotDir(info.id) / "fs";
-  if (info.remote && mounter_ != nullptr) {
-    absl::Status status = mounter_->Unmount(layer);
-    if (!status.ok()) {
-      // FailedPrecondition lets containerd's GC carry on with other snapshots and retry later.
-      return absl::FailedPreconditionError(
-          absl::StrCat("unmount remote layer of ", key, ": ", status.message()));
+  fs::path trash;
+  {
+    std::lock_guard lock(mu_);
+    TIDE_ASSIGN_OR_RETURN(SnapshotInfo info, store_->Get(key));
+    TIDE_ASSIGN_OR_RETURN(int64_t children, store_->CountChildren(key));
+    if (children > 0) {
+      return absl::FailedPreconditionError(absl::StrCat("cannot remove snapshot ", key, " with child"));
     }
+    fs::path dir = SnapshotDir(info.id);
+    if (info.remote && mounter_ != nullptr) {
+      absl::Status status = mounter_->Unmount(dir / "fs");
+      if (!status.ok()) {
+        // FailedPrecondition lets containerd's GC carry on with other snapshots and retry later.
+        return absl::FailedPreconditionError(
+            absl::StrCat("unmount remote layer of ", key, ": ", status.message()));
+      }
+    }
+    TIDE_ASSIGN_OR_RETURN(auto tx, store_->Begin());
+    TIDE_RETURN_IF_ERROR(store_->Delete(info.id));
+    TIDE_RETURN_IF_ERROR(tx.Commit());
+    unhealthy_.erase(info.id);
+    // Out of the id namespace at once, deleted without the lock; a crash in between leaves an
+    // orphan that start-up or Cleanup removes.
+    trash = root_ / "snapshots" / absl::StrCat("rm-", info.id);
+    if (rename(dir.c_str(), trash.c_str()) != 0) trash = dir;
   }
-  TIDE_ASSIGN_OR_RETURN(auto tx, store_->Begin());
-  TIDE_RETURN_IF_ERROR(store_->Delete(info.id));
-  TIDE_RETURN_IF_ERROR(tx.Commit());
-  unhealthy_.erase(info.id);
-  absl::Status removed = RemoveDirLocked(info.id);
-  // The row is gone, so the snapshot is removed; Cleanup retries the directory.
-  if (!removed.ok())
-    log::Warn("snapshot directory not removed", {{"key", key}, {"error", removed.message()}});
+  umount2((trash / "fs").c_str(), MNT_DETACH);  // a dead mount left by a crash would stop the walk
+  std::error_code ec;
+  fs::remove_all(trash, ec);
+  // The row is gone, so the snapshot is removed whatever happens to the directory.
+  if (ec) log::Warn("snapshot directory not removed", {{"key", key}, {"error", ec.message()}});
   return absl::OkStatus();
 }
 

@@ -1,0 +1,167 @@
+// A fault-injecting proxy between client and registry: resets, stalls, truncated bodies, 503s.
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <random>
+
+#include "registry/registry_client.h"
+#include "test/integration/registry/test_image.h"
+#include "test/support/registry/fault_proxy.h"
+#include "test/support/registry_process.h"
+#include "test/support/temp_dir.h"
+
+namespace tide::registry {
+namespace {
+
+using tide::testing::Fault;
+using tide::testing::FaultProxy;
+using tide::testing::RegistryProcess;
+using tide::testing::TempDir;
+using namespace tide::registry::testing;
+
+struct Outcomes {
+  int ok = 0;
+  int failed = 0;
+};
+
+// Every result is either the exact bytes or an error that names the host and is one of the codes a
+// caller can act on; never different bytes.
+void CheckRead(const absl::StatusOr<std::string>& got, const std::string& want, const std::string& host,
+               Outcomes& outcomes) {
+  if (got.ok()) {
+    REQUIRE(got->size() == want.size());
+    REQUIRE(*got == want);
+    ++outcomes.ok;
+    return;
+  }
+  ++outcomes.failed;
+  INFO(got.status().ToString());
+  CHECK((got.status().code() == absl::StatusCode::kUnavailable ||
+         got.status().code() == absl::StatusCode::kDataLoss));
+  CHECK(std::string(got.status().message()).find(host) != std::string::npos);
+}
+
+TEST_CASE("Under injected faults reads return exact bytes or a clear error, and recover when faults stop") {
+  TempDir dir;
+  auto reg = RegistryProcess::Start();
+  REQUIRE(reg.ok());
+  auto direct = RegistryClient::Create(FastOptions(dir));
+  REQUIRE(direct.ok());
+  auto upstream_ref = Reference::Parse((*reg)->host() + "/faulty/app:v1");
+  REQUIRE(upstream_ref.ok());
+  PushedImage image = PushRandomImage(**direct, *upstream_ref, {4 << 20, 300000}, 61);
+  const TestBlob& big = image.layers[0];
+
+  auto proxy = FaultProxy::Start((*reg)->port(), 20261126);
+  REQUIRE(proxy.ok());
+  std::string host = (*proxy)->host();
+  auto ref = Reference::Parse(host + "/faulty/app:v1");
+  REQUIRE(ref.ok());
+  RegistryClientOptions options = FastOptions(dir);
+  options.retry.max_attempts = 8;
+  options.max_concurrent_ranges = 8;
+  auto client = RegistryClient::Create(options);
+  REQUIRE(client.ok());
+  RegistryClient& c = **client;
+  std::mt19937 rng(99);
+  auto random_range = [&] {
+    uint64_t off = std::uniform_int_distribution<uint64_t>(0, big.bytes.size() - 1)(rng);
+    uint64_t len =
+        std::uniform_int_distribution<uint64_t>(1, std::min<uint64_t>(600000, big.bytes.size() - off))(rng);
+    return ByteRange{off, len};
+  };
+
+  SECTION("resets, truncations and 503s") {
+    (*proxy)->SetFaultRate(0.4, {Fault::kReset, Fault::kTruncate, Fault::k503});
+    Outcomes outcomes;
+    for (int round = 0; round < 6; ++round) {
+      std::vector<ByteRange> ranges;
+      for (int i = 0; i < 8; ++i) ranges.push_back(random_range());
+      auto batch = c.ReadBlobRanges(*ref, big.digest, ranges);
+      if (batch.ok()) {
+        for (size_t i = 0; i < ranges.size(); ++i) {
+          CheckRead((*batch)[i], big.bytes.substr(ranges[i].offset, ranges[i].length), host, outcomes);
+        }
+      } else {
+        CheckRead(batch.status(), "", host, outcomes);
+      }
+      ByteRange one = random_range();
+      CheckRead(c.ReadBlobRange(*ref, big.digest, one.offset, one.length),
+                big.bytes.substr(one.offset, one.length), host, outcomes);
+    }
+    for (int i = 0; i < 3; ++i) CheckRead(c.FetchBlobBytes(*ref, big.digest), big.bytes, host, outcomes);
+    auto manifest = c.FetchManifest(*ref);
+    CheckRead(manifest.ok() ? absl::StatusOr<std::string>(manifest->bytes) : manifest.status(),
+              image.manifest, host, outcomes);
+    auto counts = (*proxy)->counts();
+    INFO("resets " << counts.resets << " truncations " << counts.truncations << " 503s "
+                   << counts.unavailable);
+    CHECK(counts.resets + counts.truncations + counts.unavailable >= 5);
+    CHECK(outcomes.ok > 0);
+  }
+
+  SECTION("stalled connections time out and are retried") {
+    (*proxy)->SetFaultRate(0.5, {Fault::kStall});
+    Outcomes outcomes;
+    // A concurrent batch opens several connections, so some of them stall.
+    std::vector<ByteRange> ranges;
+    for (int i = 0; i < 8; ++i) ranges.push_back(random_range());
+    auto batch = c.ReadBlobRanges(*ref, big.digest, ranges);
+    if (batch.ok()) {
+      for (size_t i = 0; i < ranges.size(); ++i) {
+        CheckRead((*batch)[i], big.bytes.substr(ranges[i].offset, ranges[i].length), host, outcomes);
+      }
+    } else {
+      CheckRead(batch.status(), "", host, outcomes);
+    }
+    CHECK((*proxy)->counts().stalls >= 1);
+    CHECK(outcomes.ok > 0);
+  }
+
+  SECTION("a persistent fault fails within the retry budget, naming the status") {
+    (*proxy)->SetFaultRate(1.0, {Fault::k503});
+    auto start = std::chrono::steady_clock::now();
+    auto r = c.ReadBlobRange(*ref, big.digest, 0, 100);
+    auto took = std::chrono::steady_clock::now() - start;
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == absl::StatusCode::kUnavailable);
+    CHECK(std::string(r.status().message()).find("503") != std::string::npos);
+    CHECK(took < options.retry.budget + std::chrono::seconds(3));
+  }
+
+  SECTION("pushes under faults either land intact or fail clearly") {
+    (*proxy)->SetFaultRate(0.3, {Fault::kReset, Fault::k503, Fault::kTruncate});
+    // The first connections fail for sure; truncation cuts the upload (client to registry) too.
+    (*proxy)->FailNextConnections({Fault::k503, Fault::kTruncate, Fault::kReset, Fault::kTruncate});
+    TestBlob blob = MakeBlob((3 << 20) + 17, 71);
+    PushBlobOptions chunked;
+    chunked.chunk_size = 512 << 10;
+    auto pushed = c.PushBlob(*ref, blob.digest, blob.bytes, chunked);
+    auto counts = (*proxy)->counts();
+    CHECK(counts.resets + counts.truncations + counts.unavailable >= 1);
+    if (!pushed.ok()) {
+      INFO(pushed.status().ToString());
+      CHECK(std::string(pushed.status().message()).find(host) != std::string::npos);
+      (*proxy)->SetFaultRate(0);
+      pushed = c.PushBlob(*ref, blob.digest, blob.bytes, chunked);
+      REQUIRE(pushed.ok());
+    }
+    auto stored = (*direct)->FetchBlobBytes(*upstream_ref, blob.digest);
+    REQUIRE(stored.ok());
+    CHECK(*stored == blob.bytes);
+  }
+
+  // Whatever happened above, once the faults stop every read succeeds.
+  (*proxy)->SetFaultRate(0);
+  for (int i = 0; i < 10; ++i) {
+    ByteRange r = random_range();
+    auto got = c.ReadBlobRange(*ref, big.digest, r.offset, r.length);
+    REQUIRE(got.ok());
+    CHECK(*got == big.bytes.substr(r.offset, r.length));
+  }
+  auto whole = c.FetchBlobBytes(*ref, big.digest);
+  REQUIRE(whole.ok());
+  CHECK(*whole == big.bytes);
+}
+
+}  // namespace
+}  // namespace tide::registry

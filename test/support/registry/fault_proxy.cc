@@ -1,0 +1,217 @@
+#include "test/support/registry/fault_proxy.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <string_view>
+
+namespace tide::testing {
+namespace {
+
+int ConnectLoopback(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+bool SendAll(int fd, const char* data, size_t size) {
+  while (size > 0) {
+    ssize_t n = send(fd, data, size, MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// Reads until the end of one request's headers (or the peer gives up).
+bool ReadRequestHead(int fd, const std::atomic<bool>& stopping) {
+  std::string buf;
+  char chunk[4096];
+  while (!stopping && buf.find("\r\n\r\n") == std::string::npos) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 50) <= 0) continue;
+    ssize_t n = recv(fd, chunk, sizeof(chunk), 0);
+    if (n <= 0) return false;
+    buf.append(chunk, static_cast<size_t>(n));
+  }
+  return !stopping;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<FaultProxy>> FaultProxy::Start(int upstream_port, uint32_t seed) {
+  std::unique_ptr<FaultProxy> p(new FaultProxy());
+  p->upstream_port_ = upstream_port;
+  p->rng_.seed(seed);
+  p->listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+  setsockopt(p->listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (bind(p->listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      listen(p->listen_fd_, 128) != 0) {
+    return absl::InternalError("fault proxy: cannot listen on 127.0.0.1");
+  }
+  socklen_t len = sizeof(addr);
+  getsockname(p->listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+  p->port_ = ntohs(addr.sin_port);
+  p->accept_thread_ = std::thread([raw = p.get()] { raw->AcceptLoop(); });
+  return p;
+}
+
+FaultProxy::~FaultProxy() {
+  stopping_ = true;
+  if (accept_thread_.joinable()) accept_thread_.join();
+  {
+    std::lock_guard lock(mu_);
+    for (int fd : fds_) {
+      if (fd >= 0) shutdown(fd, SHUT_RDWR);
+    }
+  }
+  for (auto& t : threads_) t.join();
+  for (int fd : fds_) {
+    if (fd >= 0) close(fd);
+  }
+  close(listen_fd_);
+}
+
+void FaultProxy::SetFaultRate(double rate, std::vector<Fault> faults) {
+  std::lock_guard lock(mu_);
+  rate_ = rate;
+  faults_ = std::move(faults);
+  if (rate == 0) forced_.clear();
+}
+
+void FaultProxy::FailNextConnections(std::vector<Fault> faults) {
+  std::lock_guard lock(mu_);
+  forced_ = std::move(faults);
+}
+
+FaultCounts FaultProxy::counts() {
+  std::lock_guard lock(mu_);
+  return counts_;
+}
+
+void FaultProxy::AcceptLoop() {
+  while (!stopping_) {
+    pollfd p{listen_fd_, POLLIN, 0};
+    if (poll(&p, 1, 50) <= 0) continue;
+    int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) continue;
+    std::lock_guard lock(mu_);
+    fds_.push_back(fd);
+    threads_.emplace_back([this, fd] { Handle(fd); });
+  }
+}
+
+void FaultProxy::CloseClient(int fd) {
+  std::lock_guard lock(mu_);
+  for (int& f : fds_) {
+    if (f == fd) f = -1;
+  }
+  close(fd);
+}
+
+void FaultProxy::Handle(int client_fd) {
+  bool faulty = false;
+  Fault fault = Fault::kReset;
+  int64_t truncate_after = -1;
+  {
+    std::lock_guard lock(mu_);
+    ++counts_.connections;
+    if (!forced_.empty()) {
+      faulty = true;
+      fault = forced_.front();
+      forced_.erase(forced_.begin());
+    } else if (!faults_.empty() && std::uniform_real_distribution<double>(0, 1)(rng_) < rate_) {
+      faulty = true;
+      fault = faults_[std::uniform_int_distribution<size_t>(0, faults_.size() - 1)(rng_)];
+    }
+    if (faulty) {
+      if (fault == Fault::kTruncate) truncate_after = std::uniform_int_distribution<int64_t>(1, 300000)(rng_);
+    }
+  }
+  auto count = [&](int FaultCounts::*field) {
+    std::lock_guard lock(mu_);
+    ++(counts_.*field);
+  };
+  if (faulty && fault == Fault::kReset) {
+    count(&FaultCounts::resets);
+    ReadRequestHead(client_fd, stopping_);
+    linger l{1, 0};  // close with RST
+    setsockopt(client_fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+    CloseClient(client_fd);
+    return;
+  }
+  if (faulty && fault == Fault::kStall) {
+    count(&FaultCounts::stalls);
+    ReadRequestHead(client_fd, stopping_);
+    char sink[4096];
+    while (!stopping_) {  // hold the connection open, answer nothing
+      pollfd p{client_fd, POLLIN, 0};
+      if (poll(&p, 1, 50) > 0 && recv(client_fd, sink, sizeof(sink), 0) <= 0) break;
+    }
+    CloseClient(client_fd);
+    return;
+  }
+  if (faulty && fault == Fault::k503) {
+    count(&FaultCounts::unavailable);
+    if (!ReadRequestHead(client_fd, stopping_)) {
+      CloseClient(client_fd);
+      return;
+    }
+    const char* reply =
+        "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 0\r\nContent-Length: 0\r\nConnection: "
+        "close\r\n\r\n";
+    SendAll(client_fd, reply, std::strlen(reply));
+    CloseClient(client_fd);
+    return;
+  }
+  int upstream_fd = ConnectLoopback(upstream_port_);
+  if (upstream_fd < 0) {
+    CloseClient(client_fd);
+    return;
+  }
+  if (faulty) count(&FaultCounts::truncations);
+  Forward(client_fd, upstream_fd, truncate_after);
+  close(upstream_fd);
+  CloseClient(client_fd);
+}
+
+void FaultProxy::Forward(int client_fd, int upstream_fd, int64_t truncate_after) {
+  char buf[65536];
+  int64_t moved = 0;  // both directions, so uploads get cut midway too
+  // Copies one read from `from` to `to`; false once the connection is done or cut.
+  auto pump = [&](int from, int to) {
+    ssize_t n = recv(from, buf, sizeof(buf), 0);
+    if (n <= 0) return false;
+    size_t len = static_cast<size_t>(n);
+    if (truncate_after >= 0 && moved + n > truncate_after) {
+      SendAll(to, buf, static_cast<size_t>(truncate_after - moved));
+      return false;  // the caller closes mid-message
+    }
+    moved += n;
+    return SendAll(to, buf, len);
+  };
+  while (!stopping_) {
+    pollfd p[2] = {{client_fd, POLLIN, 0}, {upstream_fd, POLLIN, 0}};
+    if (poll(p, 2, 50) <= 0) continue;
+    if ((p[0].revents & (POLLIN | POLLHUP | POLLERR)) && !pump(client_fd, upstream_fd)) return;
+    if ((p[1].revents & (POLLIN | POLLHUP | POLLERR)) && !pump(upstream_fd, client_fd)) return;
+  }
+}
+
+}  // namespace tide::testing

@@ -1,0 +1,69 @@
+#ifndef TIDE_TEST_SUPPORT_REGISTRY_FAULT_PROXY_H_
+#define TIDE_TEST_SUPPORT_REGISTRY_FAULT_PROXY_H_
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace tide::testing {
+
+// What the proxy does to a connection it decided to break.
+enum class Fault { kReset, kStall, kTruncate, k503 };
+
+struct FaultCounts {
+  int connections = 0;
+  int resets = 0;
+  int stalls = 0;
+  int truncations = 0;
+  int unavailable = 0;
+};
+
+// A TCP proxy on 127.0.0.1 in front of an upstream port that breaks a share of the connections it
+// accepts: resets them (RST), stalls them (reads, never answers), truncates the upstream's reply at
+// a random byte (either direction), or answers one request with "503 Retry-After: 0" and closes.
+// SetFaultRate(0) makes it a clean pass-through. Stops and joins its threads on destruction.
+class FaultProxy {
+ public:
+  static absl::StatusOr<std::unique_ptr<FaultProxy>> Start(int upstream_port, uint32_t seed);
+  ~FaultProxy();
+
+  // Probability in [0,1] that a new connection gets a fault, chosen uniformly from `faults`.
+  void SetFaultRate(double rate, std::vector<Fault> faults = {Fault::kReset, Fault::kStall, Fault::kTruncate,
+                                                              Fault::k503});
+  // The next connections get these faults, in order, before the rate applies again.
+  void FailNextConnections(std::vector<Fault> faults);
+  FaultCounts counts();
+  int port() const { return port_; }
+  std::string host() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  FaultProxy() = default;
+  void AcceptLoop();
+  void Handle(int client_fd);
+  void CloseClient(int fd);
+  void Forward(int client_fd, int upstream_fd, int64_t truncate_after);
+
+  int upstream_port_ = 0;
+  int listen_fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::thread accept_thread_;
+  std::mutex mu_;
+  std::mt19937 rng_;
+  double rate_ = 0;
+  std::vector<Fault> faults_;
+  std::vector<Fault> forced_;
+  FaultCounts counts_;
+  std::vector<int> fds_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace tide::testing
+
+#endif  // TIDE_TEST_SUPPORT_REGISTRY_FAULT_PROXY_H_
