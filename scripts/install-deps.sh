@@ -11,7 +11,7 @@ packages=(
   containerd runc docker-registry apache2-utils
   busybox-static umoci skopeo mmdebstrap
   zlib1g-dev libclang-rt-14-dev gnuplot-nox
-  iproute2 curl python3 attr e2fsprogs util-linux procps
+  iproute2 curl python3 attr libcap2-bin tar e2fsprogs util-linux procps
 )
 missing=()
 for p in "${packages[@]}"; do
