@@ -37,6 +37,7 @@ PullEnv::PullEnv(const PullEnvOptions& options) {
         std::string(std::getenv("TIDE_BINARY_DIR")) + "/test/e2e/snapshotter/tide-snapshotter-bindmounter";
     tide_options.env = {"TIDE_TEST_LAYERS_DIR=" + layers_dir().string()};
   }
+  tide_options_ = tide_options;
   auto tide = TideSnapshotterProcess::Start(tide_options);
   REQUIRE(tide.ok());
   tide_ = std::move(*tide);
@@ -70,6 +71,14 @@ PullEnv::~PullEnv() {
   containerd_.reset();
   tide_.reset();
   registry_.reset();
+}
+
+void PullEnv::KillAndRestartSnapshotter() {
+  tide_->Kill();
+  tide_.reset();
+  auto tide = TideSnapshotterProcess::Start(tide_options_);
+  REQUIRE(tide.ok());
+  tide_ = std::move(*tide);
 }
 
 std::string PullEnv::Ref(const std::string& repo_tag) const { return registry_->host() + "/" + repo_tag; }

@@ -56,11 +56,14 @@ class PullEnv {
   int64_t RegistryBlobBytes() const;
   // Lines of /proc/mounts whose mount point is under this env's dir.
   std::vector<std::string> MountsUnderEnv() const;
+  // kill -9 tide-snapshotter and start it again on the same root and socket.
+  void KillAndRestartSnapshotter();
 
  private:
   TempDir dir_{"tide-pull-e2e"};
   std::unique_ptr<RegistryProcess> registry_;
   std::unique_ptr<TideSnapshotterProcess> tide_;
+  TideSnapshotterOptions tide_options_;
   std::unique_ptr<ContainerdProcess> containerd_;
   std::filesystem::path layout_;
   std::string registry_creds_;

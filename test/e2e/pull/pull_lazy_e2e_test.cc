@@ -4,6 +4,8 @@
 // that does not depend on laziness is covered by pull_e2e_tests / cri_pull_e2e_tests, and the client
 // side of the remote path by pull_protocol_e2e_tests (bind test mounter).
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "converter/containerd_client.h"
@@ -48,6 +50,38 @@ TEST_CASE("LAZY: tidectl pull mounts tide layers remotely; ctr run reads far les
   INFO("registry served " << after_run << " blob bytes of an image of " << ImageSize(image));
   CHECK(after_run < ImageSize(image) / 2);
   CheckRemovedByGc(env, ref);  // includes: no FUSE mount left under the snapshotter's root
+}
+
+TEST_CASE("LAZY: after kill -9 of tide-snapshotter a lazily pulled image runs again without a re-pull",
+          "[pull][lazy][restart]") {
+  PullEnv env;
+  env.PushTide("busybox-tide:v1");
+  const std::string ref = env.Ref("busybox-tide:v1");
+  RegistryImage image = FetchRegistryImage(env, ref);
+  auto pulled = env.Pull(ref);
+  INFO(pulled.output);
+  REQUIRE(pulled.exit_code == 0);
+  auto first = env.Ctr({"run", "--rm", "--snapshotter", "tide", ref, "pull-restart-1"});
+  REQUIRE(first.output == "hello from tide\n");
+
+  env.KillAndRestartSnapshotter();
+  const int64_t before = env.RegistryBlobBytes();
+  // containerd reconnects to the proxy within a few seconds of the restart.
+  CommandResult again;
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    again =
+        env.Ctr({"run", "--rm", "--snapshotter", "tide", ref, "pull-restart-" + std::to_string(attempt + 2),
+                 "cat", "/data/hello.txt", "/data/third.txt"});
+    if (again.exit_code == 0) break;
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  INFO(again.output);
+  REQUIRE(again.exit_code == 0);
+  CHECK(again.output == "hello from tide\nthird layer\n");
+  // The restored mounts read from the warm chunk cache: hello.txt and busybox were read before.
+  CHECK(env.RegistryBlobBytes() - before < ImageSize(image) / 10);
+  CHECK(env.Ctr({"images", "ls", "-q"}).output == ref + "\n");
+  CheckRemovedByGc(env, ref);
 }
 
 TEST_CASE("LAZY: a nerdctl-style unpack (no cri.* labels) is taken remotely by tide",
