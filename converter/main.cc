@@ -4,6 +4,7 @@
 
 #include "converter/convert_command.h"
 #include "converter/inspect_command.h"
+#include "converter/optimize_command.h"
 #include "converter/pull_command.h"
 
 int main(int argc, char** argv) {
@@ -11,6 +12,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   tide::converter::AddConvertCommand(app);
   tide::converter::AddInspectCommand(app);
+  tide::converter::AddOptimizeCommand(app);
   tide::converter::AddPullCommand(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
