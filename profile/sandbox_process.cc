@@ -39,9 +39,37 @@ absl::StatusOr<std::string> ResolveProgram(const SandboxSpec& spec) {
       absl::StrCat("command \"", name, "\" not found on PATH ", path, " in the image"));
 }
 
+constexpr const char* kDevices[] = {"null", "zero", "full", "random", "urandom", "tty"};
+
+// The paths a workload's /dev needs, prepared before fork (no allocation after it).
+struct DevPaths {
+  std::string dir;
+  std::vector<std::string> host;
+  std::vector<std::string> inside;
+};
+
+DevPaths MakeDevPaths(const std::string& root) {
+  DevPaths d{root + "/dev", {}, {}};
+  for (const char* name : kDevices) {
+    d.host.push_back(std::string("/dev/") + name);
+    d.inside.push_back(d.dir + "/" + name);
+  }
+  return d;
+}
+
+// A private tmpfs /dev with the usual character devices bound from the host, as runtimes give.
+void MountDev(const DevPaths& dev) {
+  if (::mount("tmpfs", dev.dir.c_str(), "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=64k") != 0) return;
+  for (size_t i = 0; i < dev.host.size(); ++i) {
+    int fd = ::open(dev.inside[i].c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0666);
+    if (fd >= 0) ::close(fd);
+    ::mount(dev.host[i].c_str(), dev.inside[i].c_str(), nullptr, MS_BIND, nullptr);
+  }
+}
+
 // Runs between fork and exec: only system calls, everything was prepared by the parent.
-[[noreturn]] void RunChild(const char* root, const char* wd, const char* program, char* const* argv,
-                           char* const* envp, int out_fd) {
+[[noreturn]] void RunChild(const char* root, const DevPaths& dev, const char* wd, const char* program,
+                           char* const* argv, char* const* envp, int out_fd) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::unshare(CLONE_NEWNS | CLONE_NEWPID) != 0) ::_exit(125);
   pid_t init = ::fork();
@@ -54,6 +82,7 @@ absl::StatusOr<std::string> ResolveProgram(const SandboxSpec& spec) {
   }
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr);
+  MountDev(dev);
   ::dup2(out_fd, STDOUT_FILENO);
   ::dup2(out_fd, STDERR_FILENO);
   int devnull = ::open("/dev/null", O_RDONLY);
@@ -86,6 +115,10 @@ absl::StatusOr<SandboxProcess> SandboxProcess::Start(const SandboxSpec& spec) {
   envp.push_back(nullptr);
   std::string root = spec.root.string();
   std::string wd = spec.working_dir.empty() ? "/" : spec.working_dir;
+  DevPaths dev = MakeDevPaths(root);
+  std::error_code ec;  // in the overlay's upper dir when the image lacks them
+  std::filesystem::create_directories(dev.dir, ec);
+  std::filesystem::create_directories(spec.root / "proc", ec);
 
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return absl::InternalError(absl::StrCat("pipe: ", std::strerror(errno)));
@@ -94,7 +127,7 @@ absl::StatusOr<SandboxProcess> SandboxProcess::Start(const SandboxSpec& spec) {
   pid_t pid = ::fork();
   if (pid < 0) return absl::InternalError(absl::StrCat("fork: ", std::strerror(errno)));
   if (pid == 0)
-    RunChild(root.c_str(), wd.c_str(), program.c_str(), argv.data(), envp.data(), write_end.get());
+    RunChild(root.c_str(), dev, wd.c_str(), program.c_str(), argv.data(), envp.data(), write_end.get());
   return SandboxProcess(pid, std::move(read_end));
 }
 
