@@ -5,6 +5,7 @@
 #include "converter/convert_command.h"
 #include "converter/inspect_command.h"
 #include "converter/optimize_command.h"
+#include "converter/profile_command.h"
 #include "converter/pull_command.h"
 
 int main(int argc, char** argv) {
@@ -13,6 +14,7 @@ int main(int argc, char** argv) {
   tide::converter::AddConvertCommand(app);
   tide::converter::AddInspectCommand(app);
   tide::converter::AddOptimizeCommand(app);
+  tide::converter::AddProfileCommand(app);
   tide::converter::AddPullCommand(app);
   CLI11_PARSE(app, argc, argv);
   return 0;

@@ -50,7 +50,8 @@ absl::StatusOr<std::unique_ptr<FuseLayerMounter>> FuseLayerMounter::Create(const
   options.defaults.fetcher.read_timeout = absl::ToChronoMilliseconds(config.read_timeout);
   options.registry.hosts_dir = config.hosts_dir.string();
   TIDE_ASSIGN_OR_RETURN(auto manager, fuse::LayerMountManager::Create(options));
-  return std::unique_ptr<FuseLayerMounter>(new FuseLayerMounter(std::move(manager)));
+  return std::unique_ptr<FuseLayerMounter>(
+      new FuseLayerMounter(std::move(manager), options.defaults, config.root / "profiles"));
 }
 
 absl::StatusOr<bool> FuseLayerMounter::IsRemoteLayer(const Labels& labels) {
@@ -63,10 +64,23 @@ absl::StatusOr<bool> FuseLayerMounter::IsRemoteLayer(const Labels& labels) {
 
 absl::Status FuseLayerMounter::Mount(const Labels& labels, const std::filesystem::path& target) {
   TIDE_ASSIGN_OR_RETURN(fuse::RemoteLayer layer, RemoteLayerFromLabels(labels));
-  return manager_->Mount(layer, target);
+  fuse::LayerMountOptions options = defaults_;
+  const bool learned = keeper_->Has(layer.layer_digest);
+  options.record_access = !learned;
+  if (learned) {
+    ProfileKeeper* keeper = keeper_.get();
+    Digest digest = layer.layer_digest;
+    options.learned_startup = [keeper, digest](const format::LayerIndex& index) {
+      return keeper->LearnedChunks(digest, index);
+    };
+  }
+  TIDE_RETURN_IF_ERROR(manager_->Mount(layer, target, options));
+  if (!learned) keeper_->Watch(target, layer.layer_digest);
+  return absl::OkStatus();
 }
 
 absl::Status FuseLayerMounter::Unmount(const std::filesystem::path& target) {
+  keeper_->Forget(target);
   return manager_->Unmount(target);
 }
 
