@@ -1,6 +1,7 @@
 #include "profile/sandbox_recorder.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/mount.h>
@@ -111,6 +112,18 @@ void WaitForReady(SandboxProcess& proc, const SandboxOptions& options, SandboxRe
   }
 }
 
+// Container runtimes (runc) read the image's user and group databases before starting the process;
+// reading them here puts them in the profile as a real start would need them.
+void ReadLikeRuntime(const fs::path& root) {
+  for (const char* file : {"etc/passwd", "etc/group"}) {
+    UniqueFd fd(::open((root / file).c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0) continue;
+    char buf[65536];
+    while (::read(fd.get(), buf, sizeof(buf)) > 0) {
+    }
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<SandboxResult> RecordStartup(const SandboxOptions& options) {
@@ -150,6 +163,7 @@ absl::StatusOr<SandboxResult> RecordStartup(const SandboxOptions& options) {
     std::vector<fs::path> top_first(mountpoints.rbegin(), mountpoints.rend());
     TIDE_ASSIGN_OR_RETURN(OverlayMount overlay, OverlayMount::Create(top_first, options.work_dir / "upper",
                                                                      options.work_dir / "work", spec.root));
+    ReadLikeRuntime(spec.root);
     TIDE_ASSIGN_OR_RETURN(SandboxProcess proc, SandboxProcess::Start(spec));
     WaitForReady(proc, options, result);
   }  // the workload is killed before the overlay goes
