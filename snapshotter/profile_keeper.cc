@@ -83,6 +83,7 @@ bool ProfileKeeper::Check(const std::filesystem::path& mountpoint, Watched& w,
   for (const fuse::AccessRecord& r : records) {
     prof.AddRead(layer, std::string(index.path(index.Resolve(r.entry_id))), r.offset, r.length);
   }
+  mount->recorder()->Stop();
   absl::Status s = profile::WriteProfileFile(prof, PathFor(w.layer).string());
   if (!s.ok()) {
     log::Warn("cannot keep learned profile", {{"layer", w.layer.str()}, {"error", s.message()}});
