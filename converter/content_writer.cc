@@ -1,7 +1,10 @@
 #include "converter/content_writer.h"
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "common/string_view_compat.h"
@@ -13,6 +16,8 @@ namespace content = containerd::services::content::v1;
 
 // Well under containerd's 16 MiB message limit, and what containerd's own client sends.
 constexpr size_t kChunkBytes = 1 << 20;
+// How long to wait for another writer of the same ref (a concurrent pull of the same image).
+constexpr std::chrono::minutes kLockedWait{10};
 
 using WriteStream = grpc::ClientReaderWriter<content::WriteContentRequest, content::WriteContentResponse>;
 
@@ -128,14 +133,8 @@ absl::Status SetLabels(ContainerdClient& client, const BlobWrite& blob) {
   return client.UpdateContentLabels(blob.digest, blob.labels);
 }
 
-}  // namespace
-
-absl::StatusOr<WriteOutcome> WriteBlob(ContainerdClient& client, const BlobWrite& blob,
+absl::StatusOr<WriteOutcome> WriteOnce(ContainerdClient& client, const BlobWrite& blob,
                                        const BlobProducer& produce) {
-  if (blob.ref.empty() || blob.digest.empty() || blob.size < 0) {
-    return absl::InvalidArgumentError(absl::StrCat("content write: bad blob description (ref '", blob.ref,
-                                                   "', digest '", blob.digest, "', size ", blob.size, ")"));
-  }
   IngestSession session(client, blob);
   absl::StatusOr<bool> fresh = session.Stat();
   if (!fresh.ok()) return fresh.status();
@@ -155,6 +154,29 @@ absl::StatusOr<WriteOutcome> WriteBlob(ContainerdClient& client, const BlobWrite
     return status;
   }
   return WriteOutcome::kWritten;
+}
+
+// containerd's answer when another writer holds the ingest ref.
+bool IsLocked(const absl::Status& status) {
+  return absl::IsUnavailable(status) && absl::StrContains(status.message(), "locked");
+}
+
+}  // namespace
+
+absl::StatusOr<WriteOutcome> WriteBlob(ContainerdClient& client, const BlobWrite& blob,
+                                       const BlobProducer& produce) {
+  if (blob.ref.empty() || blob.digest.empty() || blob.size < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("content write: bad blob description (ref '", blob.ref,
+                                                   "', digest '", blob.digest, "', size ", blob.size, ")"));
+  }
+  // A concurrent pull of the same image holds the ref: wait for it as containerd's client does; the
+  // retry then usually finds the blob committed.
+  auto deadline = std::chrono::steady_clock::now() + kLockedWait;
+  for (int attempt = 1;; ++attempt) {
+    absl::StatusOr<WriteOutcome> outcome = WriteOnce(client, blob, produce);
+    if (!IsLocked(outcome.status()) || std::chrono::steady_clock::now() > deadline) return outcome;
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(100 * attempt, 1000)));
+  }
 }
 
 absl::StatusOr<WriteOutcome> WriteBlobBytes(ContainerdClient& client, const BlobWrite& blob,

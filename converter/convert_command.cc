@@ -11,6 +11,7 @@
 #include "converter/image_converter.h"
 #include "converter/image_endpoints.h"
 #include "converter/image_ref.h"
+#include "converter/interrupt.h"
 #include "converter/progress.h"
 #include "converter/size_flag.h"
 #include "oci/platform.h"
@@ -36,6 +37,7 @@ int Fail(const std::string& message) {
 }
 
 int RunConvert(const ConvertFlags& flags) {
+  InstallInterruptHandler();
   auto src_ref = ImageRef::Parse(flags.source);
   if (!src_ref.ok()) return Fail(std::string(src_ref.status().message()));
   auto dst_ref = ImageRef::Parse(flags.destination);
@@ -76,7 +78,10 @@ int RunConvert(const ConvertFlags& flags) {
   auto start = std::chrono::steady_clock::now();
   auto summary = ConvertImage(**source, **dest, options);
   progress.reset();  // final redraw before the summary
-  if (!summary.ok()) return Fail(std::string(summary.status().message()));
+  if (!summary.ok()) {
+    Fail(std::string(summary.status().message()));
+    return InterruptRequested() ? 130 : 1;
+  }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   absl::PrintF("converted %s -> %s\n", (*source)->Describe(), (*dest)->Describe());
   absl::PrintF(

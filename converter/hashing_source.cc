@@ -2,9 +2,13 @@
 
 #include <vector>
 
+#include "converter/interrupt.h"
+
 namespace tide::converter {
 
 absl::StatusOr<size_t> HashingSource::Read(char* buffer, size_t size) {
+  // Every layer's bytes pass through here, which makes it the place to notice Ctrl-C.
+  if (InterruptRequested()) return absl::CancelledError("interrupted");
   absl::StatusOr<size_t> n = inner_.Read(buffer, size);
   if (!n.ok()) return n;
   if (*n == 0 && size > 0) at_end_ = true;

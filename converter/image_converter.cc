@@ -36,7 +36,14 @@ class Converter {
     } else {
       TIDE_ASSIGN_OR_RETURN(oci::Manifest m,
                             oci::Manifest::Parse(root.bytes, absl::StrCat(source_.Describe(), " manifest")));
-      TIDE_RETURN_IF_ERROR(ConvertManifest(m, source_.Describe(), /*check_platform=*/true, &out, &out_bytes));
+      if (options_.platform) {
+        TIDE_ASSIGN_OR_RETURN(oci::Platform p, ConfigPlatform(m, source_.Describe()));
+        if (!options_.platform->Matches(p)) {
+          return absl::NotFoundError(absl::StrCat(source_.Describe(), " is for ", p.ToString(), ", not ",
+                                                  options_.platform->ToString()));
+        }
+      }
+      TIDE_RETURN_IF_ERROR(ConvertManifest(m, source_.Describe(), &out, &out_bytes));
     }
     TIDE_RETURN_IF_ERROR(dest_.Publish(out, out_bytes));
     summary_.root = out;
@@ -59,20 +66,24 @@ class Converter {
                           "): not an image manifest"));
         continue;
       }
-      if (!entry.platform || entry.platform->os == "unknown") {
+      if (entry.platform && entry.platform->os == "unknown") {
         // Attestations and other artifacts ride in indexes with platform unknown/unknown.
         Note(absl::StrCat("skipping ", Short(entry.digest), ": no runnable platform"));
         continue;
       }
-      if (options_.platform && !options_.platform->Matches(*entry.platform)) continue;
+      if (options_.platform && entry.platform && !options_.platform->Matches(*entry.platform)) continue;
       TIDE_ASSIGN_OR_RETURN(std::string bytes, source_.FetchBlob(entry));
       std::string mcontext =
           absl::StrCat(source_.Describe(), " manifest ", Short(entry.digest), " (", where, ")");
       TIDE_ASSIGN_OR_RETURN(oci::Manifest m, oci::Manifest::Parse(bytes, mcontext));
       oci::Descriptor converted_entry;
       std::string converted_bytes;
-      TIDE_RETURN_IF_ERROR(
-          ConvertManifest(m, mcontext, /*check_platform=*/false, &converted_entry, &converted_bytes));
+      if (!entry.platform && options_.platform) {
+        // Entries without a platform field are judged by their config's platform.
+        TIDE_ASSIGN_OR_RETURN(oci::Platform p, ConfigPlatform(m, mcontext));
+        if (!options_.platform->Matches(p)) continue;
+      }
+      TIDE_RETURN_IF_ERROR(ConvertManifest(m, mcontext, &converted_entry, &converted_bytes));
       TIDE_RETURN_IF_ERROR(dest_.PutManifest(converted_entry, converted_bytes));
       converted_entry.platform = entry.platform;
       for (const auto& [k, v] : entry.annotations) converted_entry.annotations.emplace(k, v);
@@ -95,8 +106,15 @@ class Converter {
     return absl::OkStatus();
   }
 
-  absl::Status ConvertManifest(const oci::Manifest& m, const std::string& context, bool check_platform,
-                               oci::Descriptor* out, std::string* out_bytes) {
+  absl::StatusOr<oci::Platform> ConfigPlatform(const oci::Manifest& m, const std::string& context) {
+    TIDE_ASSIGN_OR_RETURN(std::string bytes, source_.FetchBlob(m.config));
+    TIDE_ASSIGN_OR_RETURN(oci::ImageConfig config,
+                          oci::ImageConfig::Parse(bytes, absl::StrCat(context, " config")));
+    return config.GetPlatform();
+  }
+
+  absl::Status ConvertManifest(const oci::Manifest& m, const std::string& context, oci::Descriptor* out,
+                               std::string* out_bytes) {
     if (!oci::IsConfig(m.config.media_type)) {
       return absl::InvalidArgumentError(
           absl::StrCat(context, ": config media type \"", m.config.media_type, "\" is not an image config"));
@@ -104,13 +122,6 @@ class Converter {
     TIDE_ASSIGN_OR_RETURN(std::string config_bytes, source_.FetchBlob(m.config));
     TIDE_ASSIGN_OR_RETURN(oci::ImageConfig config,
                           oci::ImageConfig::Parse(config_bytes, absl::StrCat(context, " config")));
-    if (check_platform && options_.platform) {
-      TIDE_ASSIGN_OR_RETURN(oci::Platform p, config.GetPlatform());
-      if (!options_.platform->Matches(p)) {
-        return absl::NotFoundError(
-            absl::StrCat(context, " is for ", p.ToString(), ", not ", options_.platform->ToString()));
-      }
-    }
     TIDE_ASSIGN_OR_RETURN(std::vector<Digest> diff_ids, config.DiffIds());
     if (diff_ids.size() != m.layers.size()) {
       return absl::InvalidArgumentError(absl::StrCat(context, ": ", m.layers.size(),

@@ -1,11 +1,14 @@
 #include "converter/layer_converter.h"
 
+#include <optional>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/status_macros.h"
 #include "common/string_view_compat.h"
 #include "converter/decompressor.h"
 #include "converter/hashing_source.h"
+#include "converter/read_ahead_source.h"
 #include "format/annotations.h"
 #include "oci/media_types.h"
 
@@ -42,7 +45,12 @@ absl::StatusOr<ConvertedLayer> ConvertLayer(ImageSource& source, ImageDestinatio
   };
   oci::Compression compression = oci::LayerCompression(src.media_type);
   std::unique_ptr<format::ByteSource> decompressed = NewDecompressor(compression, compressed, job.name);
-  HashingSource tar(*decompressed);
+  // The writer reads the tar to its very end (trailing padding included) and hashes it, so its
+  // diff_id is the source tar's digest: no second hash pass here. Reading and decompressing run on
+  // their own thread, ahead of the writer.
+  std::optional<ReadAheadSource> read_ahead;
+  read_ahead.emplace(*decompressed);
+  format::ByteSource& tar = *read_ahead;
 
   auto fail = [&](const absl::Status& s) {
     finish_task(absl::StrCat("failed: ", s.message()));
@@ -52,8 +60,16 @@ absl::StatusOr<ConvertedLayer> ConvertLayer(ImageSource& source, ImageDestinatio
   if (!out.ok()) return fail(Annotate(out.status(), job.name));
   auto written = format::WriteLayer(tar, **out, writer_options);
   if (!written.ok()) return fail(Annotate(written.status(), job.name));
-  // Whatever follows the tar's end-of-archive blocks still belongs to the blob and its digests.
-  if (absl::Status s = tar.Drain(); !s.ok()) return fail(Annotate(s, job.name));
+  // Anything the writer left unread would be missing from the tide layer.
+  char extra = 0;
+  auto leftover = tar.Read(&extra, 1);
+  if (!leftover.ok()) return fail(Annotate(leftover.status(), job.name));
+  if (*leftover != 0) {
+    return fail(
+        absl::InternalError(absl::StrCat(job.name, ": the layer writer stopped before the end of the tar")));
+  }
+  read_ahead.reset();  // the stream is at its end: hand `compressed` back to this thread
+  // Bytes after the compressed stream's end still count toward the blob digest.
   if (absl::Status s = compressed.Drain(); !s.ok()) return fail(Annotate(s, job.name));
 
   Digest stored_digest = compressed.Finish();
@@ -65,10 +81,9 @@ absl::StatusOr<ConvertedLayer> ConvertLayer(ImageSource& source, ImageDestinatio
     return fail(absl::DataLossError(absl::StrCat(job.name, ": blob size mismatch: manifest says ", src.size,
                                                  ", content has ", compressed.bytes(), " bytes")));
   }
-  Digest source_diff_id = tar.Finish();
-  if (job.expected_diff_id && source_diff_id != *job.expected_diff_id) {
+  if (job.expected_diff_id && written->diff_id != *job.expected_diff_id) {
     return fail(
-        absl::DataLossError(absl::StrCat(job.name, ": uncompressed content is ", source_diff_id.str(),
+        absl::DataLossError(absl::StrCat(job.name, ": uncompressed content is ", written->diff_id.str(),
                                          " but the config's diff_id is ", job.expected_diff_id->str())));
   }
   if (absl::Status s = (*out)->Commit(written->blob_digest); !s.ok()) return fail(Annotate(s, job.name));

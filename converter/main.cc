@@ -4,18 +4,20 @@
 
 #include "converter/convert_command.h"
 #include "converter/inspect_command.h"
+#include "converter/mount_command.h"
 #include "converter/optimize_command.h"
 #include "converter/profile_command.h"
 #include "converter/pull_command.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"tidectl: convert, inspect and lazily pull tide images"};
+  CLI::App app{"tidectl: convert, inspect, lazily pull and mount tide images"};
   app.require_subcommand(1);
   tide::converter::AddConvertCommand(app);
   tide::converter::AddInspectCommand(app);
   tide::converter::AddOptimizeCommand(app);
   tide::converter::AddProfileCommand(app);
   tide::converter::AddPullCommand(app);
+  tide::converter::AddMountCommand(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }

@@ -95,19 +95,20 @@ absl::Status RunMount(const MountArgs& args) {
   TIDE_ASSIGN_OR_RETURN(fuse::RemoteLayer layer, FindLayer(manager->registry(), args));
   TIDE_RETURN_IF_ERROR(manager->Mount(layer, args.mountpoint));
   fuse::LayerMount* mount = manager->Find(args.mountpoint);
-  std::cerr << "tidectl mount: " << mount->name() << " at " << args.mountpoint << " (" << mount->index().entry_count()
-            << " entries, " << mount->index().chunks().size() << " chunks, prefetch " << args.prefetch << ")"
-            << std::endl;
+  std::cerr << "tidectl mount: " << mount->name() << " at " << args.mountpoint << " ("
+            << mount->index().entry_count() << " entries, " << mount->index().chunks().size()
+            << " chunks, prefetch " << args.prefetch << ")" << std::endl;
   int sig = WaitForEnd(*manager, args.mountpoint);
   if (mount = manager->Find(args.mountpoint); mount != nullptr) {
     if (mount->recorder() != nullptr) {
       const format::LayerIndex& index = mount->index();
-      absl::Status st = mount->recorder()->WriteTsv(
-          args.record_path, [&](uint32_t id) { return std::string(index.path(id)); });
+      absl::Status st = mount->recorder()->WriteTsv(args.record_path,
+                                                    [&](uint32_t id) { return std::string(index.path(id)); });
       if (!st.ok()) std::cerr << "tidectl mount: " << st.message() << std::endl;
     }
     const fuse::FetcherStats& s = mount->fetcher().stats();
-    std::cerr << "tidectl mount: fetched " << s.blob_bytes << " blob bytes in " << s.requests << " requests" << std::endl;
+    std::cerr << "tidectl mount: fetched " << s.blob_bytes << " blob bytes in " << s.requests << " requests"
+              << std::endl;
   }
   TIDE_RETURN_IF_ERROR(manager->Unmount(args.mountpoint));
   std::cerr << "tidectl mount: unmounted " << args.mountpoint << (sig ? " on signal" : "") << std::endl;
@@ -124,7 +125,8 @@ void AddMountCommand(CLI::App& app) {
   cmd->add_option("--prefetch", args->prefetch, "Background prefetch: none, startup or all")
       ->check(CLI::IsMember({"none", "startup", "all"}));
   cmd->add_option("--cache", args->cache_dir, "Chunk cache directory")->capture_default_str();
-  cmd->add_option("--cache-max-gb", args->cache_max_gb, "Chunk cache size bound in GiB")->capture_default_str();
+  cmd->add_option("--cache-max-gb", args->cache_max_gb, "Chunk cache size bound in GiB")
+      ->capture_default_str();
   cmd->add_option("--read-timeout", args->read_timeout_s, "Seconds a read waits for an unreachable registry")
       ->capture_default_str();
   cmd->add_option("--record-access", args->record_path, "Write the files and ranges read, in order, here");

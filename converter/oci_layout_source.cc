@@ -25,6 +25,13 @@ absl::StatusOr<RootObject> OciLayoutSource::FetchRoot() {
 }
 
 absl::StatusOr<std::string> OciLayoutSource::FetchBlob(const oci::Descriptor& desc) {
+  // Manifests and configs are small; a huge one is a malformed image, not something to load.
+  constexpr int64_t kMaxDocument = 64 << 20;
+  if (desc.size > kMaxDocument) {
+    return absl::InvalidArgumentError(absl::StrCat(Describe(), ": ", desc.media_type, " ", desc.digest.str(),
+                                                   " is ", desc.size,
+                                                   " bytes, too large for a manifest or config"));
+  }
   return layout_.ReadBlob(desc.digest, desc.size);
 }
 

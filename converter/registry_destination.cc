@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "converter/temp_file.h"
+#include "format/annotations.h"
 
 namespace tide::converter {
 
@@ -55,7 +56,8 @@ absl::Status RegistryDestination::Publish(const oci::Descriptor& root, std::stri
 }
 
 std::map<std::string, std::string> RegistryDestination::LayerAnnotations() const {
-  return {{std::string(kAnnotationRepository), absl::StrCat(ref_.registry(), "/", ref_.repository())}};
+  return {
+      {std::string(format::kAnnotationRepository), absl::StrCat(ref_.registry(), "/", ref_.repository())}};
 }
 
 }  // namespace tide::converter

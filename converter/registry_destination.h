@@ -10,10 +10,6 @@
 
 namespace tide::converter {
 
-// The annotation naming the repository a layer was pushed to, for snapshotters that receive no
-// image reference (containerd copies containerd.io/snapshot/ annotations into snapshot labels).
-inline constexpr std::string_view kAnnotationRepository = "containerd.io/snapshot/tide.repository";
-
 // Pushes an image to a registry: layers are spooled to a temp file and uploaded on Commit();
 // Publish() pushes the root manifest or index under the tag last.
 class RegistryDestination final : public ImageDestination {

@@ -3,8 +3,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -32,6 +34,19 @@ class RangeReader {
  public:
   virtual ~RangeReader() = default;
   virtual absl::Status ReadAt(uint64_t offset, size_t size, std::string* out) = 0;
+};
+
+// Adapts a callable (e.g. a registry ranged GET) to RangeReader.
+class CallbackRangeReader final : public RangeReader {
+ public:
+  using Callback = std::function<absl::Status(uint64_t offset, size_t size, std::string* out)>;
+  explicit CallbackRangeReader(Callback callback) : callback_(std::move(callback)) {}
+  absl::Status ReadAt(uint64_t offset, size_t size, std::string* out) override {
+    return callback_(offset, size, out);
+  }
+
+ private:
+  Callback callback_;
 };
 
 class StringSource final : public ByteSource {

@@ -253,11 +253,11 @@ absl::Status Writer::Reorder(ByteSource& tar) {
   TIDE_RETURN_IF_ERROR(Spool(tar, fd.get()));
   std::vector<size_t> order = StartupOrder();
   // The startup region ends after the last entry holding a startup file.
+  std::vector<size_t> position(order.size());
+  for (size_t i = 0; i < order.size(); ++i) position[order[i]] = i;
   size_t startup_entries = 0;
-  for (const StartupItem& item : startup_) {
-    size_t pos = static_cast<size_t>(std::find(order.begin(), order.end(), item.entry) - order.begin());
-    startup_entries = std::max(startup_entries, pos + 1);
-  }
+  for (const StartupItem& item : startup_)
+    startup_entries = std::max(startup_entries, position[item.entry] + 1);
   for (size_t i = 0; i < order.size(); ++i) {
     TIDE_RETURN_IF_ERROR(EmitSpooled(fd.get(), spooled_[order[i]]));
     if (i + 1 == startup_entries) {

@@ -285,6 +285,8 @@ absl::StatusOr<size_t> TarReader::ReadData(char* buffer, size_t size) {
 }
 
 absl::StatusOr<std::string> TarReader::ReadPadding() {
+  if (remaining_data_ > 0)
+    return absl::FailedPreconditionError("ReadPadding before the entry's content was read");
   std::string pad(static_cast<size_t>(remaining_padding_), '\0');
   if (!ReadFull(source_, pad.data(), pad.size(), "tar padding").ok()) {
     return absl::DataLossError(

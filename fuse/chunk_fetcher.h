@@ -40,6 +40,9 @@ struct FetcherOptions {
   // How long an on-demand read keeps retrying an unreachable source before failing.
   std::chrono::milliseconds read_timeout = std::chrono::seconds(30);
   std::chrono::milliseconds retry_backoff = std::chrono::milliseconds(200);
+  // A read that continues where the previous read of the same file ended also fetches up to this many
+  // further bytes of that file in the same request, so cold sequential reads are not latency-bound.
+  uint64_t sequential_lookahead_bytes = 4 << 20;
 };
 
 struct FetcherStats {
@@ -74,6 +77,7 @@ class ChunkFetcher {
   const ChunkRef& chunk(uint32_t index) const { return chunks_[index]; }
   const std::string& layer_name() const { return layer_name_; }
   const FetcherStats& stats() const { return stats_; }
+  const FetcherOptions& options() const { return options_; }
   ChunkCache& cache() { return *cache_; }
 
  private:

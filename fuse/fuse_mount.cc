@@ -5,6 +5,7 @@
 #include <sys/sysmacros.h>
 #include <sys/vfs.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -72,7 +73,8 @@ absl::StatusOr<std::unique_ptr<FuseMount>> FuseMount::Start(const std::filesyste
   m->loop_ = std::thread([se, max_threads, raw] {
     fuse_loop_config* config = fuse_loop_cfg_create();
     fuse_loop_cfg_set_max_threads(config, static_cast<unsigned>(max_threads));
-    fuse_loop_cfg_set_idle_threads(config, static_cast<unsigned>(max_threads));
+    // Threads start on demand; few stay idle, so many mounted layers cost few threads.
+    fuse_loop_cfg_set_idle_threads(config, static_cast<unsigned>(std::min(max_threads, 4)));
     fuse_session_loop_mt(se, config);
     fuse_loop_cfg_destroy(config);
     raw->finished_ = true;

@@ -15,10 +15,10 @@
 namespace tide::fuse {
 
 struct FuseMountOptions {
-  std::string fsname = "tide";       // shown in /proc/mounts
-  int max_threads = 16;              // worker threads of the session loop
-  uint32_t readahead_kb = 1024;      // 0: keep the kernel's default
-  bool allow_other = true;           // containers run as other users
+  std::string fsname = "tide";   // shown in /proc/mounts
+  int max_threads = 16;          // worker threads of the session loop
+  uint32_t readahead_kb = 1024;  // 0: keep the kernel's default
+  bool allow_other = true;       // containers run as other users
 };
 
 // A mounted FUSE session served by a multi-threaded loop on its own thread. Destruction (or Stop)

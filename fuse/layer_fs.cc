@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "common/string_view_compat.h"
+#include "fuse/chunk_reader.h"
 #include "spdlog/spdlog.h"
 
 namespace tide::fuse {
@@ -27,7 +28,16 @@ LayerFs::LayerFs(std::shared_ptr<const format::LayerIndex> index, std::shared_pt
       fetcher_(std::move(fetcher)),
       recorder_(std::move(recorder)),
       cache_options_(cache_options),
-      view_(*index_) {}
+      view_(*index_),
+      sequential_hints_(new std::atomic<uint64_t>[kSequentialHints]) {
+  for (size_t i = 0; i < kSequentialHints; ++i) sequential_hints_[i].store(0, std::memory_order_relaxed);
+}
+
+namespace {
+
+uint64_t SequentialHint(EntryId id, uint64_t end) { return (uint64_t{id} * 0x9E3779B97F4A7C15ull) ^ end ^ 1; }
+
+}  // namespace
 
 EntryId LayerFs::IdOf(fuse_ino_t ino) const {
   if (ino == 0 || ino - 1 >= index_->entry_count()) return kNoEntry;
@@ -89,18 +99,30 @@ absl::StatusOr<size_t> LayerFs::ReadFile(EntryId id, uint64_t offset, std::span<
   const uint64_t length = std::min<uint64_t>(dst.size(), a.size - offset);
   const format::ChunkRange range = index_->ChunksFor(id, offset, length);
   if (range.count == 0) return absl::InternalError("index maps no chunks to a non-empty range");
-  const uint32_t last = range.first + range.count - 1;
+  uint32_t last = range.first + range.count - 1;
+  std::atomic<uint64_t>& hint = sequential_hints_[id % kSequentialHints];
+  if (offset > 0 && hint.load(std::memory_order_relaxed) == SequentialHint(id, offset)) {
+    const uint32_t file_last = a.first_chunk + a.chunk_count - 1;
+    uint64_t extra = 0;
+    while (last < file_last && !fetcher_->IsCached(last + 1)) {
+      extra += index_->chunk(last + 1).compressed_size;
+      if (extra > fetcher_->options().sequential_lookahead_bytes) break;
+      ++last;
+    }
+  }
+  hint.store(SequentialHint(id, offset + length), std::memory_order_relaxed);
   // A chunk can be evicted between Ensure and the copy; then fetch again (rarely more than once).
   for (int attempt = 0; attempt < 4; ++attempt) {
     TIDE_RETURN_IF_ERROR(fetcher_->Ensure(range.first, last, FetchPriority::kOnDemand));
     uint64_t pos = a.data_offset + offset;
     uint64_t done = 0;
     bool evicted = false;
-    for (uint32_t c = range.first; c <= last && done < length; ++c) {
+    for (uint32_t c = range.first; c < range.first + range.count && done < length; ++c) {
       const format::ChunkInfo& chunk = index_->chunk(c);
       const uint64_t within = pos + done - chunk.uncompressed_offset;
       const uint64_t n = std::min<uint64_t>(length - done, chunk.uncompressed_size - within);
-      absl::StatusOr<size_t> got = fetcher_->cache().Read(chunk.sha256, within, dst.subspan(done, n));
+      absl::StatusOr<size_t> got =
+          ReadCachedChunk(fetcher_->cache(), chunk.sha256, within, dst.subspan(done, n));
       if (absl::IsNotFound(got.status())) {
         fetcher_->MarkEvicted(c);
         evicted = true;
@@ -203,10 +225,11 @@ struct LayerFsOps {
     // One buffer per worker thread, grown to the largest request once.
     thread_local std::vector<char> buffer;
     if (buffer.size() < size) buffer.resize(size);
-    absl::StatusOr<size_t> n = fs.ReadFile(id, static_cast<uint64_t>(off), std::span<char>(buffer.data(), size));
+    absl::StatusOr<size_t> n =
+        fs.ReadFile(id, static_cast<uint64_t>(off), std::span<char>(buffer.data(), size));
     if (!n.ok()) {
-      spdlog::error("layer {}: read of {} at {}+{} failed: {}", fs.fetcher_->layer_name(), fs.index_->path(id),
-                    off, size, Sv(n.status().message()));
+      spdlog::error("layer {}: read of {} at {}+{} failed: {}", fs.fetcher_->layer_name(),
+                    fs.index_->path(id), off, size, Sv(n.status().message()));
       return (void)fuse_reply_err(req, EIO);
     }
     fuse_reply_buf(req, buffer.data(), *n);
@@ -255,7 +278,8 @@ struct LayerFsOps {
                                    static_cast<off_t>(i + 1));
       } else {
         struct stat st = fs.Stat(id);
-        n = fuse_add_direntry(req, buffer.data() + used, size - used, CName(name), &st, static_cast<off_t>(i + 1));
+        n = fuse_add_direntry(req, buffer.data() + used, size - used, CName(name), &st,
+                              static_cast<off_t>(i + 1));
       }
       if (n > size - used) break;
       used += n;

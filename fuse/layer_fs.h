@@ -4,6 +4,7 @@
 #define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -20,8 +21,8 @@ namespace tide::fuse {
 struct KernelCacheOptions {
   std::chrono::seconds entry_timeout{86400};
   std::chrono::seconds attr_timeout{86400};
-  bool keep_cache = true;    // keep page cache across opens
-  bool readdirplus = true;   // attributes with directory listings
+  bool keep_cache = true;   // keep page cache across opens
+  bool readdirplus = true;  // attributes with directory listings
   bool cache_symlinks = true;
   uint32_t readahead_kb = 1024;  // the mount's bdi read_ahead_kb (kernel default 128)
 };
@@ -52,6 +53,10 @@ class LayerFs {
   const std::shared_ptr<AccessRecorder> recorder_;  // null: not recording
   const KernelCacheOptions cache_options_;
   const OverlayView view_;
+  // Per-file "where the last read ended" hints, hashed into a fixed table: lock-free, and a collision
+  // only costs a missed or needless lookahead.
+  static constexpr size_t kSequentialHints = 4096;
+  std::unique_ptr<std::atomic<uint64_t>[]> sequential_hints_;
 };
 
 }  // namespace tide::fuse

@@ -54,10 +54,11 @@ std::vector<ChunkRef> ChunkRefs(const format::LayerIndex& index) {
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<const format::LayerIndex>> LoadLayerIndex(BlobSource& blob,
-                                                                          const IndexLocation& where,
-                                                                          ChunkCache* cache) {
+                                                                         const IndexLocation& where,
+                                                                         ChunkCache* cache) {
   if (where.digest.empty()) {
-    if (where.blob_size == 0) return absl::InvalidArgumentError("index location needs a digest or the blob size");
+    if (where.blob_size == 0)
+      return absl::InvalidArgumentError("index location needs a digest or the blob size");
     SourceRangeReader reader(blob);
     TIDE_ASSIGN_OR_RETURN(format::LayerIndex index, format::LoadIndexFromFooter(reader, where.blob_size));
     return std::make_shared<const format::LayerIndex>(std::move(index));

@@ -12,8 +12,8 @@ namespace tide::fuse {
 
 namespace fs = std::filesystem;
 
-absl::StatusOr<IndexLocation> IndexLocationFromAnnotations(const std::map<std::string, std::string>& annotations,
-                                                           uint64_t blob_size) {
+absl::StatusOr<IndexLocation> IndexLocationFromAnnotations(
+    const std::map<std::string, std::string>& annotations, uint64_t blob_size) {
   auto get = [&](std::string_view key) -> const std::string* {
     auto it = annotations.find(std::string(key));
     return it == annotations.end() ? nullptr : &it->second;
@@ -58,7 +58,7 @@ absl::Status LayerMountManager::Mount(const RemoteLayer& layer, const fs::path& 
   IndexLocation where = layer.index;
   // With the index location known, no request is needed before the first read: a warm cache
   // mounts even while the registry is unreachable. The blob extends at least to the index's end.
-  int64_t size = where.blob_size ? static_cast<int64_t>(where.blob_size)
+  int64_t size = where.blob_size        ? static_cast<int64_t>(where.blob_size)
                  : where.digest.empty() ? -1
                                         : static_cast<int64_t>(where.offset + where.size);
   TIDE_ASSIGN_OR_RETURN(std::unique_ptr<registry::BlobRangeReader> reader,
@@ -75,11 +75,14 @@ absl::Status LayerMountManager::MountBlob(const std::string& name, std::shared_p
   fs::path key = mountpoint.lexically_normal();
   {
     std::lock_guard lock(mu_);
-    if (mounts_.contains(key)) return absl::AlreadyExistsError(absl::StrCat(key.string(), " is already mounted"));
+    if (mounts_.contains(key))
+      return absl::AlreadyExistsError(absl::StrCat(key.string(), " is already mounted"));
   }
-  TIDE_ASSIGN_OR_RETURN(std::shared_ptr<const format::LayerIndex> idx, LoadLayerIndex(*blob, index, cache_.get()));
-  TIDE_ASSIGN_OR_RETURN(std::unique_ptr<LayerMount> mount,
-                        LayerMount::Create(name, std::move(blob), std::move(idx), cache_, limiter_, key, options));
+  TIDE_ASSIGN_OR_RETURN(std::shared_ptr<const format::LayerIndex> idx,
+                        LoadLayerIndex(*blob, index, cache_.get()));
+  TIDE_ASSIGN_OR_RETURN(
+      std::unique_ptr<LayerMount> mount,
+      LayerMount::Create(name, std::move(blob), std::move(idx), cache_, limiter_, key, options));
   std::lock_guard lock(mu_);
   mounts_[key] = std::move(mount);
   return absl::OkStatus();
@@ -101,6 +104,11 @@ absl::Status LayerMountManager::Unmount(const fs::path& mountpoint) {
     return absl::OkStatus();
   }
   return ForceUnmount(key);
+}
+
+absl::Status LayerMountManager::Restore(const RemoteLayer& layer, const fs::path& mountpoint) {
+  TIDE_RETURN_IF_ERROR(Unmount(mountpoint));
+  return Mount(layer, mountpoint);
 }
 
 LayerMount* LayerMountManager::Find(const fs::path& mountpoint) {

@@ -15,11 +15,11 @@
 namespace tide::fuse {
 
 struct LayerMountManagerOptions {
-  std::filesystem::path cache_dir;              // chunk cache root, shared by every mount
+  std::filesystem::path cache_dir;  // chunk cache root, shared by every mount
   uint64_t cache_max_bytes = 20ull << 30;
-  FetchLimits limits;                           // node-wide prefetch budget
-  LayerMountOptions defaults;                   // per-mount options unless a Mount call overrides them
-  registry::RegistryClientOptions registry;     // retries are kept short: the fetcher retries itself
+  FetchLimits limits;                        // node-wide prefetch budget
+  LayerMountOptions defaults;                // per-mount options unless a Mount call overrides them
+  registry::RegistryClientOptions registry;  // retries are kept short: the fetcher retries itself
 };
 
 // A layer in a registry, as the snapshotter or `tidectl mount` knows it.
@@ -32,8 +32,8 @@ struct RemoteLayer {
 
 // Reads the tide.index-{offset,size,digest} annotations of a layer descriptor. NotFound when the
 // layer has none (not a tide layer, or converted without them).
-absl::StatusOr<IndexLocation> IndexLocationFromAnnotations(const std::map<std::string, std::string>& annotations,
-                                                           uint64_t blob_size);
+absl::StatusOr<IndexLocation> IndexLocationFromAnnotations(
+    const std::map<std::string, std::string>& annotations, uint64_t blob_size);
 
 // Owns what every mounted layer of a node shares: the chunk cache, the prefetch limiter and the
 // registry client; mounts and unmounts layers by mountpoint. Thread-safe.
@@ -47,11 +47,17 @@ class LayerMountManager {
   absl::Status Mount(const RemoteLayer& layer, const std::filesystem::path& mountpoint,
                      const LayerMountOptions& options);
   // Mounts a layer blob from any source (an OCI layout on disk, tests).
-  absl::Status MountBlob(const std::string& name, std::shared_ptr<BlobSource> blob, const IndexLocation& index,
-                         const std::filesystem::path& mountpoint, const LayerMountOptions& options);
+  absl::Status MountBlob(const std::string& name, std::shared_ptr<BlobSource> blob,
+                         const IndexLocation& index, const std::filesystem::path& mountpoint,
+                         const LayerMountOptions& options);
   // Unmounts what this manager mounted at `mountpoint`, or a stale FUSE mount a previous process
   // left there. OK when nothing is mounted.
   absl::Status Unmount(const std::filesystem::path& mountpoint);
+
+  // After a restart: replaces whatever is at `mountpoint` (typically the dead FUSE mount of a previous
+  // process, which fails every access with ENOTCONN) with a working mount of the layer. The chunk
+  // cache makes this cheap: nothing already fetched is fetched again.
+  absl::Status Restore(const RemoteLayer& layer, const std::filesystem::path& mountpoint);
 
   // The mount at `mountpoint`, or null. Valid until Unmount of that mountpoint.
   LayerMount* Find(const std::filesystem::path& mountpoint);

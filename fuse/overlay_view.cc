@@ -27,7 +27,8 @@ OverlayView::OverlayView(const format::LayerIndex& index) : index_(index) {
         shown.push_back({name, k, false});
       }
     }
-    std::stable_sort(shown.begin(), shown.end(), [](const Child& a, const Child& b) { return a.name < b.name; });
+    std::stable_sort(shown.begin(), shown.end(),
+                     [](const Child& a, const Child& b) { return a.name < b.name; });
     // A real entry and a whiteout of the same name in one layer: the real entry wins (it would
     // have been extracted after the whiteout was applied to lower layers).
     auto dup = [](const Child& a, const Child& b) { return a.name == b.name; };

@@ -41,22 +41,31 @@ std::string RepositoryScope(const std::string& repository, bool push) {
 Authorizer::Authorizer(CredentialStore* credentials, HttpTransport* transport, const RetryOptions* retry)
     : credentials_(credentials), transport_(transport), retry_(retry) {}
 
+std::optional<std::string> Authorizer::CachedHeader(const std::string& host, const std::string& key) {
+  std::lock_guard lock(mu_);
+  auto it = hosts_.find(host);
+  if (it == hosts_.end()) return std::string();
+  HostState& state = it->second;
+  if (state.scheme == "basic") return state.basic_header;
+  if (state.scheme != "bearer") return std::string();
+  auto tok = state.tokens.find(key);
+  if (tok != state.tokens.end() && std::chrono::steady_clock::now() < tok->second.renew_at) {
+    return tok->second.header;
+  }
+  return std::nullopt;
+}
+
 absl::StatusOr<std::string> Authorizer::HeaderFor(const RegistryHost& host, const Scopes& scopes) {
   std::string key = absl::StrJoin(scopes, " ");
+  if (auto cached = CachedHeader(host.host, key)) return *cached;
+  // One renewal at a time, so concurrent readers share the token the first one fetched.
+  std::lock_guard fetching(fetch_mu_);
+  if (auto cached = CachedHeader(host.host, key)) return *cached;
   std::string realm, service;
   {
     std::lock_guard lock(mu_);
-    auto it = hosts_.find(host.host);
-    if (it == hosts_.end()) return std::string();
-    HostState& state = it->second;
-    if (state.scheme == "basic") return state.basic_header;
-    if (state.scheme != "bearer") return std::string();
-    auto tok = state.tokens.find(key);
-    if (tok != state.tokens.end() && std::chrono::steady_clock::now() < tok->second.renew_at) {
-      return tok->second.header;
-    }
-    realm = state.realm;
-    service = state.service;
+    realm = hosts_[host.host].realm;
+    service = hosts_[host.host].service;
   }
   TIDE_ASSIGN_OR_RETURN(Token token, FetchToken(host, realm, service, scopes));
   std::lock_guard lock(mu_);
@@ -65,7 +74,13 @@ absl::StatusOr<std::string> Authorizer::HeaderFor(const RegistryHost& host, cons
 }
 
 absl::Status Authorizer::OnUnauthorized(const RegistryHost& host, const HttpResponse& response,
-                                        const Scopes& scopes) {
+                                        const Scopes& scopes, const std::string& sent_header) {
+  std::string key = absl::StrJoin(scopes, " ");
+  std::lock_guard fetching(fetch_mu_);
+  // Another request may have fixed authorization while this one waited for its 401.
+  if (auto cached = CachedHeader(host.host, key); cached && !cached->empty() && *cached != sent_header) {
+    return absl::OkStatus();
+  }
   std::vector<AuthChallenge> challenges;
   for (const auto& [name, value] : response.headers) {
     if (name != "www-authenticate") continue;
@@ -89,7 +104,7 @@ absl::Status Authorizer::OnUnauthorized(const RegistryHost& host, const HttpResp
     state.scheme = "bearer";
     state.realm = realm->second;
     state.service = service;
-    state.tokens[absl::StrJoin(scopes, " ")] = std::move(token);
+    state.tokens[key] = std::move(token);
     return absl::OkStatus();
   }
   if (basic != nullptr) {

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,7 +32,9 @@ class Authorizer {
 
   // Learns from a 401: records the challenge and obtains a token or basic credentials so the
   // request can be retried. Errors (kUnauthenticated) when no credentials can satisfy it.
-  absl::Status OnUnauthorized(const RegistryHost& host, const HttpResponse& response, const Scopes& scopes);
+  // sent_header is the Authorization the failed request carried ("" for none).
+  absl::Status OnUnauthorized(const RegistryHost& host, const HttpResponse& response, const Scopes& scopes,
+                              const std::string& sent_header);
 
  private:
   struct Token {
@@ -46,12 +49,16 @@ class Authorizer {
     std::map<std::string, Token> tokens;  // by joined scopes
   };
 
+  // The header to send without fetching anything: "" when the host needs none yet, nullopt when a
+  // bearer token must be (re)fetched.
+  std::optional<std::string> CachedHeader(const std::string& host, const std::string& key);
   absl::StatusOr<Token> FetchToken(const RegistryHost& host, const std::string& realm,
                                    const std::string& service, const Scopes& scopes);
 
   CredentialStore* credentials_;
   HttpTransport* transport_;
   const RetryOptions* retry_;
+  std::mutex fetch_mu_;  // held across token fetches; never while holding mu_
   std::mutex mu_;
   std::map<std::string, HostState> hosts_;
 };

@@ -153,6 +153,25 @@ absl::StatusOr<std::shared_ptr<const std::vector<RegistryHost>>> ClientCore::Hos
   return shared;
 }
 
+namespace {
+constexpr std::chrono::seconds kHostCoolDown{30};
+}  // namespace
+
+bool ClientCore::CoolingDown(const RegistryHost& host) {
+  std::lock_guard lock(health_mu_);
+  auto it = cool_until_.find(host.BaseUrl());
+  return it != cool_until_.end() && std::chrono::steady_clock::now() < it->second;
+}
+
+void ClientCore::MarkHealth(const RegistryHost& host, bool healthy) {
+  std::lock_guard lock(health_mu_);
+  if (healthy) {
+    cool_until_.erase(host.BaseUrl());
+  } else {
+    cool_until_[host.BaseUrl()] = std::chrono::steady_clock::now() + kHostCoolDown;
+  }
+}
+
 bool ClientCore::HostFailoverWorthy(const absl::Status& s) {
   return s.code() != absl::StatusCode::kInvalidArgument && s.code() != absl::StatusCode::kOutOfRange;
 }
@@ -214,11 +233,13 @@ absl::StatusOr<HttpResponse> ClientCore::Execute(const RegistryHost& host, Regis
       req.body_file_length = call.body_file_length;
     }
     bool same_origin = Origin(url) == host_origin;
+    std::string sent_auth;
     if (same_origin) {
       for (const auto& [name, value] : host.headers) req.headers.push_back(absl::StrCat(name, ": ", value));
       auto auth = authorizer_.HeaderFor(host, call.scopes);
       if (!auth.ok()) return WithContext(auth.status(), host, call);
-      if (!auth->empty()) req.headers.push_back(std::move(*auth));
+      sent_auth = std::move(*auth);
+      if (!sent_auth.empty()) req.headers.push_back(sent_auth);
     }
     if (call.per_attempt) call.per_attempt(req.headers);
     absl::StatusOr<HttpResponse> resp = transport_.Perform(req, call.handler);
@@ -237,7 +258,7 @@ absl::StatusOr<HttpResponse> ClientCore::Execute(const RegistryHost& host, Regis
     long status = resp->status;
     if (status == 401 && same_origin && auth_rounds < 2) {
       ++auth_rounds;
-      absl::Status s = authorizer_.OnUnauthorized(host, *resp, call.scopes);
+      absl::Status s = authorizer_.OnUnauthorized(host, *resp, call.scopes, sent_auth);
       if (!s.ok()) return WithContext(s, host, call);
       continue;
     }

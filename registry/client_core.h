@@ -1,6 +1,7 @@
 #ifndef TIDE_REGISTRY_CLIENT_CORE_H_
 #define TIDE_REGISTRY_CLIENT_CORE_H_
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -55,15 +56,23 @@ class ClientCore {
   absl::StatusOr<HttpResponse> Execute(const RegistryHost& host, RegistryCall& call);
 
   // Calls f(host) for each host with `capability`, in order, until one succeeds; returns the last
-  // error when all fail.
+  // error when all fail. A host that just failed with kUnavailable (down, or out of retries) is
+  // tried last for a cool-down period, so a dead mirror costs one retry budget, not one per read.
   template <typename T, typename F>
   absl::StatusOr<T> OnHosts(const std::string& registry, unsigned capability, F&& f) {
     auto hosts = Hosts(registry);
     if (!hosts.ok()) return hosts.status();
-    absl::Status last = absl::NotFoundError("no configured host has the needed capability for " + registry);
+    std::vector<const RegistryHost*> order;
+    std::vector<const RegistryHost*> cooling;
     for (const RegistryHost& host : **hosts) {
       if ((host.capabilities & capability) == 0) continue;
-      absl::StatusOr<T> r = f(host);
+      ((*hosts)->size() > 1 && CoolingDown(host) ? cooling : order).push_back(&host);
+    }
+    order.insert(order.end(), cooling.begin(), cooling.end());
+    absl::Status last = absl::NotFoundError("no configured host has the needed capability for " + registry);
+    for (const RegistryHost* host : order) {
+      absl::StatusOr<T> r = f(*host);
+      if (order.size() > 1) MarkHealth(*host, r.ok() || !absl::IsUnavailable(r.status()));
       if (r.ok() || !HostFailoverWorthy(r.status())) return r;
       last = r.status();
     }
@@ -85,13 +94,18 @@ class ClientCore {
  private:
   explicit ClientCore(const RegistryClientOptions& options, CredentialStore credentials);
   static bool HostFailoverWorthy(const absl::Status& s);
+  bool CoolingDown(const RegistryHost& host);
+  void MarkHealth(const RegistryHost& host, bool healthy);
 
   RegistryClientOptions options_;
+  // Before transport_: curl handles point at the hosts' TLS settings until they are cleaned up.
+  std::mutex hosts_mu_;
+  std::map<std::string, std::shared_ptr<const std::vector<RegistryHost>>> hosts_;
   HttpTransport transport_;
   CredentialStore credentials_;
   Authorizer authorizer_;
-  std::mutex hosts_mu_;
-  std::map<std::string, std::shared_ptr<const std::vector<RegistryHost>>> hosts_;
+  std::mutex health_mu_;
+  std::map<std::string, std::chrono::steady_clock::time_point> cool_until_;  // by base URL
 };
 
 }  // namespace tide::registry

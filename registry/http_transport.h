@@ -78,6 +78,9 @@ class HttpTransport {
   void* Acquire();
   void Release(void* easy);
 
+  // Idle handles kept with their live connection; enough for FUSE's readers plus a batch.
+  static constexpr size_t kMaxIdleHandles = 64;
+
   TransportOptions options_;
   std::unique_ptr<Shared> shared_;
   std::mutex pool_mu_;

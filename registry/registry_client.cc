@@ -343,6 +343,11 @@ absl::StatusOr<bool> RegistryClient::BlobExists(const Reference& repo, const Dig
 
 namespace {
 
+absl::StatusOr<PushOutcome> Upload(ClientCore& core, const RegistryHost& host, const Reference& repo,
+                                   const Digest& digest, const UploadSource& source,
+                                   const PushBlobOptions& options, const std::string& what,
+                                   const Scopes& scopes);
+
 absl::StatusOr<PushOutcome> PushTo(ClientCore& core, const RegistryHost& host, const Reference& repo,
                                    const Digest& digest, const UploadSource& source,
                                    const PushBlobOptions& options) {
@@ -358,6 +363,20 @@ absl::StatusOr<PushOutcome> PushTo(ClientCore& core, const RegistryHost& host, c
     if (resp.status == 200) return PushOutcome::kAlreadyExists;
     if (resp.status != 404) return ClientCore::HttpError(host, head, resp);
   }
+  // A PATCH retried after the registry kept part of it fails (416 or 5xx); a fresh upload session
+  // is the reliable way on, so an upload that broke midway is started over once.
+  auto upload = Upload(core, host, repo, digest, source, options, what, scopes);
+  if (upload.ok() || !(absl::IsUnavailable(upload.status()) || absl::IsOutOfRange(upload.status()) ||
+                       absl::IsUnknown(upload.status()))) {
+    return upload;
+  }
+  return Upload(core, host, repo, digest, source, options, what, scopes);
+}
+
+absl::StatusOr<PushOutcome> Upload(ClientCore& core, const RegistryHost& host, const Reference& repo,
+                                   const Digest& digest, const UploadSource& source,
+                                   const PushBlobOptions& options, const std::string& what,
+                                   const Scopes& scopes) {
   RegistryCall start;
   start.method = "POST";
   start.what = what;

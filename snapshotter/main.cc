@@ -65,6 +65,7 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   CLI::App app{"tide-snapshotter: containerd remote snapshotter for lazily pulled tide images"};
+  app.set_version_flag("--version", std::string("tide-snapshotter ") + TIDE_VERSION);
   std::string config_path, root, address, log_level;
   app.add_option("--config", config_path, "TOML config file");
   app.add_option("--root", root, "state and cache directory (overrides root)");

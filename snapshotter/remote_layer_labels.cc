@@ -23,7 +23,6 @@ absl::StatusOr<RemoteLayerLocation> LocateRemoteLayer(const Labels& labels) {
   RemoteLayerLocation location;
   location.reference = Get(labels, kCriImageRefLabel);
   location.layer_digest = Get(labels, kCriLayerDigestLabel);
-  // Without CRI labels (nerdctl, containerd's client unpacker) the converter's annotation names the blob.
   if (location.layer_digest.empty()) location.layer_digest = Get(labels, kTideLayerDigestLabel);
   location.index_digest = Get(labels, kTideIndexDigestLabel);
   std::string layers = Get(labels, kCriImageLayersLabel);

@@ -21,13 +21,15 @@ inline constexpr char kCriImageLayersLabel[] = "containerd.io/snapshot/cri.image
 inline constexpr char kTideLabelPrefix[] = "containerd.io/snapshot/tide.";
 inline constexpr char kTideRepositoryLabel[] = "containerd.io/snapshot/tide.repository";
 inline constexpr char kTideIndexDigestLabel[] = "containerd.io/snapshot/tide.index-digest";
+// The layer blob's own digest. A descriptor annotation lives in the manifest, written after the
+// blob, so a converter can set it; containerd never passes the descriptor digest itself.
 inline constexpr char kTideLayerDigestLabel[] = "containerd.io/snapshot/tide.layer-digest";
 
 // Where a layer lives, as far as the Prepare labels tell.
 struct RemoteLayerLocation {
   // `host/path[:tag|@digest]` from cri.image-ref, else the converter's `host/path` repository.
   std::string reference;
-  std::string layer_digest;  // from cri.layer-digest; empty without CRI labels
+  std::string layer_digest;  // cri.layer-digest, else tide.layer-digest; may be empty
   std::string index_digest;  // tide.index-digest, identifies the layer when layer_digest is empty
   std::vector<std::string> image_layers;  // cri.image-layers: this layer and the ones above it
 };

@@ -1,13 +1,10 @@
 #include "snapshotter/remote_layer_mounter_factory.h"
 
-#include "snapshotter/fuse_layer_mounter.h"
-
 namespace tide::snapshotter {
 
-absl::StatusOr<std::unique_ptr<RemoteLayerMounter>> MakeRemoteLayerMounter(const Config& config) {
-  auto mounter = FuseLayerMounter::Create(config);
-  if (!mounter.ok()) return mounter.status();
-  return std::unique_ptr<RemoteLayerMounter>(std::move(*mounter));
+absl::StatusOr<std::unique_ptr<RemoteLayerMounter>> MakeRemoteLayerMounter(const Config&) {
+  log::Warn("built without a remote layer mounter: every layer is pulled and unpacked by containerd");
+  return std::unique_ptr<RemoteLayerMounter>();
 }
 
 }  // namespace tide::snapshotter

@@ -10,7 +10,7 @@
 namespace tide::snapshotter {
 
 // The mounter the daemon uses. Null means no lazy layers: every layer is an ordinary snapshot.
-// The daemon serves tide layers through FUSE (FuseLayerMounter).
+// The FUSE-backed implementation replaces remote_layer_mounter_factory.cc when fuse/ is linked in.
 absl::StatusOr<std::unique_ptr<RemoteLayerMounter>> MakeRemoteLayerMounter(const Config& config);
 
 }  // namespace tide::snapshotter

@@ -34,6 +34,26 @@ bool Snapshotter::WantsRemote(const Labels& labels) {
   return *remote;
 }
 
+Snapshotter::RemoteState Snapshotter::FindCommittedRemoteLocked(const std::string& key,
+                                                                const std::string& parent,
+                                                                const Labels& labels) {
+  std::string name = RemoteSnapshotName(labels.at(kTargetRefLabel), parent);
+  auto existing = store_->Get(name);
+  if (!existing.ok() || existing->kind != Kind::kCommitted || existing->parent != parent) {
+    return RemoteState::kAbsent;
+  }
+  if (unhealthy_.count(existing->id) != 0) {
+    // Its restore failed at start-up; a new pull of the layer is the moment to try again.
+    absl::Status healed = mounter_->Restore(existing->labels, SnapshotDir(existing->id) / "fs");
+    log::Info("remote snapshot restore retried", {{"name", name}, {"status", healed.ToString()}});
+    if (!healed.ok()) return RemoteState::kBroken;
+    unhealthy_.erase(existing->id);
+  }
+  // Another namespace or a re-pull: both point containerd at the one backend snapshot.
+  log::Info("remote snapshot already committed", {{"key", key}, {"name", name}});
+  return RemoteState::kHealthy;
+}
+
 absl::StatusOr<bool> Snapshotter::TryCommitRemote(const SnapshotInfo& active, const std::string& parent,
                                                   const Labels& labels) {
   const std::string& ref = labels.at(kTargetRefLabel);

@@ -1,6 +1,8 @@
 #include "snapshotter/server.h"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -8,11 +10,22 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "common/unique_fd.h"
 
 namespace tide::snapshotter {
 namespace {
 
 constexpr int kMaxMessageBytes = 16 << 20;  // containerd's limit in both directions
+
+// A socket file left by a crashed daemon refuses connections; a live one must not be replaced.
+bool SomeoneListens(const std::string& path) {
+  sockaddr_un addr{};
+  if (path.size() >= sizeof(addr.sun_path)) return false;
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  return fd.valid() && connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+}
 
 }  // namespace
 
@@ -24,6 +37,9 @@ absl::StatusOr<std::unique_ptr<UnixSocketServer>> UnixSocketServer::Start(const 
     std::filesystem::create_directories(socket.parent_path(), ec);
     if (ec)
       return absl::InternalError(absl::StrCat("create ", socket.parent_path().string(), ": ", ec.message()));
+  }
+  if (SomeoneListens(path)) {
+    return absl::FailedPreconditionError(absl::StrCat("another process is serving on ", path));
   }
   if (unlink(path.c_str()) != 0 && errno != ENOENT) {
     return absl::InternalError(absl::StrCat("remove stale socket ", path, ": ", std::strerror(errno)));

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -71,9 +72,12 @@ std::optional<std::string> SnapshotField(const SnapshotInfo& info, const std::ve
 
 }  // namespace
 
-Snapshotter::Snapshotter(fs::path root, std::unique_ptr<MetadataStore> store,
+Snapshotter::Snapshotter(fs::path root, UniqueFd root_lock, std::unique_ptr<MetadataStore> store,
                          std::unique_ptr<RemoteLayerMounter> mounter)
-    : root_(std::move(root)), store_(std::move(store)), mounter_(std::move(mounter)) {}
+    : root_(std::move(root)),
+      root_lock_(std::move(root_lock)),
+      store_(std::move(store)),
+      mounter_(std::move(mounter)) {}
 
 absl::StatusOr<std::unique_ptr<Snapshotter>> Snapshotter::Open(const fs::path& root,
                                                                std::unique_ptr<RemoteLayerMounter> mounter) {
@@ -83,8 +87,16 @@ absl::StatusOr<std::unique_ptr<Snapshotter>> Snapshotter::Open(const fs::path& r
     return absl::InternalError(absl::StrCat("create ", (root / "snapshots").string(), ": ", ec.message()));
   fs::permissions(root, fs::perms::owner_all, ec);
   fs::permissions(root / "snapshots", fs::perms::owner_all, ec);
+  // Two daemons on one root would remove each other's half-made directories and mounts.
+  UniqueFd root_lock(open((root / "lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!root_lock.valid()) return ErrnoError(absl::StrCat("open ", (root / "lock").string()));
+  if (flock(root_lock.get(), LOCK_EX | LOCK_NB) != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("state directory ", root.string(), " is in use by another tide-snapshotter"));
+  }
   TIDE_ASSIGN_OR_RETURN(auto store, MetadataStore::Open(root / "metadata.db"));
-  std::unique_ptr<Snapshotter> s(new Snapshotter(root, std::move(store), std::move(mounter)));
+  std::unique_ptr<Snapshotter> s(
+      new Snapshotter(root, std::move(root_lock), std::move(store), std::move(mounter)));
   std::lock_guard lock(s->mu_);
   TIDE_RETURN_IF_ERROR(s->RemoveOrphanDirsLocked());
   s->RestoreRemoteLayersLocked();
@@ -187,24 +199,17 @@ absl::StatusOr<std::vector<MountSpec>> Snapshotter::MountsLocked(const SnapshotI
 absl::StatusOr<std::vector<MountSpec>> Snapshotter::Prepare(const std::string& key, const std::string& parent,
                                                             const Labels& labels) {
   bool remote = WantsRemote(labels);
-  std::string remote_name;
   if (remote) {
-    remote_name = RemoteSnapshotName(labels.at(kTargetRefLabel), parent);
     std::lock_guard lock(mu_);
-    auto existing = store_->Get(remote_name);
-    if (existing.ok() && existing->kind == Kind::kCommitted && existing->parent == parent) {
-      if (unhealthy_.count(existing->id) != 0) {
-        // Its restore failed at start-up; a new pull of the layer is the moment to try again.
-        absl::Status healed = mounter_->Restore(existing->labels, SnapshotDir(existing->id) / "fs");
-        if (healed.ok()) unhealthy_.erase(existing->id);
-        log::Info("remote snapshot restore retried", {{"name", remote_name}, {"status", healed.ToString()}});
-      }
-      if (unhealthy_.count(existing->id) == 0) {
-        log::Info("remote snapshot already committed", {{"key", key}, {"name", remote_name}});
+    switch (FindCommittedRemoteLocked(key, parent, labels)) {
+      case RemoteState::kHealthy:
         return absl::AlreadyExistsError(
             absl::StrCat("target snapshot ", labels.at(kTargetRefLabel), ": already exists"));
-      }
-      remote = false;  // the name is taken by the broken snapshot: unpack this one locally
+      case RemoteState::kBroken:
+        remote = false;  // the name is taken by a snapshot that cannot serve: unpack this one locally
+        break;
+      case RemoteState::kAbsent:
+        break;
     }
   }
   SnapshotInfo active;

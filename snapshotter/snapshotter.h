@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/unique_fd.h"
 #include "snapshotter/filter.h"
 #include "snapshotter/metadata_store.h"
 #include "snapshotter/mount_spec.h"
@@ -26,7 +27,8 @@ namespace tide::snapshotter {
 class Snapshotter {
  public:
   // Opens or creates the state under root, removes directories no committed row owns (left by a
-  // crash) and restores the mounts of remote snapshots. `mounter` may be null: every layer is
+  // crash) and restores the mounts of remote snapshots. FailedPrecondition when another process
+  // holds root. `mounter` may be null: every layer is
   // then an ordinary snapshot.
   static absl::StatusOr<std::unique_ptr<Snapshotter>> Open(const std::filesystem::path& root,
                                                            std::unique_ptr<RemoteLayerMounter> mounter);
@@ -53,7 +55,7 @@ class Snapshotter {
   static std::string RemoteSnapshotName(const std::string& ref, const std::string& parent);
 
  private:
-  Snapshotter(std::filesystem::path root, std::unique_ptr<MetadataStore> store,
+  Snapshotter(std::filesystem::path root, UniqueFd root_lock, std::unique_ptr<MetadataStore> store,
               std::unique_ptr<RemoteLayerMounter> mounter);
 
   absl::StatusOr<SnapshotInfo> CreateLocked(Kind kind, const std::string& key, const std::string& parent,
@@ -62,6 +64,10 @@ class Snapshotter {
   absl::StatusOr<std::vector<std::filesystem::path>> LowerDirsLocked(const std::string& parent);
   // True when the mounter should be asked to serve this layer lazily.
   bool WantsRemote(const Labels& labels);
+  enum class RemoteState { kAbsent, kHealthy, kBroken };
+  // Whether this layer (ref label + parent) is already a committed remote snapshot that can serve.
+  RemoteState FindCommittedRemoteLocked(const std::string& key, const std::string& parent,
+                                        const Labels& labels);
   // Mounts the active snapshot's layer remotely and commits it; false means: fall back.
   absl::StatusOr<bool> TryCommitRemote(const SnapshotInfo& active, const std::string& parent,
                                        const Labels& labels);
@@ -71,6 +77,7 @@ class Snapshotter {
 
   std::mutex mu_;
   const std::filesystem::path root_;
+  UniqueFd root_lock_;  // flock on root/lock: one daemon per state directory
   std::unique_ptr<MetadataStore> store_;
   std::unique_ptr<RemoteLayerMounter> mounter_;
   std::set<int64_t> unhealthy_;  // remote snapshots whose mount could not be restored

@@ -22,6 +22,9 @@ absl::StatusOr<std::unique_ptr<RegistryProcess>> RegistryProcess::Start(const Re
   if (r->tls_) {
     absl::StrAppend(&config, "  tls:\n    certificate: ", options.tls_cert_path,
                     "\n    key: ", options.tls_key_path, "\n");
+    if (!options.tls_client_ca_path.empty()) {
+      absl::StrAppend(&config, "    clientcas:\n      - ", options.tls_client_ca_path, "\n");
+    }
   }
   if (!options.htpasswd_path.empty()) {
     absl::StrAppend(&config, "auth:\n  htpasswd:\n    realm: tide-test\n    path: ", options.htpasswd_path,

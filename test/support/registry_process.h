@@ -16,6 +16,7 @@ struct RegistryOptions {
   std::string htpasswd_path;  // enables basic auth
   std::string tls_cert_path;  // with tls_key_path: serve https
   std::string tls_key_path;
+  std::string tls_client_ca_path;  // with TLS: require client certificates signed by this CA
   // Bearer token auth (docker-registry's "token" auth): realm URL, service, issuer and the
   // certificate bundle that signs tokens.
   std::string token_realm;

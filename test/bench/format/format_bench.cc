@@ -97,13 +97,20 @@ double TimeShell(const std::string& cmd, int runs, double* cpu = nullptr) {
 struct ConvertFigures {
   double seconds = 0;
   double cpu_seconds = 0;
+  // Sums over the interleaved runs: each writer run is paired with a `zstd -T0 -3` run right before
+  // it, so a machine whose load changes over time affects both sides alike.
+  double paired_tide_seconds = 0;
+  double paired_zstd_seconds = 0;
+  double paired_tide_cpu = 0;
+  double paired_zstd_cpu = 0;
   uint64_t blob_size = 0;
   uint64_t chunks = 0;
   double first_4k_bytes = 0;  // mean compressed bytes fetched to read a file's first 4 KiB
   double files_per_frame = 0;
 };
 
-ConvertFigures Convert(const std::string& tar_path, uint32_t chunk_size, uint32_t threshold, int runs) {
+ConvertFigures Convert(const std::string& tar_path, uint32_t chunk_size, uint32_t threshold, int runs,
+                       bool baseline) {
   ConvertFigures f;
   f.seconds = 1e9;
   std::string blob_path = tar_path + ".tide";
@@ -112,6 +119,13 @@ ConvertFigures Convert(const std::string& tar_path, uint32_t chunk_size, uint32_
     tide::UniqueFd out(::open(blob_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     tide::format::FdSource source(in.get());
     tide::format::FdSink sink(out.get());
+    if (baseline) {
+      double zcpu = 0;
+      f.paired_zstd_seconds +=
+          TimeShell("zstd -q -f -T0 -3 '" + tar_path + "' -o '" + tar_path + ".pair.zst'", 1, &zcpu);
+      f.paired_zstd_cpu += zcpu;
+      ::unlink((tar_path + ".pair.zst").c_str());
+    }
     tide::format::LayerWriterOptions options;
     options.chunk_size = chunk_size;
     options.small_file_threshold = threshold;
@@ -124,6 +138,8 @@ ConvertFigures Convert(const std::string& tar_path, uint32_t chunk_size, uint32_
       std::fprintf(stderr, "convert failed: %s\n", result.status().ToString().c_str());
       std::exit(1);
     }
+    f.paired_tide_seconds += s;
+    f.paired_tide_cpu += cpu;
     if (s < f.seconds) f.cpu_seconds = cpu;
     f.seconds = std::min(f.seconds, s);
     f.blob_size = result->blob_size;
@@ -299,10 +315,11 @@ int main(int argc, char** argv) {
     std::printf("| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
     for (uint64_t cs : chunk_sizes) {
       for (uint64_t th : thresholds) {
-        ConvertFigures f = Convert(tar, static_cast<uint32_t>(cs), static_cast<uint32_t>(th), runs);
+        ConvertFigures f = Convert(tar, static_cast<uint32_t>(cs), static_cast<uint32_t>(th), runs, baseline);
         std::printf("| %llu KiB | %llu KiB | %.0f | %.2fx | %.2fx | %.3fx | %llu | %.1f | %.0f KiB |\n",
                     static_cast<unsigned long long>(cs >> 10), static_cast<unsigned long long>(th >> 10),
-                    mib / f.seconds, zstd_mt / f.seconds, f.cpu_seconds / zstd_mt_cpu,
+                    mib / f.seconds, f.paired_zstd_seconds / f.paired_tide_seconds,
+                    f.paired_tide_cpu / f.paired_zstd_cpu,
                     static_cast<double>(f.blob_size) / static_cast<double>(zstd_size),
                     static_cast<unsigned long long>(f.chunks), f.files_per_frame, f.first_4k_bytes / 1024);
         std::fflush(stdout);

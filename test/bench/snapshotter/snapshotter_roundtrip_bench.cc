@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "containerd/services/leases/v1/leases.grpc.pb.h"
@@ -82,18 +83,36 @@ class Client {
   std::string lease_;
 };
 
-// Round trips per second: Prepare(key on a committed base) + Commit + Remove(committed).
-double Measure(Client& client, const std::string& tag, int rounds) {
-  std::string base = "base-" + tag;
-  if (!client.Prepare(base + "-a", "") || !client.Commit(base, base + "-a")) std::exit(1);
+// Seconds for `rounds` round trips of Prepare(key on a committed parent) + Commit + Remove(committed);
+// negative on failure (main returns normally so the daemons it started are stopped).
+double Time(Client& client, const std::string& base, const std::string& tag, int rounds) {
   auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < rounds; ++i) {
     std::string key = absl::StrCat(tag, "-", i);
-    if (!client.Prepare(key, base) || !client.Commit(key + "-c", key) || !client.Remove(key + "-c"))
-      std::exit(1);
+    if (!client.Prepare(key, base) || !client.Commit(key + "-c", key) || !client.Remove(key + "-c")) {
+      return -1;
+    }
   }
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return rounds / seconds;
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Round trips per second for each client, measured in alternating blocks so that load changes on
+// a shared machine hit every side alike.
+std::vector<double> Measure(std::vector<Client*> clients, int rounds, int block) {
+  std::vector<double> seconds(clients.size(), 0);
+  for (size_t c = 0; c < clients.size(); ++c) {
+    if (!clients[c]->Prepare("base-a", "") || !clients[c]->Commit("base", "base-a")) return {};
+  }
+  for (int done = 0; done < rounds; done += block) {
+    for (size_t c = 0; c < clients.size(); ++c) {
+      double t = Time(*clients[c], "base", absl::StrCat("b", done), block);
+      if (t < 0) return {};
+      seconds[c] += t;
+    }
+  }
+  std::vector<double> rates;
+  for (double t : seconds) rates.push_back(rounds / t);
+  return rates;
 }
 
 }  // namespace
@@ -124,18 +143,15 @@ int main(int argc, char** argv) {
   Client through((*containerd)->address(), "tide", "bench");
   Client alone(direct.socket, "tide", "");
   if (!overlay.CreateLease("bench-overlayfs") || !through.CreateLease("bench-tide")) return 1;
-  // Warm-up, then alternate so drift on a shared machine hits both sides alike.
-  Measure(overlay, "warm-o", rounds / 10 + 1);
-  Measure(through, "warm-t", rounds / 10 + 1);
-  double o1 = Measure(overlay, "o1", rounds / 2);
-  double t1 = Measure(through, "t1", rounds / 2);
-  double t2 = Measure(through, "t2", rounds / 2);
-  double o2 = Measure(overlay, "o2", rounds / 2);
-  double d = Measure(alone, "d", rounds);
-  double o = (o1 + o2) / 2, t = (t1 + t2) / 2;
-  std::printf("rounds per side: %d (Prepare on a committed parent + Commit + Remove)\n", rounds);
-  std::printf("containerd + overlayfs : %8.1f round trips/s (baseline)\n", o);
-  std::printf("containerd + tide      : %8.1f round trips/s  ratio %.2fx\n", t, t / o);
-  std::printf("tide without containerd: %8.1f round trips/s  ratio %.2fx\n", d, d / o);
+  int block = 25;
+  rounds = (rounds + block - 1) / block * block;
+  auto rates = Measure({&overlay, &through, &alone}, rounds, block);
+  if (rates.empty()) return 1;
+  std::printf(
+      "rounds per side: %d in alternating blocks of %d (Prepare on a committed parent + Commit + Remove)\n",
+      rounds, block);
+  std::printf("containerd + overlayfs : %8.1f round trips/s (baseline)\n", rates[0]);
+  std::printf("containerd + tide      : %8.1f round trips/s  ratio %.2fx\n", rates[1], rates[1] / rates[0]);
+  std::printf("tide without containerd: %8.1f round trips/s  ratio %.2fx\n", rates[2], rates[2] / rates[0]);
   return 0;
 }

@@ -7,6 +7,8 @@
 #include "converter/containerd_client.h"
 #include "converter/lazy_puller.h"
 #include "oci/image_config.h"
+#include "oci/index.h"
+#include "oci/media_types.h"
 #include "registry/reference.h"
 #include "registry/registry_client.h"
 
@@ -45,6 +47,15 @@ RegistryImage FetchRegistryImage(PullEnv&, const std::string& ref) {
   auto fetched = registry->FetchManifest(parsed);
   REQUIRE(fetched.ok());
   RegistryImage image;
+  if (oci::IsIndex(fetched->media_type)) {
+    image.index_digest = fetched->digest;
+    auto index = oci::Index::Parse(fetched->bytes);
+    REQUIRE(index.ok());
+    auto chosen = registry::SelectPlatform(index->manifests, oci::Platform::Host(), ref);
+    REQUIRE(chosen.ok());
+    fetched = registry->FetchManifest(parsed, chosen->digest);
+    REQUIRE(fetched.ok());
+  }
   image.manifest_digest = fetched->digest;
   auto manifest = oci::Manifest::Parse(fetched->bytes);
   REQUIRE(manifest.ok());
@@ -72,7 +83,12 @@ void CheckImageContent(PullEnv& env, const std::string& ref, const std::string& 
   auto containerd = Containerd(env, ns);
   auto record = containerd->GetImage(ref);
   REQUIRE(record.ok());
-  CHECK(record->target().digest() == image.manifest_digest.str());
+  CHECK(record->target().digest() == image.target_digest().str());
+  if (image.index_digest) {
+    auto index = containerd->ContentInfo(image.index_digest->str());
+    REQUIRE(index.ok());
+    CHECK(index->labels().at("containerd.io/gc.ref.content.m.0") == image.manifest_digest.str());
+  }
   CHECK(record->target().size() > 0);
   CHECK_FALSE(record->target().media_type().empty());
 
@@ -113,6 +129,7 @@ void CheckRemovedByGc(PullEnv& env, const std::string& ref, const std::string& n
   INFO(removed.output);
   REQUIRE(removed.exit_code == 0);
   auto containerd = Containerd(env, ns);
+  CHECK(absl::IsNotFound(containerd->ContentInfo(image.target_digest().str()).status()));
   CHECK(absl::IsNotFound(containerd->ContentInfo(image.manifest_digest.str()).status()));
   CHECK(absl::IsNotFound(containerd->ContentInfo(image.manifest.config.digest.str()).status()));
   for (const auto& layer : image.manifest.layers) {
@@ -157,6 +174,25 @@ void PushMixedManifest(PullEnv&, const std::string& tide_ref, const std::string&
     if (use_gzip[i]) mixed->layers[i] = plain->layers[i];
   }
   auto pushed = registry->PushManifest(ParseRef(dest), mixed->Serialize(), tide->media_type);
+  INFO(pushed.status().ToString());
+  REQUIRE(pushed.ok());
+}
+
+void PushIndex(PullEnv&, const std::string& manifest_ref, const std::string& dest) {
+  auto registry = Registry();
+  auto manifest = registry->FetchManifest(ParseRef(manifest_ref));
+  REQUIRE(manifest.ok());
+  oci::Descriptor entry;
+  entry.media_type = manifest->media_type;
+  entry.digest = manifest->digest;
+  entry.size = static_cast<int64_t>(manifest->bytes.size());
+  auto platform = oci::Platform::Parse("linux/amd64");
+  REQUIRE(platform.ok());
+  entry.platform = *platform;
+  oci::Index index;
+  index.media_type = std::string(oci::kOciIndex);
+  index.manifests = {entry};
+  auto pushed = registry->PushManifest(ParseRef(dest), index.Serialize(), oci::kOciIndex);
   INFO(pushed.status().ToString());
   REQUIRE(pushed.ok());
 }

@@ -2,6 +2,7 @@
 #define TIDE_TEST_E2E_PULL_PULL_CHECKS_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,10 +16,13 @@ std::vector<std::string> SplitLines(const std::string& text);
 
 // What the registry holds for ref (amd64 manifest, its config's DiffIDs and chainIDs).
 struct RegistryImage {
+  std::optional<Digest> index_digest;  // when the reference names an index
   Digest manifest_digest;
   oci::Manifest manifest;
   std::vector<Digest> diff_ids;
   std::vector<Digest> chain_ids;
+
+  const Digest& target_digest() const { return index_digest ? *index_digest : manifest_digest; }
 };
 RegistryImage FetchRegistryImage(PullEnv& env, const std::string& ref);
 int64_t LayerBytes(PullEnv& env, const std::string& ref);
@@ -39,6 +43,9 @@ void CheckRemovedByGc(PullEnv& env, const std::string& ref, const std::string& n
 // gzip_ref where use_gzip[i].
 void PushMixedManifest(PullEnv& env, const std::string& tide_ref, const std::string& gzip_ref,
                        const std::string& dest, const std::vector<bool>& use_gzip);
+
+// Pushes to dest an OCI index whose only entry is manifest_ref's manifest, marked linux/amd64.
+void PushIndex(PullEnv& env, const std::string& manifest_ref, const std::string& dest);
 
 }  // namespace tide::testing
 

@@ -153,5 +153,54 @@ TEST_CASE("tidectl pull from a registry that refuses the credentials", "[pull][e
   CHECK(SplitLines(env.Ctr({"images", "ls", "-q"}).output) == std::vector<std::string>{ref});
 }
 
+TEST_CASE("two concurrent tidectl pulls of the same image both succeed", "[pull][e2e]") {
+  PullEnv env;
+  env.PushPlain("busybox:v1");
+  const std::string ref = env.Ref("busybox:v1");
+  std::vector<std::string> argv = {TidectlBinary(), "pull", "--address", env.containerd().address(),
+                                   "--plain-http",  ref};
+  auto first = Subprocess::Start(
+      argv, SubprocessOptions{.env = {}, .log_path = (env.dir() / "pull-1.log").string(), .cwd = ""});
+  auto second = Subprocess::Start(
+      argv, SubprocessOptions{.env = {}, .log_path = (env.dir() / "pull-2.log").string(), .cwd = ""});
+  REQUIRE(first.ok());
+  REQUIRE(second.ok());
+  int first_status = first->Wait(std::chrono::seconds(120));
+  int second_status = second->Wait(std::chrono::seconds(120));
+  INFO(ReadFile(env.dir() / "pull-1.log") << ReadFile(env.dir() / "pull-2.log"));
+  CHECK(first_status == 0);
+  CHECK(second_status == 0);
+  CHECK(SplitLines(env.Ctr({"images", "ls", "-q"}).output) == std::vector<std::string>{ref});
+  CheckImageContent(env, ref, "tide");
+  auto run = env.Ctr({"run", "--rm", "--snapshotter", "tide", ref, "pull-e2e-concurrent"});
+  CHECK(run.output == "hello from tide\n");
+  CheckRemovedByGc(env, ref);
+}
+
+TEST_CASE("tidectl pull of an image index picks the platform's manifest", "[pull][e2e]") {
+  PullEnv env;
+  env.PushTide("app:amd64");
+  const std::string ref = env.Ref("app:multi");
+  PushIndex(env, env.Ref("app:amd64"), ref);
+
+  auto wrong = env.Pull(ref, {"--platform", "linux/arm64"});
+  INFO(wrong.output);
+  CHECK(wrong.exit_code == 1);
+  CHECK(absl::StrContains(wrong.output, "no manifest for platform linux/arm64"));
+  CHECK(env.Ctr({"images", "ls", "-q"}).output.empty());
+
+  auto pulled = env.Pull(ref);
+  INFO(pulled.output);
+  REQUIRE(pulled.exit_code == 0);
+  auto images = env.Ctr({"images", "ls"});
+  INFO(images.output);
+  CHECK(absl::StrContains(images.output, "application/vnd.oci.image.index.v1+json"));
+  CHECK(absl::StrContains(images.output, "linux/amd64"));
+  auto run = env.Ctr({"run", "--rm", "--snapshotter", "tide", ref, "pull-e2e-index"});
+  INFO(run.output);
+  CHECK(run.output == "hello from tide\n");
+  CheckRemovedByGc(env, ref);
+}
+
 }  // namespace
 }  // namespace tide::testing

@@ -214,10 +214,10 @@ TEST_CASE("remote layers: Prepare answers ALREADY_EXISTS, containerd records the
   // the layer descriptor's containerd.io/snapshot/* annotations; no CRI labels (nerdctl, §3.1).
   auto stub =
       pb::Snapshots::NewStub(grpc::CreateChannel("unix:" + c.address(), grpc::InsecureChannelCredentials()));
-  for (size_t i = 0; i < image.chain_ids.size(); ++i) {
+  auto prepare_layer = [&](const std::string& ns, const std::string& lease, size_t i) {
     grpc::ClientContext ctx;
-    ctx.AddMetadata("containerd-namespace", "default");
-    ctx.AddMetadata("containerd-lease", "lazy-pull");
+    ctx.AddMetadata("containerd-namespace", ns);
+    ctx.AddMetadata("containerd-lease", lease);
     pb::PrepareSnapshotRequest req;
     req.set_snapshotter("tide");
     req.set_key(absl::StrCat("extract-", i, " ", image.chain_ids[i]));
@@ -226,7 +226,10 @@ TEST_CASE("remote layers: Prepare answers ALREADY_EXISTS, containerd records the
     (*req.mutable_labels())["containerd.io/snapshot/tide.repository"] = "example.test/busybox";
     (*req.mutable_labels())["containerd.io/snapshot/tide.index-digest"] = image.layer_digests[i];
     pb::PrepareSnapshotResponse resp;
-    auto status = stub->Prepare(&ctx, req, &resp);
+    return stub->Prepare(&ctx, req, &resp);
+  };
+  for (size_t i = 0; i < image.chain_ids.size(); ++i) {
+    auto status = prepare_layer("default", "lazy-pull", i);
     INFO("layer " << i << ": " << status.error_message() << "\n" << ReadFile((*tide)->log_path()));
     REQUIRE(status.error_code() == grpc::ALREADY_EXISTS);
 
@@ -264,8 +267,23 @@ TEST_CASE("remote layers: Prepare answers ALREADY_EXISTS, containerd records the
   CHECK(rerun.output.find("hello from tide") != std::string::npos);
   CHECK(MountsUnder(options.root) == 3);
 
-  // Removing the image lets GC remove the remote snapshots, and with them their mounts.
+  // Another namespace pulling the same layers shares tide's snapshots: no new mounts.
+  REQUIRE(c.Ctr({"-n", "other", "leases", "create", "--id", "other-pull"}).exit_code == 0);
+  for (size_t i = 0; i < image.chain_ids.size(); ++i) {
+    auto status = prepare_layer("other", "other-pull", i);
+    INFO("layer " << i << " in namespace other: " << status.error_message());
+    CHECK(status.error_code() == grpc::ALREADY_EXISTS);
+  }
+  CHECK(MountsUnder(options.root) == 3);
+
+  // Removing the image in one namespace keeps what the other still references...
   REQUIRE(c.Ctr({"images", "rm", "--sync", ref}).exit_code == 0);
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  CHECK(MountsUnder(options.root) == 3);
+  CHECK(c.Ctr({"-n", "other", "snapshots", "--snapshotter", "tide", "ls"})
+            .output.find(image.chain_ids.back()) != std::string::npos);
+  // ...and once nothing references them, GC removes the remote snapshots and unmounts them.
+  REQUIRE(c.Ctr({"-n", "other", "leases", "delete", "--sync", "other-pull"}).exit_code == 0);
   bool collected =
       WaitFor([&] { return fs::is_empty(options.root / "snapshots"); }, std::chrono::seconds(20));
   INFO(TideRootState(c, options.root) << "\n" << ReadFile((*tide)->log_path()));

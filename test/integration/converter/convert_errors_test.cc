@@ -157,3 +157,31 @@ TEST_CASE("a failed conversion leaves an existing destination tag untouched", "[
   }
   CHECK(temps == 0);
 }
+
+TEST_CASE("--platform judges index entries without a platform field by their config",
+          "[converter][platform]") {
+  TempDir dir("tide-convert-platform");
+  std::string tar = GoodTar();
+  auto amd =
+      WriteImage(dir / "src", "amd", {{GzipBytes(tar), std::string(oci::kOciLayerGzip), tar}}, "amd64");
+  auto arm =
+      WriteImage(dir / "src", "arm", {{ZstdBytes(tar), std::string(oci::kOciLayerZstd), tar}}, "arm64");
+  WriteIndex(dir / "src", "multi", {amd, arm});
+  std::string src = "oci:" + (dir / "src").string();
+  std::string dst = (dir / "dst").string();
+
+  auto all = Tidectl({"convert", "-q", src + ":multi", "oci:" + dst + ":all"});
+  INFO(all.output);
+  REQUIRE(all.exit_code == 0);
+  CHECK(all.output.find("2 manifest(s), 2 layer(s)") != std::string::npos);
+
+  auto arm_only =
+      Tidectl({"convert", "-q", "--platform", "linux/arm64", src + ":multi", "oci:" + dst + ":arm"});
+  INFO(arm_only.output);
+  REQUIRE(arm_only.exit_code == 0);
+  CHECK(arm_only.output.find("1 manifest(s), 1 layer(s)") != std::string::npos);
+
+  auto mismatch = Tidectl({"convert", "-q", "--platform", "linux/arm64", src + ":amd", "oci:" + dst + ":x"});
+  CHECK(mismatch.exit_code == 1);
+  CHECK(mismatch.output.find("is for linux/amd64, not linux/arm64/v8") != std::string::npos);
+}

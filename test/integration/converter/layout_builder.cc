@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "oci/image_config.h"
+#include "oci/index.h"
 #include "oci/manifest.h"
 #include "oci/media_types.h"
 #include "oci/oci_layout.h"
@@ -90,7 +91,7 @@ std::string ZstdBytes(const std::string& data) {
 }
 
 oci::Descriptor WriteImage(const std::filesystem::path& dir, const std::string& tag,
-                           const std::vector<LayerBlob>& layers) {
+                           const std::vector<LayerBlob>& layers, const std::string& architecture) {
   oci::OciLayout layout = Check(oci::OciLayout::OpenOrCreate(dir));
   oci::Manifest m;
   m.media_type = std::string(oci::kOciManifest);
@@ -104,6 +105,7 @@ oci::Descriptor WriteImage(const std::filesystem::path& dir, const std::string& 
   }
   oci::ImageConfig config =
       Check(oci::ImageConfig::Parse(R"({"os":"linux","architecture":"amd64","config":{"Cmd":["/bin/sh"]}})"));
+  config.SetPlatform(oci::Platform{"linux", architecture, "", "", {}});
   config.SetDiffIds(diff_ids);
   config.SetHistory(history);
   std::string config_bytes = config.Serialize();
@@ -115,6 +117,26 @@ oci::Descriptor WriteImage(const std::filesystem::path& dir, const std::string& 
                              {},
                              ""};
   return WriteRawManifest(dir, tag, m.Serialize());
+}
+
+oci::Descriptor WriteIndex(const std::filesystem::path& dir, const std::string& tag,
+                           const std::vector<oci::Descriptor>& manifests) {
+  oci::OciLayout layout = Check(oci::OciLayout::OpenOrCreate(dir));
+  oci::Index index;
+  index.media_type = std::string(oci::kOciIndex);
+  index.manifests = manifests;
+  for (oci::Descriptor& d : index.manifests) d.annotations.clear();
+  std::string bytes = index.Serialize();
+  oci::Descriptor desc{std::string(oci::kOciIndex),
+                       Check(layout.WriteBlob(bytes)),
+                       static_cast<int64_t>(bytes.size()),
+                       {},
+                       {},
+                       {},
+                       ""};
+  absl::Status s = layout.SetTag(tag, desc);
+  if (!s.ok()) throw std::runtime_error(std::string(s.message()));
+  return desc;
 }
 
 oci::Descriptor WriteRawManifest(const std::filesystem::path& dir, const std::string& tag,

@@ -32,7 +32,10 @@ struct LayerBlob {
 
 // Writes config, layers and manifest into the layout at dir (created if needed) and tags it.
 oci::Descriptor WriteImage(const std::filesystem::path& dir, const std::string& tag,
-                           const std::vector<LayerBlob>& layers);
+                           const std::vector<LayerBlob>& layers, const std::string& architecture = "amd64");
+// Tags an OCI index over the given manifests (descriptors kept as given, platform fields included).
+oci::Descriptor WriteIndex(const std::filesystem::path& dir, const std::string& tag,
+                           const std::vector<oci::Descriptor>& manifests);
 // Tags an arbitrary manifest document (for malformed-manifest tests).
 oci::Descriptor WriteRawManifest(const std::filesystem::path& dir, const std::string& tag,
                                  const std::string& bytes);

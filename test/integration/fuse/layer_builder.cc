@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <sstream>
 
@@ -40,6 +41,25 @@ absl::StatusOr<BuiltLayer> BuildLayer(const fs::path& tree, const fs::path& out_
   return layer;
 }
 
+absl::StatusOr<BuiltLayer> BuildLayerStreaming(const fs::path& tree, const fs::path& out_dir,
+                                               const std::string& name, format::LayerWriterOptions options) {
+  BuiltLayer layer;
+  layer.blob = out_dir / (name + ".tide");
+  std::string cmd =
+      absl::StrCat("tar --format=posix --numeric-owner --sort=name -C '", tree.string(), "' -cf - .");
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  if (pipe == nullptr) return absl::InternalError("popen tar");
+  UniqueFd out(::open(layer.blob.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  format::FdSource source(::fileno(pipe));
+  format::FdSink sink(out.get());
+  auto result = format::WriteLayer(source, sink, options);
+  int rc = ::pclose(pipe);
+  if (!result.ok()) return result.status();
+  if (rc != 0) return absl::InternalError(absl::StrCat("tar of ", tree.string(), " exited with ", rc));
+  layer.result = std::move(*result);
+  return layer;
+}
+
 absl::Status ExtractTar(const fs::path& tar, const fs::path& dir) {
   fs::create_directories(dir);
   auto r = RunCommand({"tar", "--xattrs", "--xattrs-include=*", "--numeric-owner", "--same-owner", "-xpf",
@@ -53,7 +73,8 @@ absl::Status ApplyLayers(const std::vector<fs::path>& tars, const fs::path& dir)
   fs::create_directories(dir);
   for (const fs::path& tar : tars) {
     auto list = RunCommand({"tar", "-tf", tar.string()});
-    if (list.exit_code != 0) return absl::InternalError(absl::StrCat("list ", tar.string(), ": ", list.output));
+    if (list.exit_code != 0)
+      return absl::InternalError(absl::StrCat("list ", tar.string(), ": ", list.output));
     std::istringstream lines(list.output);
     std::string line;
     while (std::getline(lines, line)) {
@@ -61,7 +82,8 @@ absl::Status ApplyLayers(const std::vector<fs::path>& tars, const fs::path& dir)
       std::string base = p.filename().string();
       if (base == ".wh..wh..opq") {
         std::error_code ec;
-        for (const auto& child : fs::directory_iterator(dir / p.parent_path(), ec)) fs::remove_all(child.path());
+        for (const auto& child : fs::directory_iterator(dir / p.parent_path(), ec))
+          fs::remove_all(child.path());
       } else if (base.starts_with(".wh.")) {
         fs::remove_all(dir / p.parent_path() / base.substr(4));
       }

@@ -24,6 +24,12 @@ struct BuiltLayer {
 absl::StatusOr<BuiltLayer> BuildLayer(const std::filesystem::path& tree, const std::filesystem::path& out_dir,
                                       const std::string& name, format::LayerWriterOptions options = {});
 
+// Like BuildLayer, but streams GNU tar's output straight into the writer (no tar file on disk: for
+// layers with huge files). `tar` stays empty.
+absl::StatusOr<BuiltLayer> BuildLayerStreaming(const std::filesystem::path& tree,
+                                               const std::filesystem::path& out_dir, const std::string& name,
+                                               format::LayerWriterOptions options = {});
+
 // Extracts a tar with GNU tar, preserving owners, modes, xattrs and times.
 absl::Status ExtractTar(const std::filesystem::path& tar, const std::filesystem::path& dir);
 

@@ -23,6 +23,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using tide::testing::RunCommand;
+using tide::testing::RunShell;
 using tide::testing::TempDir;
 
 // Mounts built layers from local blob files into a private dir, sharing one cache.
@@ -49,9 +50,35 @@ std::string Diffs(const std::vector<std::string>& diffs) {
   return absl::StrJoin(diffs.begin(), diffs.begin() + std::min<size_t>(diffs.size(), 30), "\n");
 }
 
+TEST_CASE("the tree comparison notices every kind of difference it checks") {
+  TempDir dir;
+  REQUIRE(RunCommand({testing::TestScript("make-edge-tree.sh").string(), (dir / "a").string()}).exit_code ==
+          0);
+  REQUIRE(RunCommand({"cp", "-a", (dir / "a").string(), (dir / "b").string()}).exit_code == 0);
+  REQUIRE(testing::CompareTrees(dir / "a", dir / "b").empty());
+  fs::path b = dir / "b";
+  REQUIRE(
+      RunShell(absl::StrCat(
+                   "cd ", b.string(),
+                   " && chmod 0600 one-byte && printf y > dir/hello.txt.new && touch -r dir/hello.txt"
+                   " dir/hello.txt.new && mv dir/hello.txt.new dir/hello.txt && setfattr -n user.tide.color"
+                   " -v red xattr-file && touch -h -d '2002-01-01' abs-link && ln -sf other dir/rel-link"
+                   " && rm dir/hard-b && cp dir/hard-a dir/hard-b && chown 1:1 owned && rm fifo"))
+          .exit_code == 0);
+  auto diffs = testing::CompareTrees(dir / "a", b);
+  std::string all = absl::StrJoin(diffs, "\n");
+  INFO(all);
+  for (const char* expected :
+       {"one-byte: mode", "dir/hello.txt: size", "xattr-file: xattrs", "abs-link: mtime",
+        "dir/rel-link: link target", "dir/hard-b", "owned: uid", "missing: fifo"}) {
+    CHECK(all.find(expected) != std::string::npos);
+  }
+}
+
 TEST_CASE("a mounted layer is the extracted tar, entry for entry and byte for byte") {
   Env env;
-  REQUIRE(RunCommand({testing::TestScript("make-edge-tree.sh").string(), (env.dir / "tree").string()}).exit_code == 0);
+  REQUIRE(RunCommand({testing::TestScript("make-edge-tree.sh").string(), (env.dir / "tree").string()})
+              .exit_code == 0);
   format::LayerWriterOptions wo;
   wo.chunk_size = 256 << 10;  // several chunks per larger file
   auto layer = testing::BuildLayer(env.dir / "tree", env.dir.path(), "edge", wo);
@@ -68,7 +95,8 @@ TEST_CASE("a mounted layer is the extracted tar, entry for entry and byte for by
   CHECK(diffs.empty());
   CHECK(testing::CountEntries(mnt) == testing::CountEntries(env.dir / "expected"));
 
-  struct stat a {}, b {};
+  struct stat a {
+  }, b{};
   REQUIRE(::lstat((mnt / "dir/hard-a").c_str(), &a) == 0);
   REQUIRE(::lstat((mnt / "sticky/hard-c").c_str(), &b) == 0);
   CHECK(a.st_ino == b.st_ino);
@@ -126,14 +154,15 @@ TEST_CASE("stacked under overlayfs, layers with whiteouts and opaque dirs give c
   CHECK(::lstat((mounts[1]->mountpoint() / "a/.wh.file1").c_str(), &st) == -1);
   CHECK(::lstat((mounts[1]->mountpoint() / "c/.wh..wh..opq").c_str(), &st) == -1);
   char value[8] = {};
-  CHECK(::lgetxattr((mounts[1]->mountpoint() / "c").c_str(), "trusted.overlay.opaque", value, sizeof(value)) == 1);
+  CHECK(::lgetxattr((mounts[1]->mountpoint() / "c").c_str(), "trusted.overlay.opaque", value,
+                    sizeof(value)) == 1);
   CHECK(value[0] == 'y');
 
   REQUIRE(testing::ApplyLayers(tars, env.dir / "expected").ok());
   fs::path merged = env.dir / "merged";
   fs::create_directories(merged);
-  std::string lower = absl::StrCat(mounts[2]->mountpoint().string(), ":", mounts[1]->mountpoint().string(), ":",
-                                   mounts[0]->mountpoint().string());
+  std::string lower = absl::StrCat(mounts[2]->mountpoint().string(), ":", mounts[1]->mountpoint().string(),
+                                   ":", mounts[0]->mountpoint().string());
   fs::create_directories(env.dir / "upper");
   fs::create_directories(env.dir / "work");
   std::string opts = absl::StrCat("lowerdir=", lower, ",upperdir=", (env.dir / "upper").string(),
@@ -155,8 +184,9 @@ TEST_CASE("many threads reading random ranges get correct data with each chunk f
   fs::path tree = env.dir / "tree";
   fs::create_directories(tree);
   for (int i = 0; i < 4; ++i) {
-    REQUIRE(RunCommand({"sh", "-c", absl::StrCat("head -c ", 3000000 + i * 777777, " /dev/urandom > ",
-                                                 (tree / absl::StrCat("f", i)).string())})
+    REQUIRE(RunCommand({"sh", "-c",
+                        absl::StrCat("head -c ", 3000000 + i * 777777, " /dev/urandom > ",
+                                     (tree / absl::StrCat("f", i)).string())})
                 .exit_code == 0);
   }
   format::LayerWriterOptions wo;
@@ -177,7 +207,8 @@ TEST_CASE("many threads reading random ranges get correct data with each chunk f
       for (int k = 0; k < 60; ++k) {
         int f = static_cast<int>(rng() % 4);
         UniqueFd fd(::open((mount->mountpoint() / absl::StrCat("f", f)).c_str(), O_RDONLY | O_DIRECT));
-        if (!fd.valid()) fd = UniqueFd(::open((mount->mountpoint() / absl::StrCat("f", f)).c_str(), O_RDONLY));
+        if (!fd.valid())
+          fd = UniqueFd(::open((mount->mountpoint() / absl::StrCat("f", f)).c_str(), O_RDONLY));
         uint64_t off = rng() % want[f].size(), len = 1 + rng() % (600 << 10);
         std::string buf(len, '\0');
         ssize_t n = ::pread(fd.get(), buf.data(), len, static_cast<off_t>(off));
@@ -193,10 +224,104 @@ TEST_CASE("many threads reading random ranges get correct data with each chunk f
   CHECK(bad == 0);
   const FetcherStats& s = mount->fetcher().stats();
   uint64_t cached = 0;
-  for (uint32_t i = 0; i < mount->fetcher().chunk_count(); ++i) cached += mount->fetcher().IsCached(i) ? 1 : 0;
+  for (uint32_t i = 0; i < mount->fetcher().chunk_count(); ++i)
+    cached += mount->fetcher().IsCached(i) ? 1 : 0;
   CHECK(s.chunks_fetched == cached);
   CHECK(s.chunks_fetched > 0);
   CHECK(s.requests < s.chunks_fetched);  // merging happened
+}
+
+TEST_CASE("startup prefetch brings in the startup files first; access recording keeps read order") {
+  Env env;
+  fs::path tree = env.dir / "tree";
+  fs::create_directories(tree);
+  for (const char* name : {"a-cold.bin", "b-startup.bin", "c-cold.bin", "d-startup.bin"}) {
+    REQUIRE(RunCommand({"sh", "-c", absl::StrCat("head -c 3000000 /dev/urandom > ", (tree / name).string())})
+                .exit_code == 0);
+  }
+  format::LayerWriterOptions wo;
+  wo.chunk_size = 512 << 10;
+  wo.startup = {{"d-startup.bin", {}}, {"b-startup.bin", {}}};
+  auto layer = testing::BuildLayer(tree, env.dir.path(), "startup", wo);
+  REQUIRE(layer.ok());
+  REQUIRE(layer->result.startup_chunk_count > 0);
+  LayerMountOptions options;
+  options.prefetch = PrefetchMode::kStartup;
+  options.record_access = true;
+  auto mount = env.Mount(*layer, "startup", options);
+  REQUIRE(mount->prefetcher() != nullptr);
+  REQUIRE(mount->prefetcher()->WaitDone(std::chrono::seconds(60)));
+  const format::LayerIndex& index = mount->index();
+  auto all_cached = [&](const char* name) {
+    format::EntryId id = index.LookupPath(name);
+    REQUIRE(id != format::kNoEntry);
+    const format::EntryAttr& a = index.attr(id);
+    bool all = true;
+    for (uint32_t c = a.first_chunk; c < a.first_chunk + a.chunk_count; ++c)
+      all = all && mount->fetcher().IsCached(c);
+    return all;
+  };
+  CHECK(all_cached("b-startup.bin"));
+  CHECK(all_cached("d-startup.bin"));
+  CHECK_FALSE(all_cached("a-cold.bin"));
+  CHECK_FALSE(all_cached("c-cold.bin"));
+  const uint64_t requests = mount->fetcher().stats().requests;
+  CHECK(requests <= 3);  // large sequential ranges, not a request per chunk
+  CHECK(tide::testing::ReadFile(mount->mountpoint() / "d-startup.bin") ==
+        tide::testing::ReadFile(tree / "d-startup.bin"));
+  CHECK(mount->fetcher().stats().requests == requests);  // served from the cache
+
+  CHECK(tide::testing::ReadFile(mount->mountpoint() / "c-cold.bin").size() == 3000000);
+  auto records = mount->recorder()->Snapshot();
+  REQUIRE(records.size() >= 2);
+  CHECK(index.path(records.front().entry_id) == "d-startup.bin");
+  CHECK(index.path(records.back().entry_id) == "c-cold.bin");
+  uint64_t recorded = 0;
+  for (const auto& r : records) {
+    if (index.path(r.entry_id) == "c-cold.bin") recorded += r.length;
+  }
+  CHECK(recorded == 3000000);
+}
+
+TEST_CASE("files larger than 4 GiB read correctly on both sides of the 4 GiB boundary") {
+  Env env;
+  fs::path tree = env.dir / "tree";
+  fs::create_directories(tree);
+  constexpr uint64_t kGiB = uint64_t{1} << 30;
+  const uint64_t size = 4 * kGiB + (64 << 20) + 12345;
+  {
+    UniqueFd fd(::open((tree / "huge.bin").c_str(), O_WRONLY | O_CREAT, 0644));
+    REQUIRE(fd.valid());
+    REQUIRE(::ftruncate(fd.get(), static_cast<off_t>(size)) == 0);
+    for (uint64_t off : {uint64_t{0}, (4 * kGiB) - 3000, size - 5000}) {
+      std::string marker(5000, '\0');
+      for (size_t i = 0; i < marker.size(); ++i) marker[i] = static_cast<char>('A' + (off / 7 + i) % 26);
+      REQUIRE(::pwrite(fd.get(), marker.data(), marker.size(), static_cast<off_t>(off)) == 5000);
+    }
+  }
+  format::LayerWriterOptions wo;
+  wo.chunk_size = 8 << 20;
+  auto layer = testing::BuildLayerStreaming(tree, env.dir.path(), "huge", wo);
+  INFO(layer.status().message());
+  REQUIRE(layer.ok());
+  LayerMountOptions options;
+  options.prefetch = PrefetchMode::kNone;
+  auto mount = env.Mount(*layer, "huge", options);
+  struct stat st {};
+  REQUIRE(::stat((mount->mountpoint() / "huge.bin").c_str(), &st) == 0);
+  CHECK(static_cast<uint64_t>(st.st_size) == size);
+  UniqueFd want(::open((tree / "huge.bin").c_str(), O_RDONLY));
+  UniqueFd got(::open((mount->mountpoint() / "huge.bin").c_str(), O_RDONLY));
+  REQUIRE(got.valid());
+  for (uint64_t off : {uint64_t{0}, (4 * kGiB) - 2500, (4 * kGiB) - 1, (4 * kGiB) + 1000, size - 6000}) {
+    std::string a(6000, '\0'), b(6000, '\0');
+    ssize_t na = ::pread(want.get(), a.data(), a.size(), static_cast<off_t>(off));
+    ssize_t nb = ::pread(got.get(), b.data(), b.size(), static_cast<off_t>(off));
+    INFO("offset " << off);
+    CHECK(na == nb);
+    CHECK(a == b);
+  }
+  CHECK(mount->fetcher().stats().blob_bytes < (64ull << 20));  // a few chunks, not the file
 }
 
 }  // namespace

@@ -19,8 +19,9 @@ RestartableRegistry::RestartableRegistry() : port_(tide::testing::FreeLoopbackPo
 }
 
 absl::Status RestartableRegistry::Start() {
-  auto proc = Subprocess::Start({"docker-registry", "serve", (dir_ / "config.yml").string()},
-                                SubprocessOptions{.env = {}, .log_path = (dir_ / "registry.log").string(), .cwd = ""});
+  auto proc = Subprocess::Start(
+      {"docker-registry", "serve", (dir_ / "config.yml").string()},
+      SubprocessOptions{.env = {}, .log_path = (dir_ / "registry.log").string(), .cwd = ""});
   if (!proc.ok()) return proc.status();
   process_.emplace(std::move(*proc));
   if (!tide::testing::WaitForPort(port_, std::chrono::seconds(20))) {
@@ -36,7 +37,8 @@ void RestartableRegistry::Stop() {
 }
 
 std::filesystem::path RestartableRegistry::BlobDataPath(std::string_view hex) const {
-  return dir_ / "data/docker/registry/v2/blobs/sha256" / std::string(hex.substr(0, 2)) / std::string(hex) / "data";
+  return dir_ / "data/docker/registry/v2/blobs/sha256" / std::string(hex.substr(0, 2)) / std::string(hex) /
+         "data";
 }
 
 }  // namespace tide::fuse::testing

@@ -89,7 +89,8 @@ std::vector<std::string> CompareTrees(const fs::path& expected, const fs::path& 
   for (const auto& rel : want) {
     if (!got.contains(rel)) continue;
     fs::path a = expected / rel, b = actual / rel;
-    struct stat sa {}, sb {};
+    struct stat sa {
+    }, sb{};
     if (::lstat(a.c_str(), &sa) != 0 || ::lstat(b.c_str(), &sb) != 0) {
       diffs.push_back(absl::StrCat("lstat failed: ", rel));
       continue;
@@ -116,7 +117,8 @@ std::vector<std::string> CompareTrees(const fs::path& expected, const fs::path& 
       auto [it, fresh] = inode_map.emplace(sa.st_ino, std::pair{sb.st_ino, rel});
       auto [rit, rfresh] = reverse_map.emplace(sb.st_ino, std::pair{sa.st_ino, rel});
       if (it->second.first != sb.st_ino) {
-        diffs.push_back(absl::StrCat(rel, ": a hard link of ", it->second.second, " in expected, not in actual"));
+        diffs.push_back(
+            absl::StrCat(rel, ": a hard link of ", it->second.second, " in expected, not in actual"));
       } else if (rit->second.first != sa.st_ino) {
         diffs.push_back(absl::StrCat(rel, ": shares an inode with ", rit->second.second, " in actual only"));
       }

@@ -15,7 +15,8 @@ struct CompareOptions {
 
 // Compares two trees entry by entry (type, mode, owner, size, mtime with nanoseconds, nlink, rdev,
 // link target, xattrs, content byte for byte). Returns one line per difference; empty means equal.
-std::vector<std::string> CompareTrees(const std::filesystem::path& expected, const std::filesystem::path& actual,
+std::vector<std::string> CompareTrees(const std::filesystem::path& expected,
+                                      const std::filesystem::path& actual,
                                       const CompareOptions& options = {});
 
 // Number of entries below `root` (not counting root).

@@ -107,6 +107,44 @@ TEST_CASE("TLS with a test CA and htpasswd basic auth") {
   }
 }
 
+TEST_CASE("Client certificates from hosts.toml for a registry that requires them") {
+  TempDir dir;
+  auto pki = tide::testing::MakeTestPki(dir.path());
+  REQUIRE(pki.ok());
+  RegistryOptions ro;
+  ro.tls_cert_path = pki->server_cert.string();
+  ro.tls_key_path = pki->server_key.string();
+  ro.tls_client_ca_path = pki->ca_cert.string();
+  auto reg = RegistryProcess::Start(ro);
+  REQUIRE(reg.ok());
+  std::string host = (*reg)->host();
+  auto ref = Reference::Parse(host + "/mtls/app:v1");
+  REQUIRE(ref.ok());
+  RegistryClientOptions options = FastOptions(dir);
+  options.retry.max_attempts = 2;
+  options.hosts_dir = (dir / "hosts").string();
+
+  WriteHostsToml(dir, host, "server = \"https://" + host + "\"\nca = \"" + pki->ca_cert.string() + "\"\n");
+  auto without = RegistryClient::Create(options);
+  REQUIRE(without.ok());
+  TestBlob blob = MakeBlob(3000, 9);
+  auto refused = (*without)->PushBlob(*ref, blob.digest, blob.bytes);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(Msg(refused.status()).find(host) != std::string::npos);
+
+  WriteHostsToml(dir, host,
+                 "server = \"https://" + host + "\"\nca = \"" + pki->ca_cert.string() + "\"\nclient = [[\"" +
+                     pki->client_cert.string() + "\", \"" + pki->client_key.string() + "\"]]\n");
+  auto with = RegistryClient::Create(options);
+  REQUIRE(with.ok());
+  auto pushed = (*with)->PushBlob(*ref, blob.digest, blob.bytes);
+  INFO(pushed.status().ToString());
+  REQUIRE(pushed.ok());
+  auto back = (*with)->ReadBlobRange(*ref, blob.digest, 10, 20);
+  REQUIRE(back.ok());
+  CHECK(*back == blob.bytes.substr(10, 20));
+}
+
 struct TokenSetup {
   TempDir dir;
   std::unique_ptr<tide::testing::TokenServer> tokens;
@@ -167,6 +205,17 @@ TEST_CASE("Bearer token auth: scoped tokens are fetched once and reused") {
   REQUIRE(again.ok());
   CHECK(s.tokens->token_requests() == after_pulls);
 
+  // A cold client reading 16 ranges at once shares one token instead of fetching 16.
+  auto cold = RegistryClient::Create(options);
+  REQUIRE(cold.ok());
+  std::vector<ByteRange> ranges;
+  for (uint64_t i = 0; i < 16; ++i) ranges.push_back({i * 1000, 1000});
+  int before_batch = s.tokens->token_requests();
+  auto batch = (*cold)->ReadBlobRanges(*ref, image.layers[0].digest, ranges);
+  REQUIRE(batch.ok());
+  CHECK((*batch)[15] == image.layers[0].bytes.substr(15000, 1000));
+  CHECK(s.tokens->token_requests() == before_batch + 1);
+
   RegistryClientOptions anon_options = FastOptions(s.dir);
   auto anonymous = RegistryClient::Create(anon_options);
   REQUIRE(anonymous.ok());
@@ -174,6 +223,36 @@ TEST_CASE("Bearer token auth: scoped tokens are fetched once and reused") {
   CHECK(refused.status().code() == absl::StatusCode::kUnauthenticated);
   CHECK(Msg(refused.status()).find("token") != std::string::npos);
   CHECK(s.tokens->refused() >= 1);
+}
+
+TEST_CASE("Identity tokens from config.json use the OAuth2 refresh-token grant") {
+  TokenSetup s;
+  tide::testing::TokenServerOptions to;
+  to.username = "nobody-by-password";
+  to.password = "unused";
+  to.refresh_token = "refresh-xyz";
+  StartTokenRegistry(s, to);
+  std::string host = s.reg->host();
+  auto ref = Reference::Parse(host + "/idtoken/app:v1");
+  REQUIRE(ref.ok());
+  WriteFile(s.dir / "config.json", "{\"auths\": {\"" + host + "\": {\"identitytoken\": \"refresh-xyz\"}}}");
+  RegistryClientOptions options = FastOptions(s.dir);
+  options.docker_config_path = (s.dir / "config.json").string();
+  auto client = RegistryClient::Create(options);
+  REQUIRE(client.ok());
+  PushedImage image = PushRandomImage(**client, *ref, {4000}, 71);
+  auto desc = (*client)->Resolve(*ref);
+  REQUIRE(desc.ok());
+  CHECK(desc->digest == image.manifest_digest);
+  CHECK(s.tokens->refused() == 0);
+
+  WriteFile(s.dir / "config.json", "{\"auths\": {\"" + host + "\": {\"identitytoken\": \"stale\"}}}");
+  auto stale = RegistryClient::Create(options);
+  REQUIRE(stale.ok());
+  auto r = (*stale)->Resolve(*ref);
+  CHECK(r.status().code() == absl::StatusCode::kUnauthenticated);
+  CHECK(Msg(r.status()).find("identity token") != std::string::npos);
+  CHECK(Msg(r.status()).find("stale") == std::string::npos);
 }
 
 TEST_CASE("Bearer tokens are renewed on 401 and when they expire") {

@@ -128,6 +128,28 @@ TEST_CASE("Under injected faults reads return exact bytes or a clear error, and 
     CHECK(took < options.retry.budget + std::chrono::seconds(3));
   }
 
+  SECTION("pushes under faults either land intact or fail clearly") {
+    (*proxy)->SetFaultRate(0.3, {Fault::kReset, Fault::k503, Fault::kTruncate});
+    // The first connections fail for sure; truncation cuts the upload (client to registry) too.
+    (*proxy)->FailNextConnections({Fault::k503, Fault::kTruncate, Fault::kReset, Fault::kTruncate});
+    TestBlob blob = MakeBlob((3 << 20) + 17, 71);
+    PushBlobOptions chunked;
+    chunked.chunk_size = 512 << 10;
+    auto pushed = c.PushBlob(*ref, blob.digest, blob.bytes, chunked);
+    auto counts = (*proxy)->counts();
+    CHECK(counts.resets + counts.truncations + counts.unavailable >= 1);
+    if (!pushed.ok()) {
+      INFO(pushed.status().ToString());
+      CHECK(std::string(pushed.status().message()).find(host) != std::string::npos);
+      (*proxy)->SetFaultRate(0);
+      pushed = c.PushBlob(*ref, blob.digest, blob.bytes, chunked);
+      REQUIRE(pushed.ok());
+    }
+    auto stored = (*direct)->FetchBlobBytes(*upstream_ref, blob.digest);
+    REQUIRE(stored.ok());
+    CHECK(*stored == blob.bytes);
+  }
+
   // Whatever happened above, once the faults stop every read succeeds.
   (*proxy)->SetFaultRate(0);
   for (int i = 0; i < 10; ++i) {

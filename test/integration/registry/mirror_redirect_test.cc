@@ -1,4 +1,5 @@
 // Mirrors from hosts.toml, redirects to object storage and servers that ignore Range.
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <map>
 #include <mutex>
@@ -76,6 +77,29 @@ TEST_CASE("A hosts.toml mirror serves pulls; pushes and dead mirrors fall throug
   auto fallback = (*with_dead)->FetchBlobBytes(*ref, image.layers[0].digest);
   REQUIRE(fallback.ok());
   CHECK(*fallback == image.layers[0].bytes);
+
+  // A failing mirror is not asked again on every read while it cools down.
+  std::atomic<int> sick_hits{0};
+  auto sick = TestHttpServer::Start([&](const TestHttpRequest&) {
+    ++sick_hits;
+    return TestHttpResponse{503, {{"Retry-After", "0"}}, "overloaded"};
+  });
+  REQUIRE(sick.ok());
+  WriteFile(dir / "hosts3" / up / "hosts.toml",
+            "[host.\"http://" + (*sick)->host() + "\"]\n  capabilities = [\"pull\"]\n");
+  options.hosts_dir = (dir / "hosts3").string();
+  auto with_sick = RegistryClient::Create(options);
+  REQUIRE(with_sick.ok());
+  auto first = (*with_sick)->ReadBlobRange(*ref, image.layers[0].digest, 0, 100);
+  REQUIRE(first.ok());
+  int after_first = sick_hits.load();
+  CHECK(after_first == options.retry.max_attempts);
+  for (int i = 0; i < 5; ++i) {
+    auto again = (*with_sick)->ReadBlobRange(*ref, image.layers[0].digest, 100 * i, 100);
+    REQUIRE(again.ok());
+    CHECK(*again == image.layers[0].bytes.substr(100 * i, 100));
+  }
+  CHECK(sick_hits.load() == after_first);
 }
 
 // Forwards a request to the registry, optionally without its Range header.
@@ -99,6 +123,58 @@ TestHttpResponse Forward(HttpTransport& transport, const std::string& registry_u
   if (req.method == "HEAD")
     r.headers.emplace_back("Content-Length", std::string(resp->Header("content-length")));
   return r;
+}
+
+TEST_CASE("A mirror with override_path and custom headers, as for a P2P agent") {
+  TempDir dir;
+  auto upstream = RegistryProcess::Start();
+  REQUIRE(upstream.ok());
+  std::string up = (*upstream)->host();
+  auto ref = Reference::Parse(up + "/p2p/app:v1");
+  REQUIRE(ref.ok());
+  auto direct = RegistryClient::Create(FastOptions(dir));
+  REQUIRE(direct.ok());
+  PushedImage image = PushRandomImage(**direct, *ref, {100000}, 81);
+
+  // A stand-in for a P2P agent's registry endpoint under a custom API path.
+  HttpTransport transport(TransportOptions{});
+  std::mutex mu;
+  int served = 0;
+  int rejected = 0;
+  std::string upstream_url = (*upstream)->url();
+  auto agent = TestHttpServer::Start([&](const TestHttpRequest& req) -> TestHttpResponse {
+    const std::string prefix = "/dragonfly/api/";
+    bool ok = req.target.starts_with(prefix) && req.Header("x-mirror-token") == "abc" &&
+              req.Query("ns") == std::vector<std::string>{up};
+    std::lock_guard lock(mu);
+    if (!ok) {
+      ++rejected;
+      return {400, {}, "bad mirror request"};
+    }
+    ++served;
+    TestHttpRequest upstream_req = req;
+    upstream_req.target = "/v2/" + req.target.substr(prefix.size());
+    return Forward(transport, upstream_url, upstream_req, false);
+  });
+  REQUIRE(agent.ok());
+  WriteFile(dir / "hosts" / up / "hosts.toml",
+            "[host.\"http://" + (*agent)->host() +
+                "/dragonfly/api\"]\n  capabilities = [\"pull\", \"resolve\"]\n  override_path = true\n"
+                "  [host.\"http://" +
+                (*agent)->host() + "/dragonfly/api\".header]\n    x-mirror-token = \"abc\"\n");
+  RegistryClientOptions options = FastOptions(dir);
+  options.hosts_dir = (dir / "hosts").string();
+  auto client = RegistryClient::Create(options);
+  REQUIRE(client.ok());
+  auto manifest = (*client)->FetchManifest(*ref);
+  REQUIRE(manifest.ok());
+  CHECK(manifest->bytes == image.manifest);
+  auto range = (*client)->ReadBlobRange(*ref, image.layers[0].digest, 500, 500);
+  REQUIRE(range.ok());
+  CHECK(*range == image.layers[0].bytes.substr(500, 500));
+  std::lock_guard lock(mu);
+  CHECK(served >= 2);
+  CHECK(rejected == 0);
 }
 
 bool IsBlobGet(const TestHttpRequest& req) {

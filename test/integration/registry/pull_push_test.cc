@@ -204,6 +204,22 @@ TEST_CASE("Indexes: push, resolve and pick a platform") {
   CHECK(none.status().code() == absl::StatusCode::kNotFound);
   CHECK(Msg(none.status()).find("linux/s390x") != std::string::npos);
 
+  // Docker schema 2 media types come back as pushed.
+  nlohmann::json docker_manifest = nlohmann::json::parse(amd.manifest);
+  docker_manifest["mediaType"] = std::string(oci::kDockerManifest);
+  docker_manifest["config"]["mediaType"] = std::string(oci::kDockerConfig);
+  docker_manifest["layers"][0]["mediaType"] = std::string(oci::kDockerLayerGzip);
+  Reference docker_ref = ref->WithTag("docker");
+  auto docker_pushed = c.PushManifest(docker_ref, docker_manifest.dump(), oci::kDockerManifest);
+  REQUIRE(docker_pushed.ok());
+  auto docker_desc = c.Resolve(docker_ref);
+  REQUIRE(docker_desc.ok());
+  CHECK(docker_desc->media_type == oci::kDockerManifest);
+  CHECK(docker_desc->digest == *docker_pushed);
+  auto docker_fetched = c.FetchManifest(docker_ref);
+  REQUIRE(docker_fetched.ok());
+  CHECK(docker_fetched->media_type == oci::kDockerManifest);
+
   auto by_digest = c.ResolvePlatformManifest(multi.WithDigest(*pushed), *arm_platform);
   REQUIRE(by_digest.ok());
   CHECK(by_digest->digest == arm.manifest_digest);

@@ -1,5 +1,6 @@
 // tide-snapshotter as a process: socket permissions, clean shutdown, and crash consistency.
 #include <grpcpp/grpcpp.h>
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <atomic>
@@ -9,6 +10,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "containerd/services/snapshots/v1/snapshots.grpc.pb.h"
+#include "test/support/free_port.h"
+#include "test/support/subprocess.h"
 #include "test/support/temp_dir.h"
 #include "test/unit/snapshotter/tide_snapshotter_process.h"
 
@@ -109,6 +112,17 @@ TEST_CASE("daemon: socket is 0600, SIGTERM exits cleanly, List streams in batche
     }
     CHECK(reader->Finish().error_code() == grpc::INVALID_ARGUMENT);
   }
+  // A second daemon neither takes over the live socket nor the state directory.
+  auto same_socket = RunCommand(
+      {TideSnapshotterBinary(), "--root", (dir / "other-root").string(), "--address", options.socket});
+  CHECK(same_socket.exit_code == 1);
+  CHECK(same_socket.output.find("another process is serving") != std::string::npos);
+  auto same_root = RunCommand(
+      {TideSnapshotterBinary(), "--root", options.root.string(), "--address", (dir / "other.sock").string()});
+  CHECK(same_root.exit_code == 1);
+  CHECK(same_root.output.find("in use by another tide-snapshotter") != std::string::npos);
+  CHECK(ListAll(*stub).size() == 251);
+
   CHECK((*tide)->Stop() == 0);
   CHECK_FALSE(fs::exists(options.socket));
   CHECK(ReadFile((*tide)->log_path()).find("level=info msg=\"stopped\"") != std::string::npos);
@@ -165,4 +179,33 @@ TEST_CASE("daemon: kill -9 in the middle of a stream of changes leaves a consist
       }
     }
   }
+}
+
+TEST_CASE("daemon: bad configuration stops it with a message; flags override the file",
+          "[snapshotter][integration]") {
+  TempDir dir("tide-cli");
+  WriteFile(dir / "bad.toml", "prefetch = \"eager\"\n");
+  auto bad = RunCommand({TideSnapshotterBinary(), "--config", (dir / "bad.toml").string()});
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.output.find("prefetch") != std::string::npos);
+  CHECK(bad.output.find("bad.toml") != std::string::npos);
+  auto missing = RunCommand({TideSnapshotterBinary(), "--config", (dir / "none.toml").string()});
+  CHECK(missing.exit_code == 2);
+  CHECK(missing.output.find("none.toml") != std::string::npos);
+  auto level = RunCommand({TideSnapshotterBinary(), "--log-level", "loud"});
+  CHECK(level.exit_code == 2);
+  CHECK(level.output.find("loud") != std::string::npos);
+
+  // root/address from the file, overridden on the command line.
+  WriteFile(dir / "good.toml", absl::StrCat("root = \"", (dir / "file-root").string(), "\"\naddress = \"",
+                                            (dir / "file.sock").string(), "\"\nlog_level = \"error\"\n"));
+  auto proc = Subprocess::Start({TideSnapshotterBinary(), "--config", (dir / "good.toml").string(), "--root",
+                                 (dir / "flag-root").string(), "--log-level", "info"},
+                                SubprocessOptions{.env = {}, .log_path = (dir / "log").string(), .cwd = ""});
+  REQUIRE(proc.ok());
+  REQUIRE(WaitForUnixSocket((dir / "file.sock").string(), std::chrono::seconds(20)));
+  CHECK(fs::exists(dir / "flag-root" / "metadata.db"));
+  CHECK_FALSE(fs::exists(dir / "file-root"));
+  CHECK(proc->Stop(SIGINT) == 0);
+  CHECK(ReadFile(dir / "log").find("signal=SIGINT") != std::string::npos);  // info from the flag, not error
 }

@@ -92,6 +92,12 @@ void FaultProxy::SetFaultRate(double rate, std::vector<Fault> faults) {
   std::lock_guard lock(mu_);
   rate_ = rate;
   faults_ = std::move(faults);
+  if (rate == 0) forced_.clear();
+}
+
+void FaultProxy::FailNextConnections(std::vector<Fault> faults) {
+  std::lock_guard lock(mu_);
+  forced_ = std::move(faults);
 }
 
 FaultCounts FaultProxy::counts() {
@@ -126,9 +132,15 @@ void FaultProxy::Handle(int client_fd) {
   {
     std::lock_guard lock(mu_);
     ++counts_.connections;
-    if (!faults_.empty() && std::uniform_real_distribution<double>(0, 1)(rng_) < rate_) {
+    if (!forced_.empty()) {
+      faulty = true;
+      fault = forced_.front();
+      forced_.erase(forced_.begin());
+    } else if (!faults_.empty() && std::uniform_real_distribution<double>(0, 1)(rng_) < rate_) {
       faulty = true;
       fault = faults_[std::uniform_int_distribution<size_t>(0, faults_.size() - 1)(rng_)];
+    }
+    if (faulty) {
       if (fault == Fault::kTruncate) truncate_after = std::uniform_int_distribution<int64_t>(1, 300000)(rng_);
     }
   }
@@ -181,26 +193,24 @@ void FaultProxy::Handle(int client_fd) {
 
 void FaultProxy::Forward(int client_fd, int upstream_fd, int64_t truncate_after) {
   char buf[65536];
-  int64_t sent_down = 0;
+  int64_t moved = 0;  // both directions, so uploads get cut midway too
+  // Copies one read from `from` to `to`; false once the connection is done or cut.
+  auto pump = [&](int from, int to) {
+    ssize_t n = recv(from, buf, sizeof(buf), 0);
+    if (n <= 0) return false;
+    size_t len = static_cast<size_t>(n);
+    if (truncate_after >= 0 && moved + n > truncate_after) {
+      SendAll(to, buf, static_cast<size_t>(truncate_after - moved));
+      return false;  // the caller closes mid-message
+    }
+    moved += n;
+    return SendAll(to, buf, len);
+  };
   while (!stopping_) {
     pollfd p[2] = {{client_fd, POLLIN, 0}, {upstream_fd, POLLIN, 0}};
     if (poll(p, 2, 50) <= 0) continue;
-    if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-      ssize_t n = recv(client_fd, buf, sizeof(buf), 0);
-      if (n <= 0 || !SendAll(upstream_fd, buf, static_cast<size_t>(n))) return;
-    }
-    if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
-      ssize_t n = recv(upstream_fd, buf, sizeof(buf), 0);
-      if (n <= 0) return;
-      size_t len = static_cast<size_t>(n);
-      if (truncate_after >= 0 && sent_down + n > truncate_after) {
-        len = static_cast<size_t>(truncate_after - sent_down);
-        SendAll(client_fd, buf, len);
-        return;  // the caller closes mid-reply
-      }
-      if (!SendAll(client_fd, buf, len)) return;
-      sent_down += n;
-    }
+    if ((p[0].revents & (POLLIN | POLLHUP | POLLERR)) && !pump(client_fd, upstream_fd)) return;
+    if ((p[1].revents & (POLLIN | POLLHUP | POLLERR)) && !pump(upstream_fd, client_fd)) return;
   }
 }
 

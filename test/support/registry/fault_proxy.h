@@ -26,8 +26,8 @@ struct FaultCounts {
 
 // A TCP proxy on 127.0.0.1 in front of an upstream port that breaks a share of the connections it
 // accepts: resets them (RST), stalls them (reads, never answers), truncates the upstream's reply at
-// a random byte, or answers one request with "503 Retry-After: 0" and closes. SetFaultRate(0)
-// makes it a clean pass-through. Stops and joins its threads on destruction.
+// a random byte (either direction), or answers one request with "503 Retry-After: 0" and closes.
+// SetFaultRate(0) makes it a clean pass-through. Stops and joins its threads on destruction.
 class FaultProxy {
  public:
   static absl::StatusOr<std::unique_ptr<FaultProxy>> Start(int upstream_port, uint32_t seed);
@@ -36,6 +36,8 @@ class FaultProxy {
   // Probability in [0,1] that a new connection gets a fault, chosen uniformly from `faults`.
   void SetFaultRate(double rate, std::vector<Fault> faults = {Fault::kReset, Fault::kStall, Fault::kTruncate,
                                                               Fault::k503});
+  // The next connections get these faults, in order, before the rate applies again.
+  void FailNextConnections(std::vector<Fault> faults);
   FaultCounts counts();
   int port() const { return port_; }
   std::string host() const { return "127.0.0.1:" + std::to_string(port_); }
@@ -56,6 +58,7 @@ class FaultProxy {
   std::mt19937 rng_;
   double rate_ = 0;
   std::vector<Fault> faults_;
+  std::vector<Fault> forced_;
   FaultCounts counts_;
   std::vector<int> fds_;
   std::vector<std::thread> threads_;

@@ -11,6 +11,8 @@ struct TestPki {
   std::filesystem::path ca_cert;      // a fresh CA
   std::filesystem::path server_cert;  // for 127.0.0.1 and localhost, signed by the CA
   std::filesystem::path server_key;
+  std::filesystem::path client_cert;  // a TLS client certificate signed by the CA
+  std::filesystem::path client_key;
   std::filesystem::path signing_cert;  // self-signed RSA cert for JWTs (token auth rootcertbundle)
   std::filesystem::path signing_key;
 };

@@ -73,10 +73,22 @@ absl::StatusOr<std::unique_ptr<TokenServer>> TokenServer::Start(const TokenServe
 }
 
 TestHttpResponse TokenServer::Handle(const TestHttpRequest& req) {
-  if (req.Path() != "/token" || req.method != "GET") return {404, {}, "not found"};
+  if (req.Path() != "/token" || (req.method != "GET" && req.method != "POST")) return {404, {}, "not found"};
   int n = ++requests_;
   std::string subject = "anonymous";
-  if (!options_.username.empty()) {
+  TestHttpRequest params = req;
+  if (req.method == "POST") {
+    // OAuth2 form: grant_type=refresh_token&refresh_token=..&service=..&scope=..
+    params.target = "/token?" + req.body;
+    auto grant = params.Query("grant_type");
+    auto token = params.Query("refresh_token");
+    if (grant.empty() || grant[0] != "refresh_token" || token.empty() || options_.refresh_token.empty() ||
+        token[0] != options_.refresh_token) {
+      ++refused_;
+      return {401, {}, "{\"error\":\"invalid_grant\"}"};
+    }
+    subject = "identity-token-user";
+  } else if (!options_.username.empty()) {
     std::string expected = "Basic " + absl::Base64Escape(options_.username + ":" + options_.password);
     if (req.Header("authorization") != expected) {
       ++refused_;
@@ -84,11 +96,11 @@ TestHttpResponse TokenServer::Handle(const TestHttpRequest& req) {
     }
     subject = options_.username;
   }
-  std::vector<std::string> services = req.Query("service");
+  std::vector<std::string> services = params.Query("service");
   if (services.empty() || services[0] != options_.service)
     return {400, {}, "{\"details\":\"unknown service\"}"};
   nlohmann::json access = nlohmann::json::array();
-  for (const std::string& scope_param : req.Query("scope")) {
+  for (const std::string& scope_param : params.Query("scope")) {
     for (absl::string_view scope : absl::StrSplit(scope_param, ' ', absl::SkipEmpty())) {
       std::vector<std::string> parts = absl::StrSplit(scope, ':');
       if (parts.size() < 3) continue;

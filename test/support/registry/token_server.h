@@ -17,6 +17,7 @@ struct TokenServerOptions {
   std::string service = "tide-test-registry";
   std::string username;  // empty: anonymous tokens
   std::string password;
+  std::string refresh_token;     // accepted by the OAuth2 POST form (docker's identity tokens)
   int expires_in = 300;          // advertised to the client
   int expired_first_tokens = 0;  // this many first tokens are already expired (beyond the registry's leeway)
 };

@@ -41,6 +41,7 @@ std::string EdgeCaseTar() {
   TarHeaderSpec fifo;
   fifo.name = "run/fifo";
   fifo.type = '6';
+  fifo.uname = "l\xe9on";  // Latin-1, not UTF-8
   std::string long100 = "deep/" + std::string(120, 'L');
   std::string long255 = "deep/" + std::string(200, 'a') + "/" + std::string(200, 'b');
   return SyntheticTar()
@@ -124,6 +125,7 @@ TEST_CASE("edge-case metadata is preserved in the index") {
   CHECK(index.attr(index.LookupPath("dev")).synthesized);
   CHECK(S_ISBLK(index.attr(index.LookupPath("dev/sda")).mode));
   CHECK(S_ISFIFO(index.attr(index.LookupPath("run/fifo")).mode));
+  CHECK(index.uname(index.LookupPath("run/fifo")) == "l\xe9on");
   EntryId alias = index.LookupPath("usr/bin/alias");
   CHECK(S_ISLNK(index.attr(alias).mode));
   CHECK(index.link_target(alias) == "tool");

@@ -84,6 +84,12 @@ TEST_CASE("a tampered index or footer is rejected") {
   blob[blob.size() - 1] ^= 1;
   StringRangeReader reader(blob);
   CHECK_FALSE(LoadIndexFromFooter(reader, blob.size()).ok());
+  // A callback reader (as over HTTP ranges) that returns short data is caught too.
+  CallbackRangeReader short_reads([&](uint64_t offset, size_t size, std::string* out) {
+    *out = c.blob.substr(offset, size > 1 ? size - 1 : size);
+    return absl::OkStatus();
+  });
+  CHECK_FALSE(LoadIndexFromFooter(short_reads, c.blob.size()).ok());
   // Annotations pointing to the wrong place.
   StringRangeReader good(c.blob);
   CHECK_FALSE(LoadIndexAt(good, r.index_offset + 1, r.index_size, r.index_digest).ok());

@@ -2,7 +2,9 @@
 
 #include <sys/mount.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <thread>
 
 #include "snapshotter/remote_layer_labels.h"
 #include "test/support/temp_dir.h"
@@ -240,6 +242,8 @@ TEST_CASE("remote layer labels: CRI labels first, tide annotations without them"
   REQUIRE(location.ok());
   CHECK(location->reference == "registry.test/app");
   CHECK(location->layer_digest.empty());
+  nerdctl["containerd.io/snapshot/tide.layer-digest"] = "sha256:ee";
+  CHECK(LocateRemoteLayer(nerdctl)->layer_digest == "sha256:ee");
 
   // Not a tide layer, or a tide layer that cannot be located: NotFound, i.e. an ordinary pull.
   CHECK(absl::IsNotFound(
@@ -283,4 +287,43 @@ TEST_CASE("snapshotter: a remote layer that cannot be restored makes its users U
   CHECK((*s)->Mounts("v").ok());
   REQUIRE((*s)->Remove("v").ok());
   REQUIRE((*s)->Remove(name).ok());
+}
+
+TEST_CASE("snapshotter: one process per state directory", "[snapshotter]") {
+  TempDir root("tide-snap");
+  auto first = Snapshotter::Open(root.path(), nullptr);
+  REQUIRE(first.ok());
+  auto second = Snapshotter::Open(root.path(), nullptr);
+  REQUIRE(absl::IsFailedPrecondition(second.status()));
+  CHECK(std::string(second.status().message()).find(root.path().string()) != std::string::npos);
+  first->reset();
+  CHECK(Snapshotter::Open(root.path(), nullptr).ok());
+}
+
+TEST_CASE("snapshotter: concurrent pulls of one remote layer end with one snapshot and one mount",
+          "[snapshotter]") {
+  TempDir root("tide-snap");
+  TempDir layers("tide-layers");
+  std::string hex(64, 'e');
+  tide::testing::WriteFile(layers / hex / "f", "x");
+  auto mounter_owned = std::make_unique<BindLayerMounter>(layers.path());
+  BindLayerMounter* mounter = mounter_owned.get();
+  auto s = Snapshotter::Open(root.path(), std::move(mounter_owned));
+  REQUIRE(s.ok());
+  const std::string chain = "sha256:" + std::string(64, '6');
+  std::vector<std::thread> threads;
+  std::atomic<int> already_exists{0};
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      auto r = (*s)->Prepare("ns" + std::to_string(i) + "/1/extract " + chain, "", RemoteLabels(chain, hex));
+      if (absl::IsAlreadyExists(r.status())) ++already_exists;
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(already_exists == 8);
+  CHECK(Names(*s->get(), {}) == std::vector<std::string>{Snapshotter::RemoteSnapshotName(chain, "")});
+  CHECK(DirEntries(root / "snapshots").size() == 1);
+  CHECK(mounter->mounts - mounter->unmounts == 1);  // losers of the race unmounted theirs
+  REQUIRE((*s)->Remove(Snapshotter::RemoteSnapshotName(chain, "")).ok());
+  CHECK(DirEntries(root / "snapshots").empty());
 }

@@ -1,0 +1,37 @@
+#ifndef TIDE_FORMAT_INDEX_LOADER_H_
+#define TIDE_FORMAT_INDEX_LOADER_H_
+
+#include <string>
+#include <string_view>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "format/layer_index.h"
+#include "tide/format/v1/layer_index.pb.h"
+
+namespace tide::format {
+
+// Checks the index frame's framing and returns the decompressed protobuf bytes (bounded size).
+absl::StatusOr<std::string> DecompressIndexFrame(std::string_view frame);
+
+// Builds a LayerIndex from the proto: validates every length, offset and id, then lays entries out
+// in packed structs with one string arena and builds the directory tree.
+class IndexLoader {
+ public:
+  // Decompresses, parses and loads an index frame.
+  static absl::StatusOr<LayerIndex> LoadFrame(std::string_view frame);
+  static absl::StatusOr<LayerIndex> Load(tide::format::v1::LayerIndex& pb);
+
+ private:
+  static absl::Status CheckColumns(const tide::format::v1::LayerIndex& pb, size_t n);
+  static absl::Status LoadChunks(const tide::format::v1::LayerIndex& pb, LayerIndex* index);
+  static absl::Status LoadEntries(const tide::format::v1::LayerIndex& pb, LayerIndex* index);
+  static absl::Status BuildTree(LayerIndex* index);
+  static absl::Status ResolveHardlinks(LayerIndex* index,
+                                       const absl::flat_hash_map<absl::string_view, EntryId>& by_path);
+  static void BuildChildren(LayerIndex* index);
+};
+
+}  // namespace tide::format
+
+#endif  // TIDE_FORMAT_INDEX_LOADER_H_
