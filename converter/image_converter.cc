@@ -185,7 +185,11 @@ class Converter {
     auto work = [&] {
       for (size_t k = next++; k < todo.size() && !failed; k = next++) {
         size_t i = todo[k];
-        results[i] = ConvertLayer(source_, dest_, jobs[i], options_.writer, options_.progress);
+        format::LayerWriterOptions writer = options_.writer;
+        if (options_.startup_for_layer && jobs[i].expected_diff_id) {
+          writer.startup = options_.startup_for_layer(jobs[i].source, *jobs[i].expected_diff_id);
+        }
+        results[i] = ConvertLayer(source_, dest_, jobs[i], writer, options_.progress);
         if (!results[i].ok()) failed = true;
       }
     };

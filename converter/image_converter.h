@@ -1,6 +1,7 @@
 #ifndef TIDE_CONVERTER_IMAGE_CONVERTER_H_
 #define TIDE_CONVERTER_IMAGE_CONVERTER_H_
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,6 +20,10 @@ struct ConvertOptions {
   // Only this platform from a multi-platform index (all platforms when unset).
   std::optional<oci::Platform> platform;
   format::LayerWriterOptions writer;
+  // The startup set of a layer, given its source descriptor and config diff_id (`tidectl optimize`);
+  // unset or an empty result keeps the layer's entry order.
+  std::function<std::vector<format::StartupFile>(const oci::Descriptor& source, const Digest& diff_id)>
+      startup_for_layer;
   // Layers converted at once; 0 means one per CPU (bounded by the number of layers).
   int parallel_layers = 0;
   Progress* progress = nullptr;

@@ -50,7 +50,11 @@ absl::StatusOr<ConvertedLayer> ConvertLayer(ImageSource& source, ImageDestinatio
   // their own thread, ahead of the writer.
   std::optional<ReadAheadSource> read_ahead;
   read_ahead.emplace(*decompressed);
-  format::ByteSource& tar = *read_ahead;
+  // A startup set reorders the tar, so the writer's diff_id is no longer the source's: hash the
+  // source stream on the way in to check it against the config.
+  std::optional<HashingSource> source_hash;
+  if (!writer_options.startup.empty()) source_hash.emplace(*read_ahead);
+  format::ByteSource& tar = source_hash ? static_cast<format::ByteSource&>(*source_hash) : *read_ahead;
 
   auto fail = [&](const absl::Status& s) {
     finish_task(absl::StrCat("failed: ", s.message()));
@@ -81,9 +85,10 @@ absl::StatusOr<ConvertedLayer> ConvertLayer(ImageSource& source, ImageDestinatio
     return fail(absl::DataLossError(absl::StrCat(job.name, ": blob size mismatch: manifest says ", src.size,
                                                  ", content has ", compressed.bytes(), " bytes")));
   }
-  if (job.expected_diff_id && written->diff_id != *job.expected_diff_id) {
+  const Digest source_diff_id = source_hash ? source_hash->Finish() : written->diff_id;
+  if (job.expected_diff_id && source_diff_id != *job.expected_diff_id) {
     return fail(
-        absl::DataLossError(absl::StrCat(job.name, ": uncompressed content is ", written->diff_id.str(),
+        absl::DataLossError(absl::StrCat(job.name, ": uncompressed content is ", source_diff_id.str(),
                                          " but the config's diff_id is ", job.expected_diff_id->str())));
   }
   if (absl::Status s = (*out)->Commit(written->blob_digest); !s.ok()) return fail(Annotate(s, job.name));

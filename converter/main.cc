@@ -5,6 +5,8 @@
 #include "converter/convert_command.h"
 #include "converter/inspect_command.h"
 #include "converter/mount_command.h"
+#include "converter/optimize_command.h"
+#include "converter/profile_command.h"
 #include "converter/pull_command.h"
 
 int main(int argc, char** argv) {
@@ -12,6 +14,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   tide::converter::AddConvertCommand(app);
   tide::converter::AddInspectCommand(app);
+  tide::converter::AddOptimizeCommand(app);
+  tide::converter::AddProfileCommand(app);
   tide::converter::AddPullCommand(app);
   tide::converter::AddMountCommand(app);
   CLI11_PARSE(app, argc, argv);

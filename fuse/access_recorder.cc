@@ -8,6 +8,7 @@ namespace tide::fuse {
 
 void AccessRecorder::Record(uint32_t entry_id, uint64_t offset, uint64_t length) {
   std::lock_guard lock(mu_);
+  if (stopped_) return;
   if (!records_.empty()) {
     AccessRecord& last = records_.back();
     if (last.entry_id == entry_id && last.offset + last.length == offset) {
@@ -16,6 +17,13 @@ void AccessRecorder::Record(uint32_t entry_id, uint64_t offset, uint64_t length)
     }
   }
   records_.push_back({entry_id, offset, length});
+}
+
+void AccessRecorder::Stop() {
+  std::lock_guard lock(mu_);
+  stopped_ = true;
+  records_.clear();
+  records_.shrink_to_fit();
 }
 
 std::vector<AccessRecord> AccessRecorder::Snapshot() const {

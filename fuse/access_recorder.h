@@ -23,6 +23,9 @@ struct AccessRecord {
 class AccessRecorder {
  public:
   void Record(uint32_t entry_id, uint64_t offset, uint64_t length);
+  // Ends recording for good (a profile was taken): later reads are not kept, so a long-running
+  // workload does not grow the record.
+  void Stop();
   std::vector<AccessRecord> Snapshot() const;
   // Writes "path<TAB>offset<TAB>length" lines; `path_of` maps entry ids to layer paths.
   template <typename PathOf>
@@ -31,6 +34,7 @@ class AccessRecorder {
  private:
   mutable std::mutex mu_;
   std::vector<AccessRecord> records_;
+  bool stopped_ = false;
 };
 
 absl::Status WriteAccessTsv(const std::filesystem::path& out, const std::vector<std::string>& lines);

@@ -106,6 +106,7 @@ absl::StatusOr<std::unique_ptr<LayerMount>> LayerMount::Create(
   fuse_options.readahead_kb = options.kernel.readahead_kb;
   TIDE_ASSIGN_OR_RETURN(m->fuse_, FuseMount::Start(mountpoint, LayerFs::Ops(), m->fs_.get(), fuse_options));
   std::vector<uint32_t> startup(idx->startup_chunks().begin(), idx->startup_chunks().end());
+  if (startup.empty() && options.learned_startup) startup = options.learned_startup(*idx);
   ChunkRanges plan = PrefetchPlan(options.prefetch, startup, static_cast<uint32_t>(idx->chunks().size()));
   if (!plan.empty()) m->prefetcher_ = std::make_unique<Prefetcher>(m->fetcher_, limiter, std::move(plan));
   return m;

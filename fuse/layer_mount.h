@@ -1,9 +1,12 @@
 #ifndef TIDE_FUSE_LAYER_MOUNT_H_
 #define TIDE_FUSE_LAYER_MOUNT_H_
 
+#include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/digest.h"
@@ -31,6 +34,9 @@ struct IndexLocation {
 struct LayerMountOptions {
   PrefetchMode prefetch = PrefetchMode::kStartup;
   bool record_access = false;
+  // For layers whose index has no startup set: the chunks an earlier run of the workload read
+  // (a learned profile), prefetched first like a startup set. Unset or empty: none.
+  std::function<std::vector<uint32_t>(const format::LayerIndex&)> learned_startup;
   FetcherOptions fetcher;
   KernelCacheOptions kernel;
   FuseMountOptions fuse;

@@ -10,6 +10,7 @@
 #include "fuse/layer_mount_manager.h"
 #include "snapshotter/remote_layer_labels.h"
 #include "snapshotter/remote_layer_mounter.h"
+#include "snapshotter/profile_keeper.h"
 #include "snapshotter/remote_layer_mounter_factory.h"
 
 namespace tide::snapshotter {
@@ -46,10 +47,15 @@ absl::StatusOr<fuse::RemoteLayer> ToRemoteLayer(const Labels& labels) {
   return layer;
 }
 
+// Layers without a startup set are prefetched from the profile learned on an earlier run on this
+// node (<root>/profiles); the first run of a layer records one (docs/profiles.md).
 class FuseRemoteLayerMounter : public RemoteLayerMounter {
  public:
-  explicit FuseRemoteLayerMounter(std::unique_ptr<fuse::LayerMountManager> manager)
-      : manager_(std::move(manager)) {}
+  FuseRemoteLayerMounter(std::unique_ptr<fuse::LayerMountManager> manager, fuse::LayerMountOptions defaults,
+                         const std::filesystem::path& profile_dir)
+      : manager_(std::move(manager)),
+        defaults_(std::move(defaults)),
+        keeper_(std::make_unique<ProfileKeeper>(*manager_, profile_dir)) {}
 
   absl::StatusOr<bool> IsRemoteLayer(const Labels& labels) override {
     auto layer = ToRemoteLayer(labels);
@@ -59,16 +65,37 @@ class FuseRemoteLayerMounter : public RemoteLayerMounter {
   }
   absl::Status Mount(const Labels& labels, const std::filesystem::path& target) override {
     TIDE_ASSIGN_OR_RETURN(fuse::RemoteLayer layer, ToRemoteLayer(labels));
-    return manager_->Mount(layer, target);
+    const bool learned = keeper_->Has(layer.layer_digest);
+    TIDE_RETURN_IF_ERROR(manager_->Mount(layer, target, OptionsFor(layer, learned)));
+    if (!learned) keeper_->Watch(target, layer.layer_digest);
+    return absl::OkStatus();
   }
-  absl::Status Unmount(const std::filesystem::path& target) override { return manager_->Unmount(target); }
+  absl::Status Unmount(const std::filesystem::path& target) override {
+    keeper_->Forget(target);
+    return manager_->Unmount(target);
+  }
   absl::Status Restore(const Labels& labels, const std::filesystem::path& target) override {
     TIDE_ASSIGN_OR_RETURN(fuse::RemoteLayer layer, ToRemoteLayer(labels));
     return manager_->Restore(layer, target);
   }
 
  private:
+  fuse::LayerMountOptions OptionsFor(const fuse::RemoteLayer& layer, bool learned) {
+    fuse::LayerMountOptions options = defaults_;
+    options.record_access = !learned;
+    if (learned) {
+      ProfileKeeper* keeper = keeper_.get();
+      Digest digest = layer.layer_digest;
+      options.learned_startup = [keeper, digest](const format::LayerIndex& index) {
+        return keeper->LearnedChunks(digest, index);
+      };
+    }
+    return options;
+  }
+
   std::unique_ptr<fuse::LayerMountManager> manager_;
+  fuse::LayerMountOptions defaults_;
+  std::unique_ptr<ProfileKeeper> keeper_;  // declared after manager_: goes first
 };
 
 }  // namespace
@@ -88,7 +115,8 @@ absl::StatusOr<std::unique_ptr<RemoteLayerMounter>> MakeRemoteLayerMounter(const
   options.registry.retry.budget = std::chrono::seconds(2);
   TIDE_ASSIGN_OR_RETURN(std::unique_ptr<fuse::LayerMountManager> manager,
                         fuse::LayerMountManager::Create(options));
-  return std::unique_ptr<RemoteLayerMounter>(new FuseRemoteLayerMounter(std::move(manager)));
+  return std::unique_ptr<RemoteLayerMounter>(
+      new FuseRemoteLayerMounter(std::move(manager), options.defaults, config.root / "profiles"));
 }
 
 }  // namespace tide::snapshotter

@@ -1,0 +1,14 @@
+#ifndef TIDE_CONVERTER_PROFILE_COMMAND_H_
+#define TIDE_CONVERTER_PROFILE_COMMAND_H_
+
+#include <CLI/CLI.hpp>
+
+namespace tide::converter {
+
+// `tidectl profile export IMAGE --root DIR`: writes the startup profile tide-snapshotter learned
+// for an image's layers on this node (docs/profiles.md).
+void AddProfileCommand(CLI::App& app);
+
+}  // namespace tide::converter
+
+#endif  // TIDE_CONVERTER_PROFILE_COMMAND_H_

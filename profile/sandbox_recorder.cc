@@ -1,0 +1,182 @@
+#include "profile/sandbox_recorder.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/status_macros.h"
+#include "common/unique_fd.h"
+#include "fuse/blob_source.h"
+#include "fuse/layer_mount_manager.h"
+#include "oci/oci_layout.h"
+#include "profile/image_runtime.h"
+#include "profile/sandbox_process.h"
+
+namespace tide::profile {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// An overlayfs mount, detached on destruction.
+class OverlayMount {
+ public:
+  static absl::StatusOr<OverlayMount> Create(const std::vector<fs::path>& lower_top_first,
+                                             const fs::path& upper, const fs::path& work,
+                                             const fs::path& target) {
+    std::vector<std::string> lowers;
+    for (const fs::path& p : lower_top_first) lowers.push_back(p.string());
+    std::string data = absl::StrCat("lowerdir=", absl::StrJoin(lowers, ":"), ",upperdir=", upper.string(),
+                                    ",workdir=", work.string());
+    if (::mount("overlay", target.c_str(), "overlay", 0, data.c_str()) != 0) {
+      return absl::InternalError(
+          absl::StrCat("overlay mount on ", target.string(), ": ", std::strerror(errno)));
+    }
+    return OverlayMount(target);
+  }
+  OverlayMount(OverlayMount&& o) noexcept : target_(std::exchange(o.target_, {})) {}
+  OverlayMount& operator=(OverlayMount&&) = delete;
+  ~OverlayMount() {
+    if (!target_.empty()) ::umount2(target_.c_str(), MNT_DETACH);
+  }
+
+ private:
+  explicit OverlayMount(fs::path target) : target_(std::move(target)) {}
+  fs::path target_;
+};
+
+bool PortAccepts(int port) {
+  UniqueFd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (s.get() < 0) return false;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return ::connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+}
+
+// Feeds the workload's output to `echo` line by line; true once a line contains `ready_line`.
+class OutputWatcher {
+ public:
+  OutputWatcher(std::string ready_line, FILE* echo) : ready_line_(std::move(ready_line)), echo_(echo) {}
+  // Returns false at EOF.
+  bool Drain(int fd, bool& ready) {
+    char buf[4096];
+    ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n <= 0) return n < 0 && errno == EINTR;
+    pending_.append(buf, static_cast<size_t>(n));
+    size_t nl;
+    while ((nl = pending_.find('\n')) != std::string::npos) {
+      std::string line = pending_.substr(0, nl);
+      pending_.erase(0, nl + 1);
+      if (echo_ != nullptr) std::fprintf(echo_, "  | %s\n", line.c_str());
+      if (!ready_line_.empty() && line.find(ready_line_) != std::string::npos) ready = true;
+    }
+    return true;
+  }
+
+ private:
+  std::string ready_line_;
+  FILE* echo_;
+  std::string pending_;
+};
+
+// Waits until a ready condition, the workload's exit, or the timeout.
+void WaitForReady(SandboxProcess& proc, const SandboxOptions& options, SandboxResult& result) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(options.timeout_seconds);
+  OutputWatcher watcher(options.ready_line, options.echo);
+  bool open = true;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (open) {
+      pollfd p{proc.output_fd(), POLLIN, 0};
+      if (::poll(&p, 1, 50) > 0) open = watcher.Drain(proc.output_fd(), result.ready);
+    } else {
+      ::usleep(50 * 1000);
+    }
+    if (!result.ready && options.ready_port != 0) result.ready = PortAccepts(options.ready_port);
+    if (result.ready) return;
+    if (!open) {
+      result.exit_code = proc.Poll();
+      if (result.exit_code >= 0) return;
+    }
+  }
+}
+
+// Container runtimes (runc) read the image's user and group databases before starting the process;
+// reading them here puts them in the profile as a real start would need them.
+void ReadLikeRuntime(const fs::path& root) {
+  for (const char* file : {"etc/passwd", "etc/group"}) {
+    UniqueFd fd(::open((root / file).c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0) continue;
+    char buf[65536];
+    while (::read(fd.get(), buf, sizeof(buf)) > 0) {
+    }
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<SandboxResult> RecordStartup(const SandboxOptions& options) {
+  TIDE_ASSIGN_OR_RETURN(ImageRuntime rt, LoadImageRuntime(options.layout_dir, options.tag));
+  if (rt.layers.size() != rt.diff_ids.size()) {
+    return absl::InvalidArgumentError("image config's diff_ids do not match the manifest's layers");
+  }
+  SandboxSpec spec{options.work_dir / "root", options.command.empty() ? rt.argv : options.command, rt.env,
+                   rt.working_dir};
+  std::error_code ec;
+  for (const char* d : {"root", "upper", "work", "cache", "layers"})
+    fs::create_directories(options.work_dir / d, ec);
+  TIDE_ASSIGN_OR_RETURN(oci::OciLayout layout, oci::OciLayout::Open(options.layout_dir));
+
+  fuse::LayerMountManagerOptions mopts;
+  mopts.cache_dir = options.work_dir / "cache";
+  TIDE_ASSIGN_OR_RETURN(std::unique_ptr<fuse::LayerMountManager> manager,
+                        fuse::LayerMountManager::Create(mopts));
+  fuse::LayerMountOptions lopts;
+  lopts.prefetch = fuse::PrefetchMode::kNone;  // only what the workload reads may enter the profile
+  lopts.record_access = true;
+  std::vector<fs::path> mountpoints;
+  for (size_t i = 0; i < rt.layers.size(); ++i) {
+    const oci::Descriptor& layer = rt.layers[i];
+    fs::path mp = options.work_dir / "layers" / std::to_string(i);
+    fs::create_directories(mp, ec);
+    auto size = static_cast<uint64_t>(layer.size);
+    auto where = fuse::IndexLocationFromAnnotations(layer.annotations, size);
+    fuse::IndexLocation index = where.ok() ? *where : fuse::IndexLocation{0, 0, Digest(), size};
+    TIDE_ASSIGN_OR_RETURN(std::unique_ptr<fuse::FileBlobSource> blob,
+                          fuse::FileBlobSource::Open(layout.BlobPath(layer.digest)));
+    TIDE_RETURN_IF_ERROR(manager->MountBlob(layer.digest.str(), std::move(blob), index, mp, lopts));
+    mountpoints.push_back(mp);
+  }
+  SandboxResult result;
+  {
+    std::vector<fs::path> top_first(mountpoints.rbegin(), mountpoints.rend());
+    TIDE_ASSIGN_OR_RETURN(OverlayMount overlay, OverlayMount::Create(top_first, options.work_dir / "upper",
+                                                                     options.work_dir / "work", spec.root));
+    ReadLikeRuntime(spec.root);
+    TIDE_ASSIGN_OR_RETURN(SandboxProcess proc, SandboxProcess::Start(spec));
+    WaitForReady(proc, options, result);
+  }  // the workload is killed before the overlay goes
+  for (size_t i = 0; i < mountpoints.size(); ++i) {
+    fuse::LayerMount* mount = manager->Find(mountpoints[i]);
+    if (mount == nullptr || mount->recorder() == nullptr) continue;
+    size_t layer = result.profile.AddLayer(rt.diff_ids[i]);
+    for (const fuse::AccessRecord& r : mount->recorder()->Snapshot()) {
+      result.profile.AddRead(layer, std::string(mount->index().path(mount->index().Resolve(r.entry_id))),
+                             r.offset, r.length);
+    }
+  }
+  return result;
+}
+
+}  // namespace tide::profile

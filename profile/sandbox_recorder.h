@@ -1,0 +1,42 @@
+#ifndef TIDE_PROFILE_SANDBOX_RECORDER_H_
+#define TIDE_PROFILE_SANDBOX_RECORDER_H_
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "profile/startup_profile.h"
+
+namespace tide::profile {
+
+struct SandboxOptions {
+  // A tide image (converted, without a startup set) in an OCI layout: dir and tag ("" = only entry).
+  std::filesystem::path layout_dir;
+  std::string tag;
+  // argv to run; empty = the image's Entrypoint + Cmd. Run with the image's Env and WorkingDir.
+  std::vector<std::string> command;
+  // Ready conditions; the first met ends the run. With none, the run ends at the timeout or exit.
+  std::string ready_line;
+  int ready_port = 0;
+  double timeout_seconds = 60;
+  // Scratch space for mountpoints, overlay upper dir and the chunk cache.
+  std::filesystem::path work_dir;
+  // Where the workload's stdout/stderr lines are echoed (nullptr = discarded).
+  FILE* echo = nullptr;
+};
+
+struct SandboxResult {
+  StartupProfile profile;  // layers named by their diff_id
+  bool ready = false;      // a ready condition was met (false: timeout or exit)
+  int exit_code = -1;      // when the workload exited before ready
+};
+
+// Runs the image's workload as root over tide's own FUSE mounts of its layers (overlayfs on top,
+// new mount and pid namespaces, chroot) with access recording on, until ready, and returns the
+// reads each layer saw. Everything mounted or started is torn down before returning.
+absl::StatusOr<SandboxResult> RecordStartup(const SandboxOptions& options);
+
+}  // namespace tide::profile
+
+#endif  // TIDE_PROFILE_SANDBOX_RECORDER_H_

@@ -1,0 +1,69 @@
+#ifndef TIDE_SNAPSHOTTER_PROFILE_KEEPER_H_
+#define TIDE_SNAPSHOTTER_PROFILE_KEEPER_H_
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "common/digest.h"
+#include "format/layer_index.h"
+#include "fuse/layer_mount_manager.h"
+
+namespace tide::snapshotter {
+
+struct ProfileKeeperOptions {
+  // A layer's startup reads end when no new read came for `idle`, or `limit` after its first read.
+  std::chrono::milliseconds idle{3000};
+  std::chrono::milliseconds limit{60000};
+};
+
+// Learned profiles: records what containers read from each remote layer from its first read until
+// it goes idle (or a time limit), and keeps it as <dir>/<layer digest hex>.profile in the text format
+// of docs/profiles.md (one layer, named by its blob digest). The first recording of a layer on a node
+// is kept; later runs use it for prefetch instead of recording again.
+class ProfileKeeper {
+ public:
+  ProfileKeeper(fuse::LayerMountManager& manager, std::filesystem::path dir,
+                ProfileKeeperOptions options = {});
+  ~ProfileKeeper();
+  ProfileKeeper(const ProfileKeeper&) = delete;
+  ProfileKeeper& operator=(const ProfileKeeper&) = delete;
+
+  const std::filesystem::path& dir() const { return dir_; }
+  std::filesystem::path PathFor(const Digest& layer) const;
+  bool Has(const Digest& layer) const;
+  // Starts watching the recorder of the mount at `mountpoint` (mounted with record_access).
+  void Watch(const std::filesystem::path& mountpoint, const Digest& layer);
+  // Stops watching; call before unmounting.
+  void Forget(const std::filesystem::path& mountpoint);
+
+  // The chunks of `index` a kept profile of `layer` reads, in access order (empty without one).
+  std::vector<uint32_t> LearnedChunks(const Digest& layer, const format::LayerIndex& index) const;
+
+ private:
+  struct Watched {
+    Digest layer;
+    size_t reads = 0;
+    std::chrono::steady_clock::time_point first_read;
+    std::chrono::steady_clock::time_point last_change;
+  };
+  void Run();
+  bool Check(const std::filesystem::path& mountpoint, Watched& w, std::chrono::steady_clock::time_point now);
+
+  fuse::LayerMountManager& manager_;
+  const std::filesystem::path dir_;
+  const ProfileKeeperOptions options_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::map<std::filesystem::path, Watched> watched_;
+  std::thread thread_;
+};
+
+}  // namespace tide::snapshotter
+
+#endif  // TIDE_SNAPSHOTTER_PROFILE_KEEPER_H_

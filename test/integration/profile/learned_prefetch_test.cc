@@ -1,0 +1,139 @@
+// Learned prefetch: the snapshotter's ProfileKeeper records a first run's reads of a layer without a
+// startup set; a later cold mount (empty chunk cache) fetches those chunks up front in a few
+// large requests, so the workload's reads then need no fetch.
+#include <unistd.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <thread>
+
+#include "fuse/blob_source.h"
+#include "fuse/layer_mount_manager.h"
+#include "oci/manifest.h"
+#include "oci/oci_layout.h"
+#include "snapshotter/profile_keeper.h"
+#include "test/support/subprocess.h"
+#include "test/support/temp_dir.h"
+
+using namespace tide;
+using namespace tide::testing;
+
+namespace {
+
+// Counts the ranged reads the fuse layer makes of the blob (what a registry would serve).
+class CountingBlob : public fuse::BlobSource {
+ public:
+  explicit CountingBlob(std::shared_ptr<fuse::BlobSource> inner) : inner_(std::move(inner)) {}
+  absl::StatusOr<std::string> ReadAt(uint64_t offset, uint64_t length) override {
+    ++reads;
+    return inner_->ReadAt(offset, length);
+  }
+  std::string Describe() const override { return inner_->Describe(); }
+  std::atomic<int> reads{0};
+
+ private:
+  std::shared_ptr<fuse::BlobSource> inner_;
+};
+
+std::string ReadAll(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+}  // namespace
+
+TEST_CASE("a kept profile makes a cold mount prefetch the startup reads up front", "[profile][learned]") {
+  if (::geteuid() != 0 || ::access("/dev/fuse", R_OK | W_OK) != 0) {
+    WARN("skipped: needs root and /dev/fuse");
+    return;
+  }
+  TempDir tmp("tide-learned");
+  auto built = RunCommand(
+      {std::string(std::getenv("TIDE_SOURCE_DIR")) + "/test/integration/profile/build-app-image.sh",
+       (tmp / "src").string(), "v1"});
+  REQUIRE(built.exit_code == 0);
+  // Small chunks and no startup set: reading /app/a on demand takes several requests.
+  auto conv = RunCommand({std::string(std::getenv("TIDE_BINARY_DIR")) + "/converter/tidectl", "convert", "-q",
+                          "--chunk-size", "64K", "oci:" + (tmp / "src").string() + ":v1",
+                          "oci:" + (tmp / "tide").string() + ":v1"});
+  INFO(conv.output);
+  REQUIRE(conv.exit_code == 0);
+  auto layout = oci::OciLayout::Open(tmp / "tide");
+  REQUIRE(layout.ok());
+  auto manifest = oci::Manifest::Parse(*layout->ReadBlob(layout->Resolve("v1")->digest));
+  REQUIRE(manifest.ok());
+  const oci::Descriptor app = manifest->layers.back();
+  auto where = fuse::IndexLocationFromAnnotations(app.annotations, static_cast<uint64_t>(app.size));
+  REQUIRE(where.ok());
+  const std::filesystem::path mp = tmp / "mnt";
+  std::filesystem::create_directories(mp);
+  const std::filesystem::path profiles = tmp / "profiles";
+
+  auto mount = [&](const std::string& cache, bool learned, std::shared_ptr<CountingBlob>& blob,
+                   std::unique_ptr<fuse::LayerMountManager>& manager, snapshotter::ProfileKeeper*& keeper_out,
+                   std::unique_ptr<snapshotter::ProfileKeeper>& keeper) {
+    fuse::LayerMountManagerOptions mopts;
+    mopts.cache_dir = tmp / cache;
+    auto m = fuse::LayerMountManager::Create(mopts);
+    REQUIRE(m.ok());
+    manager = std::move(*m);
+    snapshotter::ProfileKeeperOptions kopts;
+    kopts.idle = std::chrono::milliseconds(500);
+    keeper = std::make_unique<snapshotter::ProfileKeeper>(*manager, profiles, kopts);
+    keeper_out = keeper.get();
+    auto file = fuse::FileBlobSource::Open(layout->BlobPath(app.digest));
+    REQUIRE(file.ok());
+    blob = std::make_shared<CountingBlob>(std::shared_ptr<fuse::BlobSource>(std::move(*file)));
+    fuse::LayerMountOptions lopts;
+    lopts.prefetch = fuse::PrefetchMode::kStartup;
+    lopts.record_access = !learned;
+    if (learned) {
+      auto* k = keeper.get();
+      Digest digest = app.digest;
+      lopts.learned_startup = [k, digest](const format::LayerIndex& index) {
+        return k->LearnedChunks(digest, index);
+      };
+    }
+    REQUIRE(manager->MountBlob(app.digest.str(), blob, *where, mp, lopts).ok());
+    if (!learned) keeper->Watch(mp, app.digest);
+  };
+
+  // First run: no profile, reads are recorded and kept once idle.
+  {
+    std::shared_ptr<CountingBlob> blob;
+    std::unique_ptr<fuse::LayerMountManager> manager;
+    std::unique_ptr<snapshotter::ProfileKeeper> keeper;
+    snapshotter::ProfileKeeper* k = nullptr;
+    mount("cache1", false, blob, manager, k, keeper);
+    CHECK(ReadAll(mp / "app/a").size() == 700000);
+    CHECK(ReadAll(mp / "app/c").size() == 700000);
+    const int on_demand = blob->reads.load();
+    INFO("first run: " << on_demand << " blob reads");
+    CHECK(on_demand > 3);  // chunk by chunk: what learned prefetch must avoid
+    for (int i = 0; i < 100 && !k->Has(app.digest); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    REQUIRE(k->Has(app.digest));
+    keeper->Forget(mp);
+    REQUIRE(manager->Unmount(mp).ok());
+  }
+  // Second run on a "new node": empty cache, kept profile.
+  {
+    std::shared_ptr<CountingBlob> blob;
+    std::unique_ptr<fuse::LayerMountManager> manager;
+    std::unique_ptr<snapshotter::ProfileKeeper> keeper;
+    snapshotter::ProfileKeeper* k = nullptr;
+    mount("cache2", true, blob, manager, k, keeper);
+    fuse::LayerMount* m = manager->Find(mp);
+    REQUIRE(m != nullptr);
+    REQUIRE(m->prefetcher() != nullptr);
+    REQUIRE(m->prefetcher()->WaitDone(std::chrono::seconds(30)));
+    const int prefetch_reads = blob->reads.load();
+    INFO("prefetch: " << prefetch_reads << " blob reads (index included)");
+    CHECK(prefetch_reads <= 1 + 3);
+    CHECK(ReadAll(mp / "app/a").size() == 700000);
+    CHECK(ReadAll(mp / "app/c").size() == 700000);
+    CHECK(blob->reads.load() == prefetch_reads);  // everything the workload read was already there
+    REQUIRE(manager->Unmount(mp).ok());
+  }
+}

@@ -1,0 +1,160 @@
+// `tidectl optimize`: startup sets from a recorded sandbox run and from a profile file end up first
+// in the layer, in access order, exactly the chunks of the files read.
+#include <unistd.h>
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "format/blob_reader.h"
+#include "format/byte_io.h"
+#include "format/layer_index.h"
+#include "oci/manifest.h"
+#include "oci/oci_layout.h"
+#include "profile/startup_profile.h"
+#include "test/support/subprocess.h"
+#include "test/support/temp_dir.h"
+
+using namespace tide::testing;
+
+namespace {
+
+std::string Env(const char* name) {
+  const char* v = std::getenv(name);
+  REQUIRE(v != nullptr);
+  return v;
+}
+
+CommandResult Tidectl(std::vector<std::string> args) {
+  args.insert(args.begin(), Env("TIDE_BINARY_DIR") + "/converter/tidectl");
+  return RunCommand(args, std::chrono::seconds(120));
+}
+
+void BuildAppImage(const std::filesystem::path& layout) {
+  auto r = RunCommand(
+      {Env("TIDE_SOURCE_DIR") + "/test/integration/profile/build-app-image.sh", layout.string(), "v1"},
+      std::chrono::seconds(60));
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+}
+
+struct Layer {
+  tide::oci::Descriptor desc;
+  tide::format::LayerIndex index;
+};
+
+std::vector<Layer> LoadLayers(const std::filesystem::path& dir, const std::string& tag) {
+  auto layout = tide::oci::OciLayout::Open(dir);
+  REQUIRE(layout.ok());
+  auto root = layout->Resolve(tag);
+  REQUIRE(root.ok());
+  auto manifest = tide::oci::Manifest::Parse(*layout->ReadBlob(root->digest));
+  REQUIRE(manifest.ok());
+  std::vector<Layer> out;
+  for (const auto& d : manifest->layers) {
+    auto fd = layout->OpenBlob(d.digest);
+    REQUIRE(fd.ok());
+    tide::format::FdRangeReader reader(fd->get());
+    auto index = tide::format::LoadIndexFromFooter(reader, static_cast<uint64_t>(d.size));
+    INFO(index.status().ToString());
+    REQUIRE(index.ok());
+    out.push_back(Layer{d, std::move(*index)});
+  }
+  return out;
+}
+
+// Chunk ids of whole files, in the given order, each once.
+std::vector<uint32_t> ChunksOf(const tide::format::LayerIndex& index, const std::vector<std::string>& paths) {
+  std::vector<uint32_t> ids;
+  for (const std::string& p : paths) {
+    auto id = index.LookupPath(p);
+    REQUIRE(id != tide::format::kNoEntry);
+    auto range = index.ChunksFor(id, 0, index.attr(id).size);
+    for (uint32_t c = range.first; c < range.first + range.count; ++c) {
+      if (std::find(ids.begin(), ids.end(), c) == ids.end()) ids.push_back(c);
+    }
+  }
+  return ids;
+}
+
+std::vector<uint32_t> StartupChunks(const tide::format::LayerIndex& index) {
+  return {index.startup_chunks().begin(), index.startup_chunks().end()};
+}
+
+}  // namespace
+
+TEST_CASE("optimize --ready-line records the entrypoint's reads and puts them first", "[profile][optimize]") {
+  if (::geteuid() != 0 || ::access("/dev/fuse", R_OK | W_OK) != 0) {
+    WARN("skipped: needs root and /dev/fuse");
+    return;
+  }
+  TempDir tmp("tide-optimize");
+  BuildAppImage(tmp / "src");
+  auto r = Tidectl({"optimize", "-q", "--ready-line", "READY", "--timeout", "30", "--profile-out",
+                    (tmp / "profile.txt").string(), "--work-dir", tmp.path().string(),
+                    "oci:" + (tmp / "src").string() + ":v1", "oci:" + (tmp / "dst").string() + ":opt"});
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+
+  auto prof = tide::profile::ReadProfileFile((tmp / "profile.txt").string());
+  REQUIRE(prof.ok());
+  REQUIRE(prof->layers.size() == 4);
+  std::vector<std::string> app_reads;
+  for (const auto& read : prof->reads) {
+    // Files in first-access order (concurrent readahead may split one file's reads).
+    if (read.layer == 3 && std::find(app_reads.begin(), app_reads.end(), read.path) == app_reads.end()) {
+      app_reads.push_back(read.path);
+    }
+  }
+  CHECK(app_reads == std::vector<std::string>{"app/a", "app/c"});
+
+  auto layers = LoadLayers(tmp / "dst", "opt");
+  REQUIRE(layers.size() == 4);
+  const auto& app = layers[3].index;
+  CHECK(StartupChunks(app) == ChunksOf(app, {"app/a", "app/c"}));
+  CHECK(app.startup_end_offset() > 0);
+  // The shell itself was read from the first layer, so that layer has a startup set too.
+  CHECK(!StartupChunks(layers[0].index).empty());
+  // A layer the workload never read keeps its order and has none.
+  CHECK(StartupChunks(layers[1].index).empty());
+}
+
+TEST_CASE("optimize --profile applies a profile file in its order", "[profile][optimize]") {
+  TempDir tmp("tide-optimize");
+  BuildAppImage(tmp / "src");
+  auto conv = Tidectl(
+      {"convert", "-q", "oci:" + (tmp / "src").string() + ":v1", "oci:" + (tmp / "plain").string() + ":v1"});
+  REQUIRE(conv.exit_code == 0);
+  auto plain = LoadLayers(tmp / "plain", "v1");
+  REQUIRE(plain.size() == 4);
+  auto layout = tide::oci::OciLayout::Open(tmp / "src");
+  REQUIRE(layout.ok());
+  auto root = layout->Resolve("v1");
+  REQUIRE(root.ok());
+  auto manifest = tide::oci::Manifest::Parse(*layout->ReadBlob(root->digest));
+  REQUIRE(manifest.ok());
+  // Profile names the source layer by its blob digest: c is read first, then the second half of a.
+  std::string text = "tide-profile 1\nlayer 0 " + manifest->layers[3].digest.str() +
+                     "\nread 0 0 700000 app/c\nread 0 400000 300000 app/a\n";
+  WriteFile(tmp / "p.txt", text);
+  auto r = Tidectl({"optimize", "-q", "--profile", (tmp / "p.txt").string(),
+                    "oci:" + (tmp / "src").string() + ":v1", "oci:" + (tmp / "dst").string() + ":opt"});
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  auto layers = LoadLayers(tmp / "dst", "opt");
+  const auto& app = layers[3].index;
+  std::vector<uint32_t> want = ChunksOf(app, {"app/c"});
+  auto a = app.LookupPath("app/a");
+  auto tail = app.ChunksFor(a, 400000, 300000);
+  for (uint32_t c = tail.first; c < tail.first + tail.count; ++c) want.push_back(c);
+  CHECK(StartupChunks(app) == want);
+  CHECK(StartupChunks(layers[0].index).empty());
+
+  WriteFile(tmp / "bad.txt", "tide-profile 1\nread 0 0 10 app/a\n");
+  auto bad = Tidectl({"optimize", "-q", "--profile", (tmp / "bad.txt").string(),
+                      "oci:" + (tmp / "src").string() + ":v1", "oci:" + (tmp / "dst").string() + ":bad"});
+  CHECK(bad.exit_code != 0);
+  CHECK(bad.output.find("bad.txt:2: read names layer 0, which is not declared") != std::string::npos);
+}
