@@ -8,9 +8,9 @@
 #include "absl/time/time.h"
 #include "common/status_macros.h"
 #include "fuse/layer_mount_manager.h"
+#include "snapshotter/profile_keeper.h"
 #include "snapshotter/remote_layer_labels.h"
 #include "snapshotter/remote_layer_mounter.h"
-#include "snapshotter/profile_keeper.h"
 #include "snapshotter/remote_layer_mounter_factory.h"
 
 namespace tide::snapshotter {
