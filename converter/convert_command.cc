@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/strings/str_format.h"
+#include "converter/conversion_flags.h"
 #include "converter/image_converter.h"
 #include "converter/image_endpoints.h"
 #include "converter/image_ref.h"
@@ -20,15 +21,10 @@ namespace tide::converter {
 
 namespace {
 
-struct ConvertFlags {
+struct ConvertFlags : ConversionFlags {
   std::string source;
   std::string destination;
-  std::string platform;
-  int zstd_level = 3;
-  std::string chunk_size;
   int parallel = 0;
-  bool quiet = false;
-  RegistryFlags registry;
 };
 
 int Fail(const std::string& message) {
@@ -102,16 +98,8 @@ void AddConvertCommand(CLI::App& app) {
       ->required();
   cmd->add_option("DST", flags->destination, "Destination: oci:DIR[:TAG] or docker://HOST/REPO[:TAG]")
       ->required();
-  cmd->add_option("--platform", flags->platform,
-                  "Convert only this platform of an index (os/arch[/variant])");
-  cmd->add_option("--zstd-level", flags->zstd_level, "zstd compression level (1-22)")->capture_default_str();
-  cmd->add_option("--chunk-size", flags->chunk_size, "Chunk size, e.g. 1M (default: the format's default)");
+  AddConversionFlags(cmd, flags.get());
   cmd->add_option("-j,--parallel", flags->parallel, "Layers converted at once (default: one per CPU)");
-  cmd->add_flag("-q,--quiet", flags->quiet, "No progress output");
-  cmd->add_flag("--plain-http", flags->registry.plain_http,
-                "Use http for registries without hosts.toml entries");
-  cmd->add_option("--hosts-dir", flags->registry.hosts_dir,
-                  "containerd hosts.toml directory (certs.d layout)");
   cmd->callback([flags] {
     int rc = RunConvert(*flags);
     if (rc != 0) throw CLI::RuntimeError(rc);

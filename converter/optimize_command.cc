@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_format.h"
 #include "common/status_macros.h"
+#include "converter/conversion_flags.h"
 #include "converter/image_converter.h"
 #include "converter/image_endpoints.h"
 #include "converter/image_ref.h"
@@ -23,14 +24,9 @@ namespace tide::converter {
 
 namespace {
 
-struct OptimizeFlags {
+struct OptimizeFlags : ConversionFlags {
   std::string source;
   std::string destination;
-  std::string platform;
-  int zstd_level = 3;
-  std::string chunk_size;
-  bool quiet = false;
-  RegistryFlags registry;
   std::string profile_in;
   std::string profile_out;
   std::string run;
@@ -161,15 +157,7 @@ void AddOptimizeCommand(CLI::App& app) {
   cmd->add_option("--ready-port", flags->ready_port, "The workload is ready when 127.0.0.1:PORT accepts");
   cmd->add_option("--timeout", flags->timeout, "Seconds to run the workload at most")->capture_default_str();
   cmd->add_option("--work-dir", flags->work_dir, "Scratch directory (default: $TMPDIR or /tmp)");
-  cmd->add_option("--platform", flags->platform,
-                  "Convert only this platform of an index (os/arch[/variant])");
-  cmd->add_option("--zstd-level", flags->zstd_level, "zstd compression level (1-22)")->capture_default_str();
-  cmd->add_option("--chunk-size", flags->chunk_size, "Chunk size, e.g. 1M (default: the format's default)");
-  cmd->add_flag("-q,--quiet", flags->quiet, "No progress output");
-  cmd->add_flag("--plain-http", flags->registry.plain_http,
-                "Use http for registries without hosts.toml entries");
-  cmd->add_option("--hosts-dir", flags->registry.hosts_dir,
-                  "containerd hosts.toml directory (certs.d layout)");
+  AddConversionFlags(cmd, flags.get());
   cmd->callback([flags] {
     int rc = RunOptimize(*flags);
     if (rc != 0) throw CLI::RuntimeError(rc);

@@ -1,0 +1,24 @@
+#ifndef TIDE_CONVERTER_CONVERSION_FLAGS_H_
+#define TIDE_CONVERTER_CONVERSION_FLAGS_H_
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+#include "converter/image_endpoints.h"
+
+namespace tide::converter {
+
+// The flags every command that writes tide layers takes (`convert`, `optimize`).
+struct ConversionFlags {
+  std::string platform;
+  int zstd_level = 3;
+  std::string chunk_size;
+  bool quiet = false;
+  RegistryFlags registry;
+};
+
+void AddConversionFlags(CLI::App* cmd, ConversionFlags* flags);
+
+}  // namespace tide::converter
+
+#endif  // TIDE_CONVERTER_CONVERSION_FLAGS_H_
