@@ -67,6 +67,7 @@ stop_node() {
 }
 cleanup() {
   set +e
+  trap '' INT TERM
   stop_node
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill "${pids[$i]}" 2>/dev/null; wait "${pids[$i]}" 2>/dev/null; done
   ip link del "$vh" 2>/dev/null

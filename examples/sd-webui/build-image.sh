@@ -50,7 +50,7 @@ tarflags=(--format=pax --xattrs --xattrs-include='*' --numeric-owner --no-recurs
 for l in 1-base 2-python 3-bulk; do tar "${tarflags[@]}" --null -T "$work/$l.list" -cf "$work/$l.tar"; done
 mkdir -p "$work/app/app"
 install -m 0755 "$here/webui.py" "$work/app/app/webui.py"
-tar --format=pax --numeric-owner --owner=0 --group=0 -C "$work/app" -cf "$work/4-app.tar" ./app ./app/webui.py
+tar --format=pax --numeric-owner --owner=0 --group=0 --no-recursion -C "$work/app" -cf "$work/4-app.tar" ./app ./app/webui.py
 du -sh "$work"/*.tar >&2
 cmd=(--cmd /usr/bin/python3 --cmd /app/webui.py)
 [ -n "$appargs" ] && cmd+=("--cmd=$appargs")
