@@ -69,6 +69,7 @@ cleanup() {
   set +e
   trap '' INT TERM
   stop_node
+  set +e  # stop_node turns -e back on
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill "${pids[$i]}" 2>/dev/null; wait "${pids[$i]}" 2>/dev/null; done
   ip link del "$vh" 2>/dev/null
   ip netns del "$ns" 2>/dev/null
@@ -178,14 +179,20 @@ run_to_ready() {
   sleep 0.3  # the access log line is written when the response completes
   echo "$(python3 -c "print(f'{$t_ready - $T0:.2f}')") $(($(registry_bytes) - B0))"
 }
-# wait_cached NAME TOTAL: seconds since T0 until the registry has sent TOTAL bytes since B0.
+# wait_cached NAME TOTAL: seconds since T0 until the background prefetch is done: the registry
+# has sent at least 90% of TOTAL since B0 (a tide blob's index is fetched once, not again) and no
+# byte came for 3 s; the time of the last byte is reported.
 wait_cached() {
-  local deadline=$(($(date +%s) + 600))
-  while [ "$(($(registry_bytes) - B0))" -lt "$2" ]; do
+  local deadline=$(($(date +%s) + 300)) last_b=-1 last_t quiet=0 b
+  last_t=$(now)
+  while :; do
+    b=$(($(registry_bytes) - B0))
+    if [ "$b" != "$last_b" ]; then last_b=$b; last_t=$(now); quiet=0; else quiet=$((quiet + 1)); fi
+    if [ "$quiet" -ge 30 ] && [ $((b * 10)) -ge $(($2 * 9)) ]; then break; fi
     [ "$(date +%s)" -lt "$deadline" ] || { echo "n/a"; return; }
     sleep 0.1
   done
-  python3 -c "print(f'{$(now) - $T0:.2f}')"
+  python3 -c "print(f'{$last_t - $T0:.2f}')"
 }
 kill_task() { ctr --address "$sock" tasks kill -s SIGKILL "sdw-$1" >/dev/null 2>&1 || true; sleep 0.5; }
 
