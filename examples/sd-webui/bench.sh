@@ -114,7 +114,7 @@ pids+=($!)
 registry=127.0.0.1:$port
 for _ in $(seq 1 100); do curl -fs "http://$registry/v2/" >/dev/null && break; sleep 0.1; done
 curl -fs "http://$registry/v2/" >/dev/null || { echo "bench.sh: registry not reachable" >&2; exit 1; }
-registry_bytes() { awk '/GET \/v2\/.*\/blobs\// && $9 ~ /^20/ {sum += $10} END {printf "%d\n", sum + 0}' "$work/registry.log"; }
+registry_bytes() { awk '/GET \/v2\/.*\/blobs\// && $9 ~ /^20/ {sum += $10} END {printf "%.0f\n", sum}' "$work/registry.log"; }
 
 log "pushing the image (gzip), converting it (tide) and optimizing it (tide, startup set first)"
 skopeo copy -q --dest-tls-verify=false "oci:$layout:$tag" "docker://$registry/sdwebui:gzip"
