@@ -284,3 +284,9 @@ with open(sys.argv[1], "w") as f:
     f.write(f"Run {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC: \`{sys.argv[2]}\`\n\n")
     f.write(info.replace("\n", "  \n") + "\n" + table + "\n")
 PY
+printf '%s\t%s\n' "a) overlayfs pull" "$ready_a" "b) tide lazy" "$ready_b" "c) tide optimized" "$ready_c" \
+  "d) tide learned" "$ready_d" "c) prefetch=startup" "$ready_s" >"$work/times.tsv"
+if command -v gnuplot >/dev/null; then
+  "$here/plot.sh" "$work/times.tsv" "${outdoc%.md}.png" "sd-webui ($tag), $rate, ${rtt_ms} ms RTT" &&
+    echo "chart: ${outdoc%.md}.png" >&2
+fi
