@@ -1,0 +1,292 @@
+#!/usr/bin/env bash
+# Cold-node startup of the sd-webui image behind a shaped link: ordinary pull on overlayfs vs tide.
+# Usage (root, from anywhere): examples/sd-webui/bench.sh [--rate 1gbit] [--rtt-ms 2] [--small]
+#                                                         [--layout DIR] [--out FILE]
+# The registry runs in a network namespace this script creates, reached over a veth pair with
+# private addresses the script assigns (10.231.<n>.0/30), shaped with tc tbf (bandwidth; the kernel
+# has no netem) and a delay proxy on 127.0.0.1 (RTT/2 each way). Every case starts a cold node
+# (fresh containerd root, fresh tide root, empty chunk cache):
+#   a) ctr images pull + ctr run on overlayfs     b) tide lazy pull of the converted image
+#   c) tide, image optimized with --ready-line    d) b's image again, cache wiped, profiles kept
+# Binaries: $TIDE_PREBUILT (a build dir with converter/tidectl, snapshotter/tide-snapshotter),
+# default <repo>/build. Writes the table to docs/bench-sdwebui.md (or --out).
+set -euo pipefail
+cmdline="$0 $*"
+here=$(dirname "$(realpath "$0")")
+src=$(realpath "$here/../..")
+rate=1gbit
+rtt_ms=2
+small=0
+layout=
+outdoc=$src/docs/bench-sdwebui.md
+while [ $# -gt 0 ]; do
+  case $1 in
+    --rate) rate=$2; shift ;;
+    --rtt-ms) rtt_ms=$2; shift ;;
+    --small) small=1 ;;
+    --layout) layout=$2; shift ;;
+    --out) outdoc=$2; shift ;;
+    *) echo "bench.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+[ "$(id -u)" = 0 ] || { echo "bench.sh: run as root (netns, tc, FUSE, containerd)" >&2; exit 1; }
+build=${TIDE_PREBUILT:-$src/build}
+tidectl=$build/converter/tidectl
+snapshotter=$build/snapshotter/tide-snapshotter
+for b in "$tidectl" "$snapshotter"; do [ -x "$b" ] || { echo "bench.sh: missing $b (set TIDE_PREBUILT)" >&2; exit 1; }; done
+tag=full
+[ $small = 1 ] && tag=small
+ready="SD-WEBUI READY"
+
+work=$(mktemp -d /var/tmp/sdwebui-bench.XXXXXX)
+n=$(( ($$ % 250) + 2 ))
+ns=sdwb$$
+vh=sdwh$$
+vn=sdwn$$
+host_ip=10.231.$n.1
+ns_ip=10.231.$n.2
+pids=()
+node_pids=()
+sock=
+stop_node() {
+  set +e
+  if [ -n "$sock" ] && [ -S "$sock" ]; then
+    for id in $(ctr --address "$sock" tasks ls -q 2>/dev/null); do
+      ctr --address "$sock" tasks kill -s SIGKILL "$id" >/dev/null 2>&1
+    done
+    sleep 0.5
+  fi
+  for ((i = ${#node_pids[@]} - 1; i >= 0; i--)); do
+    kill "${node_pids[$i]}" 2>/dev/null; wait "${node_pids[$i]}" 2>/dev/null
+  done
+  node_pids=()
+  grep -F " $work/" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null
+  sock=
+  set -e
+}
+cleanup() {
+  set +e
+  trap '' INT TERM
+  stop_node
+  set +e  # stop_node turns -e back on
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill "${pids[$i]}" 2>/dev/null; wait "${pids[$i]}" 2>/dev/null; done
+  ip link del "$vh" 2>/dev/null
+  ip netns del "$ns" 2>/dev/null
+  grep -F " $work/" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null
+  if [ "${KEEP:-0}" = 1 ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+now() { date +%s.%N; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+log() { echo "== $*" >&2; }
+
+if [ -z "$layout" ]; then
+  layout=$work/layout
+  log "building the image ($tag)"
+  "$here/build-image.sh" "$layout" $([ $small = 1 ] && echo --small)
+fi
+
+log "shaped link: netns $ns, veth $vh/$vn $host_ip<->$ns_ip, tbf $rate, RTT ${rtt_ms} ms via proxy"
+ip netns add "$ns"
+ip link add "$vh" type veth peer name "$vn"
+ip link set "$vn" netns "$ns"
+ip addr add "$host_ip/30" dev "$vh"
+ip link set "$vh" up
+ip netns exec "$ns" ip addr add "$ns_ip/30" dev "$vn"
+ip netns exec "$ns" ip link set "$vn" up
+ip netns exec "$ns" ip link set lo up
+# Both directions shaped; the registry -> node direction is the one that matters.
+ip netns exec "$ns" tc qdisc add dev "$vn" root tbf rate "$rate" burst 1mb latency 100ms
+tc qdisc add dev "$vh" root tbf rate "$rate" burst 1mb latency 100ms
+cat >"$work/registry.yml" <<EOT
+version: 0.1
+log: {level: warn}
+storage: {filesystem: {rootdirectory: $work/registry}, delete: {enabled: true}}
+http: {addr: $ns_ip:5000}
+EOT
+ip netns exec "$ns" docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
+pids+=($!)
+port=$(free_port)
+python3 "$here/delay_proxy.py" 127.0.0.1 "$port" "$ns_ip" 5000 "$(python3 -c "print($rtt_ms / 2)")" &
+pids+=($!)
+registry=127.0.0.1:$port
+for _ in $(seq 1 100); do curl -fs "http://$registry/v2/" >/dev/null && break; sleep 0.1; done
+curl -fs "http://$registry/v2/" >/dev/null || { echo "bench.sh: registry not reachable" >&2; exit 1; }
+registry_bytes() { awk '/GET \/v2\/.*\/blobs\// && $9 ~ /^20/ {sum += $10} END {printf "%.0f\n", sum}' "$work/registry.log"; }
+
+log "pushing the image (gzip), converting it (tide) and optimizing it (tide, startup set first)"
+skopeo copy -q --dest-tls-verify=false "oci:$layout:$tag" "docker://$registry/sdwebui:gzip"
+"$tidectl" convert -q --plain-http "oci:$layout:$tag" "docker://$registry/sdwebui:tide"
+t=$(now)
+"$tidectl" optimize -q --plain-http --ready-line "$ready" --timeout 300 --work-dir "$work" \
+  --profile-out "$work/optimize.profile" "oci:$layout:$tag" "docker://$registry/sdwebui:opt"
+optimize_s=$(python3 -c "print(f'{$(now) - $t:.1f}')")
+
+image_bytes() {  # compressed size of all layers of a tag, from the registry's manifest
+  curl -fs -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+    -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' "http://$registry/v2/sdwebui/manifests/$1" |
+    python3 -c 'import json,sys; print(sum(l["size"] for l in json.load(sys.stdin)["layers"]))'
+}
+
+log "measuring link throughput (largest gzip layer through the shaped link)"
+big=$(curl -fs -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://$registry/v2/sdwebui/manifests/gzip" |
+  python3 -c 'import json,sys; print(max(json.load(sys.stdin)["layers"], key=lambda l: l["size"])["digest"])')
+link_bps=$(curl -fs -o /dev/null -w '%{speed_download}' "http://$registry/v2/sdwebui/blobs/$big")
+
+# start_node NAME PREFETCH [PROFILES_DIR]: fresh containerd + tide-snapshotter under $work/NAME.
+start_node() {
+  local d=$work/$1
+  mkdir -p "$d/tide"
+  [ -n "${3:-}" ] && cp -a "$3" "$d/tide/profiles"
+  printf 'root = "%s"\naddress = "%s"\nprefetch = "%s"\nprefetch_bandwidth = "0"\n' \
+    "$d/tide" "$d/tide.sock" "$2" >"$d/tide.toml"
+  "$snapshotter" --config "$d/tide.toml" 2>"$d/tide.log" &
+  node_pids+=($!)
+  cat >"$d/containerd.toml" <<EOT
+version = 2
+root = "$d/croot"
+state = "$d/cstate"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "$d/containerd.sock"
+[ttrpc]
+  address = "$d/containerd.sock.ttrpc"
+[proxy_plugins.tide]
+  type = "snapshot"
+  address = "$d/tide.sock"
+EOT
+  containerd --config "$d/containerd.toml" >"$d/containerd.log" 2>&1 &
+  node_pids+=($!)
+  sock=$d/containerd.sock
+  for _ in $(seq 1 200); do [ -S "$sock" ] && [ -S "$d/tide.sock" ] && break; sleep 0.05; done
+  ctr --address "$sock" version >/dev/null 2>&1 || sleep 1
+}
+# run_to_ready NAME IMAGE [SNAPSHOTTER]: starts the container, waits for the ready line.
+# Prints "seconds_since_T0 bytes_before_ready"; T0 must be set by the caller before the pull.
+run_to_ready() {
+  local out=$work/$1/run.out snap=()
+  [ -n "${3:-}" ] && snap=(--snapshotter "$3")
+  ctr --address "$sock" run --rm "${snap[@]}" "$2" "sdw-$1" >"$out" 2>&1 &
+  local deadline=$(($(date +%s) + 600))
+  until grep -q "$ready" "$out"; do
+    [ "$(date +%s)" -lt "$deadline" ] || { echo "bench.sh: $1: no ready line; output:" >&2; cat "$out" >&2; exit 1; }
+    sleep 0.02
+  done
+  local t_ready
+  t_ready=$(now)
+  sleep 0.3  # the access log line is written when the response completes
+  echo "$(python3 -c "print(f'{$t_ready - $T0:.2f}')") $(($(registry_bytes) - B0))"
+}
+# wait_cached NAME TOTAL: seconds since T0 until the background prefetch is done: the registry
+# has sent at least 90% of TOTAL since B0 (a tide blob's index is fetched once, not again) and no
+# byte came for 3 s; the time of the last byte is reported.
+wait_cached() {
+  local deadline=$(($(date +%s) + 300)) last_b=-1 last_t quiet=0 b
+  last_t=$(now)
+  while :; do
+    b=$(($(registry_bytes) - B0))
+    if [ "$b" != "$last_b" ]; then last_b=$b; last_t=$(now); quiet=0; else quiet=$((quiet + 1)); fi
+    if [ "$quiet" -ge 30 ] && [ $((b * 10)) -ge $(($2 * 9)) ]; then break; fi
+    [ "$(date +%s)" -lt "$deadline" ] || { echo "n/a"; return; }
+    sleep 0.1
+  done
+  python3 -c "print(f'{$last_t - $T0:.2f}')"
+}
+kill_task() { ctr --address "$sock" tasks kill -s SIGKILL "sdw-$1" >/dev/null 2>&1 || true; sleep 0.5; }
+
+tide_total=$(image_bytes tide)
+opt_total=$(image_bytes opt)
+gzip_total=$(image_bytes gzip)
+
+log "a) overlayfs: ctr images pull + ctr run"
+start_node a none
+B0=$(registry_bytes); T0=$(now)
+ctr --address "$sock" images pull --plain-http "$registry/sdwebui:gzip" >/dev/null
+pulled_a=$(python3 -c "print(f'{$(now) - $T0:.2f}')")
+read -r ready_a bytes_a < <(run_to_ready a "$registry/sdwebui:gzip")
+kill_task a
+# Warm run: the image is local; this is the startup time with no network at all.
+mkdir -p "$work/warm"
+T0=$(now); B0=$(registry_bytes)
+ctr --address "$sock" run --rm "$registry/sdwebui:gzip" sdw-warm >"$work/warm/run.out" 2>&1 &
+until grep -q "$ready" "$work/warm/run.out"; do sleep 0.02; done
+warm_s=$(python3 -c "print(f'{$(now) - $T0:.2f}')")
+kill_task warm
+stop_node
+
+tide_case() {  # tide_case NAME TAG [PROFILES_DIR] [PREFETCH] -> sets ready_X bytes_X cached_X
+  local name=$1
+  log "$name) tide: tidectl pull $2 + ctr run --snapshotter tide (prefetch ${4:-all})"
+  start_node "$name" "${4:-all}" "${3:-}"
+  B0=$(registry_bytes); T0=$(now)
+  "$tidectl" pull --address "$sock" --snapshotter tide --plain-http "$registry/sdwebui:$2" >/dev/null
+  read -r r b < <(run_to_ready "$name" "$registry/sdwebui:$2" tide)
+  local total=$tide_total
+  [ "$2" = opt ] && total=$opt_total
+  c="n/a"
+  [ "${4:-all}" = all ] && c=$(wait_cached "$name" "$total")
+  printf -v "ready_$name" '%s' "$r"
+  printf -v "bytes_$name" '%s' "$b"
+  printf -v "cached_$name" '%s' "$c"
+}
+tide_case b tide
+# Keep b's node up until its snapshotter has kept a profile (3 s idle after the last read).
+for _ in $(seq 1 700); do ls "$work/b/tide/profiles/"*.profile >/dev/null 2>&1 && break; sleep 0.1; done
+sleep 4
+kill_task b
+stop_node
+profiles_kept=$(ls "$work/b/tide/profiles/" 2>/dev/null | wc -l)
+tide_case c opt
+kill_task c
+stop_node
+# Startup bytes: the optimized image with prefetch = "startup" (startup set only, no background
+# fetch of the rest), so what arrives before ready is what startup needs.
+tide_case s opt "" startup
+kill_task s
+stop_node
+tide_case d tide "$work/b/tide/profiles"
+kill_task d
+stop_node
+
+python3 - "$outdoc" "$cmdline" <<PY
+import sys, os, datetime
+mib = lambda b: int(b) / (1 << 20)
+link_Bps = float("$link_bps")
+startup = int("$bytes_s")
+warm = float("$warm_s")
+floor = startup / link_Bps + warm
+a = float("$ready_a")
+rows = [
+    ("a) ordinary pull, overlayfs", "$ready_a", "$bytes_a", "$pulled_a"),
+    ("b) tide lazy pull", "$ready_b", "$bytes_b", "$cached_b"),
+    ("c) tide optimized image", "$ready_c", "$bytes_c", "$cached_c"),
+    ("d) tide learned profile (2nd cold start of b)", "$ready_d", "$bytes_d", "$cached_d"),
+    ("c) with prefetch = startup (startup bytes only)", "$ready_s", "$bytes_s", "n/a (rest on demand)"),
+]
+lines = []
+lines.append("| case | time to ready (s) | vs overlayfs | bytes before ready (MiB) | whole image local at (s) |")
+lines.append("|---|---:|---:|---:|---:|")
+for name, r, b, c in rows:
+    lines.append(f"| {name} | {float(r):.2f} | {a / float(r):.1f}x | {mib(b):.1f} | {c} |")
+lines.append(f"| physical floor (startup bytes of the last row / link + warm start) | {floor:.2f} | {a / floor:.1f}x | {mib(startup):.1f} | |")
+table = "\n".join(lines)
+print(table)
+info = f"""image: {"$tag"}, gzip {mib($gzip_total):.0f} MiB, tide {mib($tide_total):.0f} MiB, optimized {mib($opt_total):.0f} MiB (compressed layer bytes)
+link: tbf {"$rate"}, RTT {"$rtt_ms"} ms (delay proxy); measured throughput {link_Bps * 8 / 1e6:.0f} Mbit/s
+prefetch = "all" with no bandwidth limit in a) to d), so bytes before ready include background prefetch
+warm start (image local, no network): {warm:.2f} s; tidectl optimize took {"$optimize_s"} s; profiles kept by b: {"$profiles_kept"}
+"""
+print(info)
+with open(sys.argv[1], "w") as f:
+    f.write("# sd-webui cold-start benchmark\n\n")
+    f.write(f"Run {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC: \`{sys.argv[2]}\`\n\n")
+    f.write(info.replace("\n", "  \n") + "\n" + table + "\n")
+PY
+printf '%s\t%s\n' "a) overlayfs pull" "$ready_a" "b) tide lazy" "$ready_b" "c) tide optimized" "$ready_c" \
+  "d) tide learned" "$ready_d" "c) prefetch=startup" "$ready_s" >"$work/times.tsv"
+if command -v gnuplot >/dev/null; then
+  "$here/plot.sh" "$work/times.tsv" "${outdoc%.md}.png" "sd-webui ($tag), $rate, ${rtt_ms} ms RTT" &&
+    echo "chart: ${outdoc%.md}.png" >&2
+fi
