@@ -40,4 +40,21 @@ nlohmann::json Descriptor::ToJson() const {
   return j;
 }
 
+absl::Status ReadDescriptorList(const nlohmann::json& obj, const char* key, std::string_view context,
+                                std::string_view item, std::vector<Descriptor>* out) {
+  auto array = obj.find(key);
+  if (array == obj.end()) {
+    return absl::InvalidArgumentError(absl::StrCat(Sv(context), ": field \"", key, "\" is missing"));
+  }
+  if (!array->is_array()) {
+    return absl::InvalidArgumentError(absl::StrCat(Sv(context), ": field \"", key, "\" is not an array"));
+  }
+  for (size_t i = 0; i < array->size(); ++i) {
+    TIDE_ASSIGN_OR_RETURN(
+        Descriptor d, Descriptor::FromJson((*array)[i], absl::StrCat(Sv(context), " ", Sv(item), " ", i)));
+    out->push_back(std::move(d));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace tide::oci

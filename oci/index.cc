@@ -24,14 +24,7 @@ absl::StatusOr<Index> Index::Parse(std::string_view json, std::string_view conte
                             IsManifest(idx.media_type) ? " (it is an image manifest)" : ""));
   }
   TIDE_RETURN_IF_ERROR(ReadString(j, "artifactType", context, &idx.artifact_type, Need::kOptional));
-  auto manifests = j.find("manifests");
-  if (manifests == j.end()) return bad("field \"manifests\" is missing");
-  if (!manifests->is_array()) return bad("field \"manifests\" is not an array");
-  for (size_t i = 0; i < manifests->size(); ++i) {
-    TIDE_ASSIGN_OR_RETURN(Descriptor d,
-                          Descriptor::FromJson((*manifests)[i], absl::StrCat(Sv(context), " manifest ", i)));
-    idx.manifests.push_back(std::move(d));
-  }
+  TIDE_RETURN_IF_ERROR(ReadDescriptorList(j, "manifests", context, "manifest", &idx.manifests));
   if (auto s = j.find("subject"); s != j.end() && !s->is_null()) {
     TIDE_ASSIGN_OR_RETURN(idx.subject, Descriptor::FromJson(*s, absl::StrCat(Sv(context), " subject")));
   }

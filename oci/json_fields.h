@@ -17,6 +17,8 @@ namespace tide::oci {
 
 enum class Need { kRequired, kOptional };
 
+struct Descriptor;
+
 // Parses text that must hold one JSON object.
 absl::StatusOr<nlohmann::json> ParseJsonObject(std::string_view text, std::string_view context);
 
@@ -29,6 +31,10 @@ absl::Status ReadStringList(const nlohmann::json& obj, const char* key, std::str
                             std::vector<std::string>* out);
 absl::Status ReadStringMap(const nlohmann::json& obj, const char* key, std::string_view context,
                            std::map<std::string, std::string>* out);
+// A required array of descriptors (an index's manifests, a manifest's layers); item names each
+// element in errors ("<context> <item> <i>"). Defined in descriptor.cc.
+absl::Status ReadDescriptorList(const nlohmann::json& obj, const char* key, std::string_view context,
+                                std::string_view item, std::vector<Descriptor>* out);
 
 }  // namespace tide::oci
 

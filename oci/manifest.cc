@@ -28,14 +28,7 @@ absl::StatusOr<Manifest> Manifest::Parse(std::string_view json, std::string_view
   auto config = j.find("config");
   if (config == j.end()) return bad("field \"config\" is missing");
   TIDE_ASSIGN_OR_RETURN(m.config, Descriptor::FromJson(*config, absl::StrCat(Sv(context), " config")));
-  auto layers = j.find("layers");
-  if (layers == j.end()) return bad("field \"layers\" is missing");
-  if (!layers->is_array()) return bad("field \"layers\" is not an array");
-  for (size_t i = 0; i < layers->size(); ++i) {
-    TIDE_ASSIGN_OR_RETURN(Descriptor layer,
-                          Descriptor::FromJson((*layers)[i], absl::StrCat(Sv(context), " layer ", i)));
-    m.layers.push_back(std::move(layer));
-  }
+  TIDE_RETURN_IF_ERROR(ReadDescriptorList(j, "layers", context, "layer", &m.layers));
   if (auto s = j.find("subject"); s != j.end() && !s->is_null()) {
     TIDE_ASSIGN_OR_RETURN(m.subject, Descriptor::FromJson(*s, absl::StrCat(Sv(context), " subject")));
   }
