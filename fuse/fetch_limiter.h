@@ -12,8 +12,13 @@ namespace tide::fuse {
 enum class FetchPriority { kOnDemand, kPrefetch };
 
 struct FetchLimits {
-  int max_prefetch_concurrency = 4;        // prefetch range requests in flight per node
-  uint64_t prefetch_bytes_per_second = 0;  // 0: unlimited
+  int max_prefetch_concurrency = 4;        // background (rest) range requests in flight per node
+  uint64_t prefetch_bytes_per_second = 0;  // 0: unlimited; background prefetch only
+  // Startup sets: streamed requests in flight per node, and the most blob bytes one request covers.
+  // Few streams keep the bytes arriving in the order the workload needs them.
+  int startup_streams = 2;
+  uint64_t startup_request_bytes = 32 << 20;
+  uint64_t rest_request_bytes = 8 << 20;
 };
 
 // One per node, shared by every mount: keeps background prefetch within its concurrency and

@@ -18,6 +18,7 @@
 #include "fuse/fetch_limiter.h"
 #include "fuse/fuse_mount.h"
 #include "fuse/layer_fs.h"
+#include "fuse/prefetch_queue.h"
 #include "fuse/prefetcher.h"
 
 namespace tide::fuse {
@@ -56,7 +57,7 @@ class LayerMount {
                                                             std::shared_ptr<BlobSource> blob,
                                                             std::shared_ptr<const format::LayerIndex> index,
                                                             std::shared_ptr<ChunkCache> cache,
-                                                            std::shared_ptr<FetchLimiter> limiter,
+                                                            std::shared_ptr<PrefetchQueue> queue,
                                                             const std::filesystem::path& mountpoint,
                                                             const LayerMountOptions& options);
   ~LayerMount();
