@@ -108,8 +108,13 @@ absl::Status LayerMountManager::Unmount(const fs::path& mountpoint) {
 }
 
 absl::Status LayerMountManager::Restore(const RemoteLayer& layer, const fs::path& mountpoint) {
+  return Restore(layer, mountpoint, options_.defaults);
+}
+
+absl::Status LayerMountManager::Restore(const RemoteLayer& layer, const fs::path& mountpoint,
+                                        const LayerMountOptions& options) {
   TIDE_RETURN_IF_ERROR(Unmount(mountpoint));
-  return Mount(layer, mountpoint);
+  return Mount(layer, mountpoint, options);
 }
 
 LayerMount* LayerMountManager::Find(const fs::path& mountpoint) {

@@ -58,6 +58,8 @@ class LayerMountManager {
   // process, which fails every access with ENOTCONN) with a working mount of the layer. The chunk
   // cache makes this cheap: nothing already fetched is fetched again.
   absl::Status Restore(const RemoteLayer& layer, const std::filesystem::path& mountpoint);
+  absl::Status Restore(const RemoteLayer& layer, const std::filesystem::path& mountpoint,
+                       const LayerMountOptions& options);
 
   // The mount at `mountpoint`, or null. Valid until Unmount of that mountpoint.
   LayerMount* Find(const std::filesystem::path& mountpoint);

@@ -127,6 +127,15 @@ void ReadLikeRuntime(const fs::path& root) {
 }  // namespace
 
 absl::StatusOr<SandboxResult> RecordStartup(const SandboxOptions& options) {
+  if (options.ready_port < 0 || options.ready_port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat("ready port ", options.ready_port, " is not a TCP port"));
+  }
+  // Something else already listening would end the run at once with an empty profile.
+  if (options.ready_port != 0 && PortAccepts(options.ready_port)) {
+    return absl::FailedPreconditionError(absl::StrCat("ready port ", options.ready_port,
+                                                      " already accepts connections on 127.0.0.1 before "
+                                                      "the workload starts; choose a free port"));
+  }
   TIDE_ASSIGN_OR_RETURN(ImageRuntime rt, LoadImageRuntime(options.layout_dir, options.tag));
   if (rt.layers.size() != rt.diff_ids.size()) {
     return absl::InvalidArgumentError("image config's diff_ids do not match the manifest's layers");

@@ -74,9 +74,15 @@ class FuseRemoteLayerMounter : public RemoteLayerMounter {
     keeper_->Forget(target);
     return manager_->Unmount(target);
   }
+  // A restored mount is a mount like any other: it records when no profile is kept (the
+  // container may run for the first time only now) and prefetches the learned chunks otherwise.
   absl::Status Restore(const Labels& labels, const std::filesystem::path& target) override {
     TIDE_ASSIGN_OR_RETURN(fuse::RemoteLayer layer, ToRemoteLayer(labels));
-    return manager_->Restore(layer, target);
+    keeper_->Forget(target);
+    const bool learned = keeper_->Has(layer.layer_digest);
+    TIDE_RETURN_IF_ERROR(manager_->Restore(layer, target, OptionsFor(layer, learned)));
+    if (!learned) keeper_->Watch(target, layer.layer_digest);
+    return absl::OkStatus();
   }
 
  private:

@@ -1,5 +1,8 @@
 // `tidectl optimize`: startup sets from a recorded sandbox run and from a profile file end up first
 // in the layer, in access order, exactly the chunks of the files read.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -8,12 +11,14 @@
 #include <string>
 #include <vector>
 
+#include "common/unique_fd.h"
 #include "format/blob_reader.h"
 #include "format/byte_io.h"
 #include "format/layer_index.h"
 #include "oci/manifest.h"
 #include "oci/oci_layout.h"
 #include "profile/startup_profile.h"
+#include "test/support/free_port.h"
 #include "test/support/subprocess.h"
 #include "test/support/temp_dir.h"
 
@@ -32,10 +37,11 @@ CommandResult Tidectl(std::vector<std::string> args) {
   return RunCommand(args, std::chrono::seconds(120));
 }
 
-void BuildAppImage(const std::filesystem::path& layout) {
-  auto r = RunCommand(
-      {Env("TIDE_SOURCE_DIR") + "/test/integration/profile/build-app-image.sh", layout.string(), "v1"},
-      std::chrono::seconds(60));
+void BuildAppImage(const std::filesystem::path& layout, const std::string& command = "") {
+  std::vector<std::string> argv = {Env("TIDE_SOURCE_DIR") + "/test/integration/profile/build-app-image.sh",
+                                   layout.string(), "v1"};
+  if (!command.empty()) argv.push_back(command);
+  auto r = RunCommand(argv, std::chrono::seconds(60));
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
 }
@@ -119,6 +125,66 @@ TEST_CASE("optimize --ready-line records the entrypoint's reads and puts them fi
   CHECK(!StartupChunks(layers[0].index).empty());
   // A layer the workload never read keeps its order and has none.
   CHECK(StartupChunks(layers[1].index).empty());
+}
+
+TEST_CASE("optimize --ready-port ends when the entrypoint listens and records its reads",
+          "[profile][optimize][ready-port]") {
+  if (::geteuid() != 0 || ::access("/dev/fuse", R_OK | W_OK) != 0) {
+    WARN("skipped: needs root and /dev/fuse");
+    return;
+  }
+  TempDir tmp("tide-optimize");
+  const int port = FreeLoopbackPort();
+  // Reads a and c, then serves: the sandbox shares the host's network namespace.
+  BuildAppImage(tmp / "src",
+                "cat /app/a /app/c > /dev/null; exec /bin/busybox nc -l -p " + std::to_string(port));
+  auto started = std::chrono::steady_clock::now();
+  auto r = Tidectl({"optimize", "--ready-port", std::to_string(port), "--timeout", "60", "--profile-out",
+                    (tmp / "profile.txt").string(), "--work-dir", tmp.path().string(),
+                    "oci:" + (tmp / "src").string() + ":v1", "oci:" + (tmp / "dst").string() + ":opt"});
+  auto took = std::chrono::steady_clock::now() - started;
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  // Ended on the port: neither the timeout nor the workload's exit (both warn).
+  CHECK(r.output.find("warning: workload") == std::string::npos);
+  CHECK(took < std::chrono::seconds(45));
+  auto prof = tide::profile::ReadProfileFile((tmp / "profile.txt").string());
+  REQUIRE(prof.ok());
+  std::vector<std::string> app_reads;
+  for (const auto& read : prof->reads) {
+    if (read.layer == 3 && std::find(app_reads.begin(), app_reads.end(), read.path) == app_reads.end()) {
+      app_reads.push_back(read.path);
+    }
+  }
+  CHECK(app_reads == std::vector<std::string>{"app/a", "app/c"});
+  auto layers = LoadLayers(tmp / "dst", "opt");
+  REQUIRE(layers.size() == 4);
+  CHECK(StartupChunks(layers[3].index) == ChunksOf(layers[3].index, {"app/a", "app/c"}));
+
+  // The control: nothing listens on this port, so the run ends at the timeout with a warning.
+  auto idle = Tidectl({"optimize", "--ready-port", std::to_string(FreeLoopbackPort()), "--timeout", "2",
+                       "--run", "sleep 30", "--work-dir", tmp.path().string(),
+                       "oci:" + (tmp / "src").string() + ":v1", "oci:" + (tmp / "dst").string() + ":idle"});
+  INFO(idle.output);
+  CHECK(idle.exit_code == 0);
+  CHECK(idle.output.find("warning: workload timed out before it was ready") != std::string::npos);
+
+  // A port that already accepts before the workload starts would end the run at once: refused.
+  tide::UniqueFd busy(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  REQUIRE(::bind(busy.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  REQUIRE(::listen(busy.get(), 4) == 0);
+  REQUIRE(::getsockname(busy.get(), reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  const std::string busy_port = std::to_string(ntohs(addr.sin_port));
+  auto taken =
+      Tidectl({"optimize", "--ready-port", busy_port, "--timeout", "30", "--work-dir", tmp.path().string(),
+               "oci:" + (tmp / "src").string() + ":v1", "oci:" + (tmp / "dst").string() + ":taken"});
+  INFO(taken.output);
+  CHECK(taken.exit_code != 0);
+  CHECK(taken.output.find("ready port " + busy_port + " already accepts connections") != std::string::npos);
 }
 
 TEST_CASE("optimize --profile applies a profile file in its order", "[profile][optimize]") {
