@@ -106,7 +106,7 @@ absl::StatusOr<std::unique_ptr<LayerMount>> LayerMount::Create(
   fuse_options.readahead_kb = options.kernel.readahead_kb;
   TIDE_ASSIGN_OR_RETURN(m->fuse_, FuseMount::Start(mountpoint, LayerFs::Ops(), m->fs_.get(), fuse_options));
   std::span<const uint32_t> startup = idx->startup_chunks();
-  std::span<const uint32_t> ranks;
+  std::span<const uint32_t> ranks = idx->startup_ranks();
   std::vector<uint32_t> learned;
   if (startup.empty() && options.learned_startup) {
     learned = options.learned_startup(*idx);

@@ -20,6 +20,7 @@
 #include "fuse/layer_mount_manager.h"
 #include "oci/oci_layout.h"
 #include "profile/image_runtime.h"
+#include "profile/layer_records.h"
 #include "profile/sandbox_process.h"
 
 namespace tide::profile {
@@ -176,15 +177,15 @@ absl::StatusOr<SandboxResult> RecordStartup(const SandboxOptions& options) {
     TIDE_ASSIGN_OR_RETURN(SandboxProcess proc, SandboxProcess::Start(spec));
     WaitForReady(proc, options, result);
   }  // the workload is killed before the overlay goes
+  std::vector<LayerRecords> layers;
   for (size_t i = 0; i < mountpoints.size(); ++i) {
     fuse::LayerMount* mount = manager->Find(mountpoints[i]);
     if (mount == nullptr || mount->recorder() == nullptr) continue;
-    size_t layer = result.profile.AddLayer(rt.diff_ids[i]);
-    for (const fuse::AccessRecord& r : mount->recorder()->Snapshot()) {
-      result.profile.AddRead(layer, std::string(mount->index().path(mount->index().Resolve(r.entry_id))),
-                             r.offset, r.length);
-    }
+    const format::LayerIndex& index = mount->index();
+    layers.push_back({rt.diff_ids[i], mount->recorder()->Snapshot(),
+                      [&index](uint32_t id) { return std::string(index.path(index.Resolve(id))); }});
   }
+  result.profile = MergeLayerRecords(layers);
   return result;
 }
 

@@ -89,6 +89,26 @@ std::vector<uint32_t> StartupChunks(const tide::format::LayerIndex& index) {
   return {index.startup_chunks().begin(), index.startup_chunks().end()};
 }
 
+std::vector<uint32_t> StartupRanks(const tide::format::LayerIndex& index) {
+  return {index.startup_ranks().begin(), index.startup_ranks().end()};
+}
+
+// The rank the index gives each of `file`'s chunks; all must agree (the file has chunks of its own).
+uint32_t RankOf(const tide::format::LayerIndex& index, const std::string& file) {
+  auto chunks = ChunksOf(index, {file});
+  REQUIRE(!chunks.empty());
+  REQUIRE(index.startup_ranks().size() == index.startup_chunks().size());
+  std::vector<uint32_t> ranks;
+  for (uint32_t c : chunks) {
+    auto it = std::find(index.startup_chunks().begin(), index.startup_chunks().end(), c);
+    REQUIRE(it != index.startup_chunks().end());
+    ranks.push_back(index.startup_ranks()[static_cast<size_t>(it - index.startup_chunks().begin())]);
+  }
+  INFO(file);
+  CHECK(std::all_of(ranks.begin(), ranks.end(), [&](uint32_t r) { return r == ranks.front(); }));
+  return ranks.front();
+}
+
 }  // namespace
 
 TEST_CASE("optimize --ready-line records the entrypoint's reads and puts them first", "[profile][optimize]") {
@@ -187,6 +207,52 @@ TEST_CASE("optimize --ready-port ends when the entrypoint listens and records it
   CHECK(taken.output.find("ready port " + busy_port + " already accepts connections") != std::string::npos);
 }
 
+TEST_CASE("optimize records the access order across layers in startup_ranks", "[profile][optimize]") {
+  if (::geteuid() != 0 || ::access("/dev/fuse", R_OK | W_OK) != 0) {
+    WARN("skipped: needs root and /dev/fuse");
+    return;
+  }
+  TempDir tmp("tide-optimize");
+  // app/c (layer 3), then data/random.bin (layer 1), then app/a (layer 3).
+  BuildAppImage(tmp / "src",
+                "cat /app/c > /dev/null; cat /data/random.bin > /dev/null; cat /app/a > /dev/null; "
+                "echo READY; sleep 60");
+  auto r = Tidectl({"optimize", "-q", "--ready-line", "READY", "--timeout", "30", "--profile-out",
+                    (tmp / "profile.txt").string(), "--work-dir", tmp.path().string(),
+                    "oci:" + (tmp / "src").string() + ":v1", "oci:" + (tmp / "dst").string() + ":opt"});
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+
+  // The profile keeps the interleaving: layer 3, layer 1, layer 3.
+  auto prof = tide::profile::ReadProfileFile((tmp / "profile.txt").string());
+  REQUIRE(prof.ok());
+  std::vector<std::string> order;
+  for (const auto& read : prof->reads) {
+    if ((read.layer == 3 || read.path == "data/random.bin") &&
+        std::find(order.begin(), order.end(), read.path) == order.end()) {
+      order.push_back(read.path);
+    }
+  }
+  CHECK(order == std::vector<std::string>{"app/c", "data/random.bin", "app/a"});
+
+  auto layers = LoadLayers(tmp / "dst", "opt");
+  REQUIRE(layers.size() == 4);
+  const auto& app = layers[3].index;
+  const auto& data = layers[1].index;
+  CHECK(StartupChunks(app) == ChunksOf(app, {"app/c", "app/a"}));
+  CHECK(StartupChunks(data) == ChunksOf(data, {"data/random.bin"}));
+  uint32_t c = RankOf(app, "app/c");
+  uint32_t random = RankOf(data, "data/random.bin");
+  uint32_t a = RankOf(app, "app/a");
+  CHECK(c < random);
+  CHECK(random < a);
+  // The shell (layer 0) started before it read anything of /app.
+  REQUIRE(!StartupRanks(layers[0].index).empty());
+  CHECK(*std::min_element(layers[0].index.startup_ranks().begin(), layers[0].index.startup_ranks().end()) <
+        c);
+  CHECK(StartupRanks(layers[2].index).empty());
+}
+
 TEST_CASE("optimize --profile applies a profile file in its order", "[profile][optimize]") {
   TempDir tmp("tide-optimize");
   BuildAppImage(tmp / "src");
@@ -216,6 +282,10 @@ TEST_CASE("optimize --profile applies a profile file in its order", "[profile][o
   auto tail = app.ChunksFor(a, 400000, 300000);
   for (uint32_t c = tail.first; c < tail.first + tail.count; ++c) want.push_back(c);
   CHECK(StartupChunks(app) == want);
+  // Ranks are the profile's read numbers: app/c's chunks 0, the tail of app/a 1.
+  std::vector<uint32_t> want_ranks(ChunksOf(app, {"app/c"}).size(), 0);
+  want_ranks.resize(want.size(), 1);
+  CHECK(StartupRanks(app) == want_ranks);
   CHECK(StartupChunks(layers[0].index).empty());
 
   WriteFile(tmp / "bad.txt", "tide-profile 1\nread 0 0 10 app/a\n");
