@@ -233,6 +233,7 @@ absl::Status ChunkFetcher::Ensure(uint32_t first, uint32_t last, FetchPriority p
   if (last >= chunks_.size() || first > last) {
     return absl::OutOfRangeError(absl::StrCat("chunks ", first, "..", last, " outside layer ", layer_name_));
   }
+  if (priority == FetchPriority::kOnDemand) limiter_->NoteRead();
   const auto start = std::chrono::steady_clock::now();
   const auto deadline = start + options_.read_timeout;
   int data_loss = 0;

@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "common/string_view_compat.h"
+#include "fuse/background_priority.h"
 #include "spdlog/spdlog.h"
 
 namespace tide::fuse {
@@ -30,8 +31,15 @@ struct PrefetchQueue::Layer {
 
 PrefetchQueue::PrefetchQueue(std::shared_ptr<FetchLimiter> limiter, FetchLimits limits)
     : limiter_(std::move(limiter)), limits_(limits) {
-  const int threads = std::max(1, limits_.startup_streams) + std::max(1, limits_.max_prefetch_concurrency);
-  for (int i = 0; i < threads; ++i) workers_.emplace_back([this] { Work(); });
+  for (int i = 0; i < std::max(1, limits_.startup_streams); ++i) {
+    workers_.emplace_back([this] { Work(Phase::kStartup); });
+  }
+  for (int i = 0; i < std::max(1, limits_.max_prefetch_concurrency); ++i) {
+    workers_.emplace_back([this] {
+      LowerCurrentThreadPriority();
+      Work(Phase::kRest);
+    });
+  }
 }
 
 PrefetchQueue::~PrefetchQueue() {
@@ -94,6 +102,7 @@ std::shared_ptr<PrefetchQueue::Layer> PrefetchQueue::Add(std::shared_ptr<ChunkFe
   {
     std::lock_guard lock(mu_);
     layer->pending_startup = static_cast<int>(requests.size());
+    if (!plan.startup.empty()) startup_queued_at_ = std::chrono::steady_clock::now();
     for (StartupRequest& r : requests) {
       r.seq = next_seq_++;
       startup_.push_back(std::move(r));
@@ -137,6 +146,11 @@ void PrefetchQueue::Settle(Layer& layer) {
   if (layer.pending_startup == 0 && !layer.rest && layer.running == 0) layer.done = true;
 }
 
+bool PrefetchQueue::StartingUp(std::chrono::steady_clock::time_point now) const {
+  if (!startup_queued_at_ || now - *startup_queued_at_ >= limits_.rest_max_delay) return false;
+  return now - limiter_->last_read() < limits_.rest_idle_delay;
+}
+
 bool PrefetchQueue::StartupReady() const {
   return !startup_.empty() && startup_running_ < std::max(1, limits_.startup_streams);
 }
@@ -146,6 +160,7 @@ bool PrefetchQueue::NextRestBatch(RestBatch* batch) {
   if (!startup_.empty() || startup_running_ > 0) return false;
   if (rest_running_ >= std::max(1, limits_.max_prefetch_concurrency)) return false;
   const auto now = std::chrono::steady_clock::now();
+  if (StartingUp(now)) return false;
   for (const auto& layer : layers_) {
     if (!layer->rest || layer->retry_at > now) continue;
     ChunkFetcher& f = *layer->fetcher;
@@ -214,13 +229,13 @@ void PrefetchQueue::RunRest(std::unique_lock<std::mutex>& lock, RestBatch batch)
   Settle(layer);
 }
 
-void PrefetchQueue::Work() {
+void PrefetchQueue::Work(Phase phase) {
   std::unique_lock lock(mu_);
   while (!stop_) {
     RestBatch batch;
-    if (StartupReady()) {
+    if (phase == Phase::kStartup && StartupReady()) {
       RunStartup(lock);
-    } else if (NextRestBatch(&batch)) {
+    } else if (phase == Phase::kRest && NextRestBatch(&batch)) {
       RunRest(lock, std::move(batch));
     } else {
       // Timed: a rest batch waiting out its backoff becomes ready without a notification.

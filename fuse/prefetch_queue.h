@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -62,10 +63,14 @@ class PrefetchQueue {
     uint64_t bytes = 0;
   };
 
-  void Work();
+  // Startup workers run at normal priority; rest workers run as background threads.
+  enum class Phase { kStartup, kRest };
+  void Work(Phase phase);
   void RunStartup(std::unique_lock<std::mutex>& lock);
   void RunRest(std::unique_lock<std::mutex>& lock, RestBatch batch);
   bool StartupReady() const;
+  // A workload is still starting: a startup set was queued lately and reads have not gone quiet.
+  bool StartingUp(std::chrono::steady_clock::time_point now) const;
   bool NextRestBatch(RestBatch* batch);
   void Settle(Layer& layer);
   std::vector<StartupRequest> SplitStartup(const std::shared_ptr<Layer>& layer, const PrefetchPlan& plan);
@@ -76,6 +81,7 @@ class PrefetchQueue {
   std::condition_variable cv_;
   bool stop_ = false;
   uint64_t next_seq_ = 0;
+  std::optional<std::chrono::steady_clock::time_point> startup_queued_at_;
   std::vector<StartupRequest> startup_;  // sorted by (rank, seq)
   std::vector<std::shared_ptr<Layer>> layers_;
   int startup_running_ = 0;

@@ -214,5 +214,26 @@ TEST_CASE("unmounting gives back reservations so waiting readers fetch for thems
   f.blocker->source->Open();
 }
 
+TEST_CASE("after a startup set, the rest waits until the workload's reads go quiet") {
+  tide::testing::TempDir dir;
+  FetchLimits limits;
+  limits.rest_idle_delay = std::chrono::milliseconds(400);
+  auto limiter = std::make_shared<FetchLimiter>(limits);
+  auto queue = std::make_shared<PrefetchQueue>(limiter, limits);
+  GatedLayer l(dir / "l", 8, limiter);
+  Prefetcher p(queue, l.fetcher, MakePrefetchPlan(PrefetchMode::kAll, V({0}), {}, 8));
+  // The workload keeps reading (here: its startup chunk, cached after the first read).
+  const auto until = Clock::now() + std::chrono::milliseconds(1200);
+  while (Clock::now() < until) {
+    REQUIRE(l.fetcher->Ensure(0, 0, FetchPriority::kOnDemand).ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  CHECK(l.source->log().size() == 1);  // the startup request only
+  CHECK_FALSE(p.done());
+  // Quiet now: the rest follows.
+  REQUIRE(p.WaitDone(std::chrono::seconds(5)));
+  CHECK(l.source->log().size() == 2);
+}
+
 }  // namespace
 }  // namespace tide::fuse
