@@ -107,10 +107,11 @@ absl::StatusOr<std::unique_ptr<LayerMount>> LayerMount::Create(
   TIDE_ASSIGN_OR_RETURN(m->fuse_, FuseMount::Start(mountpoint, LayerFs::Ops(), m->fs_.get(), fuse_options));
   std::span<const uint32_t> startup = idx->startup_chunks();
   std::span<const uint32_t> ranks = idx->startup_ranks();
-  std::vector<uint32_t> learned;
+  LearnedStartup learned;
   if (startup.empty() && options.learned_startup) {
     learned = options.learned_startup(*idx);
-    startup = learned;
+    startup = learned.chunks;
+    ranks = learned.ranks;
   }
   PrefetchPlan plan =
       MakePrefetchPlan(options.prefetch, startup, ranks, static_cast<uint32_t>(idx->chunks().size()));

@@ -32,12 +32,19 @@ struct IndexLocation {
   uint64_t blob_size = 0;
 };
 
+// A learned startup set: chunks in first-read order and, when known, each one's rank in the
+// image-wide read order (empty ranks: their position is their rank).
+struct LearnedStartup {
+  std::vector<uint32_t> chunks;
+  std::vector<uint32_t> ranks;
+};
+
 struct LayerMountOptions {
   PrefetchMode prefetch = PrefetchMode::kStartup;
   bool record_access = false;
   // For layers whose index has no startup set: the chunks an earlier run of the workload read
   // (a learned profile), prefetched first like a startup set. Unset or empty: none.
-  std::function<std::vector<uint32_t>(const format::LayerIndex&)> learned_startup;
+  std::function<LearnedStartup(const format::LayerIndex&)> learned_startup;
   FetcherOptions fetcher;
   KernelCacheOptions kernel;
   FuseMountOptions fuse;

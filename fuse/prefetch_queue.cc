@@ -25,6 +25,10 @@ struct PrefetchQueue::Layer {
   std::chrono::steady_clock::time_point retry_at;
   int running = 0;
   bool removed = false;
+  // For the log line when the startup set is in.
+  std::chrono::steady_clock::time_point added = std::chrono::steady_clock::now();
+  int startup_requests = 0;
+  uint64_t startup_bytes = 0;
   std::atomic<bool> stop{false};
   std::atomic<bool> done{false};
 };
@@ -102,6 +106,10 @@ std::shared_ptr<PrefetchQueue::Layer> PrefetchQueue::Add(std::shared_ptr<ChunkFe
   {
     std::lock_guard lock(mu_);
     layer->pending_startup = static_cast<int>(requests.size());
+    layer->startup_requests = layer->pending_startup;
+    for (const StartupRequest& r : requests) {
+      for (uint32_t c : r.chunks) layer->startup_bytes += layer->fetcher->chunk(c).blob_length;
+    }
     if (!plan.startup.empty()) startup_queued_at_ = std::chrono::steady_clock::now();
     for (StartupRequest& r : requests) {
       r.seq = next_seq_++;
@@ -200,7 +208,13 @@ void PrefetchQueue::RunStartup(std::unique_lock<std::mutex>& lock) {
   lock.lock();
   --startup_running_;
   --r.layer->running;
-  --r.layer->pending_startup;
+  if (--r.layer->pending_startup == 0 && !r.layer->removed) {
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                          r.layer->added);
+    spdlog::info("startup prefetch of layer {} done: {} requests, {:.1f} MiB, {} ms after mount",
+                 r.layer->fetcher->layer_name(), r.layer->startup_requests,
+                 static_cast<double>(r.layer->startup_bytes) / (1 << 20), ms.count());
+  }
   Settle(*r.layer);
 }
 

@@ -11,6 +11,7 @@
 # Binaries: $TIDE_PREBUILT (a build dir with converter/tidectl, snapshotter/tide-snapshotter),
 # default <repo>/build. Writes the table to docs/bench-sdwebui.md (or --out). --repeat N runs every
 # case (and the warm start) N times, cases interleaved, and reports the run with the median time.
+# --cases "c s" runs only some cases (for experiments: prints each run, writes no table); d needs b.
 set -euo pipefail
 cmdline="$0 $*"
 here=$(dirname "$(realpath "$0")")
@@ -20,6 +21,7 @@ rtt_ms=2
 small=0
 layout=
 repeat=1
+cases="a b c s d"
 outdoc=$src/docs/bench-sdwebui.md
 while [ $# -gt 0 ]; do
   case $1 in
@@ -29,6 +31,7 @@ while [ $# -gt 0 ]; do
     --layout) layout=$2; shift ;;
     --out) outdoc=$2; shift ;;
     --repeat) repeat=$2; shift ;;
+    --cases) cases=$2; shift ;;
     *) echo "bench.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -60,6 +63,7 @@ stop_node() {
     done
     sleep 0.5
   fi
+  local i
   for ((i = ${#node_pids[@]} - 1; i >= 0; i--)); do
     kill "${node_pids[$i]}" 2>/dev/null; wait "${node_pids[$i]}" 2>/dev/null
   done
@@ -250,21 +254,26 @@ tide_run() {  # tide_run CASE RUN TAG [PROFILES_DIR] [PREFETCH]: one cold node, 
     # Keep b's first node up until its snapshotter has kept a profile (3 s idle after the last read).
     for _ in $(seq 1 700); do ls "$work/b1/tide/profiles/"*.profile >/dev/null 2>&1 && break; sleep 0.1; done
     sleep 4
-    profiles_kept=$(ls "$work/b1/tide/profiles/" 2>/dev/null | wc -l)
+    profiles_kept=$(ls "$work/b1/tide/profiles/" 2>/dev/null | grep -c "\.profile$")
   fi
   kill_task "$name"
   stop_node
 }
 
-for i in $(seq 1 "$repeat"); do
-  overlay_run "$i"
-  tide_run b "$i" tide
-  tide_run c "$i" opt
+want() { [[ " $cases " == *" $1 "* ]]; }
+for run in $(seq 1 "$repeat"); do
+  if want a; then overlay_run "$run"; fi
+  if want b; then tide_run b "$run" tide; fi
+  if want c; then tide_run c "$run" opt; fi
   # Startup bytes: the optimized image with prefetch = "startup" (startup set only, no background
   # fetch of the rest), so what arrives before ready is what startup needs.
-  tide_run s "$i" opt "" startup
-  tide_run d "$i" tide "$work/b1/tide/profiles"
+  if want s; then tide_run s "$run" opt "" startup; fi
+  if want d; then tide_run d "$run" tide "$work/b1/tide/profiles"; fi
 done
+if [ "$cases" != "a b c s d" ]; then
+  for c in $cases; do echo "$c: $(tr '\n' ';' <"$work/$c.runs")"; done
+  exit 0
+fi
 for c in a warm b c s d; do median_of "$c"; done
 pulled_a=$cached_a
 warm_s=$ready_warm

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "absl/strings/match.h"
+#include "profile/startup_profile.h"
 #include "test/e2e/pull/pull_checks.h"
 #include "test/e2e/pull/pull_env.h"
 
@@ -71,11 +72,12 @@ std::string ReadAll(const fs::path& path) {
 }
 
 // ctr run of the entrypoint's reads; retried while containerd reconnects to a restarted proxy.
-CommandResult RunApp(PullEnv& env, const std::string& ref, const std::string& name) {
+CommandResult RunApp(PullEnv& env, const std::string& ref, const std::string& name,
+                     const std::string& script = "cat /app/a /app/c > /dev/null; echo READY") {
   CommandResult run;
   for (int attempt = 0; attempt < 10; ++attempt) {
     run = env.Ctr({"run", "--rm", "--snapshotter", "tide", ref, name + "-" + std::to_string(attempt),
-                   "/bin/sh", "-c", "cat /app/a /app/c > /dev/null; echo READY"});
+                   "/bin/sh", "-c", script});
     if (run.exit_code == 0) break;
     std::this_thread::sleep_for(std::chrono::seconds(1));
   }
@@ -166,6 +168,44 @@ TEST_CASE("learned prefetch: layers restored after a snapshotter restart record 
   INFO(second.output);
   REQUIRE(second.exit_code == 0);
   CHECK(GetsOf(env, app) == before_run);
+}
+
+TEST_CASE("profile export merges the layers' learned reads in the order they happened",
+          "[profile][learned][export]") {
+  PullEnv env;
+  BuildAppImage(env.dir() / "app");
+  const std::string ref = env.Ref("app:plain");
+  ConvertInto(env.dir() / "app", ref);
+  const auto layers = FetchRegistryImage(env, ref).manifest.layers;
+  REQUIRE(layers.size() == 4);
+  auto pulled = env.Pull(ref);
+  INFO(pulled.output);
+  REQUIRE(pulled.exit_code == 0);
+  // Interleaved across layers: app/c (layer 3), data/random.bin (layer 1), app/a (layer 3).
+  auto run = RunApp(env, ref, "export-order",
+                    "cat /app/c > /dev/null; cat /data/random.bin > /dev/null; cat /app/a > /dev/null");
+  INFO(run.output);
+  REQUIRE(run.exit_code == 0);
+  const fs::path dir = env.tide_root() / "profiles";
+  for (size_t i : {size_t{1}, size_t{3}}) {
+    const std::string hex(layers[i].digest.hex());
+    REQUIRE(WaitForFile(dir / (hex + ".profile")));
+    CHECK(fs::exists(dir / (hex + ".order")));
+  }
+  const fs::path out = env.dir() / "exported.profile";
+  auto exported = RunCommand({TidectlBinary(), "profile", "export", "--plain-http", "--root",
+                              env.tide_root().string(), "-o", out.string(), "docker://" + ref});
+  INFO(exported.output);
+  REQUIRE(exported.exit_code == 0);
+  auto prof = profile::ReadProfileFile(out.string());
+  REQUIRE(prof.ok());
+  std::vector<std::string> order;
+  for (const profile::ProfileRead& r : prof->reads) {
+    const bool watched = r.path == "app/a" || r.path == "app/c" || r.path == "data/random.bin";
+    if (watched && std::find(order.begin(), order.end(), r.path) == order.end()) order.push_back(r.path);
+  }
+  // Layer by layer (bottom first) would give data/random.bin, app/c, app/a.
+  CHECK(order == std::vector<std::string>{"app/c", "data/random.bin", "app/a"});
 }
 
 }  // namespace tide::testing
