@@ -1,9 +1,11 @@
 #include "fuse/chunk_fetcher.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "common/string_view_compat.h"
+#include "fuse/store_pipeline.h"
 
 namespace tide::fuse {
 namespace {
@@ -96,7 +98,7 @@ absl::Status ChunkFetcher::FetchReserved(std::span<const uint32_t> reserved, uin
     for (uint32_t i : mine) Finish(i, absl::CancelledError("unmounting"));
     return absl::CancelledError("unmounting");
   }
-  return FetchClaimed(mine, merge_bytes);
+  return FetchClaimed(mine, merge_bytes, /*pipelined=*/true);
 }
 
 void ChunkFetcher::Release(std::span<const uint32_t> reserved) {
@@ -151,48 +153,60 @@ absl::Status ChunkFetcher::StoreChunk(uint32_t index, std::string_view blob_byte
   return st;
 }
 
-absl::Status ChunkFetcher::FetchRun(const std::vector<uint32_t>& run) {
+absl::Status ChunkFetcher::FetchRun(const std::vector<uint32_t>& run, bool pipelined) {
   const uint64_t start = chunks_[run.front()].blob_offset;
   const uint64_t end = chunks_[run.back()].blob_offset + chunks_[run.back()].blob_length;
   stats_.requests.fetch_add(1, std::memory_order_relaxed);
   // Not zero-filled: every byte is written by the read before it is used.
   std::unique_ptr<char[]> buffer(new char[end - start]);
   const std::span<char> bytes(buffer.get(), end - start);
-  size_t next = 0;  // the first chunk of `run` not yet stored
-  uint64_t arrived = 0;
+  std::mutex error_mu;
   absl::Status first_error;
-  // Stores each chunk as soon as its bytes are in, so readers of a large request's first chunks do
-  // not wait for its last.
+  auto store = [&](size_t k) {
+    const ChunkRef& c = chunks_[run[k]];
+    absl::Status st =
+        StoreChunk(run[k], std::string_view(bytes.data() + (c.blob_offset - start), c.blob_length));
+    std::lock_guard lock(error_mu);
+    if (!st.ok() && first_error.ok()) first_error = st;
+  };
+  std::optional<StorePipeline> pipeline;
+  if (pipelined) pipeline.emplace(store);
+  size_t next = 0;  // the first chunk of `run` whose bytes are not all in
+  uint64_t arrived = 0;
+  // Each chunk is stored as soon as its bytes are in, so readers of a large request's first chunks
+  // do not wait for its last.
   auto deliver = [&](uint64_t received) -> absl::Status {
     arrived = std::max(arrived, received);
     for (; next < run.size(); ++next) {
       const ChunkRef& c = chunks_[run[next]];
       if (c.blob_offset + c.blob_length - start > received) break;
-      absl::Status st =
-          StoreChunk(run[next], std::string_view(bytes.data() + (c.blob_offset - start), c.blob_length));
-      if (!st.ok() && first_error.ok()) first_error = st;
+      if (!pipeline) store(next);
     }
+    if (pipeline) pipeline->Arrived(next);
     if (cancelled_) return absl::CancelledError(absl::StrCat("layer ", layer_name_, " is being unmounted"));
     return absl::OkStatus();
   };
   absl::Status read = source_->ReadInto(start, bytes, deliver);
   stats_.blob_bytes.fetch_add(arrived, std::memory_order_relaxed);
   if (!read.ok()) {
+    if (pipeline) pipeline->Close();
     absl::Status st(read.code(), absl::StrCat("fetch ", source_->Describe(), " range ", start, "+",
                                               end - start, ": ", read.message()));
     for (; next < run.size(); ++next) Finish(run[next], st);
     return st;
   }
   if (next < run.size()) (void)deliver(end - start);
+  if (pipeline) pipeline->Close();
   return first_error;
 }
 
-absl::Status ChunkFetcher::FetchClaimed(const std::vector<uint32_t>& mine, uint64_t merge_bytes) {
+absl::Status ChunkFetcher::FetchClaimed(const std::vector<uint32_t>& mine, uint64_t merge_bytes,
+                                        bool pipelined) {
   absl::Status first_error;
   std::vector<uint32_t> run;
   auto flush = [&] {
     if (run.empty()) return;
-    absl::Status st = FetchRun(run);
+    absl::Status st = FetchRun(run, pipelined);
     if (first_error.ok()) first_error = st;
     run.clear();
   };
@@ -214,7 +228,7 @@ absl::Status ChunkFetcher::FetchClaimed(const std::vector<uint32_t>& mine, uint6
 absl::Status ChunkFetcher::Attempt(uint32_t first, uint32_t last,
                                    std::chrono::steady_clock::time_point deadline, bool* dropped) {
   Plan plan = Claim(first, last, /*wait_for_others=*/true);
-  absl::Status status = FetchClaimed(plan.mine, options_.max_merge_bytes);
+  absl::Status status = FetchClaimed(plan.mine, options_.max_merge_bytes, /*pipelined=*/false);
   std::unique_lock lock(mu_);
   for (const auto& flight : plan.others) {
     bool done = cv_.wait_until(lock, deadline, [&] { return flight->done || cancelled_; });
@@ -266,7 +280,7 @@ absl::Status ChunkFetcher::FetchOnce(uint32_t first, uint32_t last, uint64_t mer
   if (cancelled_) return absl::CancelledError("unmounting");
   if (last >= chunks_.size() || first > last) return absl::OutOfRangeError("chunk range outside layer");
   Plan plan = Claim(first, last, /*wait_for_others=*/false);
-  return FetchClaimed(plan.mine, merge_bytes);
+  return FetchClaimed(plan.mine, merge_bytes, /*pipelined=*/false);
 }
 
 }  // namespace tide::fuse

@@ -106,9 +106,10 @@ class ChunkFetcher {
     std::vector<std::shared_ptr<Flight>> others;
   };
   Plan Claim(uint32_t first, uint32_t last, bool wait_for_others);
-  absl::Status FetchRun(const std::vector<uint32_t>& run);
+  // `pipelined`: store chunks on a second thread while the transfer goes on (large requests).
+  absl::Status FetchRun(const std::vector<uint32_t>& run, bool pipelined);
   absl::Status StoreChunk(uint32_t index, std::string_view blob_bytes);
-  absl::Status FetchClaimed(const std::vector<uint32_t>& mine, uint64_t merge_bytes);
+  absl::Status FetchClaimed(const std::vector<uint32_t>& mine, uint64_t merge_bytes, bool pipelined);
   void Finish(uint32_t index, const absl::Status& status);
   // `dropped`: a chunk waited for was a prefetch reservation given back unfetched (try again now).
   absl::Status Attempt(uint32_t first, uint32_t last, std::chrono::steady_clock::time_point deadline,

@@ -112,6 +112,7 @@ absl::StatusOr<std::unique_ptr<RemoteLayerMounter>> MakeRemoteLayerMounter(const
   options.cache_max_bytes =
       config.cache_max_bytes ? config.cache_max_bytes : std::numeric_limits<uint64_t>::max();
   options.limits.max_prefetch_concurrency = config.prefetch_concurrency;
+  options.limits.startup_streams = config.prefetch_startup_streams;
   options.limits.prefetch_bytes_per_second = config.prefetch_bandwidth;
   options.defaults.prefetch = ToFuse(config.prefetch);
   options.defaults.fetcher.read_timeout = absl::ToChronoMilliseconds(config.read_timeout);
