@@ -299,6 +299,13 @@ lines.append("|---|---:|---:|---:|---:|")
 for name, r, b, c in rows:
     lines.append(f"| {name} | {float(r):.2f} | {a / float(r):.1f}x | {mib(b):.1f} | {c} |")
 lines.append(f"| physical floor (startup bytes of the last row / link + warm start) | {floor:.2f} | {a / floor:.1f}x | {mib(startup):.1f} | |")
+runs = {}
+for case in ["a", "warm", "b", "c", "s", "d"]:
+    with open(os.path.join("$work", case + ".runs")) as f:
+        runs[case] = ", ".join(line.split()[0] for line in f if line.strip())
+lines.append("")
+lines.append("Every run's time to ready (s), in run order: " +
+             "; ".join(f"{k}) {v}" for k, v in runs.items()))
 table = "\n".join(lines)
 print(table)
 info = f"""image: {"$tag"}, gzip {mib($gzip_total):.0f} MiB, tide {mib($tide_total):.0f} MiB, optimized {mib($opt_total):.0f} MiB (compressed layer bytes)
