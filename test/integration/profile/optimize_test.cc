@@ -46,6 +46,31 @@ void BuildAppImage(const std::filesystem::path& layout, const std::string& comma
   REQUIRE(r.exit_code == 0);
 }
 
+// The files of `layer` the profile reads, in first-access order (concurrent readahead may split one
+// file's reads).
+std::vector<std::string> FilesRead(const tide::profile::StartupProfile& prof, size_t layer) {
+  std::vector<std::string> files;
+  for (const auto& read : prof.reads) {
+    if (read.layer == layer && std::find(files.begin(), files.end(), read.path) == files.end()) {
+      files.push_back(read.path);
+    }
+  }
+  return files;
+}
+
+// `tidectl optimize` of <tmp>/src:v1 into <tmp>/dst:opt until the workload prints READY; returns
+// the recorded profile (kept as <tmp>/profile.txt).
+tide::profile::StartupProfile OptimizeUntilReady(const TempDir& tmp) {
+  auto r = Tidectl({"optimize", "-q", "--ready-line", "READY", "--timeout", "30", "--profile-out",
+                    (tmp / "profile.txt").string(), "--work-dir", tmp.path().string(),
+                    "oci:" + (tmp / "src").string() + ":v1", "oci:" + (tmp / "dst").string() + ":opt"});
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  auto prof = tide::profile::ReadProfileFile((tmp / "profile.txt").string());
+  REQUIRE(prof.ok());
+  return *std::move(prof);
+}
+
 struct Layer {
   tide::oci::Descriptor desc;
   tide::format::LayerIndex index;
@@ -118,23 +143,9 @@ TEST_CASE("optimize --ready-line records the entrypoint's reads and puts them fi
   }
   TempDir tmp("tide-optimize");
   BuildAppImage(tmp / "src");
-  auto r = Tidectl({"optimize", "-q", "--ready-line", "READY", "--timeout", "30", "--profile-out",
-                    (tmp / "profile.txt").string(), "--work-dir", tmp.path().string(),
-                    "oci:" + (tmp / "src").string() + ":v1", "oci:" + (tmp / "dst").string() + ":opt"});
-  INFO(r.output);
-  REQUIRE(r.exit_code == 0);
-
-  auto prof = tide::profile::ReadProfileFile((tmp / "profile.txt").string());
-  REQUIRE(prof.ok());
-  REQUIRE(prof->layers.size() == 4);
-  std::vector<std::string> app_reads;
-  for (const auto& read : prof->reads) {
-    // Files in first-access order (concurrent readahead may split one file's reads).
-    if (read.layer == 3 && std::find(app_reads.begin(), app_reads.end(), read.path) == app_reads.end()) {
-      app_reads.push_back(read.path);
-    }
-  }
-  CHECK(app_reads == std::vector<std::string>{"app/a", "app/c"});
+  auto prof = OptimizeUntilReady(tmp);
+  REQUIRE(prof.layers.size() == 4);
+  CHECK(FilesRead(prof, 3) == std::vector<std::string>{"app/a", "app/c"});
 
   auto layers = LoadLayers(tmp / "dst", "opt");
   REQUIRE(layers.size() == 4);
@@ -170,13 +181,7 @@ TEST_CASE("optimize --ready-port ends when the entrypoint listens and records it
   CHECK(took < std::chrono::seconds(45));
   auto prof = tide::profile::ReadProfileFile((tmp / "profile.txt").string());
   REQUIRE(prof.ok());
-  std::vector<std::string> app_reads;
-  for (const auto& read : prof->reads) {
-    if (read.layer == 3 && std::find(app_reads.begin(), app_reads.end(), read.path) == app_reads.end()) {
-      app_reads.push_back(read.path);
-    }
-  }
-  CHECK(app_reads == std::vector<std::string>{"app/a", "app/c"});
+  CHECK(FilesRead(*prof, 3) == std::vector<std::string>{"app/a", "app/c"});
   auto layers = LoadLayers(tmp / "dst", "opt");
   REQUIRE(layers.size() == 4);
   CHECK(StartupChunks(layers[3].index) == ChunksOf(layers[3].index, {"app/a", "app/c"}));
@@ -217,17 +222,10 @@ TEST_CASE("optimize records the access order across layers in startup_ranks", "[
   BuildAppImage(tmp / "src",
                 "cat /app/c > /dev/null; cat /data/random.bin > /dev/null; cat /app/a > /dev/null; "
                 "echo READY; sleep 60");
-  auto r = Tidectl({"optimize", "-q", "--ready-line", "READY", "--timeout", "30", "--profile-out",
-                    (tmp / "profile.txt").string(), "--work-dir", tmp.path().string(),
-                    "oci:" + (tmp / "src").string() + ":v1", "oci:" + (tmp / "dst").string() + ":opt"});
-  INFO(r.output);
-  REQUIRE(r.exit_code == 0);
-
+  auto prof = OptimizeUntilReady(tmp);
   // The profile keeps the interleaving: layer 3, layer 1, layer 3.
-  auto prof = tide::profile::ReadProfileFile((tmp / "profile.txt").string());
-  REQUIRE(prof.ok());
   std::vector<std::string> order;
-  for (const auto& read : prof->reads) {
+  for (const auto& read : prof.reads) {
     if ((read.layer == 3 || read.path == "data/random.bin") &&
         std::find(order.begin(), order.end(), read.path) == order.end()) {
       order.push_back(read.path);
