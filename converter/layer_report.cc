@@ -1,5 +1,7 @@
 #include "converter/layer_report.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_format.h"
 #include "common/string_view_compat.h"
 
@@ -17,6 +19,10 @@ void PrintIndexSummary(FILE* out, const format::LayerIndex& index, uint64_t blob
       index.tar_size() > 0 ? static_cast<double>(blob_size) / static_cast<double>(index.tar_size()) : 0.0);
   absl::FPrintF(out, "    startup set:    %d chunks, %d bytes uncompressed, ends at blob offset %d\n",
                 index.startup_chunks().size(), startup_bytes, index.startup_end_offset());
+  if (!index.startup_ranks().empty()) {
+    auto [lo, hi] = std::minmax_element(index.startup_ranks().begin(), index.startup_ranks().end());
+    absl::FPrintF(out, "    startup ranks:  %d..%d (first access in the image-wide order)\n", *lo, *hi);
+  }
   absl::FPrintF(out, "    diff_id:        %s\n", index.diff_id().str());
   absl::FPrintF(out, "    index memory:   %d bytes\n", index.MemoryUsage());
 }

@@ -154,7 +154,8 @@ void AddOptimizeCommand(CLI::App& app) {
                   "Record the profile by running this shell command in the image (default: its entrypoint)");
   cmd->add_option("--ready-line", flags->ready_line,
                   "The workload is ready when a stdout line contains this");
-  cmd->add_option("--ready-port", flags->ready_port, "The workload is ready when 127.0.0.1:PORT accepts");
+  cmd->add_option("--ready-port", flags->ready_port, "The workload is ready when 127.0.0.1:PORT accepts")
+      ->check(CLI::Range(1, 65535));
   cmd->add_option("--timeout", flags->timeout, "Seconds to run the workload at most")->capture_default_str();
   cmd->add_option("--work-dir", flags->work_dir, "Scratch directory (default: $TMPDIR or /tmp)");
   AddConversionFlags(cmd, flags.get());

@@ -12,6 +12,7 @@
 #include "oci/index.h"
 #include "oci/manifest.h"
 #include "oci/media_types.h"
+#include "profile/read_order.h"
 #include "profile/startup_profile.h"
 
 namespace tide::converter {
@@ -40,25 +41,32 @@ absl::StatusOr<std::vector<oci::Descriptor>> ImageLayers(const ExportFlags& flag
   return manifest.layers;
 }
 
-// Joins the per-layer profiles the snapshotter keeps (<root>/profiles/<hex>.profile), bottom
-// layer first.
+// Joins the per-layer profiles the snapshotter keeps (<root>/profiles/<hex>.profile) into one
+// profile. Reads are in the order they happened across layers when every kept layer has its read
+// order (<hex>.order); otherwise layer by layer, bottom layer first.
 absl::StatusOr<profile::StartupProfile> ExportProfile(const ExportFlags& flags) {
   TIDE_ASSIGN_OR_RETURN(std::vector<oci::Descriptor> layers, ImageLayers(flags));
-  profile::StartupProfile out;
+  std::vector<profile::StartupProfile> kept;
+  std::vector<std::vector<uint64_t>> orders;
+  bool ordered = true;
   for (const oci::Descriptor& layer : layers) {
-    std::string path = absl::StrCat(flags.root, "/profiles/", std::string(layer.digest.hex()), ".profile");
-    auto kept = profile::ReadProfileFile(path);
-    if (absl::IsNotFound(kept.status())) continue;
-    if (!kept.ok()) return kept.status();
-    size_t index = out.AddLayer(layer.digest);
-    for (const profile::ProfileRead& r : kept->reads)
-      out.reads.push_back({index, r.path, r.offset, r.length});
+    const std::string base = absl::StrCat(flags.root, "/profiles/", std::string(layer.digest.hex()));
+    auto prof = profile::ReadProfileFile(base + ".profile");
+    if (absl::IsNotFound(prof.status())) continue;
+    if (!prof.ok()) return prof.status();
+    // Kept profiles name the layer by its blob digest; export names it the same way.
+    prof->layers = {layer.digest};
+    auto order = profile::ReadReadOrder(base + ".order", prof->reads.size());
+    ordered = ordered && order.ok();
+    orders.push_back(order.ok() ? *std::move(order) : std::vector<uint64_t>{});
+    kept.push_back(*std::move(prof));
   }
-  if (out.layers.empty()) {
+  if (kept.empty()) {
     return absl::NotFoundError(absl::StrCat("no learned profile for any layer of ", flags.image, " under ",
                                             flags.root, "/profiles"));
   }
-  return out;
+  if (!ordered) orders.clear();  // equal (missing) numbers: the stable merge keeps layer order
+  return profile::MergeByReadOrder(kept, orders);
 }
 
 int RunExport(const ExportFlags& flags) {

@@ -44,6 +44,7 @@ void IndexBuilder::AddEntry(const TarEntry& e, uint64_t data_offset) {
 absl::StatusOr<std::string> IndexBuilder::Finish(const std::vector<FrameRecord>& frames, uint64_t tar_size,
                                                  const Sha256Bytes& tar_sha256, uint64_t chunk_size,
                                                  const std::vector<uint32_t>& startup_chunks,
+                                                 const std::vector<uint32_t>& startup_ranks,
                                                  uint64_t startup_end_offset, int zstd_level) {
   pb_.set_version(1);
   pb_.set_tar_size(tar_size);
@@ -59,6 +60,7 @@ absl::StatusOr<std::string> IndexBuilder::Finish(const std::vector<FrameRecord>&
     shas->append(reinterpret_cast<const char*>(f.sha256.data()), f.sha256.size());
   }
   for (uint32_t id : startup_chunks) pb_.add_startup_chunks(id);
+  for (uint32_t rank : startup_ranks) pb_.add_startup_ranks(rank);
   pb_.set_startup_end_offset(startup_end_offset);
 
   std::string raw;

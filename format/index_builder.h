@@ -24,7 +24,8 @@ class IndexBuilder {
   // Encodes the index frame (skippable frame holding the zstd-compressed proto).
   absl::StatusOr<std::string> Finish(const std::vector<FrameRecord>& frames, uint64_t tar_size,
                                      const Sha256Bytes& tar_sha256, uint64_t chunk_size,
-                                     const std::vector<uint32_t>& startup_chunks, uint64_t startup_end_offset,
+                                     const std::vector<uint32_t>& startup_chunks,
+                                     const std::vector<uint32_t>& startup_ranks, uint64_t startup_end_offset,
                                      int zstd_level);
 
  private:

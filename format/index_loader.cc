@@ -111,6 +111,12 @@ absl::Status IndexLoader::LoadChunks(const tide::format::v1::LayerIndex& pb, Lay
     if (id >= count) return Malformed(absl::StrCat("startup chunk ", id, " does not exist"));
   }
   index->startup_chunks_.assign(pb.startup_chunks().begin(), pb.startup_chunks().end());
+  // Older writers leave the ranks out; a partial list cannot be matched to its chunks.
+  if (pb.startup_ranks_size() != 0 && pb.startup_ranks_size() != pb.startup_chunks_size()) {
+    return Malformed(absl::StrCat(pb.startup_ranks_size(), " startup ranks for ", pb.startup_chunks_size(),
+                                  " startup chunks"));
+  }
+  index->startup_ranks_.assign(pb.startup_ranks().begin(), pb.startup_ranks().end());
   if (pb.startup_end_offset() > coff) return Malformed("startup region ends beyond the chunks");
   index->startup_end_offset_ = pb.startup_end_offset();
   return absl::OkStatus();

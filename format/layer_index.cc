@@ -104,7 +104,7 @@ size_t LayerIndex::MemoryUsage() const {
   for (const auto& s : owner_names_) owners += sizeof(s) + s.capacity();
   return entries_.capacity() * sizeof(EntryAttr) + arena_size_ + children_.capacity() * sizeof(EntryId) +
          xattrs_.capacity() * sizeof(Xattr) + chunks_.capacity() * sizeof(ChunkInfo) +
-         startup_chunks_.capacity() * sizeof(uint32_t) + owners;
+         (startup_chunks_.capacity() + startup_ranks_.capacity()) * sizeof(uint32_t) + owners;
 }
 
 }  // namespace tide::format

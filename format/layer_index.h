@@ -130,6 +130,10 @@ class LayerIndex {
   ChunkRange ChunksFor(EntryId file, uint64_t offset, uint64_t length) const;
   // Chunk ids in the order the workload first needs them, and where their region ends in the blob.
   std::span<const uint32_t> startup_chunks() const { return startup_chunks_; }
+  // For each startup chunk, the position of its first access in the whole image's access order
+  // (smaller = needed earlier; comparable across layers of one image). Empty when the index does not
+  // say, else the same size as startup_chunks().
+  std::span<const uint32_t> startup_ranks() const { return startup_ranks_; }
   uint64_t startup_end_offset() const { return startup_end_offset_; }
 
   uint64_t tar_size() const { return tar_size_; }
@@ -155,6 +159,7 @@ class LayerIndex {
   std::vector<Xattr> xattrs_;
   std::vector<ChunkInfo> chunks_;
   std::vector<uint32_t> startup_chunks_;
+  std::vector<uint32_t> startup_ranks_;
   std::vector<std::string> owner_names_;
   size_t tar_entry_count_ = 0;
   uint64_t tar_size_ = 0;

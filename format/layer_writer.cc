@@ -57,6 +57,14 @@ struct SpooledEntry {
 struct StartupItem {
   size_t entry = 0;  // index into the spooled entries
   std::vector<StartupFile::Range> ranges;
+  uint32_t rank = kUnknownStartupRank;
+};
+
+// The index's startup set: chunk ids in first-need order and, when every startup file has a rank,
+// each chunk's smallest rank (else empty).
+struct StartupSet {
+  std::vector<uint32_t> chunks;
+  std::vector<uint32_t> ranks;
 };
 
 absl::StatusOr<UniqueFd> OpenSpool(const std::string& dir_option) {
@@ -93,7 +101,7 @@ class Writer {
   absl::Status EmitSpooled(int fd, SpooledEntry& s);
   absl::Status CopyRange(int fd, uint64_t offset, uint64_t size, bool content);
   void Progress();
-  std::vector<uint32_t> StartupChunks() const;
+  StartupSet StartupChunks() const;
 
   const LayerWriterOptions& options_;
   HashingSink sink_;
@@ -216,7 +224,7 @@ std::vector<size_t> Writer::StartupOrder() {
       place_path(target.substr(0, slash));
     }
     place_path(target);
-    startup_.push_back({winner, file.ranges});
+    startup_.push_back({winner, file.ranges, file.rank});
   }
   for (size_t i = 0; i < spooled_.size(); ++i) {
     if (!placed[i]) order.push_back(i);
@@ -269,24 +277,32 @@ absl::Status Writer::Reorder(ByteSource& tar) {
   return layout_.Flush();
 }
 
-std::vector<uint32_t> Writer::StartupChunks() const {
+StartupSet Writer::StartupChunks() const {
   const auto& frames = pipeline_.frames();
   std::vector<uint64_t> starts(frames.size() + 1, 0);
   for (size_t i = 0; i < frames.size(); ++i) starts[i + 1] = starts[i] + frames[i].uncompressed_size;
-  std::vector<bool> seen(frames.size(), false);
-  std::vector<uint32_t> ids;
+  // Position of each chunk in the startup set, once seen.
+  std::vector<size_t> slot(frames.size(), SIZE_MAX);
+  StartupSet set;
+  bool ranked = true;
+  uint32_t rank = kUnknownStartupRank;
   auto add_range = [&](uint64_t begin, uint64_t end) {
     if (begin >= end) return;
     size_t first =
         static_cast<size_t>(std::upper_bound(starts.begin(), starts.end(), begin) - starts.begin() - 1);
     for (size_t c = first; c < frames.size() && starts[c] < end; ++c) {
-      if (!seen[c]) {
-        seen[c] = true;
-        ids.push_back(static_cast<uint32_t>(c));
+      if (slot[c] == SIZE_MAX) {
+        slot[c] = set.chunks.size();
+        set.chunks.push_back(static_cast<uint32_t>(c));
+        set.ranks.push_back(rank);
+      } else {
+        set.ranks[slot[c]] = std::min(set.ranks[slot[c]], rank);
       }
     }
   };
   for (const StartupItem& item : startup_) {
+    rank = item.rank;
+    ranked = ranked && rank != kUnknownStartupRank;
     const SpooledEntry& s = spooled_[item.entry];
     uint64_t base = s.new_data_offset;
     uint64_t size = s.entry.size;
@@ -296,7 +312,8 @@ std::vector<uint32_t> Writer::StartupChunks() const {
       add_range(base + r.offset, base + r.offset + std::min(r.length, size - r.offset));
     }
   }
-  return ids;
+  if (!ranked) set.ranks.clear();
+  return set;
 }
 
 absl::StatusOr<LayerWriteResult> Writer::Run(ByteSource& tar) {
@@ -309,11 +326,11 @@ absl::StatusOr<LayerWriteResult> Writer::Run(ByteSource& tar) {
   const auto& frames = pipeline_.frames();
   uint64_t startup_end = 0;
   for (uint32_t i = 0; i < startup_end_frame_; ++i) startup_end += frames[i].compressed_size;
-  std::vector<uint32_t> startup_chunks = StartupChunks();
+  StartupSet startup = StartupChunks();
   Sha256Bytes tar_sha = layout_.FinishTarHash();
   TIDE_ASSIGN_OR_RETURN(std::string frame,
-                        index_.Finish(frames, layout_.offset(), tar_sha, options_.chunk_size, startup_chunks,
-                                      startup_end, std::max(options_.zstd_level, 3)));
+                        index_.Finish(frames, layout_.offset(), tar_sha, options_.chunk_size, startup.chunks,
+                                      startup.ranks, startup_end, std::max(options_.zstd_level, 3)));
   // The layer must load in a reader; this turns e.g. a hardlink to a missing file into an error now
   // rather than at mount time.
   auto check = LayerIndex::ParseUnverified(frame);
@@ -333,7 +350,7 @@ absl::StatusOr<LayerWriteResult> Writer::Run(ByteSource& tar) {
   r.tar_size = layout_.offset();
   r.entry_count = index_.entry_count();
   r.chunk_count = frames.size();
-  r.startup_chunk_count = startup_chunks.size();
+  r.startup_chunk_count = startup.chunks.size();
   r.startup_end_offset = startup_end;
   r.annotations[std::string(kAnnotationVersion)] = std::string(kFormatVersion);
   r.annotations[std::string(kAnnotationIndexDigest)] = r.index_digest.str();

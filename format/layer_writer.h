@@ -20,6 +20,9 @@ inline constexpr uint32_t kDefaultChunkSize = 2u << 20;
 inline constexpr uint32_t kMaxChunkSize = 64u << 20;
 inline constexpr uint32_t kDefaultSmallFileThreshold = 256u << 10;
 
+// Rank of a startup file whose position in the image-wide access order is not known.
+inline constexpr uint32_t kUnknownStartupRank = UINT32_MAX;
+
 // One file of the startup set: its tar path (as in the tar, "./" prefixes are ignored) and optionally
 // the byte ranges of it that are read at startup (empty = the whole file).
 struct StartupFile {
@@ -29,6 +32,9 @@ struct StartupFile {
   };
   std::string path;
   std::vector<Range> ranges;
+  // Position of the file's first read in the access order of the whole image (all layers; smaller =
+  // needed earlier). The index records `startup_ranks` only when every startup file has one.
+  uint32_t rank = kUnknownStartupRank;
 };
 
 struct LayerWriterOptions {

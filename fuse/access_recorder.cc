@@ -1,10 +1,17 @@
 #include "fuse/access_recorder.h"
 
+#include <atomic>
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
 
 namespace tide::fuse {
+
+namespace {
+// Shared by every recorder: one counter orders reads across layers. Taken under the recorder's lock,
+// so each recorder's records are also in seq order.
+std::atomic<uint64_t> g_next_seq{0};
+}  // namespace
 
 void AccessRecorder::Record(uint32_t entry_id, uint64_t offset, uint64_t length) {
   std::lock_guard lock(mu_);
@@ -16,7 +23,7 @@ void AccessRecorder::Record(uint32_t entry_id, uint64_t offset, uint64_t length)
       return;
     }
   }
-  records_.push_back({entry_id, offset, length});
+  records_.push_back({entry_id, offset, length, g_next_seq.fetch_add(1, std::memory_order_relaxed)});
 }
 
 void AccessRecorder::Stop() {

@@ -16,6 +16,9 @@ struct AccessRecord {
   uint32_t entry_id = 0;
   uint64_t offset = 0;
   uint64_t length = 0;
+  // Process-wide arrival number of the record's first read, shared by all recorders, so that the
+  // records of different layers can be merged into one access order.
+  uint64_t seq = 0;
 };
 
 // Records the reads of one layer, in order, for building startup profiles. Off unless a layer asks;

@@ -11,6 +11,17 @@
 
 namespace tide::fuse {
 
+absl::Status BlobSource::ReadInto(uint64_t offset, std::span<char> out, const Progress& progress) {
+  absl::StatusOr<std::string> bytes = ReadAt(offset, out.size());
+  if (!bytes.ok()) return bytes.status();
+  if (bytes->size() != out.size()) {
+    return absl::DataLossError(
+        absl::StrCat(Describe(), ": read ", bytes->size(), " bytes, asked for ", out.size()));
+  }
+  std::memcpy(out.data(), bytes->data(), out.size());
+  return progress ? progress(out.size()) : absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<FileBlobSource>> FileBlobSource::Open(const std::filesystem::path& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) {

@@ -3,7 +3,9 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -18,6 +20,12 @@ class BlobSource {
   virtual ~BlobSource() = default;
   // Returns exactly `length` bytes at `offset`, or an error naming the blob and the cause.
   virtual absl::StatusOr<std::string> ReadAt(uint64_t offset, uint64_t length) = 0;
+  // Reads exactly out.size() bytes at `offset` into `out`. Sources that stream call `progress` with the
+  // number of leading bytes of `out` that have arrived, so large prefetch requests can be used before
+  // they end; an error from `progress` aborts the read with that error. The default reads it all with
+  // ReadAt and reports once.
+  using Progress = std::function<absl::Status(uint64_t received)>;
+  virtual absl::Status ReadInto(uint64_t offset, std::span<char> out, const Progress& progress);
   // Human-readable name for log lines (e.g. "registry.local/app@sha256:...").
   virtual std::string Describe() const = 0;
 };

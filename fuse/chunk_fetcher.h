@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -70,6 +71,19 @@ class ChunkFetcher {
   // Fails all current and future waits promptly (unmount).
   void Cancel();
 
+  // Prefetch reservations, so a startup set is fetched in a few large requests however the workload
+  // reads it. Reserve marks the missing, unclaimed chunks among `chunks` as queued: readers then wait
+  // for the prefetch request instead of fetching those chunks again, and a reader that needs one
+  // before its request has started takes it over. Returns the chunks reserved.
+  std::vector<uint32_t> Reserve(std::span<const uint32_t> chunks);
+  // Fetches the still-queued chunks of a reservation (ascending blob order) in streamed requests of up
+  // to merge_bytes: each chunk is served as soon as its bytes are in.
+  absl::Status FetchReserved(std::span<const uint32_t> reserved, uint64_t merge_bytes);
+  // Gives back a reservation's still-queued chunks; readers waiting for them fetch them themselves.
+  void Release(std::span<const uint32_t> reserved);
+  // Cached, being fetched or reserved: read-ahead leaves such chunks to whoever has them.
+  bool IsClaimed(uint32_t index);
+
   bool IsCached(uint32_t index);
   // The cache lost this chunk (evicted); the next Ensure refetches it.
   void MarkEvicted(uint32_t index);
@@ -83,6 +97,8 @@ class ChunkFetcher {
  private:
   struct Flight {
     bool done = false;
+    bool queued = false;   // reserved by prefetch, request not started yet
+    bool dropped = false;  // the reservation was given back unfetched
     absl::Status status;
   };
   struct Plan {
@@ -90,10 +106,14 @@ class ChunkFetcher {
     std::vector<std::shared_ptr<Flight>> others;
   };
   Plan Claim(uint32_t first, uint32_t last, bool wait_for_others);
-  absl::Status FetchRun(const std::vector<uint32_t>& run);
-  absl::Status FetchClaimed(const std::vector<uint32_t>& mine, uint64_t merge_bytes);
+  // `pipelined`: store chunks on a second thread while the transfer goes on (large requests).
+  absl::Status FetchRun(const std::vector<uint32_t>& run, bool pipelined);
+  absl::Status StoreChunk(uint32_t index, std::string_view blob_bytes);
+  absl::Status FetchClaimed(const std::vector<uint32_t>& mine, uint64_t merge_bytes, bool pipelined);
   void Finish(uint32_t index, const absl::Status& status);
-  absl::Status Attempt(uint32_t first, uint32_t last, std::chrono::steady_clock::time_point deadline);
+  // `dropped`: a chunk waited for was a prefetch reservation given back unfetched (try again now).
+  absl::Status Attempt(uint32_t first, uint32_t last, std::chrono::steady_clock::time_point deadline,
+                       bool* dropped);
 
   const std::string layer_name_;
   const std::vector<ChunkRef> chunks_;

@@ -12,8 +12,18 @@ namespace tide::fuse {
 enum class FetchPriority { kOnDemand, kPrefetch };
 
 struct FetchLimits {
-  int max_prefetch_concurrency = 4;        // prefetch range requests in flight per node
-  uint64_t prefetch_bytes_per_second = 0;  // 0: unlimited
+  int max_prefetch_concurrency = 4;        // background (rest) range requests in flight per node
+  uint64_t prefetch_bytes_per_second = 0;  // 0: unlimited; background prefetch only
+  // Startup sets: streamed requests in flight per node, and the most blob bytes one request covers.
+  // Few streams keep the bytes arriving in the order the workload needs them.
+  int startup_streams = 2;
+  uint64_t startup_request_bytes = 32 << 20;
+  uint64_t rest_request_bytes = 8 << 20;
+  // While a workload is starting (a startup set was queued recently), the rest waits until reads have
+  // been quiet for rest_idle_delay, or at most rest_max_delay after the last startup set was queued:
+  // fetching it earlier only competes with the startup for link, CPU and disk.
+  std::chrono::milliseconds rest_idle_delay{1000};
+  std::chrono::milliseconds rest_max_delay{30000};
 };
 
 // One per node, shared by every mount: keeps background prefetch within its concurrency and
@@ -60,12 +70,24 @@ class FetchLimiter {
 
   int on_demand_active();
 
+  // Every read of a mounted file notes itself (one relaxed store), so background prefetch can tell
+  // whether a workload is still reading.
+  void NoteRead() {
+    last_read_ns_.store(std::chrono::steady_clock::now().time_since_epoch().count(),
+                        std::memory_order_relaxed);
+  }
+  std::chrono::steady_clock::time_point last_read() const {
+    return std::chrono::steady_clock::time_point(
+        std::chrono::steady_clock::duration(last_read_ns_.load(std::memory_order_relaxed)));
+  }
+
  private:
   void BeginOnDemand();
   void EndOnDemand();
   void ReleasePrefetch();
 
   const FetchLimits limits_;
+  std::atomic<std::chrono::steady_clock::rep> last_read_ns_{0};
   std::mutex mu_;
   std::condition_variable cv_;
   int on_demand_ = 0;

@@ -104,7 +104,8 @@ absl::StatusOr<size_t> LayerFs::ReadFile(EntryId id, uint64_t offset, std::span<
   if (offset > 0 && hint.load(std::memory_order_relaxed) == SequentialHint(id, offset)) {
     const uint32_t file_last = a.first_chunk + a.chunk_count - 1;
     uint64_t extra = 0;
-    while (last < file_last && !fetcher_->IsCached(last + 1)) {
+    // Read-ahead stops at chunks another fetch or a prefetch reservation already has.
+    while (last < file_last && !fetcher_->IsClaimed(last + 1)) {
       extra += index_->chunk(last + 1).compressed_size;
       if (extra > fetcher_->options().sequential_lookahead_bytes) break;
       ++last;

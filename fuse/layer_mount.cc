@@ -89,7 +89,7 @@ absl::StatusOr<std::shared_ptr<const format::LayerIndex>> LoadLayerIndex(BlobSou
 
 absl::StatusOr<std::unique_ptr<LayerMount>> LayerMount::Create(
     std::string layer_name, std::shared_ptr<BlobSource> blob, std::shared_ptr<const format::LayerIndex> index,
-    std::shared_ptr<ChunkCache> cache, std::shared_ptr<FetchLimiter> limiter,
+    std::shared_ptr<ChunkCache> cache, std::shared_ptr<PrefetchQueue> queue,
     const std::filesystem::path& mountpoint, const LayerMountOptions& options) {
   std::unique_ptr<LayerMount> m(new LayerMount());
   m->name_ = std::move(layer_name);
@@ -99,22 +99,30 @@ absl::StatusOr<std::unique_ptr<LayerMount>> LayerMount::Create(
     return format::DecodeChunk(compressed, idx->chunk(i));
   };
   m->fetcher_ = std::make_shared<ChunkFetcher>(m->name_, ChunkRefs(*idx), std::move(decoder), std::move(blob),
-                                               cache, limiter, options.fetcher);
+                                               cache, queue->limiter(), options.fetcher);
   if (options.record_access) m->recorder_ = std::make_shared<AccessRecorder>();
   m->fs_ = std::make_unique<LayerFs>(m->index_, m->fetcher_, m->recorder_, options.kernel);
   FuseMountOptions fuse_options = options.fuse;
   fuse_options.readahead_kb = options.kernel.readahead_kb;
   TIDE_ASSIGN_OR_RETURN(m->fuse_, FuseMount::Start(mountpoint, LayerFs::Ops(), m->fs_.get(), fuse_options));
-  std::vector<uint32_t> startup(idx->startup_chunks().begin(), idx->startup_chunks().end());
-  if (startup.empty() && options.learned_startup) startup = options.learned_startup(*idx);
-  ChunkRanges plan = PrefetchPlan(options.prefetch, startup, static_cast<uint32_t>(idx->chunks().size()));
-  if (!plan.empty()) m->prefetcher_ = std::make_unique<Prefetcher>(m->fetcher_, limiter, std::move(plan));
+  std::span<const uint32_t> startup = idx->startup_chunks();
+  std::span<const uint32_t> ranks = idx->startup_ranks();
+  LearnedStartup learned;
+  if (startup.empty() && options.learned_startup) {
+    learned = options.learned_startup(*idx);
+    startup = learned.chunks;
+    ranks = learned.ranks;
+  }
+  PrefetchPlan plan =
+      MakePrefetchPlan(options.prefetch, startup, ranks, static_cast<uint32_t>(idx->chunks().size()));
+  if (!plan.empty()) m->prefetcher_ = std::make_unique<Prefetcher>(std::move(queue), m->fetcher_, plan);
   return m;
 }
 
 LayerMount::~LayerMount() {
-  prefetcher_.reset();
+  // Cancelling first makes a running prefetch request end now rather than finish its transfer.
   if (fetcher_) fetcher_->Cancel();
+  prefetcher_.reset();
   fuse_.reset();
 }
 

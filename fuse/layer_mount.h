@@ -18,6 +18,7 @@
 #include "fuse/fetch_limiter.h"
 #include "fuse/fuse_mount.h"
 #include "fuse/layer_fs.h"
+#include "fuse/prefetch_queue.h"
 #include "fuse/prefetcher.h"
 
 namespace tide::fuse {
@@ -31,12 +32,19 @@ struct IndexLocation {
   uint64_t blob_size = 0;
 };
 
+// A learned startup set: chunks in first-read order and, when known, each one's rank in the
+// image-wide read order (empty ranks: their position is their rank).
+struct LearnedStartup {
+  std::vector<uint32_t> chunks;
+  std::vector<uint32_t> ranks;
+};
+
 struct LayerMountOptions {
   PrefetchMode prefetch = PrefetchMode::kStartup;
   bool record_access = false;
   // For layers whose index has no startup set: the chunks an earlier run of the workload read
   // (a learned profile), prefetched first like a startup set. Unset or empty: none.
-  std::function<std::vector<uint32_t>(const format::LayerIndex&)> learned_startup;
+  std::function<LearnedStartup(const format::LayerIndex&)> learned_startup;
   FetcherOptions fetcher;
   KernelCacheOptions kernel;
   FuseMountOptions fuse;
@@ -56,7 +64,7 @@ class LayerMount {
                                                             std::shared_ptr<BlobSource> blob,
                                                             std::shared_ptr<const format::LayerIndex> index,
                                                             std::shared_ptr<ChunkCache> cache,
-                                                            std::shared_ptr<FetchLimiter> limiter,
+                                                            std::shared_ptr<PrefetchQueue> queue,
                                                             const std::filesystem::path& mountpoint,
                                                             const LayerMountOptions& options);
   ~LayerMount();

@@ -39,6 +39,7 @@ absl::StatusOr<std::unique_ptr<LayerMountManager>> LayerMountManager::Create(
   m->options_ = options;
   TIDE_ASSIGN_OR_RETURN(m->cache_, ChunkCache::Open(options.cache_dir, options.cache_max_bytes));
   m->limiter_ = std::make_shared<FetchLimiter>(options.limits);
+  m->queue_ = std::make_shared<PrefetchQueue>(m->limiter_, options.limits);
   TIDE_ASSIGN_OR_RETURN(m->registry_, registry::RegistryClient::Create(options.registry));
   return m;
 }
@@ -82,7 +83,7 @@ absl::Status LayerMountManager::MountBlob(const std::string& name, std::shared_p
                         LoadLayerIndex(*blob, index, cache_.get()));
   TIDE_ASSIGN_OR_RETURN(
       std::unique_ptr<LayerMount> mount,
-      LayerMount::Create(name, std::move(blob), std::move(idx), cache_, limiter_, key, options));
+      LayerMount::Create(name, std::move(blob), std::move(idx), cache_, queue_, key, options));
   std::lock_guard lock(mu_);
   mounts_[key] = std::move(mount);
   return absl::OkStatus();
@@ -107,8 +108,13 @@ absl::Status LayerMountManager::Unmount(const fs::path& mountpoint) {
 }
 
 absl::Status LayerMountManager::Restore(const RemoteLayer& layer, const fs::path& mountpoint) {
+  return Restore(layer, mountpoint, options_.defaults);
+}
+
+absl::Status LayerMountManager::Restore(const RemoteLayer& layer, const fs::path& mountpoint,
+                                        const LayerMountOptions& options) {
   TIDE_RETURN_IF_ERROR(Unmount(mountpoint));
-  return Mount(layer, mountpoint);
+  return Mount(layer, mountpoint, options);
 }
 
 LayerMount* LayerMountManager::Find(const fs::path& mountpoint) {

@@ -35,7 +35,7 @@ struct RemoteLayer {
 absl::StatusOr<IndexLocation> IndexLocationFromAnnotations(
     const std::map<std::string, std::string>& annotations, uint64_t blob_size);
 
-// Owns what every mounted layer of a node shares: the chunk cache, the prefetch limiter and the
+// Owns what every mounted layer of a node shares: the chunk cache, the prefetch queue and the
 // registry client; mounts and unmounts layers by mountpoint. Thread-safe.
 class LayerMountManager {
  public:
@@ -58,6 +58,8 @@ class LayerMountManager {
   // process, which fails every access with ENOTCONN) with a working mount of the layer. The chunk
   // cache makes this cheap: nothing already fetched is fetched again.
   absl::Status Restore(const RemoteLayer& layer, const std::filesystem::path& mountpoint);
+  absl::Status Restore(const RemoteLayer& layer, const std::filesystem::path& mountpoint,
+                       const LayerMountOptions& options);
 
   // The mount at `mountpoint`, or null. Valid until Unmount of that mountpoint.
   LayerMount* Find(const std::filesystem::path& mountpoint);
@@ -70,6 +72,7 @@ class LayerMountManager {
   LayerMountManagerOptions options_;
   std::shared_ptr<ChunkCache> cache_;
   std::shared_ptr<FetchLimiter> limiter_;
+  std::shared_ptr<PrefetchQueue> queue_;
   std::unique_ptr<registry::RegistryClient> registry_;
   std::mutex mu_;
   std::map<std::filesystem::path, std::unique_ptr<LayerMount>> mounts_;

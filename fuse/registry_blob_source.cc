@@ -13,4 +13,8 @@ absl::StatusOr<std::string> RegistryBlobSource::ReadAt(uint64_t offset, uint64_t
   return reader_->ReadAt(offset, length);
 }
 
+absl::Status RegistryBlobSource::ReadInto(uint64_t offset, std::span<char> out, const Progress& progress) {
+  return reader_->ReadInto(offset, out, progress);
+}
+
 }  // namespace tide::fuse

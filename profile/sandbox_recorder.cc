@@ -20,6 +20,7 @@
 #include "fuse/layer_mount_manager.h"
 #include "oci/oci_layout.h"
 #include "profile/image_runtime.h"
+#include "profile/layer_records.h"
 #include "profile/sandbox_process.h"
 
 namespace tide::profile {
@@ -127,6 +128,15 @@ void ReadLikeRuntime(const fs::path& root) {
 }  // namespace
 
 absl::StatusOr<SandboxResult> RecordStartup(const SandboxOptions& options) {
+  if (options.ready_port < 0 || options.ready_port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat("ready port ", options.ready_port, " is not a TCP port"));
+  }
+  // Something else already listening would end the run at once with an empty profile.
+  if (options.ready_port != 0 && PortAccepts(options.ready_port)) {
+    return absl::FailedPreconditionError(absl::StrCat("ready port ", options.ready_port,
+                                                      " already accepts connections on 127.0.0.1 before "
+                                                      "the workload starts; choose a free port"));
+  }
   TIDE_ASSIGN_OR_RETURN(ImageRuntime rt, LoadImageRuntime(options.layout_dir, options.tag));
   if (rt.layers.size() != rt.diff_ids.size()) {
     return absl::InvalidArgumentError("image config's diff_ids do not match the manifest's layers");
@@ -167,15 +177,15 @@ absl::StatusOr<SandboxResult> RecordStartup(const SandboxOptions& options) {
     TIDE_ASSIGN_OR_RETURN(SandboxProcess proc, SandboxProcess::Start(spec));
     WaitForReady(proc, options, result);
   }  // the workload is killed before the overlay goes
+  std::vector<LayerRecords> layers;
   for (size_t i = 0; i < mountpoints.size(); ++i) {
     fuse::LayerMount* mount = manager->Find(mountpoints[i]);
     if (mount == nullptr || mount->recorder() == nullptr) continue;
-    size_t layer = result.profile.AddLayer(rt.diff_ids[i]);
-    for (const fuse::AccessRecord& r : mount->recorder()->Snapshot()) {
-      result.profile.AddRead(layer, std::string(mount->index().path(mount->index().Resolve(r.entry_id))),
-                             r.offset, r.length);
-    }
+    const format::LayerIndex& index = mount->index();
+    layers.push_back({rt.diff_ids[i], mount->recorder()->Snapshot(),
+                      [&index](uint32_t id) { return std::string(index.path(index.Resolve(id))); }});
   }
+  result.profile = MergeLayerRecords(layers);
   return result;
 }
 

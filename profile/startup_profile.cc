@@ -135,10 +135,13 @@ void StartupProfile::AddRead(size_t layer, std::string path, uint64_t offset, ui
 std::vector<format::StartupFile> StartupProfile::StartupFilesOf(size_t layer) const {
   std::vector<format::StartupFile> files;
   std::map<std::string, size_t> slot;
-  for (const ProfileRead& r : reads) {
+  for (size_t i = 0; i < reads.size(); ++i) {
+    const ProfileRead& r = reads[i];
     if (r.layer != layer) continue;
     auto [it, inserted] = slot.emplace(r.path, files.size());
-    if (inserted) files.push_back(format::StartupFile{r.path, {}});
+    // The read's place in the profile is its place in the image-wide access order.
+    uint32_t rank = static_cast<uint32_t>(std::min<size_t>(i, format::kUnknownStartupRank - 1));
+    if (inserted) files.push_back(format::StartupFile{r.path, {}, rank});
     files[it->second].ranges.push_back({r.offset, r.length});
   }
   for (format::StartupFile& f : files) {

@@ -31,7 +31,7 @@ struct StartupProfile {
   // The layer's index, or -1 when the profile does not name it.
   int FindLayer(const Digest& digest) const;
   // The layer's startup set for the layer writer: files in first-access order, each with its
-  // read ranges merged and sorted.
+  // read ranges merged and sorted, and ranked by the index in `reads` of its first read.
   std::vector<format::StartupFile> StartupFilesOf(size_t layer) const;
   // Appends a read, merging it with the previous one when it continues it (sequential reads).
   void AddRead(size_t layer, std::string path, uint64_t offset, uint64_t length);

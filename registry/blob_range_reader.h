@@ -2,6 +2,7 @@
 #define TIDE_REGISTRY_BLOB_RANGE_READER_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -14,6 +15,9 @@
 namespace tide::registry {
 
 class ClientCore;
+
+// Hears how many leading bytes of a ranged read have arrived; an error aborts the read with it.
+using RangeProgress = std::function<absl::Status(uint64_t received)>;
 
 struct ByteRange {
   uint64_t offset = 0;
@@ -31,7 +35,9 @@ class BlobRangeReader {
   const Reference& repo() const { return repo_; }
 
   // Exactly out.size() bytes at offset into out, with no allocation on the data path beyond curl's.
-  absl::Status ReadInto(uint64_t offset, std::span<char> out);
+  // `progress` (optional) hears how many leading bytes of `out` have arrived, so a caller can use them
+  // before the whole range is in; an error from it aborts the read with that error.
+  absl::Status ReadInto(uint64_t offset, std::span<char> out, const RangeProgress& progress = {});
   absl::StatusOr<std::string> ReadAt(uint64_t offset, uint64_t length);
   // Ranges fetched concurrently (bounded by max_concurrent_ranges); all succeed or the first error
   // is returned.

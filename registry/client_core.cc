@@ -59,8 +59,8 @@ bool ParseU64(std::string_view s, uint64_t& out) {
 // Writes a ranged response into a caller buffer, checking the server answered the exact range.
 class RangeHandler : public ResponseHandler {
  public:
-  RangeHandler(uint64_t offset, std::span<char> out, const std::string* what)
-      : offset_(offset), out_(out), what_(what) {}
+  RangeHandler(uint64_t offset, std::span<char> out, const std::string* what, const RangeProgress* progress)
+      : offset_(offset), out_(out), what_(what), progress_(progress) {}
 
   absl::Status OnHeaders(const HttpResponse& head) override {
     uint64_t want_start = offset_ + pos_;
@@ -106,6 +106,7 @@ class RangeHandler : public ResponseHandler {
     }
     std::memcpy(out_.data() + pos_, data.data(), data.size());
     pos_ += data.size();
+    if (progress_ != nullptr && *progress_) return (*progress_)(pos_);
     return absl::OkStatus();
   }
 
@@ -119,6 +120,7 @@ class RangeHandler : public ResponseHandler {
   std::span<char> out_;
   size_t pos_ = 0;
   const std::string* what_;
+  const RangeProgress* progress_;
 };
 
 }  // namespace
@@ -281,14 +283,14 @@ absl::StatusOr<HttpResponse> ClientCore::Execute(const RegistryHost& host, Regis
 }
 
 absl::Status ClientCore::ReadRangeInto(const Reference& repo, const Digest& digest, uint64_t offset,
-                                       std::span<char> out) {
+                                       std::span<char> out, const RangeProgress& progress) {
   if (out.empty()) return absl::OkStatus();
   std::string what = absl::StrCat("repository ", repo.repository(), " blob ", digest.str(), " range ", offset,
                                   "+", out.size());
   std::string suffix = absl::StrCat("/blobs/", digest.str());
   auto result =
       OnHosts<bool>(repo.registry(), kCapPull, [&](const RegistryHost& host) -> absl::StatusOr<bool> {
-        RangeHandler handler(offset, out, &what);
+        RangeHandler handler(offset, out, &what, &progress);
         RegistryCall call;
         call.url = RepoUrl(host, repo.repository(), suffix);
         call.scopes = {RepositoryScope(repo.repository(), false)};

@@ -80,7 +80,7 @@ class ClientCore {
   }
 
   absl::Status ReadRangeInto(const Reference& repo, const Digest& digest, uint64_t offset,
-                             std::span<char> out);
+                             std::span<char> out, const RangeProgress& progress = {});
   absl::Status ReadRangesInto(const Reference& repo, const Digest& digest, std::span<const ByteRange> ranges,
                               std::span<const std::span<char>> outs);
 

@@ -116,6 +116,7 @@ constexpr std::string_view kKeys[] = {"root",
                                       "cache_max_bytes",
                                       "prefetch",
                                       "prefetch_concurrency",
+                                      "prefetch_startup_streams",
                                       "prefetch_bandwidth",
                                       "read_timeout",
                                       "log_level"};
@@ -170,6 +171,10 @@ absl::StatusOr<Config> ParseConfig(std::string_view text, std::string_view sourc
   TIDE_RETURN_IF_ERROR(r.Int("prefetch_concurrency", 1, &concurrency));
   if (concurrency > 1024) return r.Error("prefetch_concurrency", "must be at most 1024");
   config.prefetch_concurrency = static_cast<int>(concurrency);
+  int64_t streams = config.prefetch_startup_streams;
+  TIDE_RETURN_IF_ERROR(r.Int("prefetch_startup_streams", 1, &streams));
+  if (streams > 64) return r.Error("prefetch_startup_streams", "must be at most 64");
+  config.prefetch_startup_streams = static_cast<int>(streams);
   TIDE_RETURN_IF_ERROR(r.Size("prefetch_bandwidth", &config.prefetch_bandwidth));
   TIDE_RETURN_IF_ERROR(r.Duration("read_timeout", &config.read_timeout));
   std::string level = "info";

@@ -24,7 +24,8 @@ struct Config {
   uint64_t cache_max_bytes = 0;  // 0: no limit
   PrefetchMode prefetch = PrefetchMode::kStartup;
   int prefetch_concurrency = 4;
-  uint64_t prefetch_bandwidth = 0;  // bytes per second, 0: no limit
+  int prefetch_startup_streams = 2;  // startup-set range requests in flight per node
+  uint64_t prefetch_bandwidth = 0;   // bytes per second, 0: no limit
   absl::Duration read_timeout = absl::Seconds(30);
   log::Level log_level = log::Level::kInfo;
 };

@@ -74,9 +74,15 @@ class FuseRemoteLayerMounter : public RemoteLayerMounter {
     keeper_->Forget(target);
     return manager_->Unmount(target);
   }
+  // A restored mount is a mount like any other: it records when no profile is kept (the
+  // container may run for the first time only now) and prefetches the learned chunks otherwise.
   absl::Status Restore(const Labels& labels, const std::filesystem::path& target) override {
     TIDE_ASSIGN_OR_RETURN(fuse::RemoteLayer layer, ToRemoteLayer(labels));
-    return manager_->Restore(layer, target);
+    keeper_->Forget(target);
+    const bool learned = keeper_->Has(layer.layer_digest);
+    TIDE_RETURN_IF_ERROR(manager_->Restore(layer, target, OptionsFor(layer, learned)));
+    if (!learned) keeper_->Watch(target, layer.layer_digest);
+    return absl::OkStatus();
   }
 
  private:
@@ -106,6 +112,7 @@ absl::StatusOr<std::unique_ptr<RemoteLayerMounter>> MakeRemoteLayerMounter(const
   options.cache_max_bytes =
       config.cache_max_bytes ? config.cache_max_bytes : std::numeric_limits<uint64_t>::max();
   options.limits.max_prefetch_concurrency = config.prefetch_concurrency;
+  options.limits.startup_streams = config.prefetch_startup_streams;
   options.limits.prefetch_bytes_per_second = config.prefetch_bandwidth;
   options.defaults.prefetch = ToFuse(config.prefetch);
   options.defaults.fetcher.read_timeout = absl::ToChronoMilliseconds(config.read_timeout);

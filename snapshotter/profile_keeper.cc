@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "absl/container/flat_hash_set.h"
+#include "profile/read_order.h"
 #include "profile/startup_profile.h"
 #include "snapshotter/log.h"
 
@@ -44,24 +46,39 @@ void ProfileKeeper::Forget(const std::filesystem::path& mountpoint) {
   watched_.erase(mountpoint);
 }
 
-std::vector<uint32_t> ProfileKeeper::LearnedChunks(const Digest& layer,
-                                                   const format::LayerIndex& index) const {
-  std::vector<uint32_t> chunks;
-  if (!Has(layer)) return chunks;
+std::filesystem::path ProfileKeeper::OrderPathFor(const Digest& layer) const {
+  return dir_ / (std::string(layer.hex()) + ".order");
+}
+
+fuse::LearnedStartup ProfileKeeper::LearnedChunks(const Digest& layer,
+                                                  const format::LayerIndex& index) const {
+  fuse::LearnedStartup learned;
+  if (!Has(layer)) return learned;
   auto prof = profile::ReadProfileFile(PathFor(layer).string());
   if (!prof.ok()) {
     log::Warn("ignoring learned profile", {{"error", prof.status().message()}});
-    return chunks;
+    return learned;
   }
-  for (const profile::ProfileRead& r : prof->reads) {
+  // Without a usable read order the chunks keep their per-layer order (ranks left empty).
+  auto order = profile::ReadReadOrder(OrderPathFor(layer), prof->reads.size());
+  if (!order.ok() && !absl::IsNotFound(order.status())) {
+    log::Warn("ignoring learned read order", {{"error", order.status().message()}});
+  }
+  absl::flat_hash_set<uint32_t> seen;
+  for (size_t i = 0; i < prof->reads.size(); ++i) {
+    const profile::ProfileRead& r = prof->reads[i];
     format::EntryId id = index.LookupPath(r.path);
     if (id == format::kNoEntry || index.type(index.Resolve(id)) != format::EntryType::kRegular) continue;
     format::ChunkRange range = index.ChunksFor(index.Resolve(id), r.offset, r.length);
+    // Ranks only order reads; a recorder would need 2^32 reads to saturate one.
+    const uint32_t rank = order.ok() ? static_cast<uint32_t>(std::min<uint64_t>((*order)[i], UINT32_MAX)) : 0;
     for (uint32_t c = range.first; c < range.first + range.count; ++c) {
-      if (std::find(chunks.begin(), chunks.end(), c) == chunks.end()) chunks.push_back(c);
+      if (!seen.insert(c).second) continue;
+      learned.chunks.push_back(c);
+      if (order.ok()) learned.ranks.push_back(rank);
     }
   }
-  return chunks;
+  return learned;
 }
 
 // Under mu_. True when the layer's profile is complete (saved or given up).
@@ -80,11 +97,16 @@ bool ProfileKeeper::Check(const std::filesystem::path& mountpoint, Watched& w,
   profile::StartupProfile prof;
   size_t layer = prof.AddLayer(w.layer);
   const format::LayerIndex& index = mount->index();
+  std::vector<uint64_t> order;  // parallel to prof.reads; AddRead may merge a record into the last read
   for (const fuse::AccessRecord& r : records) {
+    const size_t before = prof.reads.size();
     prof.AddRead(layer, std::string(index.path(index.Resolve(r.entry_id))), r.offset, r.length);
+    if (prof.reads.size() > before) order.push_back(r.seq);
   }
   mount->recorder()->Stop();
-  absl::Status s = profile::WriteProfileFile(prof, PathFor(w.layer).string());
+  // The order first: Has() looks for the profile, which must not appear without it.
+  absl::Status s = profile::WriteReadOrder(OrderPathFor(w.layer), order);
+  if (s.ok()) s = profile::WriteProfileFile(prof, PathFor(w.layer).string());
   if (!s.ok()) {
     log::Warn("cannot keep learned profile", {{"layer", w.layer.str()}, {"error", s.message()}});
   } else {

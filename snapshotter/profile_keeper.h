@@ -23,8 +23,9 @@ struct ProfileKeeperOptions {
 
 // Learned profiles: records what containers read from each remote layer from its first read until
 // it goes idle (or a time limit), and keeps it as <dir>/<layer digest hex>.profile in the text format
-// of docs/profiles.md (one layer, named by its blob digest). The first recording of a layer on a node
-// is kept; later runs use it for prefetch instead of recording again.
+// of docs/profiles.md (one layer, named by its blob digest), with <hex>.order saying when each read
+// happened relative to the other layers' reads. The first recording of a layer on a node is kept;
+// later runs use it for prefetch instead of recording again.
 class ProfileKeeper {
  public:
   ProfileKeeper(fuse::LayerMountManager& manager, std::filesystem::path dir,
@@ -41,8 +42,11 @@ class ProfileKeeper {
   // Stops watching; call before unmounting.
   void Forget(const std::filesystem::path& mountpoint);
 
-  // The chunks of `index` a kept profile of `layer` reads, in access order (empty without one).
-  std::vector<uint32_t> LearnedChunks(const Digest& layer, const format::LayerIndex& index) const;
+  // <dir>/<layer digest hex>.order: when each read of the kept profile happened (profile/read_order.h).
+  std::filesystem::path OrderPathFor(const Digest& layer) const;
+  // The chunks of `index` a kept profile of `layer` reads, in access order, with their ranks in the
+  // image-wide read order when the profile's read order was kept (empty without a profile).
+  fuse::LearnedStartup LearnedChunks(const Digest& layer, const format::LayerIndex& index) const;
 
  private:
   struct Watched {

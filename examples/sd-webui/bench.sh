@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Cold-node startup of the sd-webui image behind a shaped link: ordinary pull on overlayfs vs tide.
 # Usage (root, from anywhere): examples/sd-webui/bench.sh [--rate 1gbit] [--rtt-ms 2] [--small]
-#                                                         [--layout DIR] [--out FILE]
+#                                                         [--layout DIR] [--out FILE] [--repeat N]
 # The registry runs in a network namespace this script creates, reached over a veth pair with
 # private addresses the script assigns (10.231.<n>.0/30), shaped with tc tbf (bandwidth; the kernel
 # has no netem) and a delay proxy on 127.0.0.1 (RTT/2 each way). Every case starts a cold node
@@ -9,7 +9,9 @@
 #   a) ctr images pull + ctr run on overlayfs     b) tide lazy pull of the converted image
 #   c) tide, image optimized with --ready-line    d) b's image again, cache wiped, profiles kept
 # Binaries: $TIDE_PREBUILT (a build dir with converter/tidectl, snapshotter/tide-snapshotter),
-# default <repo>/build. Writes the table to docs/bench-sdwebui.md (or --out).
+# default <repo>/build. Writes the table to docs/bench-sdwebui.md (or --out). --repeat N runs every
+# case (and the warm start) N times, cases interleaved, and reports the run with the median time.
+# --cases "c s" runs only some cases (for experiments: prints each run, writes no table); d needs b.
 set -euo pipefail
 cmdline="$0 $*"
 here=$(dirname "$(realpath "$0")")
@@ -18,6 +20,8 @@ rate=1gbit
 rtt_ms=2
 small=0
 layout=
+repeat=1
+cases="a b c s d"
 outdoc=$src/docs/bench-sdwebui.md
 while [ $# -gt 0 ]; do
   case $1 in
@@ -26,6 +30,8 @@ while [ $# -gt 0 ]; do
     --small) small=1 ;;
     --layout) layout=$2; shift ;;
     --out) outdoc=$2; shift ;;
+    --repeat) repeat=$2; shift ;;
+    --cases) cases=$2; shift ;;
     *) echo "bench.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -57,6 +63,7 @@ stop_node() {
     done
     sleep 0.5
   fi
+  local i
   for ((i = ${#node_pids[@]} - 1; i >= 0; i--)); do
     kill "${node_pids[$i]}" 2>/dev/null; wait "${node_pids[$i]}" 2>/dev/null
   done
@@ -200,55 +207,76 @@ tide_total=$(image_bytes tide)
 opt_total=$(image_bytes opt)
 gzip_total=$(image_bytes gzip)
 
-log "a) overlayfs: ctr images pull + ctr run"
-start_node a none
-B0=$(registry_bytes); T0=$(now)
-ctr --address "$sock" images pull --plain-http "$registry/sdwebui:gzip" >/dev/null
-pulled_a=$(python3 -c "print(f'{$(now) - $T0:.2f}')")
-read -r ready_a bytes_a < <(run_to_ready a "$registry/sdwebui:gzip")
-kill_task a
-# Warm run: the image is local; this is the startup time with no network at all.
-mkdir -p "$work/warm"
-T0=$(now); B0=$(registry_bytes)
-ctr --address "$sock" run --rm "$registry/sdwebui:gzip" sdw-warm >"$work/warm/run.out" 2>&1 &
-until grep -q "$ready" "$work/warm/run.out"; do sleep 0.02; done
-warm_s=$(python3 -c "print(f'{$(now) - $T0:.2f}')")
-kill_task warm
-stop_node
-
-tide_case() {  # tide_case NAME TAG [PROFILES_DIR] [PREFETCH] -> sets ready_X bytes_X cached_X
-  local name=$1
-  log "$name) tide: tidectl pull $2 + ctr run --snapshotter tide (prefetch ${4:-all})"
-  start_node "$name" "${4:-all}" "${3:-}"
-  B0=$(registry_bytes); T0=$(now)
-  "$tidectl" pull --address "$sock" --snapshotter tide --plain-http "$registry/sdwebui:$2" >/dev/null
-  read -r r b < <(run_to_ready "$name" "$registry/sdwebui:$2" tide)
-  local total=$tide_total
-  [ "$2" = opt ] && total=$opt_total
-  c="n/a"
-  [ "${4:-all}" = all ] && c=$(wait_cached "$name" "$total")
-  printf -v "ready_$name" '%s' "$r"
-  printf -v "bytes_$name" '%s' "$b"
-  printf -v "cached_$name" '%s' "$c"
+# Each run appends "seconds_to_ready bytes_before_ready whole_image_local_at" to $work/<case>.runs;
+# median_of CASE sets ready_CASE, bytes_CASE and cached_CASE from the run with the median time.
+median_of() {
+  local runs=$work/$1.runs r b c
+  read -r r b c < <(sort -n "$runs" | sed -n "$((($(wc -l <"$runs") + 1) / 2))p")
+  printf -v "ready_$1" '%s' "$r"
+  printf -v "bytes_$1" '%s' "$b"
+  printf -v "cached_$1" '%s' "$c"
 }
-tide_case b tide
-# Keep b's node up until its snapshotter has kept a profile (3 s idle after the last read).
-for _ in $(seq 1 700); do ls "$work/b/tide/profiles/"*.profile >/dev/null 2>&1 && break; sleep 0.1; done
-sleep 4
-kill_task b
-stop_node
-profiles_kept=$(ls "$work/b/tide/profiles/" 2>/dev/null | wc -l)
-tide_case c opt
-kill_task c
-stop_node
-# Startup bytes: the optimized image with prefetch = "startup" (startup set only, no background
-# fetch of the rest), so what arrives before ready is what startup needs.
-tide_case s opt "" startup
-kill_task s
-stop_node
-tide_case d tide "$work/b/tide/profiles"
-kill_task d
-stop_node
+since_t0() { python3 -c "print(f'{$(now) - $T0:.2f}')"; }
+
+overlay_run() {  # overlay_run RUN: ordinary pull + run, then (image local) a warm start
+  local name=a$1
+  log "$name) overlayfs: ctr images pull + ctr run"
+  start_node "$name" none
+  B0=$(registry_bytes); T0=$(now)
+  ctr --address "$sock" images pull --plain-http "$registry/sdwebui:gzip" >/dev/null
+  local pulled r b
+  pulled=$(since_t0)
+  read -r r b < <(run_to_ready "$name" "$registry/sdwebui:gzip")
+  echo "$r $b $pulled" >>"$work/a.runs"
+  kill_task "$name"
+  # Warm run: the image is local; this is the startup time with no network at all.
+  mkdir -p "$work/warm$1"
+  T0=$(now)
+  ctr --address "$sock" run --rm "$registry/sdwebui:gzip" "sdw-warm$1" >"$work/warm$1/run.out" 2>&1 &
+  until grep -q "$ready" "$work/warm$1/run.out"; do sleep 0.02; done
+  echo "$(since_t0) 0 n/a" >>"$work/warm.runs"
+  kill_task "warm$1"
+  stop_node
+}
+
+tide_run() {  # tide_run CASE RUN TAG [PROFILES_DIR] [PREFETCH]: one cold node, appends to CASE.runs
+  local name=$1$2
+  log "$name) tide: tidectl pull $3 + ctr run --snapshotter tide (prefetch ${5:-all})"
+  start_node "$name" "${5:-all}" "${4:-}"
+  B0=$(registry_bytes); T0=$(now)
+  "$tidectl" pull --address "$sock" --snapshotter tide --plain-http "$registry/sdwebui:$3" >/dev/null
+  local r b c="n/a" total=$tide_total
+  read -r r b < <(run_to_ready "$name" "$registry/sdwebui:$3" tide)
+  [ "$3" = opt ] && total=$opt_total
+  [ "${5:-all}" = all ] && c=$(wait_cached "$name" "$total")
+  echo "$r $b $c" >>"$work/$1.runs"
+  if [ "$1$2" = b1 ]; then
+    # Keep b's first node up until its snapshotter has kept a profile (3 s idle after the last read).
+    for _ in $(seq 1 700); do ls "$work/b1/tide/profiles/"*.profile >/dev/null 2>&1 && break; sleep 0.1; done
+    sleep 4
+    profiles_kept=$(ls "$work/b1/tide/profiles/" 2>/dev/null | grep -c "\.profile$")
+  fi
+  kill_task "$name"
+  stop_node
+}
+
+want() { [[ " $cases " == *" $1 "* ]]; }
+for run in $(seq 1 "$repeat"); do
+  if want a; then overlay_run "$run"; fi
+  if want b; then tide_run b "$run" tide; fi
+  if want c; then tide_run c "$run" opt; fi
+  # Startup bytes: the optimized image with prefetch = "startup" (startup set only, no background
+  # fetch of the rest), so what arrives before ready is what startup needs.
+  if want s; then tide_run s "$run" opt "" startup; fi
+  if want d; then tide_run d "$run" tide "$work/b1/tide/profiles"; fi
+done
+if [ "$cases" != "a b c s d" ]; then
+  for c in $cases; do echo "$c: $(tr '\n' ';' <"$work/$c.runs")"; done
+  exit 0
+fi
+for c in a warm b c s d; do median_of "$c"; done
+pulled_a=$cached_a
+warm_s=$ready_warm
 
 python3 - "$outdoc" "$cmdline" <<PY
 import sys, os, datetime
@@ -271,11 +299,18 @@ lines.append("|---|---:|---:|---:|---:|")
 for name, r, b, c in rows:
     lines.append(f"| {name} | {float(r):.2f} | {a / float(r):.1f}x | {mib(b):.1f} | {c} |")
 lines.append(f"| physical floor (startup bytes of the last row / link + warm start) | {floor:.2f} | {a / floor:.1f}x | {mib(startup):.1f} | |")
+runs = {}
+for case in ["a", "warm", "b", "c", "s", "d"]:
+    with open(os.path.join("$work", case + ".runs")) as f:
+        runs[case] = ", ".join(line.split()[0] for line in f if line.strip())
+lines.append("")
+lines.append("Every run's time to ready (s), in run order: " +
+             "; ".join(f"{k}) {v}" for k, v in runs.items()))
 table = "\n".join(lines)
 print(table)
 info = f"""image: {"$tag"}, gzip {mib($gzip_total):.0f} MiB, tide {mib($tide_total):.0f} MiB, optimized {mib($opt_total):.0f} MiB (compressed layer bytes)
 link: tbf {"$rate"}, RTT {"$rtt_ms"} ms (delay proxy); measured throughput {link_Bps * 8 / 1e6:.0f} Mbit/s
-prefetch = "all" with no bandwidth limit in a) to d), so bytes before ready include background prefetch
+prefetch = "all" with no bandwidth limit in b) to d); each row is the median of {"$repeat"} run(s)
 warm start (image local, no network): {warm:.2f} s; tidectl optimize took {"$optimize_s"} s; profiles kept by b: {"$profiles_kept"}
 """
 print(info)

@@ -187,6 +187,7 @@ int main(int argc, char** argv) {
   // Memory: index + mount of a layer with `entries` entries.
   auto cache = Must(ChunkCache::Open(dir / "cache", 64ull << 30), "cache");
   auto limiter = std::make_shared<FetchLimiter>(FetchLimits{});
+  auto queue = std::make_shared<PrefetchQueue>(limiter, FetchLimits{});
   std::shared_ptr<BlobSource> blob = Must(FileBlobSource::Open(data_layer.blob), "open blob");
   uint64_t rss0 = RssBytes();
   auto index = Must(LoadLayerIndex(*blob, data_layer.index_location(), cache.get()), "index");
@@ -198,7 +199,7 @@ int main(int argc, char** argv) {
   fs::create_directories(dir / "mnt");
   {
     t0 = Clock::now();
-    auto m = Must(LayerMount::Create("bench", blob, index, cache, limiter, dir / "mnt", warm), "mount");
+    auto m = Must(LayerMount::Create("bench", blob, index, cache, queue, dir / "mnt", warm), "mount");
     uint64_t rss2 = RssBytes();
     if (!m->prefetcher()->WaitDone(std::chrono::minutes(10))) Die("prefetch did not finish");
     std::cerr << "prefetch all from a local file: " << Seconds(t0) << " s" << std::endl;
@@ -222,7 +223,7 @@ int main(int argc, char** argv) {
   auto fresh = [&](const LayerMountOptions& o) {
     DropFileCache(cache->root());
     DropFileCache(ext4 / "data");
-    return Must(LayerMount::Create("bench", blob, index, cache, limiter, dir / "mnt", o), "mount");
+    return Must(LayerMount::Create("bench", blob, index, cache, queue, dir / "mnt", o), "mount");
   };
   auto measure = [&](const std::string& label, const LayerMountOptions& o, int kinds) {
     if (kinds & (kSeq | kReread)) {

@@ -132,7 +132,10 @@ TEST_CASE("tidectl pull failures are clear and leave no image record", "[pull][e
 }
 
 TEST_CASE("tidectl pull from a registry that refuses the credentials", "[pull][e2e]") {
-  PullEnv env(PullEnvOptions{.registry_user = "alice", .registry_password = "s3cret"});
+  PullEnvOptions options;
+  options.registry_user = "alice";
+  options.registry_password = "s3cret";
+  PullEnv env(options);
   env.PushPlain("private:v1");
   const std::string ref = env.Ref("private:v1");
 

@@ -38,6 +38,11 @@ PullEnv::PullEnv(const PullEnvOptions& options) {
     tide_options.env = {"TIDE_TEST_LAYERS_DIR=" + layers_dir().string()};
   }
   tide_options_ = tide_options;
+  if (!options.seed_profiles.empty()) {
+    std::filesystem::create_directories(tide_root());
+    std::filesystem::copy(options.seed_profiles, tide_root() / "profiles",
+                          std::filesystem::copy_options::recursive);
+  }
   auto tide = TideSnapshotterProcess::Start(tide_options);
   REQUIRE(tide.ok());
   tide_ = std::move(*tide);
@@ -73,9 +78,10 @@ PullEnv::~PullEnv() {
   registry_.reset();
 }
 
-void PullEnv::KillAndRestartSnapshotter() {
+void PullEnv::KillAndRestartSnapshotter(const std::function<void()>& while_down) {
   tide_->Kill();
   tide_.reset();
+  if (while_down) while_down();
   auto tide = TideSnapshotterProcess::Start(tide_options_);
   REQUIRE(tide.ok());
   tide_ = std::move(*tide);
@@ -134,6 +140,18 @@ int64_t PullEnv::RegistryBlobBytes() const {
     if (std::regex_search(line, m, kBlobGet)) total += std::stoll(m[2].str());
   }
   return total;
+}
+
+std::map<std::string, int> PullEnv::RegistryBlobGets() const {
+  std::ifstream log(registry_->log_path());
+  static const std::regex kBlobGet(R"re("GET /v2/\S+/blobs/(sha256:[0-9a-f]+) HTTP/[0-9.]+" (200|206))re");
+  std::map<std::string, int> gets;
+  std::string line;
+  while (std::getline(log, line)) {
+    std::smatch m;
+    if (std::regex_search(line, m, kBlobGet)) ++gets[m[1].str()];
+  }
+  return gets;
 }
 
 std::vector<std::string> PullEnv::MountsUnderEnv() const {

@@ -3,6 +3,8 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,6 +24,9 @@ struct PullEnvOptions {
   bool enable_cri = false;
   std::string registry_user;  // with registry_password: htpasswd auth on the registry
   std::string registry_password;
+  // Copied to <tide root>/profiles before the snapshotter first starts: a node that kept learned
+  // profiles from an earlier life but lost its chunk cache.
+  std::filesystem::path seed_profiles;
 };
 
 // A private docker-registry, a tide-snapshotter and a containerd with tide as proxy snapshotter,
@@ -56,8 +61,11 @@ class PullEnv {
   int64_t RegistryBlobBytes() const;
   // Lines of /proc/mounts whose mount point is under this env's dir.
   std::vector<std::string> MountsUnderEnv() const;
-  // kill -9 tide-snapshotter and start it again on the same root and socket.
-  void KillAndRestartSnapshotter();
+  // Blob GETs (200/206) per blob digest ("sha256:...") in the registry's access log so far.
+  std::map<std::string, int> RegistryBlobGets() const;
+  // kill -9 tide-snapshotter and start it again on the same root and socket; `while_down` runs
+  // in between (e.g. to wipe the chunk cache).
+  void KillAndRestartSnapshotter(const std::function<void()>& while_down = {});
 
  private:
   TempDir dir_{"tide-pull-e2e"};

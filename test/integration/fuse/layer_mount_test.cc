@@ -31,6 +31,7 @@ struct Env {
   TempDir dir{"tide-fuse-it"};
   std::shared_ptr<ChunkCache> cache = std::move(*ChunkCache::Open(dir / "cache", 8ull << 30));
   std::shared_ptr<FetchLimiter> limiter = std::make_shared<FetchLimiter>(FetchLimits{});
+  std::shared_ptr<PrefetchQueue> queue = std::make_shared<PrefetchQueue>(limiter, FetchLimits{});
 
   std::unique_ptr<LayerMount> Mount(const testing::BuiltLayer& layer, const std::string& name,
                                     LayerMountOptions options = {}) {
@@ -39,7 +40,7 @@ struct Env {
     std::shared_ptr<BlobSource> blob = std::move(*FileBlobSource::Open(layer.blob));
     auto index = LoadLayerIndex(*blob, layer.index_location(), cache.get());
     REQUIRE(index.ok());
-    auto m = LayerMount::Create(name, blob, *index, cache, limiter, mnt, options);
+    auto m = LayerMount::Create(name, blob, *index, cache, queue, mnt, options);
     INFO(m.status().message());
     REQUIRE(m.ok());
     return std::move(*m);

@@ -3,6 +3,7 @@
 // large requests, so the workload's reads then need no fetch.
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <fstream>
@@ -114,6 +115,11 @@ TEST_CASE("a kept profile makes a cold mount prefetch the startup reads up front
     for (int i = 0; i < 100 && !k->Has(app.digest); ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     REQUIRE(k->Has(app.digest));
+    // The read order is kept with the profile, so learned chunks carry ranks across layers.
+    auto learned = k->LearnedChunks(app.digest, manager->Find(mp)->index());
+    CHECK(!learned.chunks.empty());
+    CHECK(learned.ranks.size() == learned.chunks.size());
+    CHECK(std::is_sorted(learned.ranks.begin(), learned.ranks.end()));
     keeper->Forget(mp);
     REQUIRE(manager->Unmount(mp).ok());
   }

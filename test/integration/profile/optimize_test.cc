@@ -1,5 +1,8 @@
 // `tidectl optimize`: startup sets from a recorded sandbox run and from a profile file end up first
 // in the layer, in access order, exactly the chunks of the files read.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -8,12 +11,14 @@
 #include <string>
 #include <vector>
 
+#include "common/unique_fd.h"
 #include "format/blob_reader.h"
 #include "format/byte_io.h"
 #include "format/layer_index.h"
 #include "oci/manifest.h"
 #include "oci/oci_layout.h"
 #include "profile/startup_profile.h"
+#include "test/support/free_port.h"
 #include "test/support/subprocess.h"
 #include "test/support/temp_dir.h"
 
@@ -32,12 +37,38 @@ CommandResult Tidectl(std::vector<std::string> args) {
   return RunCommand(args, std::chrono::seconds(120));
 }
 
-void BuildAppImage(const std::filesystem::path& layout) {
-  auto r = RunCommand(
-      {Env("TIDE_SOURCE_DIR") + "/test/integration/profile/build-app-image.sh", layout.string(), "v1"},
-      std::chrono::seconds(60));
+void BuildAppImage(const std::filesystem::path& layout, const std::string& command = "") {
+  std::vector<std::string> argv = {Env("TIDE_SOURCE_DIR") + "/test/integration/profile/build-app-image.sh",
+                                   layout.string(), "v1"};
+  if (!command.empty()) argv.push_back(command);
+  auto r = RunCommand(argv, std::chrono::seconds(60));
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
+}
+
+// The files of `layer` the profile reads, in first-access order (concurrent readahead may split one
+// file's reads).
+std::vector<std::string> FilesRead(const tide::profile::StartupProfile& prof, size_t layer) {
+  std::vector<std::string> files;
+  for (const auto& read : prof.reads) {
+    if (read.layer == layer && std::find(files.begin(), files.end(), read.path) == files.end()) {
+      files.push_back(read.path);
+    }
+  }
+  return files;
+}
+
+// `tidectl optimize` of <tmp>/src:v1 into <tmp>/dst:opt until the workload prints READY; returns
+// the recorded profile (kept as <tmp>/profile.txt).
+tide::profile::StartupProfile OptimizeUntilReady(const TempDir& tmp) {
+  auto r = Tidectl({"optimize", "-q", "--ready-line", "READY", "--timeout", "30", "--profile-out",
+                    (tmp / "profile.txt").string(), "--work-dir", tmp.path().string(),
+                    "oci:" + (tmp / "src").string() + ":v1", "oci:" + (tmp / "dst").string() + ":opt"});
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  auto prof = tide::profile::ReadProfileFile((tmp / "profile.txt").string());
+  REQUIRE(prof.ok());
+  return *std::move(prof);
 }
 
 struct Layer {
@@ -83,6 +114,26 @@ std::vector<uint32_t> StartupChunks(const tide::format::LayerIndex& index) {
   return {index.startup_chunks().begin(), index.startup_chunks().end()};
 }
 
+std::vector<uint32_t> StartupRanks(const tide::format::LayerIndex& index) {
+  return {index.startup_ranks().begin(), index.startup_ranks().end()};
+}
+
+// The rank the index gives each of `file`'s chunks; all must agree (the file has chunks of its own).
+uint32_t RankOf(const tide::format::LayerIndex& index, const std::string& file) {
+  auto chunks = ChunksOf(index, {file});
+  REQUIRE(!chunks.empty());
+  REQUIRE(index.startup_ranks().size() == index.startup_chunks().size());
+  std::vector<uint32_t> ranks;
+  for (uint32_t c : chunks) {
+    auto it = std::find(index.startup_chunks().begin(), index.startup_chunks().end(), c);
+    REQUIRE(it != index.startup_chunks().end());
+    ranks.push_back(index.startup_ranks()[static_cast<size_t>(it - index.startup_chunks().begin())]);
+  }
+  INFO(file);
+  CHECK(std::all_of(ranks.begin(), ranks.end(), [&](uint32_t r) { return r == ranks.front(); }));
+  return ranks.front();
+}
+
 }  // namespace
 
 TEST_CASE("optimize --ready-line records the entrypoint's reads and puts them first", "[profile][optimize]") {
@@ -92,23 +143,9 @@ TEST_CASE("optimize --ready-line records the entrypoint's reads and puts them fi
   }
   TempDir tmp("tide-optimize");
   BuildAppImage(tmp / "src");
-  auto r = Tidectl({"optimize", "-q", "--ready-line", "READY", "--timeout", "30", "--profile-out",
-                    (tmp / "profile.txt").string(), "--work-dir", tmp.path().string(),
-                    "oci:" + (tmp / "src").string() + ":v1", "oci:" + (tmp / "dst").string() + ":opt"});
-  INFO(r.output);
-  REQUIRE(r.exit_code == 0);
-
-  auto prof = tide::profile::ReadProfileFile((tmp / "profile.txt").string());
-  REQUIRE(prof.ok());
-  REQUIRE(prof->layers.size() == 4);
-  std::vector<std::string> app_reads;
-  for (const auto& read : prof->reads) {
-    // Files in first-access order (concurrent readahead may split one file's reads).
-    if (read.layer == 3 && std::find(app_reads.begin(), app_reads.end(), read.path) == app_reads.end()) {
-      app_reads.push_back(read.path);
-    }
-  }
-  CHECK(app_reads == std::vector<std::string>{"app/a", "app/c"});
+  auto prof = OptimizeUntilReady(tmp);
+  REQUIRE(prof.layers.size() == 4);
+  CHECK(FilesRead(prof, 3) == std::vector<std::string>{"app/a", "app/c"});
 
   auto layers = LoadLayers(tmp / "dst", "opt");
   REQUIRE(layers.size() == 4);
@@ -119,6 +156,99 @@ TEST_CASE("optimize --ready-line records the entrypoint's reads and puts them fi
   CHECK(!StartupChunks(layers[0].index).empty());
   // A layer the workload never read keeps its order and has none.
   CHECK(StartupChunks(layers[1].index).empty());
+}
+
+TEST_CASE("optimize --ready-port ends when the entrypoint listens and records its reads",
+          "[profile][optimize][ready-port]") {
+  if (::geteuid() != 0 || ::access("/dev/fuse", R_OK | W_OK) != 0) {
+    WARN("skipped: needs root and /dev/fuse");
+    return;
+  }
+  TempDir tmp("tide-optimize");
+  const int port = FreeLoopbackPort();
+  // Reads a and c, then serves: the sandbox shares the host's network namespace.
+  BuildAppImage(tmp / "src",
+                "cat /app/a /app/c > /dev/null; exec /bin/busybox nc -l -p " + std::to_string(port));
+  auto started = std::chrono::steady_clock::now();
+  auto r = Tidectl({"optimize", "--ready-port", std::to_string(port), "--timeout", "60", "--profile-out",
+                    (tmp / "profile.txt").string(), "--work-dir", tmp.path().string(),
+                    "oci:" + (tmp / "src").string() + ":v1", "oci:" + (tmp / "dst").string() + ":opt"});
+  auto took = std::chrono::steady_clock::now() - started;
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  // Ended on the port: neither the timeout nor the workload's exit (both warn).
+  CHECK(r.output.find("warning: workload") == std::string::npos);
+  CHECK(took < std::chrono::seconds(45));
+  auto prof = tide::profile::ReadProfileFile((tmp / "profile.txt").string());
+  REQUIRE(prof.ok());
+  CHECK(FilesRead(*prof, 3) == std::vector<std::string>{"app/a", "app/c"});
+  auto layers = LoadLayers(tmp / "dst", "opt");
+  REQUIRE(layers.size() == 4);
+  CHECK(StartupChunks(layers[3].index) == ChunksOf(layers[3].index, {"app/a", "app/c"}));
+
+  // The control: nothing listens on this port, so the run ends at the timeout with a warning.
+  auto idle = Tidectl({"optimize", "--ready-port", std::to_string(FreeLoopbackPort()), "--timeout", "2",
+                       "--run", "sleep 30", "--work-dir", tmp.path().string(),
+                       "oci:" + (tmp / "src").string() + ":v1", "oci:" + (tmp / "dst").string() + ":idle"});
+  INFO(idle.output);
+  CHECK(idle.exit_code == 0);
+  CHECK(idle.output.find("warning: workload timed out before it was ready") != std::string::npos);
+
+  // A port that already accepts before the workload starts would end the run at once: refused.
+  tide::UniqueFd busy(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  REQUIRE(::bind(busy.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  REQUIRE(::listen(busy.get(), 4) == 0);
+  REQUIRE(::getsockname(busy.get(), reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  const std::string busy_port = std::to_string(ntohs(addr.sin_port));
+  auto taken =
+      Tidectl({"optimize", "--ready-port", busy_port, "--timeout", "30", "--work-dir", tmp.path().string(),
+               "oci:" + (tmp / "src").string() + ":v1", "oci:" + (tmp / "dst").string() + ":taken"});
+  INFO(taken.output);
+  CHECK(taken.exit_code != 0);
+  CHECK(taken.output.find("ready port " + busy_port + " already accepts connections") != std::string::npos);
+}
+
+TEST_CASE("optimize records the access order across layers in startup_ranks", "[profile][optimize]") {
+  if (::geteuid() != 0 || ::access("/dev/fuse", R_OK | W_OK) != 0) {
+    WARN("skipped: needs root and /dev/fuse");
+    return;
+  }
+  TempDir tmp("tide-optimize");
+  // app/c (layer 3), then data/random.bin (layer 1), then app/a (layer 3).
+  BuildAppImage(tmp / "src",
+                "cat /app/c > /dev/null; cat /data/random.bin > /dev/null; cat /app/a > /dev/null; "
+                "echo READY; sleep 60");
+  auto prof = OptimizeUntilReady(tmp);
+  // The profile keeps the interleaving: layer 3, layer 1, layer 3.
+  std::vector<std::string> order;
+  for (const auto& read : prof.reads) {
+    if ((read.layer == 3 || read.path == "data/random.bin") &&
+        std::find(order.begin(), order.end(), read.path) == order.end()) {
+      order.push_back(read.path);
+    }
+  }
+  CHECK(order == std::vector<std::string>{"app/c", "data/random.bin", "app/a"});
+
+  auto layers = LoadLayers(tmp / "dst", "opt");
+  REQUIRE(layers.size() == 4);
+  const auto& app = layers[3].index;
+  const auto& data = layers[1].index;
+  CHECK(StartupChunks(app) == ChunksOf(app, {"app/c", "app/a"}));
+  CHECK(StartupChunks(data) == ChunksOf(data, {"data/random.bin"}));
+  uint32_t c = RankOf(app, "app/c");
+  uint32_t random = RankOf(data, "data/random.bin");
+  uint32_t a = RankOf(app, "app/a");
+  CHECK(c < random);
+  CHECK(random < a);
+  // The shell (layer 0) started before it read anything of /app.
+  REQUIRE(!StartupRanks(layers[0].index).empty());
+  CHECK(*std::min_element(layers[0].index.startup_ranks().begin(), layers[0].index.startup_ranks().end()) <
+        c);
+  CHECK(StartupRanks(layers[2].index).empty());
 }
 
 TEST_CASE("optimize --profile applies a profile file in its order", "[profile][optimize]") {
@@ -150,6 +280,10 @@ TEST_CASE("optimize --profile applies a profile file in its order", "[profile][o
   auto tail = app.ChunksFor(a, 400000, 300000);
   for (uint32_t c = tail.first; c < tail.first + tail.count; ++c) want.push_back(c);
   CHECK(StartupChunks(app) == want);
+  // Ranks are the profile's read numbers: app/c's chunks 0, the tail of app/a 1.
+  std::vector<uint32_t> want_ranks(ChunksOf(app, {"app/c"}).size(), 0);
+  want_ranks.resize(want.size(), 1);
+  CHECK(StartupRanks(app) == want_ranks);
   CHECK(StartupChunks(layers[0].index).empty());
 
   WriteFile(tmp / "bad.txt", "tide-profile 1\nread 0 0 10 app/a\n");

@@ -74,6 +74,15 @@ TEST_CASE("the index loader rejects inconsistent indexes") {
       {"content beyond the tar", [](Proto& p) { p.set_data_offsets(1, p.tar_size()); }, "outside"},
       {"startup chunk out of range", [](Proto& p) { p.add_startup_chunks(100000); }, "startup chunk"},
       {"startup end beyond data", [](Proto& p) { p.set_startup_end_offset(1u << 30); }, "startup region"},
+      {"startup ranks without startup chunks", [](Proto& p) { p.add_startup_ranks(0); },
+       "1 startup ranks for 0 startup chunks"},
+      {"startup ranks shorter than startup chunks",
+       [](Proto& p) {
+         p.add_startup_chunks(0);
+         p.add_startup_chunks(1);
+         p.add_startup_ranks(7);
+       },
+       "1 startup ranks for 2 startup chunks"},
       {"owner id out of range", [](Proto& p) { p.set_uname_ids(0, 77); }, "owner name id"},
       {"bad nanoseconds", [](Proto& p) { p.set_mtime_nsecs(0, 1000000000); }, "bad mtime"},
       {"xattr count overrun", [](Proto& p) { p.set_xattr_counts(0, 5); }, "xattr"},
@@ -104,6 +113,22 @@ TEST_CASE("the index loader rejects inconsistent indexes") {
     INFO(parsed.status().ToString());
     CHECK(std::string(parsed.status().message()).find(c.expect) != std::string::npos);
   }
+}
+
+TEST_CASE("startup ranks are optional: indexes without them stay valid") {
+  Proto pb = ValidProto();
+  pb.add_startup_chunks(1);
+  pb.add_startup_chunks(0);
+  auto unranked = LayerIndex::ParseUnverified(Frame(pb));
+  REQUIRE(unranked.ok());
+  CHECK(unranked->startup_chunks().size() == 2);
+  CHECK(unranked->startup_ranks().empty());
+  pb.add_startup_ranks(9);
+  pb.add_startup_ranks(4);
+  auto ranked = LayerIndex::ParseUnverified(Frame(pb));
+  REQUIRE(ranked.ok());
+  CHECK(std::vector<uint32_t>(ranked->startup_ranks().begin(), ranked->startup_ranks().end()) ==
+        std::vector<uint32_t>{9, 4});
 }
 
 TEST_CASE("the index frame itself is checked") {

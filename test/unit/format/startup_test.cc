@@ -71,6 +71,48 @@ TEST_CASE("startup files come first in the blob, in access order") {
         std::to_string(index.startup_end_offset()));
 }
 
+TEST_CASE("startup ranks: each startup chunk gets the smallest rank of the files it holds") {
+  // Small files share chunks, so "s2" and "s1" land in one chunk; "big" spans several of its own.
+  std::string tar = SyntheticTar()
+                        .File("big", Content('b', 20000))
+                        .File("s1", Content('1', 100))
+                        .File("s2", Content('2', 100))
+                        .File("cold", Content('c', 5000))
+                        .Finish();
+  LayerWriterOptions options;
+  options.chunk_size = 4096;
+  options.small_file_threshold = 1024;
+  // Ranks as another layer's reads interleaved would leave them: gaps, and not the list order.
+  options.startup = {{"s2", {}, 40}, {"s1", {}, 3}, {"big", {{0, 100}, {12000, 10}}, 7}};
+  testing::Converted c = testing::ConvertTar(tar, options);
+  LayerIndex index = testing::LoadIndex(c);
+  auto chunks = index.startup_chunks();
+  auto ranks = index.startup_ranks();
+  REQUIRE(ranks.size() == chunks.size());
+  EntryId s1 = index.LookupPath("s1");
+  EntryId s2 = index.LookupPath("s2");
+  EntryId big = index.LookupPath("big");
+  REQUIRE(index.attr(s1).first_chunk == index.attr(s2).first_chunk);
+  uint32_t shared = index.attr(s2).first_chunk;
+  ChunkRange head = index.ChunksFor(big, 0, 100);
+  ChunkRange tail = index.ChunksFor(big, 12000, 10);
+  REQUIRE(head.count == 1);
+  REQUIRE(tail.count == 1);
+  // Order is first-need order of the list; ranks follow the chunks they describe.
+  std::vector<uint32_t> want_chunks = {shared, head.first, tail.first};
+  std::vector<uint32_t> want_ranks = {3, 7, 7};  // the shared chunk also holds s1, ranked 3
+  CHECK(std::vector<uint32_t>(chunks.begin(), chunks.end()) == want_chunks);
+  CHECK(std::vector<uint32_t>(ranks.begin(), ranks.end()) == want_ranks);
+
+  SECTION("one unranked startup file leaves the ranks out") {
+    options.startup[2].rank = kUnknownStartupRank;
+    testing::Converted u = testing::ConvertTar(tar, options);
+    LayerIndex unranked = testing::LoadIndex(u);
+    CHECK(unranked.startup_chunks().size() == want_chunks.size());
+    CHECK(unranked.startup_ranks().empty());
+  }
+}
+
 TEST_CASE("an empty startup set leaves the stream untouched") {
   std::string tar = SyntheticTar().File("x", "y").Finish();
   testing::Converted c = testing::ConvertTar(tar);

@@ -3,8 +3,12 @@
 
 #include <zstd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <cstring>
 #include <filesystem>
+#include <mutex>
 #include <random>
 #include <string>
 #include <vector>
@@ -72,6 +76,61 @@ class FlakyFileSource : public BlobSource {
 
  private:
   std::unique_ptr<FileBlobSource> inner_;
+};
+
+// A file blob that logs each read (offset, length) and can hold reads at chosen offsets until the
+// test opens the gate. ReadInto streams: it reports the first half of a range, then (if the range's
+// offset is held) waits at the gate, then reports the rest.
+class GatedSource : public BlobSource {
+ public:
+  explicit GatedSource(std::unique_ptr<FileBlobSource> inner) : inner_(std::move(inner)) {}
+  absl::StatusOr<std::string> ReadAt(uint64_t offset, uint64_t length) override {
+    Log(offset, length);
+    WaitGate(offset);
+    return inner_->ReadAt(offset, length);
+  }
+  absl::Status ReadInto(uint64_t offset, std::span<char> out, const Progress& progress) override {
+    Log(offset, out.size());
+    auto data = inner_->ReadAt(offset, out.size());
+    if (!data.ok()) return data.status();
+    std::memcpy(out.data(), data->data(), out.size());
+    const uint64_t half = out.size() / 2;
+    if (absl::Status st = progress(half); !st.ok()) return st;
+    WaitGate(offset);
+    return progress(out.size());
+  }
+  std::string Describe() const override { return inner_->Describe(); }
+
+  void Hold(uint64_t offset) {
+    std::lock_guard lock(mu_);
+    held_.push_back(offset);
+  }
+  void Open() {
+    {
+      std::lock_guard lock(mu_);
+      held_.clear();
+    }
+    cv_.notify_all();
+  }
+  std::vector<std::pair<uint64_t, uint64_t>> log() {
+    std::lock_guard lock(mu_);
+    return log_;
+  }
+
+ private:
+  void Log(uint64_t offset, uint64_t length) {
+    std::lock_guard lock(mu_);
+    log_.emplace_back(offset, length);
+  }
+  void WaitGate(uint64_t offset) {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return std::find(held_.begin(), held_.end(), offset) == held_.end(); });
+  }
+  std::unique_ptr<FileBlobSource> inner_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<uint64_t> held_;
+  std::vector<std::pair<uint64_t, uint64_t>> log_;
 };
 
 }  // namespace tide::fuse::testing

@@ -69,3 +69,24 @@ TEST_CASE("bad profiles are rejected with the line and the reason", "[profile]")
   check(head + "read 0 0 1 a\\q\n", "unknown escape");
   check(head + "frobnicate\n", "p.txt:3: unknown keyword \"frobnicate\"");
 }
+
+TEST_CASE("startup files carry the profile-wide index of their first read as rank", "[profile]") {
+  StartupProfile p;
+  size_t l0 = p.AddLayer(D('a'));
+  size_t l1 = p.AddLayer(D('b'));
+  p.AddRead(l1, "app/c", 0, 10);       // 0
+  p.AddRead(l0, "bin/busybox", 0, 5);  // 1
+  p.AddRead(l1, "app/a", 0, 10);       // 2
+  p.AddRead(l1, "app/c", 100, 10);     // 3: not the first read of app/c
+  p.AddRead(l0, "etc/passwd", 0, 5);   // 4
+  auto upper = p.StartupFilesOf(l1);
+  REQUIRE(upper.size() == 2);
+  CHECK(upper[0].path == "app/c");
+  CHECK(upper[0].rank == 0);
+  CHECK(upper[1].path == "app/a");
+  CHECK(upper[1].rank == 2);
+  auto lower = p.StartupFilesOf(l0);
+  REQUIRE(lower.size() == 2);
+  CHECK(lower[0].rank == 1);
+  CHECK(lower[1].rank == 4);
+}

@@ -14,6 +14,7 @@ hosts_dir = "/etc/tide/certs.d"
 cache_max_bytes = "20GiB"
 prefetch = "all"
 prefetch_concurrency = 8
+prefetch_startup_streams = 3
 prefetch_bandwidth = 104857600
 read_timeout = "1m30s"
 log_level = "debug"
@@ -26,6 +27,7 @@ log_level = "debug"
   CHECK(config->cache_max_bytes == 20ULL << 30);
   CHECK(config->prefetch == PrefetchMode::kAll);
   CHECK(config->prefetch_concurrency == 8);
+  CHECK(config->prefetch_startup_streams == 3);
   CHECK(config->prefetch_bandwidth == 104857600);
   CHECK(config->read_timeout == absl::Seconds(90));
   CHECK(config->log_level == tide::snapshotter::log::Level::kDebug);
@@ -48,6 +50,8 @@ TEST_CASE("config: bad input names the file, the key and the reason", "[snapshot
            {"rot = \"/x\"", "unknown key \"rot\""},
            {"prefetch = \"some\"", "prefetch"},
            {"prefetch_concurrency = 0", "prefetch_concurrency"},
+           {"prefetch_startup_streams = 0", "prefetch_startup_streams"},
+           {"prefetch_startup_streams = 65", "prefetch_startup_streams"},
            {"prefetch_concurrency = \"4\"", "prefetch_concurrency"},
            {"cache_max_bytes = \"10 parsecs\"", "cache_max_bytes"},
            {"cache_max_bytes = -1", "cache_max_bytes"},
