@@ -91,7 +91,8 @@ echo "== ordinary pull on overlayfs, then run"
 before=$(registry_bytes)
 t0=$(now)
 ctr images pull --plain-http "$registry/sample:gzip" >/dev/null
-first=$(ctr run --rm "$registry/sample:gzip" qs-overlay | head -1)
+# sed reads all of the output: `head -1` would leave ctr to die of SIGPIPE (and pipefail with it).
+first=$(ctr run --rm "$registry/sample:gzip" "qs-overlay-$$" | sed -n 1p)
 t1=$(now)
 overlay_bytes=$(($(registry_bytes) - before))
 echo "   container said: $first"
@@ -100,7 +101,7 @@ echo "== lazy pull through tide, then run"
 before=$(registry_bytes)
 t2=$(now)
 "$tidectl" pull --address "$work/containerd.sock" --snapshotter tide --plain-http "$registry/sample:tide"
-first=$(ctr run --rm --snapshotter tide "$registry/sample:tide" qs-tide | head -1)
+first=$(ctr run --rm --snapshotter tide "$registry/sample:tide" "qs-tide-$$" | sed -n 1p)
 t3=$(now)
 tide_bytes=$(($(registry_bytes) - before))
 echo "   container said: $first"
