@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "common/containerd_labels.h"
 #include "converter/containerd_client.h"
 #include "converter/pull_plan.h"
 #include "oci/descriptor.h"
@@ -11,12 +12,7 @@
 
 namespace tide::converter {
 
-inline constexpr char kSnapshotRefLabel[] = "containerd.io/snapshot.ref";
 inline constexpr char kSnapshotLabelPrefix[] = "containerd.io/snapshot/";
-inline constexpr char kCriImageRefLabel[] = "containerd.io/snapshot/cri.image-ref";
-inline constexpr char kCriManifestDigestLabel[] = "containerd.io/snapshot/cri.manifest-digest";
-inline constexpr char kCriLayerDigestLabel[] = "containerd.io/snapshot/cri.layer-digest";
-inline constexpr char kCriImageLayersLabel[] = "containerd.io/snapshot/cri.image-layers";
 inline constexpr char kUncompressedLabel[] = "containerd.io/uncompressed";
 inline constexpr char kGcRefSnapshotPrefix[] = "containerd.io/gc.ref.snapshot.";
 inline constexpr char kGcExpireLabel[] = "containerd.io/gc.expire";

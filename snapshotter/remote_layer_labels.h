@@ -5,18 +5,14 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/containerd_labels.h"
 #include "snapshotter/snapshot_info.h"
 
 namespace tide::snapshotter {
 
-// Labels of the remote-snapshot protocol (spec §3.1, §3.2).
-inline constexpr char kTargetRefLabel[] = "containerd.io/snapshot.ref";
+// Labels of the remote-snapshot protocol (spec §3.1, §3.2) beyond common/containerd_labels.h.
 inline constexpr char kRemoteLabel[] = "containerd.io/snapshot/remote";
 inline constexpr char kRemoteLabelValue[] = "remote snapshot";  // what stargz and its forks write
-inline constexpr char kCriImageRefLabel[] = "containerd.io/snapshot/cri.image-ref";
-inline constexpr char kCriManifestDigestLabel[] = "containerd.io/snapshot/cri.manifest-digest";
-inline constexpr char kCriLayerDigestLabel[] = "containerd.io/snapshot/cri.layer-digest";
-inline constexpr char kCriImageLayersLabel[] = "containerd.io/snapshot/cri.image-layers";
 // Annotations the converter puts on tide layer descriptors; containerd copies them into labels.
 inline constexpr char kTideLabelPrefix[] = "containerd.io/snapshot/tide.";
 inline constexpr char kTideRepositoryLabel[] = "containerd.io/snapshot/tide.repository";

@@ -18,7 +18,7 @@ std::string Snapshotter::RemoteSnapshotName(const std::string& ref, const std::s
 }
 
 bool Snapshotter::WantsRemote(const Labels& labels) {
-  if (mounter_ == nullptr || labels.count(kTargetRefLabel) == 0) return false;
+  if (mounter_ == nullptr || labels.count(kSnapshotRefLabel) == 0) return false;
   auto location = LocateRemoteLayer(labels);
   if (!location.ok()) {
     if (HasTideLabels(labels))
@@ -37,7 +37,7 @@ bool Snapshotter::WantsRemote(const Labels& labels) {
 Snapshotter::RemoteState Snapshotter::FindCommittedRemoteLocked(const std::string& key,
                                                                 const std::string& parent,
                                                                 const Labels& labels) {
-  std::string name = RemoteSnapshotName(labels.at(kTargetRefLabel), parent);
+  std::string name = RemoteSnapshotName(labels.at(kSnapshotRefLabel), parent);
   auto existing = store_->Get(name);
   if (!existing.ok() || existing->kind != Kind::kCommitted || existing->parent != parent) {
     return RemoteState::kAbsent;
@@ -56,7 +56,7 @@ Snapshotter::RemoteState Snapshotter::FindCommittedRemoteLocked(const std::strin
 
 absl::StatusOr<bool> Snapshotter::TryCommitRemote(const SnapshotInfo& active, const std::string& parent,
                                                   const Labels& labels) {
-  const std::string& ref = labels.at(kTargetRefLabel);
+  const std::string& ref = labels.at(kSnapshotRefLabel);
   std::filesystem::path layer = SnapshotDir(active.id) / "fs";
   absl::Time start = absl::Now();
   absl::Status mounted = mounter_->Mount(labels, layer);

@@ -204,7 +204,7 @@ absl::StatusOr<std::vector<MountSpec>> Snapshotter::Prepare(const std::string& k
     switch (FindCommittedRemoteLocked(key, parent, labels)) {
       case RemoteState::kHealthy:
         return absl::AlreadyExistsError(
-            absl::StrCat("target snapshot ", labels.at(kTargetRefLabel), ": already exists"));
+            absl::StrCat("target snapshot ", labels.at(kSnapshotRefLabel), ": already exists"));
       case RemoteState::kBroken:
         remote = false;  // the name is taken by a snapshot that cannot serve: unpack this one locally
         break;
@@ -223,7 +223,7 @@ absl::StatusOr<std::vector<MountSpec>> Snapshotter::Prepare(const std::string& k
   if (!committed.ok()) return committed.status();
   if (*committed) {
     return absl::AlreadyExistsError(
-        absl::StrCat("target snapshot ", labels.at(kTargetRefLabel), ": already exists"));
+        absl::StrCat("target snapshot ", labels.at(kSnapshotRefLabel), ": already exists"));
   }
   std::lock_guard lock(mu_);
   TIDE_ASSIGN_OR_RETURN(active, store_->Get(key));
