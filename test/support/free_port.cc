@@ -6,6 +6,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <thread>
 
@@ -31,6 +32,22 @@ int FreeLoopbackPort() {
   socklen_t len = sizeof addr;
   getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len);
   return ntohs(addr.sin_port);
+}
+
+absl::StatusOr<LoopbackListener> ListenOnLoopback(int backlog) {
+  LoopbackListener l;
+  l.fd = UniqueFd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  int one = 1;
+  setsockopt(l.fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_in addr = Loopback(0);
+  if (bind(l.fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      listen(l.fd.get(), backlog) != 0) {
+    return absl::InternalError(std::string("cannot listen on 127.0.0.1: ") + std::strerror(errno));
+  }
+  socklen_t len = sizeof addr;
+  getsockname(l.fd.get(), reinterpret_cast<sockaddr*>(&addr), &len);
+  l.port = ntohs(addr.sin_port);
+  return l;
 }
 
 bool WaitForPort(int port, std::chrono::milliseconds timeout) {

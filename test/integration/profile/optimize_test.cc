@@ -1,8 +1,5 @@
 // `tidectl optimize`: startup sets from a recorded sandbox run and from a profile file end up first
 // in the layer, in access order, exactly the chunks of the files read.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,7 +8,6 @@
 #include <string>
 #include <vector>
 
-#include "common/unique_fd.h"
 #include "format/blob_reader.h"
 #include "format/byte_io.h"
 #include "format/layer_index.h"
@@ -195,15 +191,9 @@ TEST_CASE("optimize --ready-port ends when the entrypoint listens and records it
   CHECK(idle.output.find("warning: workload timed out before it was ready") != std::string::npos);
 
   // A port that already accepts before the workload starts would end the run at once: refused.
-  tide::UniqueFd busy(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  REQUIRE(::bind(busy.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-  REQUIRE(::listen(busy.get(), 4) == 0);
-  REQUIRE(::getsockname(busy.get(), reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  const std::string busy_port = std::to_string(ntohs(addr.sin_port));
+  auto busy = ListenOnLoopback(4);
+  REQUIRE(busy.ok());
+  const std::string busy_port = std::to_string(busy->port);
   auto taken =
       Tidectl({"optimize", "--ready-port", busy_port, "--timeout", "30", "--work-dir", tmp.path().string(),
                "oci:" + (tmp / "src").string() + ":v1", "oci:" + (tmp / "dst").string() + ":taken"});

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <string_view>
 
+#include "test/support/free_port.h"
+
 namespace tide::testing {
 namespace {
 
@@ -55,19 +57,10 @@ absl::StatusOr<std::unique_ptr<FaultProxy>> FaultProxy::Start(int upstream_port,
   std::unique_ptr<FaultProxy> p(new FaultProxy());
   p->upstream_port_ = upstream_port;
   p->rng_.seed(seed);
-  p->listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  int one = 1;
-  setsockopt(p->listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (bind(p->listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      listen(p->listen_fd_, 128) != 0) {
-    return absl::InternalError("fault proxy: cannot listen on 127.0.0.1");
-  }
-  socklen_t len = sizeof(addr);
-  getsockname(p->listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-  p->port_ = ntohs(addr.sin_port);
+  auto listener = ListenOnLoopback(128);
+  if (!listener.ok()) return absl::InternalError("fault proxy: " + std::string(listener.status().message()));
+  p->listen_fd_ = std::move(listener->fd);
+  p->port_ = listener->port;
   p->accept_thread_ = std::thread([raw = p.get()] { raw->AcceptLoop(); });
   return p;
 }
@@ -85,7 +78,6 @@ FaultProxy::~FaultProxy() {
   for (int fd : fds_) {
     if (fd >= 0) close(fd);
   }
-  close(listen_fd_);
 }
 
 void FaultProxy::SetFaultRate(double rate, std::vector<Fault> faults) {
@@ -107,9 +99,9 @@ FaultCounts FaultProxy::counts() {
 
 void FaultProxy::AcceptLoop() {
   while (!stopping_) {
-    pollfd p{listen_fd_, POLLIN, 0};
+    pollfd p{listen_fd_.get(), POLLIN, 0};
     if (poll(&p, 1, 50) <= 0) continue;
-    int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    int fd = accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0) continue;
     std::lock_guard lock(mu_);
     fds_.push_back(fd);

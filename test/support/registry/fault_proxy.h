@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/unique_fd.h"
 
 namespace tide::testing {
 
@@ -50,7 +51,7 @@ class FaultProxy {
   void Forward(int client_fd, int upstream_fd, int64_t truncate_after);
 
   int upstream_port_ = 0;
-  int listen_fd_ = -1;
+  UniqueFd listen_fd_;
   int port_ = 0;
   std::atomic<bool> stopping_{false};
   std::thread accept_thread_;

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "test/support/free_port.h"
 
 namespace tide::testing {
 
@@ -55,19 +56,11 @@ std::vector<std::string> TestHttpRequest::Query(const std::string& name) const {
 absl::StatusOr<std::unique_ptr<TestHttpServer>> TestHttpServer::Start(Handler handler) {
   std::unique_ptr<TestHttpServer> s(new TestHttpServer());
   s->handler_ = std::move(handler);
-  s->listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  int one = 1;
-  setsockopt(s->listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (bind(s->listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      listen(s->listen_fd_, 64) != 0) {
-    return absl::InternalError("test http server: cannot listen on 127.0.0.1");
-  }
-  socklen_t len = sizeof(addr);
-  getsockname(s->listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-  s->port_ = ntohs(addr.sin_port);
+  auto listener = ListenOnLoopback(64);
+  if (!listener.ok())
+    return absl::InternalError("test http server: " + std::string(listener.status().message()));
+  s->listen_fd_ = std::move(listener->fd);
+  s->port_ = listener->port;
   s->accept_thread_ = std::thread([p = s.get()] { p->AcceptLoop(); });
   return s;
 }
@@ -81,14 +74,13 @@ TestHttpServer::~TestHttpServer() {
   }
   for (auto& t : conn_threads_) t.join();
   for (int fd : conn_fds_) close(fd);
-  close(listen_fd_);
 }
 
 void TestHttpServer::AcceptLoop() {
   while (!stopping_) {
-    pollfd p{listen_fd_, POLLIN, 0};
+    pollfd p{listen_fd_.get(), POLLIN, 0};
     if (poll(&p, 1, 50) <= 0) continue;
-    int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    int fd = accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0) continue;
     std::lock_guard lock(mu_);
     conn_fds_.push_back(fd);

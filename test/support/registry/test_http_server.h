@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/unique_fd.h"
 
 namespace tide::testing {
 
@@ -52,7 +53,7 @@ class TestHttpServer {
   void Serve(int fd);
 
   Handler handler_;
-  int listen_fd_ = -1;
+  UniqueFd listen_fd_;
   int port_ = 0;
   std::atomic<bool> stopping_{false};
   std::thread accept_thread_;
