@@ -2,28 +2,22 @@
 
 #include <algorithm>
 #include <charconv>
-#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
+#include "common/atomic_file.h"
 
 namespace tide::profile {
 
 absl::Status WriteReadOrder(const std::filesystem::path& path, const std::vector<uint64_t>& order) {
-  const std::string tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    for (uint64_t n : order) out << n << '\n';
-    out.flush();
-    if (!out) return absl::InternalError(absl::StrCat("read order ", tmp, ": write failed"));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    return absl::InternalError(absl::StrCat("read order ", path.string(), ": rename failed"));
-  }
-  return absl::OkStatus();
+  std::string text;
+  for (uint64_t n : order) absl::StrAppend(&text, n, "\n");
+  absl::Status s = WriteFileAtomically(path, text);
+  if (!s.ok()) return absl::Status(s.code(), absl::StrCat("read order ", path.string(), ": ", s.message()));
+  return s;
 }
 
 absl::StatusOr<std::vector<uint64_t>> ReadReadOrder(const std::filesystem::path& path,

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "common/atomic_file.h"
 #include "common/status_macros.h"
 #include "common/string_view_compat.h"
 
@@ -208,17 +209,9 @@ absl::StatusOr<StartupProfile> ReadProfileFile(const std::string& path) {
 }
 
 absl::Status WriteProfileFile(const StartupProfile& profile, const std::string& path) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << SerializeProfile(profile);
-    out.flush();
-    if (!out) return absl::InternalError(absl::StrCat("profile ", tmp, ": write failed"));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    return absl::InternalError(absl::StrCat("profile ", path, ": rename failed"));
-  }
-  return absl::OkStatus();
+  absl::Status s = WriteFileAtomically(path, SerializeProfile(profile));
+  if (!s.ok()) return absl::Status(s.code(), absl::StrCat("profile ", path, ": ", s.message()));
+  return s;
 }
 
 }  // namespace tide::profile
