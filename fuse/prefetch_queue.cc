@@ -159,14 +159,9 @@ bool PrefetchQueue::StartingUp(std::chrono::steady_clock::time_point now) const 
   return now - limiter_->last_read() < limits_.rest_idle_delay;
 }
 
-bool PrefetchQueue::StartupReady() const {
-  return !startup_.empty() && startup_running_ < std::max(1, limits_.startup_streams);
-}
-
 bool PrefetchQueue::NextRestBatch(RestBatch* batch) {
   // The rest waits until every layer's startup work has run: it would only compete with it.
   if (!startup_.empty() || startup_running_ > 0) return false;
-  if (rest_running_ >= std::max(1, limits_.max_prefetch_concurrency)) return false;
   const auto now = std::chrono::steady_clock::now();
   if (StartingUp(now)) return false;
   for (const auto& layer : layers_) {
@@ -220,7 +215,6 @@ void PrefetchQueue::RunStartup(std::unique_lock<std::mutex>& lock) {
 
 void PrefetchQueue::RunRest(std::unique_lock<std::mutex>& lock, RestBatch batch) {
   Layer& layer = *batch.layer;
-  ++rest_running_;
   ++layer.running;
   lock.unlock();
   absl::Status st = absl::CancelledError("stopped");
@@ -228,7 +222,6 @@ void PrefetchQueue::RunRest(std::unique_lock<std::mutex>& lock, RestBatch batch)
       limiter_->AcquirePrefetch(batch.bytes, layer.stop, std::chrono::hours(24));
   if (slot) st = layer.fetcher->FetchOnce(batch.first, batch.last, limits_.rest_request_bytes);
   lock.lock();
-  --rest_running_;
   --layer.running;
   if (!st.ok() && !absl::IsCancelled(st) && layer.rest) {
     if (++layer.rest_failures <= kMaxRestFailures) {
@@ -247,7 +240,7 @@ void PrefetchQueue::Work(Phase phase) {
   std::unique_lock lock(mu_);
   while (!stop_) {
     RestBatch batch;
-    if (phase == Phase::kStartup && StartupReady()) {
+    if (phase == Phase::kStartup && !startup_.empty()) {
       RunStartup(lock);
     } else if (phase == Phase::kRest && NextRestBatch(&batch)) {
       RunRest(lock, std::move(batch));

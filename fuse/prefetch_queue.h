@@ -63,12 +63,12 @@ class PrefetchQueue {
     uint64_t bytes = 0;
   };
 
-  // Startup workers run at normal priority; rest workers run as background threads.
+  // startup_streams startup workers at normal priority and max_prefetch_concurrency rest workers as
+  // background threads: the worker counts bound how many requests of each kind are in flight.
   enum class Phase { kStartup, kRest };
   void Work(Phase phase);
   void RunStartup(std::unique_lock<std::mutex>& lock);
   void RunRest(std::unique_lock<std::mutex>& lock, RestBatch batch);
-  bool StartupReady() const;
   // A workload is still starting: a startup set was queued lately and reads have not gone quiet.
   bool StartingUp(std::chrono::steady_clock::time_point now) const;
   bool NextRestBatch(RestBatch* batch);
@@ -84,8 +84,7 @@ class PrefetchQueue {
   std::optional<std::chrono::steady_clock::time_point> startup_queued_at_;
   std::vector<StartupRequest> startup_;  // sorted by (rank, seq)
   std::vector<std::shared_ptr<Layer>> layers_;
-  int startup_running_ = 0;
-  int rest_running_ = 0;
+  int startup_running_ = 0;  // the rest waits for these too
   std::vector<std::thread> workers_;
 };
 

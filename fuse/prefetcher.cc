@@ -4,7 +4,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/string_view_compat.h"
-#include "spdlog/spdlog.h"
 
 namespace tide::fuse {
 
