@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "cache/chunk_reader.h"
 #include "common/status_macros.h"
 #include "common/string_view_compat.h"
-#include "fuse/chunk_reader.h"
 #include "spdlog/spdlog.h"
 
 namespace tide::fuse {
@@ -22,11 +22,12 @@ using format::EntryId;
 using format::EntryType;
 using format::kNoEntry;
 
-LayerFs::LayerFs(std::shared_ptr<const format::LayerIndex> index, std::shared_ptr<ChunkFetcher> fetcher,
-                 std::shared_ptr<AccessRecorder> recorder, KernelCacheOptions cache_options)
+LayerFs::LayerFs(std::shared_ptr<const format::LayerIndex> index,
+                 std::shared_ptr<fetch::ChunkFetcher> fetcher, std::shared_ptr<ReadObserver> observer,
+                 KernelCacheOptions cache_options)
     : index_(std::move(index)),
       fetcher_(std::move(fetcher)),
-      recorder_(std::move(recorder)),
+      observer_(std::move(observer)),
       cache_options_(cache_options),
       view_(*index_),
       sequential_hints_(new std::atomic<uint64_t>[kSequentialHints]) {
@@ -114,7 +115,7 @@ absl::StatusOr<size_t> LayerFs::ReadFile(EntryId id, uint64_t offset, std::span<
   hint.store(SequentialHint(id, offset + length), std::memory_order_relaxed);
   // A chunk can be evicted between Ensure and the copy; then fetch again (rarely more than once).
   for (int attempt = 0; attempt < 4; ++attempt) {
-    TIDE_RETURN_IF_ERROR(fetcher_->Ensure(range.first, last, FetchPriority::kOnDemand));
+    TIDE_RETURN_IF_ERROR(fetcher_->Ensure(range.first, last, fetch::FetchPriority::kOnDemand));
     uint64_t pos = a.data_offset + offset;
     uint64_t done = 0;
     bool evicted = false;
@@ -123,7 +124,7 @@ absl::StatusOr<size_t> LayerFs::ReadFile(EntryId id, uint64_t offset, std::span<
       const uint64_t within = pos + done - chunk.uncompressed_offset;
       const uint64_t n = std::min<uint64_t>(length - done, chunk.uncompressed_size - within);
       absl::StatusOr<size_t> got =
-          ReadCachedChunk(fetcher_->cache(), chunk.sha256, within, dst.subspan(done, n));
+          cache::ReadCachedChunk(fetcher_->cache(), chunk.sha256, within, dst.subspan(done, n));
       if (absl::IsNotFound(got.status())) {
         fetcher_->MarkEvicted(c);
         evicted = true;
@@ -135,7 +136,7 @@ absl::StatusOr<size_t> LayerFs::ReadFile(EntryId id, uint64_t offset, std::span<
     }
     if (evicted) continue;
     if (done != length) return absl::DataLossError("chunks end before the file does");
-    if (recorder_) recorder_->Record(id, offset, length);
+    if (observer_) observer_->OnRead(id, offset, length);
     return length;
   }
   return absl::UnavailableError("chunks were evicted from the cache while being read; cache too small?");

@@ -9,10 +9,10 @@
 #include <memory>
 #include <string>
 
+#include "fetch/chunk_fetcher.h"
 #include "format/layer_index.h"
-#include "fuse/access_recorder.h"
-#include "fuse/chunk_fetcher.h"
 #include "fuse/overlay_view.h"
+#include "fuse/read_observer.h"
 
 namespace tide::fuse {
 
@@ -31,8 +31,8 @@ struct KernelCacheOptions {
 // served from the chunk cache through the fetcher.
 class LayerFs {
  public:
-  LayerFs(std::shared_ptr<const format::LayerIndex> index, std::shared_ptr<ChunkFetcher> fetcher,
-          std::shared_ptr<AccessRecorder> recorder, KernelCacheOptions cache_options);
+  LayerFs(std::shared_ptr<const format::LayerIndex> index, std::shared_ptr<fetch::ChunkFetcher> fetcher,
+          std::shared_ptr<ReadObserver> observer, KernelCacheOptions cache_options);
 
   static const fuse_lowlevel_ops& Ops();
   const KernelCacheOptions& cache_options() const { return cache_options_; }
@@ -49,8 +49,8 @@ class LayerFs {
   format::EntryId IdOf(fuse_ino_t ino) const;
 
   const std::shared_ptr<const format::LayerIndex> index_;
-  const std::shared_ptr<ChunkFetcher> fetcher_;
-  const std::shared_ptr<AccessRecorder> recorder_;  // null: not recording
+  const std::shared_ptr<fetch::ChunkFetcher> fetcher_;
+  const std::shared_ptr<ReadObserver> observer_;  // null: nobody is recording
   const KernelCacheOptions cache_options_;
   const OverlayView view_;
   // Per-file "where the last read ended" hints, hashed into a fixed table: lock-free, and a collision

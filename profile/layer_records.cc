@@ -19,7 +19,7 @@ StartupProfile MergeLayerRecords(const std::vector<LayerRecords>& layers) {
   std::vector<size_t> profile_layer(layers.size());
   for (size_t l = 0; l < layers.size(); ++l) profile_layer[l] = profile.AddLayer(layers[l].layer);
   for (const Ref& ref : refs) {
-    const fuse::AccessRecord& r = layers[ref.layer].records[ref.record];
+    const layer::AccessRecord& r = layers[ref.layer].records[ref.record];
     profile.AddRead(profile_layer[ref.layer], layers[ref.layer].path_of(r.entry_id), r.offset, r.length);
   }
   return profile;

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "common/digest.h"
-#include "fuse/access_recorder.h"
+#include "layer/access_recorder.h"
 #include "profile/startup_profile.h"
 
 namespace tide::profile {
@@ -15,7 +15,7 @@ namespace tide::profile {
 // The reads one layer's FUSE mount recorded, and how to name the files they touched.
 struct LayerRecords {
   Digest layer;  // as the profile names it (diff_id)
-  std::vector<fuse::AccessRecord> records;
+  std::vector<layer::AccessRecord> records;
   // The normalized layer path of an entry id of this layer's index.
   std::function<std::string(uint32_t entry_id)> path_of;
 };

@@ -11,7 +11,7 @@
 namespace tide::profile {
 
 // When each read of a one-layer profile happened, as a number that orders reads across the layers
-// recorded by one process (fuse::AccessRecord::seq). tide-snapshotter keeps one next to each
+// recorded by one process (layer::AccessRecord::seq). tide-snapshotter keeps one next to each
 // learned profile (<hex>.order beside <hex>.profile): text, one decimal number per read line of the
 // profile, in the same order. It lets the layers' learned reads be merged, and prefetched, in the
 // order the image read them.

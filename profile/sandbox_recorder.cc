@@ -16,8 +16,8 @@
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
 #include "common/unique_fd.h"
-#include "fuse/blob_source.h"
-#include "fuse/layer_mount_manager.h"
+#include "fetch/blob_source.h"
+#include "layer/layer_mount_manager.h"
 #include "oci/oci_layout.h"
 #include "profile/image_runtime.h"
 #include "profile/layer_records.h"
@@ -148,12 +148,12 @@ absl::StatusOr<SandboxResult> RecordStartup(const SandboxOptions& options) {
     fs::create_directories(options.work_dir / d, ec);
   TIDE_ASSIGN_OR_RETURN(oci::OciLayout layout, oci::OciLayout::Open(options.layout_dir));
 
-  fuse::LayerMountManagerOptions mopts;
+  layer::LayerMountManagerOptions mopts;
   mopts.cache_dir = options.work_dir / "cache";
-  TIDE_ASSIGN_OR_RETURN(std::unique_ptr<fuse::LayerMountManager> manager,
-                        fuse::LayerMountManager::Create(mopts));
-  fuse::LayerMountOptions lopts;
-  lopts.prefetch = fuse::PrefetchMode::kNone;  // only what the workload reads may enter the profile
+  TIDE_ASSIGN_OR_RETURN(std::unique_ptr<layer::LayerMountManager> manager,
+                        layer::LayerMountManager::Create(mopts));
+  layer::LayerMountOptions lopts;
+  lopts.prefetch = fetch::PrefetchMode::kNone;  // only what the workload reads may enter the profile
   lopts.record_access = true;
   std::vector<fs::path> mountpoints;
   for (size_t i = 0; i < rt.layers.size(); ++i) {
@@ -161,10 +161,10 @@ absl::StatusOr<SandboxResult> RecordStartup(const SandboxOptions& options) {
     fs::path mp = options.work_dir / "layers" / std::to_string(i);
     fs::create_directories(mp, ec);
     auto size = static_cast<uint64_t>(layer.size);
-    auto where = fuse::IndexLocationFromAnnotations(layer.annotations, size);
-    fuse::IndexLocation index = where.ok() ? *where : fuse::IndexLocation{0, 0, Digest(), size};
-    TIDE_ASSIGN_OR_RETURN(std::unique_ptr<fuse::FileBlobSource> blob,
-                          fuse::FileBlobSource::Open(layout.BlobPath(layer.digest)));
+    auto where = layer::IndexLocationFromAnnotations(layer.annotations, size);
+    layer::IndexLocation index = where.ok() ? *where : layer::IndexLocation{0, 0, Digest(), size};
+    TIDE_ASSIGN_OR_RETURN(std::unique_ptr<fetch::FileBlobSource> blob,
+                          fetch::FileBlobSource::Open(layout.BlobPath(layer.digest)));
     TIDE_RETURN_IF_ERROR(manager->MountBlob(layer.digest.str(), std::move(blob), index, mp, lopts));
     mountpoints.push_back(mp);
   }
@@ -179,7 +179,7 @@ absl::StatusOr<SandboxResult> RecordStartup(const SandboxOptions& options) {
   }  // the workload is killed before the overlay goes
   std::vector<LayerRecords> layers;
   for (size_t i = 0; i < mountpoints.size(); ++i) {
-    fuse::LayerMount* mount = manager->Find(mountpoints[i]);
+    layer::LayerMount* mount = manager->Find(mountpoints[i]);
     if (mount == nullptr || mount->recorder() == nullptr) continue;
     const format::LayerIndex& index = mount->index();
     layers.push_back({rt.diff_ids[i], mount->recorder()->Snapshot(),

@@ -18,7 +18,7 @@ if [ -z "${TIDE_PREBUILT:-}" ]; then
   cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTIDE_BUILD_TESTS=OFF >/dev/null
   cmake --build "$build" --parallel "$(nproc)" --target tidectl tide-snapshotter
 fi
-tidectl=$build/converter/tidectl
+tidectl=$build/tidectl/tidectl
 snapshotter=$build/snapshotter/tide-snapshotter
 
 work=${TIDE_QUICKSTART_DIR:-/var/tmp/tide-quickstart}

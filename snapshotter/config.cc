@@ -157,16 +157,12 @@ absl::StatusOr<Config> ParseConfig(std::string_view text, std::string_view sourc
   TIDE_RETURN_IF_ERROR(r.Size("cache_max_bytes", &config.cache_max_bytes));
   std::string prefetch = "startup";
   TIDE_RETURN_IF_ERROR(r.String("prefetch", &prefetch));
-  if (prefetch == "none") {
-    config.prefetch = PrefetchMode::kNone;
-  } else if (prefetch == "startup") {
-    config.prefetch = PrefetchMode::kStartup;
-  } else if (prefetch == "all") {
-    config.prefetch = PrefetchMode::kAll;
-  } else {
+  auto mode = fetch::ParsePrefetchMode(prefetch);
+  if (!mode.ok()) {
     return r.Error("prefetch",
                    absl::StrCat("must be \"none\", \"startup\" or \"all\", got \"", prefetch, "\""));
   }
+  config.prefetch = *mode;
   int64_t concurrency = config.prefetch_concurrency;
   TIDE_RETURN_IF_ERROR(r.Int("prefetch_concurrency", 1, &concurrency));
   if (concurrency > 1024) return r.Error("prefetch_concurrency", "must be at most 1024");

@@ -8,11 +8,10 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "fetch/prefetch_mode.h"
 #include "snapshotter/log.h"
 
 namespace tide::snapshotter {
-
-enum class PrefetchMode { kNone, kStartup, kAll };
 
 // tide-snapshotter's config.toml (see examples/tide-snapshotter.toml). Sizes accept an integer
 // number of bytes or a string such as "10GiB"; durations an integer of seconds or a string such as
@@ -22,7 +21,7 @@ struct Config {
   std::string address = "/run/tide-snapshotter/tide-snapshotter.sock";
   std::filesystem::path hosts_dir = "/etc/containerd/certs.d";
   uint64_t cache_max_bytes = 0;  // 0: no limit
-  PrefetchMode prefetch = PrefetchMode::kStartup;
+  fetch::PrefetchMode prefetch = fetch::PrefetchMode::kStartup;
   int prefetch_concurrency = 4;
   int prefetch_startup_streams = 2;  // startup-set range requests in flight per node
   uint64_t prefetch_bandwidth = 0;   // bytes per second, 0: no limit

@@ -1,13 +1,13 @@
-// The FUSE-backed RemoteLayerMounter: build this file instead of remote_layer_mounter_factory.cc when
-// fuse/ is linked in (link tide_fuse). It maps Prepare labels to fuse::RemoteLayer and leaves the rest
-// to fuse::LayerMountManager (shared chunk cache under <root>/cache, node-wide prefetch limits).
+// The FUSE-backed RemoteLayerMounter, the daemon's side of the remote_layer_mounter_factory.h seam.
+// It maps Prepare labels to layer::RemoteLayer and leaves the rest to layer::LayerMountManager (shared chunk
+// cache under <root>/cache, node-wide prefetch limits).
 #include <limits>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "common/status_macros.h"
-#include "fuse/layer_mount_manager.h"
+#include "layer/layer_mount_manager.h"
 #include "snapshotter/profile_keeper.h"
 #include "snapshotter/remote_layer_labels.h"
 #include "snapshotter/remote_layer_mounter.h"
@@ -16,29 +16,17 @@
 namespace tide::snapshotter {
 namespace {
 
-fuse::PrefetchMode ToFuse(PrefetchMode mode) {
-  switch (mode) {
-    case PrefetchMode::kNone:
-      return fuse::PrefetchMode::kNone;
-    case PrefetchMode::kStartup:
-      return fuse::PrefetchMode::kStartup;
-    case PrefetchMode::kAll:
-      return fuse::PrefetchMode::kAll;
-  }
-  return fuse::PrefetchMode::kStartup;
-}
-
-absl::StatusOr<fuse::RemoteLayer> ToRemoteLayer(const Labels& labels) {
+absl::StatusOr<layer::RemoteLayer> ToRemoteLayer(const Labels& labels) {
   TIDE_ASSIGN_OR_RETURN(RemoteLayerLocation where, LocateRemoteLayer(labels));
   if (where.layer_digest.empty()) {
     return absl::FailedPreconditionError(
         absl::StrCat("tide layer of ", where.reference, " has no ", kCriLayerDigestLabel, " label"));
   }
-  fuse::RemoteLayer layer;
+  layer::RemoteLayer layer;
   layer.reference = where.reference;
   TIDE_ASSIGN_OR_RETURN(layer.layer_digest, Digest::Parse(where.layer_digest));
   // containerd copies the layer's annotations into the labels under the same keys.
-  auto index = fuse::IndexLocationFromAnnotations(labels, 0);
+  auto index = layer::IndexLocationFromAnnotations(labels, 0);
   if (index.ok()) {
     layer.index = *index;
   } else if (!absl::IsNotFound(index.status())) {
@@ -51,7 +39,7 @@ absl::StatusOr<fuse::RemoteLayer> ToRemoteLayer(const Labels& labels) {
 // node (<root>/profiles); the first run of a layer records one (docs/profiles.md).
 class FuseRemoteLayerMounter : public RemoteLayerMounter {
  public:
-  FuseRemoteLayerMounter(std::unique_ptr<fuse::LayerMountManager> manager, fuse::LayerMountOptions defaults,
+  FuseRemoteLayerMounter(std::unique_ptr<layer::LayerMountManager> manager, layer::LayerMountOptions defaults,
                          const std::filesystem::path& profile_dir)
       : manager_(std::move(manager)),
         defaults_(std::move(defaults)),
@@ -64,7 +52,7 @@ class FuseRemoteLayerMounter : public RemoteLayerMounter {
     return true;
   }
   absl::Status Mount(const Labels& labels, const std::filesystem::path& target) override {
-    TIDE_ASSIGN_OR_RETURN(fuse::RemoteLayer layer, ToRemoteLayer(labels));
+    TIDE_ASSIGN_OR_RETURN(layer::RemoteLayer layer, ToRemoteLayer(labels));
     const bool learned = keeper_->Has(layer.layer_digest);
     TIDE_RETURN_IF_ERROR(manager_->Mount(layer, target, OptionsFor(layer, learned)));
     if (!learned) keeper_->Watch(target, layer.layer_digest);
@@ -77,7 +65,7 @@ class FuseRemoteLayerMounter : public RemoteLayerMounter {
   // A restored mount is a mount like any other: it records when no profile is kept (the
   // container may run for the first time only now) and prefetches the learned chunks otherwise.
   absl::Status Restore(const Labels& labels, const std::filesystem::path& target) override {
-    TIDE_ASSIGN_OR_RETURN(fuse::RemoteLayer layer, ToRemoteLayer(labels));
+    TIDE_ASSIGN_OR_RETURN(layer::RemoteLayer layer, ToRemoteLayer(labels));
     keeper_->Forget(target);
     const bool learned = keeper_->Has(layer.layer_digest);
     TIDE_RETURN_IF_ERROR(manager_->Restore(layer, target, OptionsFor(layer, learned)));
@@ -86,8 +74,8 @@ class FuseRemoteLayerMounter : public RemoteLayerMounter {
   }
 
  private:
-  fuse::LayerMountOptions OptionsFor(const fuse::RemoteLayer& layer, bool learned) {
-    fuse::LayerMountOptions options = defaults_;
+  layer::LayerMountOptions OptionsFor(const layer::RemoteLayer& layer, bool learned) {
+    layer::LayerMountOptions options = defaults_;
     options.record_access = !learned;
     if (learned) {
       ProfileKeeper* keeper = keeper_.get();
@@ -99,29 +87,29 @@ class FuseRemoteLayerMounter : public RemoteLayerMounter {
     return options;
   }
 
-  std::unique_ptr<fuse::LayerMountManager> manager_;
-  fuse::LayerMountOptions defaults_;
+  std::unique_ptr<layer::LayerMountManager> manager_;
+  layer::LayerMountOptions defaults_;
   std::unique_ptr<ProfileKeeper> keeper_;  // declared after manager_: goes first
 };
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<RemoteLayerMounter>> MakeRemoteLayerMounter(const Config& config) {
-  fuse::LayerMountManagerOptions options;
+  layer::LayerMountManagerOptions options;
   options.cache_dir = config.root / "cache";
   options.cache_max_bytes =
       config.cache_max_bytes ? config.cache_max_bytes : std::numeric_limits<uint64_t>::max();
   options.limits.max_prefetch_concurrency = config.prefetch_concurrency;
   options.limits.startup_streams = config.prefetch_startup_streams;
   options.limits.prefetch_bytes_per_second = config.prefetch_bandwidth;
-  options.defaults.prefetch = ToFuse(config.prefetch);
+  options.defaults.prefetch = config.prefetch;
   options.defaults.fetcher.read_timeout = absl::ToChronoMilliseconds(config.read_timeout);
   options.registry.hosts_dir = config.hosts_dir.string();
   // The fetcher retries within read_timeout itself; keep each registry call short.
   options.registry.retry.max_attempts = 2;
   options.registry.retry.budget = std::chrono::seconds(2);
-  TIDE_ASSIGN_OR_RETURN(std::unique_ptr<fuse::LayerMountManager> manager,
-                        fuse::LayerMountManager::Create(options));
+  TIDE_ASSIGN_OR_RETURN(std::unique_ptr<layer::LayerMountManager> manager,
+                        layer::LayerMountManager::Create(options));
   return std::unique_ptr<RemoteLayerMounter>(
       new FuseRemoteLayerMounter(std::move(manager), options.defaults, config.root / "profiles"));
 }

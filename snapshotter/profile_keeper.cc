@@ -9,7 +9,7 @@
 
 namespace tide::snapshotter {
 
-ProfileKeeper::ProfileKeeper(fuse::LayerMountManager& manager, std::filesystem::path dir,
+ProfileKeeper::ProfileKeeper(layer::LayerMountManager& manager, std::filesystem::path dir,
                              ProfileKeeperOptions options)
     : manager_(manager), dir_(std::move(dir)), options_(options) {
   std::error_code ec;
@@ -50,9 +50,9 @@ std::filesystem::path ProfileKeeper::OrderPathFor(const Digest& layer) const {
   return dir_ / (std::string(layer.hex()) + ".order");
 }
 
-fuse::LearnedStartup ProfileKeeper::LearnedChunks(const Digest& layer,
-                                                  const format::LayerIndex& index) const {
-  fuse::LearnedStartup learned;
+layer::LearnedStartup ProfileKeeper::LearnedChunks(const Digest& layer,
+                                                   const format::LayerIndex& index) const {
+  layer::LearnedStartup learned;
   if (!Has(layer)) return learned;
   auto prof = profile::ReadProfileFile(PathFor(layer).string());
   if (!prof.ok()) {
@@ -84,9 +84,9 @@ fuse::LearnedStartup ProfileKeeper::LearnedChunks(const Digest& layer,
 // Under mu_. True when the layer's profile is complete (saved or given up).
 bool ProfileKeeper::Check(const std::filesystem::path& mountpoint, Watched& w,
                           std::chrono::steady_clock::time_point now) {
-  fuse::LayerMount* mount = manager_.Find(mountpoint);
+  layer::LayerMount* mount = manager_.Find(mountpoint);
   if (mount == nullptr || mount->recorder() == nullptr) return true;
-  std::vector<fuse::AccessRecord> records = mount->recorder()->Snapshot();
+  std::vector<layer::AccessRecord> records = mount->recorder()->Snapshot();
   if (records.empty()) return false;
   if (w.reads == 0) w.first_read = now;
   if (records.size() != w.reads) {
@@ -98,7 +98,7 @@ bool ProfileKeeper::Check(const std::filesystem::path& mountpoint, Watched& w,
   size_t layer = prof.AddLayer(w.layer);
   const format::LayerIndex& index = mount->index();
   std::vector<uint64_t> order;  // parallel to prof.reads; AddRead may merge a record into the last read
-  for (const fuse::AccessRecord& r : records) {
+  for (const layer::AccessRecord& r : records) {
     const size_t before = prof.reads.size();
     prof.AddRead(layer, std::string(index.path(index.Resolve(r.entry_id))), r.offset, r.length);
     if (prof.reads.size() > before) order.push_back(r.seq);

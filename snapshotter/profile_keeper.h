@@ -11,7 +11,7 @@
 
 #include "common/digest.h"
 #include "format/layer_index.h"
-#include "fuse/layer_mount_manager.h"
+#include "layer/layer_mount_manager.h"
 
 namespace tide::snapshotter {
 
@@ -28,7 +28,7 @@ struct ProfileKeeperOptions {
 // later runs use it for prefetch instead of recording again.
 class ProfileKeeper {
  public:
-  ProfileKeeper(fuse::LayerMountManager& manager, std::filesystem::path dir,
+  ProfileKeeper(layer::LayerMountManager& manager, std::filesystem::path dir,
                 ProfileKeeperOptions options = {});
   ~ProfileKeeper();
   ProfileKeeper(const ProfileKeeper&) = delete;
@@ -46,7 +46,7 @@ class ProfileKeeper {
   std::filesystem::path OrderPathFor(const Digest& layer) const;
   // The chunks of `index` a kept profile of `layer` reads, in access order, with their ranks in the
   // image-wide read order when the profile's read order was kept (empty without a profile).
-  fuse::LearnedStartup LearnedChunks(const Digest& layer, const format::LayerIndex& index) const;
+  layer::LearnedStartup LearnedChunks(const Digest& layer, const format::LayerIndex& index) const;
 
  private:
   struct Watched {
@@ -58,7 +58,7 @@ class ProfileKeeper {
   void Run();
   bool Check(const std::filesystem::path& mountpoint, Watched& w, std::chrono::steady_clock::time_point now);
 
-  fuse::LayerMountManager& manager_;
+  layer::LayerMountManager& manager_;
   const std::filesystem::path dir_;
   const ProfileKeeperOptions options_;
   std::mutex mu_;

@@ -9,8 +9,9 @@
 
 namespace tide::snapshotter {
 
-// The mounter the daemon uses. Null means no lazy layers: every layer is an ordinary snapshot.
-// The FUSE-backed implementation replaces remote_layer_mounter_factory.cc when fuse/ is linked in.
+// The mounter the daemon uses; null means no lazy layers: every layer is an ordinary snapshot.
+// Defined at link time: fuse_remote_layer_mounter.cc in tide-snapshotter, a bind-mount mounter in the
+// e2e tests' daemon (test/e2e/snapshotter/bind_mounter_factory.cc).
 absl::StatusOr<std::unique_ptr<RemoteLayerMounter>> MakeRemoteLayerMounter(const Config& config);
 
 }  // namespace tide::snapshotter

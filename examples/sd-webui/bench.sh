@@ -8,7 +8,7 @@
 # (fresh containerd root, fresh tide root, empty chunk cache):
 #   a) ctr images pull + ctr run on overlayfs     b) tide lazy pull of the converted image
 #   c) tide, image optimized with --ready-line    d) b's image again, cache wiped, profiles kept
-# Binaries: $TIDE_PREBUILT (a build dir with converter/tidectl, snapshotter/tide-snapshotter),
+# Binaries: $TIDE_PREBUILT (a build dir with tidectl/tidectl, snapshotter/tide-snapshotter),
 # default <repo>/build. Writes the table to docs/bench-sdwebui.md (or --out). --repeat N runs every
 # case (and the warm start) N times, cases interleaved, and reports the run with the median time.
 # --cases "c s" runs only some cases (for experiments: prints each run, writes no table); d needs b.
@@ -38,7 +38,7 @@ while [ $# -gt 0 ]; do
 done
 [ "$(id -u)" = 0 ] || { echo "bench.sh: run as root (netns, tc, FUSE, containerd)" >&2; exit 1; }
 build=${TIDE_PREBUILT:-$src/build}
-tidectl=$build/converter/tidectl
+tidectl=$build/tidectl/tidectl
 snapshotter=$build/snapshotter/tide-snapshotter
 for b in "$tidectl" "$snapshotter"; do [ -x "$b" ] || { echo "bench.sh: missing $b (set TIDE_PREBUILT)" >&2; exit 1; }; done
 tag=full

@@ -8,7 +8,7 @@ here=$(dirname "$(realpath "$0")")
 build=$(realpath "$1")
 layout=${2:-$build/test-images/debian}
 tag=${3:-bookworm}
-tidectl=$build/converter/tidectl
+tidectl=$build/tidectl/tidectl
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

@@ -23,16 +23,16 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "fuse/layer_mount.h"
-#include "fuse/layer_mount_manager.h"
+#include "layer/layer_mount.h"
+#include "layer/layer_mount_manager.h"
 #include "registry/reference.h"
 #include "spdlog/spdlog.h"
-#include "test/integration/fuse/layer_builder.h"
-#include "test/integration/fuse/restartable_registry.h"
+#include "test/integration/layer/layer_builder.h"
+#include "test/integration/layer/restartable_registry.h"
 #include "test/support/subprocess.h"
 #include "test/support/temp_dir.h"
 
-namespace tide::fuse {
+namespace tide::layer {
 namespace {
 
 namespace fs = std::filesystem;
@@ -151,10 +151,10 @@ struct Report {
 };
 
 }  // namespace
-}  // namespace tide::fuse
+}  // namespace tide::layer
 
 int main(int argc, char** argv) {
-  using namespace tide::fuse;
+  using namespace tide::layer;
   int data_mb = 512, entries = 100000;
   std::string out_path;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -185,17 +185,18 @@ int main(int argc, char** argv) {
   report.md << "| measurement | tide | baseline | ratio | notes |\n|---|---|---|---|---|\n";
 
   // Memory: index + mount of a layer with `entries` entries.
-  auto cache = Must(ChunkCache::Open(dir / "cache", 64ull << 30), "cache");
-  auto limiter = std::make_shared<FetchLimiter>(FetchLimits{});
-  auto queue = std::make_shared<PrefetchQueue>(limiter, FetchLimits{});
-  std::shared_ptr<BlobSource> blob = Must(FileBlobSource::Open(data_layer.blob), "open blob");
+  auto cache = Must(tide::cache::ChunkCache::Open(dir / "cache", 64ull << 30), "cache");
+  auto limiter = std::make_shared<tide::fetch::FetchLimiter>(tide::fetch::FetchLimits{});
+  auto queue = std::make_shared<tide::fetch::PrefetchQueue>(limiter, tide::fetch::FetchLimits{});
+  std::shared_ptr<tide::fetch::BlobSource> blob =
+      Must(tide::fetch::FileBlobSource::Open(data_layer.blob), "open blob");
   uint64_t rss0 = RssBytes();
   auto index = Must(LoadLayerIndex(*blob, data_layer.index_location(), cache.get()), "index");
   uint64_t rss1 = RssBytes();
 
   // Warm the cache completely through prefetch (mode all), then measure with fresh mounts.
   LayerMountOptions warm;
-  warm.prefetch = PrefetchMode::kAll;
+  warm.prefetch = tide::fetch::PrefetchMode::kAll;
   fs::create_directories(dir / "mnt");
   {
     t0 = Clock::now();
@@ -265,7 +266,7 @@ int main(int argc, char** argv) {
     }
   };
   LayerMountOptions base;
-  base.prefetch = PrefetchMode::kNone;
+  base.prefetch = tide::fetch::PrefetchMode::kNone;
   measure("(defaults)", base, kSeq | kReread | kRandom | kFind);
   {
     LayerMountOptions o = base;
@@ -296,7 +297,7 @@ int main(int argc, char** argv) {
     LayerMountManagerOptions mo;
     mo.cache_dir = dir / "cold-cache";
     mo.registry.plain_http = true;
-    mo.defaults.prefetch = PrefetchMode::kNone;
+    mo.defaults.prefetch = tide::fetch::PrefetchMode::kNone;
     auto manager = Must(LayerMountManager::Create(mo), "manager");
     auto ref = Must(tide::registry::Reference::Parse(registry.host() + "/bench/layer"), "ref");
     Must(manager->registry().PushBlobFile(ref, data_layer.result.blob_digest, data_layer.blob.string()),

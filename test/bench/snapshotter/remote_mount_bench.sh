@@ -63,10 +63,10 @@ pids+=($!)
 for _ in $(seq 1 200); do [ -S "$work/containerd.sock" ] && [ -S "$work/tide.sock" ] && break; sleep 0.05; done
 sleep 1
 skopeo copy -q --dest-tls-verify=false "oci:$work/layout:v1" "docker://$registry/many:gzip"
-"$build/converter/tidectl" convert -q --plain-http "oci:$work/layout:v1" "docker://$registry/many:tide"
+"$build/tidectl/tidectl" convert -q --plain-http "oci:$work/layout:v1" "docker://$registry/many:tide"
 
 t0=$(now)
-"$build/converter/tidectl" pull --address "$work/containerd.sock" --plain-http "$registry/many:tide" >/dev/null
+"$build/tidectl/tidectl" pull --address "$work/containerd.sock" --plain-http "$registry/many:tide" >/dev/null
 t1=$(now)
 mount_time=$(grep -o 'mount_time=[^ ]*' "$work/tide.log" | tail -1 | cut -d= -f2)
 t2=$(now)

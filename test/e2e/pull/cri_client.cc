@@ -1,7 +1,7 @@
 #include "test/e2e/pull/cri_client.h"
 
 #include "absl/strings/str_cat.h"
-#include "converter/containerd_client.h"
+#include "containerd_client/containerd_client.h"
 
 namespace tide::testing {
 namespace {
@@ -30,8 +30,8 @@ absl::StatusOr<std::string> CriImageClient::PullImage(const std::string& image) 
   request.mutable_sandbox_config();
   runtime::v1::PullImageResponse response;
   auto context = Context();
-  absl::Status status = converter::FromGrpc(stub_->PullImage(context.get(), request, &response),
-                                            absl::StrCat("CRI pull ", image));
+  absl::Status status = containerd_client::FromGrpc(stub_->PullImage(context.get(), request, &response),
+                                                    absl::StrCat("CRI pull ", image));
   if (!status.ok()) return status;
   return response.image_ref();
 }
@@ -41,8 +41,8 @@ absl::StatusOr<std::optional<runtime::v1::Image>> CriImageClient::ImageStatus(co
   request.mutable_image()->set_image(image);
   runtime::v1::ImageStatusResponse response;
   auto context = Context();
-  absl::Status status = converter::FromGrpc(stub_->ImageStatus(context.get(), request, &response),
-                                            absl::StrCat("CRI image status ", image));
+  absl::Status status = containerd_client::FromGrpc(stub_->ImageStatus(context.get(), request, &response),
+                                                    absl::StrCat("CRI image status ", image));
   if (!status.ok()) return status;
   if (!response.has_image()) return std::optional<runtime::v1::Image>();
   return std::optional<runtime::v1::Image>(response.image());
@@ -53,8 +53,8 @@ absl::Status CriImageClient::RemoveImage(const std::string& image) {
   request.mutable_image()->set_image(image);
   runtime::v1::RemoveImageResponse response;
   auto context = Context();
-  return converter::FromGrpc(stub_->RemoveImage(context.get(), request, &response),
-                             absl::StrCat("CRI remove ", image));
+  return containerd_client::FromGrpc(stub_->RemoveImage(context.get(), request, &response),
+                                     absl::StrCat("CRI remove ", image));
 }
 
 }  // namespace tide::testing

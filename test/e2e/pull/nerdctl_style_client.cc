@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "absl/strings/str_cat.h"
-#include "converter/containerd_client.h"
+#include "containerd_client/containerd_client.h"
 #include "test/e2e/pull/pull_checks.h"
 
 namespace tide::testing {
@@ -11,9 +11,9 @@ namespace tide::testing {
 std::vector<NerdctlLayerResult> NerdctlStyleUnpack(PullEnv& env, const std::string& ref,
                                                    const std::string& ns) {
   RegistryImage image = FetchRegistryImage(env, ref);
-  auto client = converter::ContainerdClient::Connect(env.containerd().address(), ns);
+  auto client = containerd_client::ContainerdClient::Connect(env.containerd().address(), ns);
   REQUIRE(client.ok());
-  converter::ContainerdClient& c = **client;
+  containerd_client::ContainerdClient& c = **client;
   const std::string lease = "nerdctl-style-" + image.manifest_digest.str().substr(7, 12);
   REQUIRE(c.CreateLease(lease, {}).ok());
   c.set_lease(lease);
@@ -22,7 +22,7 @@ std::vector<NerdctlLayerResult> NerdctlStyleUnpack(PullEnv& env, const std::stri
   for (size_t i = 0; i < image.chain_ids.size(); ++i) {
     const std::string chain = image.chain_ids[i].str();
     REQUIRE(absl::IsNotFound(c.StatSnapshot("tide", chain).status()));
-    converter::Labels labels;
+    containerd_client::Labels labels;
     for (const auto& [key, value] : image.manifest.layers[i].annotations) {
       if (key.starts_with("containerd.io/snapshot/")) labels[key] = value;
     }

@@ -4,11 +4,11 @@
 #include <thread>
 
 #include "absl/strings/str_split.h"
-#include "converter/containerd_client.h"
-#include "converter/lazy_puller.h"
+#include "containerd_client/containerd_client.h"
 #include "oci/image_config.h"
 #include "oci/index.h"
 #include "oci/media_types.h"
+#include "pull/lazy_puller.h"
 #include "registry/reference.h"
 #include "registry/registry_client.h"
 
@@ -23,8 +23,8 @@ std::unique_ptr<registry::RegistryClient> Registry() {
   return std::move(*client);
 }
 
-std::unique_ptr<converter::ContainerdClient> Containerd(PullEnv& env, const std::string& ns) {
-  auto client = converter::ContainerdClient::Connect(env.containerd().address(), ns);
+std::unique_ptr<containerd_client::ContainerdClient> Containerd(PullEnv& env, const std::string& ns) {
+  auto client = containerd_client::ContainerdClient::Connect(env.containerd().address(), ns);
   REQUIRE(client.ok());
   return std::move(*client);
 }
@@ -67,7 +67,7 @@ RegistryImage FetchRegistryImage(PullEnv&, const std::string& ref) {
   auto diff_ids = config->DiffIds();
   REQUIRE(diff_ids.ok());
   image.diff_ids = *diff_ids;
-  image.chain_ids = converter::ChainIds(image.diff_ids);
+  image.chain_ids = pull::ChainIds(image.diff_ids);
   return image;
 }
 

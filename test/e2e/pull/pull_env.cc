@@ -11,7 +11,7 @@
 
 namespace tide::testing {
 
-std::string TidectlBinary() { return std::string(std::getenv("TIDE_BINARY_DIR")) + "/converter/tidectl"; }
+std::string TidectlBinary() { return std::string(std::getenv("TIDE_BINARY_DIR")) + "/tidectl/tidectl"; }
 
 PullEnv::PullEnv(const PullEnvOptions& options) {
   RegistryOptions registry_options;

@@ -8,7 +8,7 @@
 #include <thread>
 
 #include "absl/strings/match.h"
-#include "converter/containerd_client.h"
+#include "containerd_client/containerd_client.h"
 #include "test/e2e/pull/cri_client.h"
 #include "test/e2e/pull/nerdctl_style_client.h"
 #include "test/e2e/pull/pull_checks.h"
@@ -111,7 +111,7 @@ TEST_CASE("LAZY: CRI PullImage mounts tide layers remotely", "[pull][lazy][cri]"
   REQUIRE(cri.ok());
   REQUIRE((*cri)->PullImage(ref).ok());
   CHECK(env.RegistryBlobBytes() - before < ImageSize(image) / 10);
-  auto client = converter::ContainerdClient::Connect(env.containerd().address(), "k8s.io");
+  auto client = containerd_client::ContainerdClient::Connect(env.containerd().address(), "k8s.io");
   REQUIRE(client.ok());
   for (size_t i = 0; i < image.chain_ids.size(); ++i) {
     auto snapshot = (*client)->StatSnapshot("tide", image.chain_ids[i].str());

@@ -69,7 +69,7 @@ std::string DecompressCommand(const std::string& media_type) {
 
 }  // namespace
 
-std::string TidectlPath() { return std::string(std::getenv("TIDE_BINARY_DIR")) + "/converter/tidectl"; }
+std::string TidectlPath() { return std::string(std::getenv("TIDE_BINARY_DIR")) + "/tidectl/tidectl"; }
 std::string TestImagesDir() { return std::string(std::getenv("TIDE_BINARY_DIR")) + "/test-images"; }
 
 CommandResult Tidectl(const std::vector<std::string>& args, std::chrono::seconds timeout) {

@@ -9,8 +9,8 @@
 #include <fstream>
 #include <thread>
 
-#include "fuse/blob_source.h"
-#include "fuse/layer_mount_manager.h"
+#include "fetch/blob_source.h"
+#include "layer/layer_mount_manager.h"
 #include "oci/manifest.h"
 #include "oci/oci_layout.h"
 #include "snapshotter/profile_keeper.h"
@@ -23,9 +23,9 @@ using namespace tide::testing;
 namespace {
 
 // Counts the ranged reads the fuse layer makes of the blob (what a registry would serve).
-class CountingBlob : public fuse::BlobSource {
+class CountingBlob : public fetch::BlobSource {
  public:
-  explicit CountingBlob(std::shared_ptr<fuse::BlobSource> inner) : inner_(std::move(inner)) {}
+  explicit CountingBlob(std::shared_ptr<fetch::BlobSource> inner) : inner_(std::move(inner)) {}
   absl::StatusOr<std::string> ReadAt(uint64_t offset, uint64_t length) override {
     ++reads;
     return inner_->ReadAt(offset, length);
@@ -34,7 +34,7 @@ class CountingBlob : public fuse::BlobSource {
   std::atomic<int> reads{0};
 
  private:
-  std::shared_ptr<fuse::BlobSource> inner_;
+  std::shared_ptr<fetch::BlobSource> inner_;
 };
 
 std::string ReadAll(const std::filesystem::path& p) {
@@ -55,7 +55,7 @@ TEST_CASE("a kept profile makes a cold mount prefetch the startup reads up front
        (tmp / "src").string(), "v1"});
   REQUIRE(built.exit_code == 0);
   // Small chunks and no startup set: reading /app/a on demand takes several requests.
-  auto conv = RunCommand({std::string(std::getenv("TIDE_BINARY_DIR")) + "/converter/tidectl", "convert", "-q",
+  auto conv = RunCommand({std::string(std::getenv("TIDE_BINARY_DIR")) + "/tidectl/tidectl", "convert", "-q",
                           "--chunk-size", "64K", "oci:" + (tmp / "src").string() + ":v1",
                           "oci:" + (tmp / "tide").string() + ":v1"});
   INFO(conv.output);
@@ -65,29 +65,30 @@ TEST_CASE("a kept profile makes a cold mount prefetch the startup reads up front
   auto manifest = oci::Manifest::Parse(*layout->ReadBlob(layout->Resolve("v1")->digest));
   REQUIRE(manifest.ok());
   const oci::Descriptor app = manifest->layers.back();
-  auto where = fuse::IndexLocationFromAnnotations(app.annotations, static_cast<uint64_t>(app.size));
+  auto where = layer::IndexLocationFromAnnotations(app.annotations, static_cast<uint64_t>(app.size));
   REQUIRE(where.ok());
   const std::filesystem::path mp = tmp / "mnt";
   std::filesystem::create_directories(mp);
   const std::filesystem::path profiles = tmp / "profiles";
 
   auto mount = [&](const std::string& cache, bool learned, std::shared_ptr<CountingBlob>& blob,
-                   std::unique_ptr<fuse::LayerMountManager>& manager, snapshotter::ProfileKeeper*& keeper_out,
+                   std::unique_ptr<layer::LayerMountManager>& manager,
+                   snapshotter::ProfileKeeper*& keeper_out,
                    std::unique_ptr<snapshotter::ProfileKeeper>& keeper) {
-    fuse::LayerMountManagerOptions mopts;
+    layer::LayerMountManagerOptions mopts;
     mopts.cache_dir = tmp / cache;
-    auto m = fuse::LayerMountManager::Create(mopts);
+    auto m = layer::LayerMountManager::Create(mopts);
     REQUIRE(m.ok());
     manager = std::move(*m);
     snapshotter::ProfileKeeperOptions kopts;
     kopts.idle = std::chrono::milliseconds(500);
     keeper = std::make_unique<snapshotter::ProfileKeeper>(*manager, profiles, kopts);
     keeper_out = keeper.get();
-    auto file = fuse::FileBlobSource::Open(layout->BlobPath(app.digest));
+    auto file = fetch::FileBlobSource::Open(layout->BlobPath(app.digest));
     REQUIRE(file.ok());
-    blob = std::make_shared<CountingBlob>(std::shared_ptr<fuse::BlobSource>(std::move(*file)));
-    fuse::LayerMountOptions lopts;
-    lopts.prefetch = fuse::PrefetchMode::kStartup;
+    blob = std::make_shared<CountingBlob>(std::shared_ptr<fetch::BlobSource>(std::move(*file)));
+    layer::LayerMountOptions lopts;
+    lopts.prefetch = fetch::PrefetchMode::kStartup;
     lopts.record_access = !learned;
     if (learned) {
       auto* k = keeper.get();
@@ -103,7 +104,7 @@ TEST_CASE("a kept profile makes a cold mount prefetch the startup reads up front
   // First run: no profile, reads are recorded and kept once idle.
   {
     std::shared_ptr<CountingBlob> blob;
-    std::unique_ptr<fuse::LayerMountManager> manager;
+    std::unique_ptr<layer::LayerMountManager> manager;
     std::unique_ptr<snapshotter::ProfileKeeper> keeper;
     snapshotter::ProfileKeeper* k = nullptr;
     mount("cache1", false, blob, manager, k, keeper);
@@ -126,11 +127,11 @@ TEST_CASE("a kept profile makes a cold mount prefetch the startup reads up front
   // Second run on a "new node": empty cache, kept profile.
   {
     std::shared_ptr<CountingBlob> blob;
-    std::unique_ptr<fuse::LayerMountManager> manager;
+    std::unique_ptr<layer::LayerMountManager> manager;
     std::unique_ptr<snapshotter::ProfileKeeper> keeper;
     snapshotter::ProfileKeeper* k = nullptr;
     mount("cache2", true, blob, manager, k, keeper);
-    fuse::LayerMount* m = manager->Find(mp);
+    layer::LayerMount* m = manager->Find(mp);
     REQUIRE(m != nullptr);
     REQUIRE(m->prefetcher() != nullptr);
     REQUIRE(m->prefetcher()->WaitDone(std::chrono::seconds(30)));

@@ -29,7 +29,7 @@ std::string Env(const char* name) {
 }
 
 CommandResult Tidectl(std::vector<std::string> args) {
-  args.insert(args.begin(), Env("TIDE_BINARY_DIR") + "/converter/tidectl");
+  args.insert(args.begin(), Env("TIDE_BINARY_DIR") + "/tidectl/tidectl");
   return RunCommand(args, std::chrono::seconds(120));
 }
 

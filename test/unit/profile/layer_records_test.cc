@@ -2,10 +2,10 @@
 
 #include <catch2/catch.hpp>
 
-#include "fuse/access_recorder.h"
+#include "layer/access_recorder.h"
 
 using tide::Digest;
-using tide::fuse::AccessRecorder;
+using tide::layer::AccessRecorder;
 using tide::profile::LayerRecords;
 using tide::profile::MergeLayerRecords;
 

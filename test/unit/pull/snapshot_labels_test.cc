@@ -1,12 +1,12 @@
-#include "converter/snapshot_labels.h"
+#include "pull/snapshot_labels.h"
 
 #include <catch2/catch.hpp>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "converter/lazy_puller.h"
+#include "pull/lazy_puller.h"
 
-namespace tide::converter {
+namespace tide::pull {
 namespace {
 
 Digest D(std::string_view text) {
@@ -50,7 +50,7 @@ TEST_CASE("PrepareLabels sends snapshot.ref, the layer's snapshot annotations an
   plan.chain_ids = {D(absl::StrCat("sha256:", std::string(64, '1'))),
                     D(absl::StrCat("sha256:", std::string(64, '2')))};
 
-  Labels cri = PrepareLabels(plan, 1, /*cri=*/true);
+  containerd_client::Labels cri = PrepareLabels(plan, 1, /*cri=*/true);
   CHECK(cri.at(kSnapshotRefLabel) == plan.chain_ids[1].str());
   CHECK(cri.at("containerd.io/snapshot/tide.index-digest") == "sha256:x");
   CHECK_FALSE(cri.contains("org.example.other"));
@@ -63,7 +63,7 @@ TEST_CASE("PrepareLabels sends snapshot.ref, the layer's snapshot annotations an
                      plan.parsed_manifest.layers[1].digest.str()));
 
   // What nerdctl sends for a snapshotter it does not know: no cri.* at all.
-  Labels nerdctl = PrepareLabels(plan, 1, /*cri=*/false);
+  containerd_client::Labels nerdctl = PrepareLabels(plan, 1, /*cri=*/false);
   CHECK(nerdctl.size() == 2);
   CHECK(nerdctl.contains(kSnapshotRefLabel));
 }
@@ -83,14 +83,14 @@ TEST_CASE("GC labels name what each document references") {
   oci::Manifest manifest;
   manifest.config = Layer('c');
   manifest.layers = {Layer('a'), Layer('b')};
-  Labels labels = ManifestGcLabels(manifest);
+  containerd_client::Labels labels = ManifestGcLabels(manifest);
   CHECK(labels.size() == 3);
   CHECK(labels.at("containerd.io/gc.ref.content.config") == manifest.config.digest.str());
   CHECK(labels.at("containerd.io/gc.ref.content.l.1") == manifest.layers[1].digest.str());
-  Labels index = IndexGcLabels({Layer('d'), Layer('f')});
+  containerd_client::Labels index = IndexGcLabels({Layer('d'), Layer('f')});
   CHECK(index.at("containerd.io/gc.ref.content.m.0") == Layer('d').digest.str());
   CHECK(index.at("containerd.io/gc.ref.content.m.1") == Layer('f').digest.str());
 }
 
 }  // namespace
-}  // namespace tide::converter
+}  // namespace tide::pull

@@ -3,8 +3,8 @@
 #include <catch2/catch.hpp>
 #include <cstdlib>
 
+using tide::fetch::PrefetchMode;
 using tide::snapshotter::ParseConfig;
-using tide::snapshotter::PrefetchMode;
 
 TEST_CASE("config: every key parses", "[snapshotter][config]") {
   auto config = ParseConfig(R"(

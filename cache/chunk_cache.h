@@ -1,0 +1,75 @@
+#ifndef TIDE_CACHE_CHUNK_CACHE_H_
+#define TIDE_CACHE_CHUNK_CACHE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string_view>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "common/sha256.h"
+#include "common/unique_fd.h"
+
+namespace tide::cache {
+
+struct Sha256Hash {
+  size_t operator()(const Sha256Bytes& b) const {
+    size_t h;
+    static_assert(sizeof(h) <= sizeof(Sha256Bytes));
+    std::memcpy(&h, b.data(), sizeof(h));  // already uniformly distributed
+    return h;
+  }
+};
+
+// Node-wide on-disk cache of decompressed, verified chunks, content-addressed by the chunk's sha256,
+// so equal chunks of different layers and images are stored once and every mount shares them.
+// Layout: <root>/chunks/<2 hex>/<64 hex>; writes go through <root>/tmp and are fsync'ed and renamed,
+// so after a crash a chunk file is either complete or absent. Cold chunks are evicted (least recently
+// used first) once the total exceeds max_bytes.
+class ChunkCache {
+ public:
+  static absl::StatusOr<std::shared_ptr<ChunkCache>> Open(const std::filesystem::path& root,
+                                                          uint64_t max_bytes);
+
+  bool Contains(const Sha256Bytes& digest);
+  // Stores a chunk the caller has already verified against `digest`.
+  absl::Status Put(const Sha256Bytes& digest, std::string_view data);
+  // Opens a cached chunk for reading; NotFound if absent (never cached or evicted).
+  absl::StatusOr<UniqueFd> OpenChunk(const Sha256Bytes& digest);
+  // Copies up to dst.size() bytes from `offset` of the chunk; returns the count copied.
+  absl::StatusOr<size_t> Read(const Sha256Bytes& digest, uint64_t offset, std::span<char> dst);
+
+  uint64_t used_bytes() const { return used_bytes_.load(std::memory_order_relaxed); }
+  uint64_t max_bytes() const { return max_bytes_; }
+  size_t chunk_count();
+  const std::filesystem::path& root() const { return root_; }
+
+ private:
+  struct Entry {
+    uint64_t size = 0;
+    uint64_t last_use = 0;
+  };
+  ChunkCache(std::filesystem::path root, uint64_t max_bytes)
+      : root_(std::move(root)), max_bytes_(max_bytes) {}
+  absl::Status Scan();
+  std::filesystem::path PathOf(const Sha256Bytes& digest) const;
+  void Touch(const Sha256Bytes& digest);
+  void EvictLocked();
+
+  const std::filesystem::path root_;
+  const uint64_t max_bytes_;
+  std::atomic<uint64_t> used_bytes_{0};
+  std::atomic<uint64_t> tmp_seq_{0};
+  std::mutex mu_;
+  uint64_t clock_ = 0;
+  absl::flat_hash_map<Sha256Bytes, Entry, Sha256Hash> entries_;
+};
+
+}  // namespace tide::cache
+
+#endif  // TIDE_CACHE_CHUNK_CACHE_H_

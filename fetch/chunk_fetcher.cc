@@ -1,0 +1,286 @@
+#include "fetch/chunk_fetcher.h"
+
+#include <algorithm>
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+#include "common/string_view_compat.h"
+#include "fetch/store_pipeline.h"
+
+namespace tide::fetch {
+namespace {
+
+// Tar headers and padding sit between the chunks of consecutive files; reading over a gap this small
+// is cheaper than a second request.
+constexpr uint64_t kMaxMergeGap = 64 << 10;
+
+}  // namespace
+
+ChunkFetcher::ChunkFetcher(std::string layer_name, std::vector<ChunkRef> chunks, ChunkDecoder decoder,
+                           std::shared_ptr<BlobSource> source, std::shared_ptr<cache::ChunkCache> cache,
+                           std::shared_ptr<FetchLimiter> limiter, FetcherOptions options)
+    : layer_name_(std::move(layer_name)),
+      chunks_(std::move(chunks)),
+      decoder_(std::move(decoder)),
+      source_(std::move(source)),
+      cache_(std::move(cache)),
+      limiter_(std::move(limiter)),
+      options_(options),
+      present_(new std::atomic<bool>[chunks_.size()]) {
+  for (size_t i = 0; i < chunks_.size(); ++i) present_[i].store(false, std::memory_order_relaxed);
+}
+
+ChunkFetcher::~ChunkFetcher() { Cancel(); }
+
+void ChunkFetcher::Cancel() {
+  {
+    std::lock_guard lock(mu_);
+    cancelled_ = true;
+  }
+  cv_.notify_all();
+}
+
+bool ChunkFetcher::IsCached(uint32_t index) {
+  if (present_[index].load(std::memory_order_acquire)) return true;
+  if (!cache_->Contains(chunks_[index].digest)) return false;
+  present_[index].store(true, std::memory_order_release);
+  return true;
+}
+
+void ChunkFetcher::MarkEvicted(uint32_t index) { present_[index].store(false, std::memory_order_release); }
+
+ChunkFetcher::Plan ChunkFetcher::Claim(uint32_t first, uint32_t last, bool wait_for_others) {
+  Plan plan;
+  std::lock_guard lock(mu_);
+  for (uint32_t i = first; i <= last; ++i) {
+    if (IsCached(i)) continue;
+    auto it = in_flight_.find(i);
+    if (it == in_flight_.end()) {
+      in_flight_.emplace(i, std::make_shared<Flight>());
+      plan.mine.push_back(i);
+    } else if (wait_for_others && it->second->queued) {
+      // Needed now, but its prefetch request has not started: fetch it here rather than wait.
+      it->second->queued = false;
+      plan.mine.push_back(i);
+    } else if (wait_for_others) {
+      plan.others.push_back(it->second);
+    }
+  }
+  return plan;
+}
+
+std::vector<uint32_t> ChunkFetcher::Reserve(std::span<const uint32_t> chunks) {
+  std::vector<uint32_t> reserved;
+  std::lock_guard lock(mu_);
+  if (cancelled_) return reserved;
+  for (uint32_t i : chunks) {
+    if (i >= chunks_.size() || IsCached(i) || in_flight_.contains(i)) continue;
+    auto flight = std::make_shared<Flight>();
+    flight->queued = true;
+    in_flight_.emplace(i, std::move(flight));
+    reserved.push_back(i);
+  }
+  return reserved;
+}
+
+absl::Status ChunkFetcher::FetchReserved(std::span<const uint32_t> reserved, uint64_t merge_bytes) {
+  std::vector<uint32_t> mine;
+  {
+    std::lock_guard lock(mu_);
+    for (uint32_t i : reserved) {
+      auto it = in_flight_.find(i);
+      if (it == in_flight_.end() || !it->second->queued) continue;  // taken over by a reader
+      it->second->queued = false;
+      mine.push_back(i);
+    }
+  }
+  if (cancelled_) {
+    for (uint32_t i : mine) Finish(i, absl::CancelledError("unmounting"));
+    return absl::CancelledError("unmounting");
+  }
+  return FetchClaimed(mine, merge_bytes, /*pipelined=*/true);
+}
+
+void ChunkFetcher::Release(std::span<const uint32_t> reserved) {
+  {
+    std::lock_guard lock(mu_);
+    for (uint32_t i : reserved) {
+      auto it = in_flight_.find(i);
+      if (it == in_flight_.end() || !it->second->queued) continue;
+      it->second->done = true;
+      it->second->dropped = true;
+      in_flight_.erase(it);
+    }
+  }
+  cv_.notify_all();
+}
+
+bool ChunkFetcher::IsClaimed(uint32_t index) {
+  if (IsCached(index)) return true;
+  std::lock_guard lock(mu_);
+  return in_flight_.contains(index);
+}
+
+void ChunkFetcher::Finish(uint32_t index, const absl::Status& status) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = in_flight_.find(index);
+    if (it == in_flight_.end()) return;
+    it->second->done = true;
+    it->second->status = status;
+    in_flight_.erase(it);
+  }
+  cv_.notify_all();
+}
+
+absl::Status ChunkFetcher::StoreChunk(uint32_t index, std::string_view blob_bytes) {
+  const ChunkRef& c = chunks_[index];
+  absl::StatusOr<std::string> data = decoder_(index, blob_bytes);
+  absl::Status st = data.status();
+  if (st.ok() && data->size() != c.raw_length) {
+    st = absl::DataLossError(
+        absl::StrCat("chunk ", index, " decoded to ", data->size(), " bytes, index says ", c.raw_length));
+  }
+  if (st.ok()) st = cache_->Put(c.digest, *data);
+  if (st.ok()) {
+    present_[index].store(true, std::memory_order_release);
+    stats_.chunks_fetched.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    st = absl::Status(st.code(),
+                      absl::StrCat("chunk ", index, " of ", source_->Describe(), ": ", st.message()));
+  }
+  Finish(index, st);
+  return st;
+}
+
+absl::Status ChunkFetcher::FetchRun(const std::vector<uint32_t>& run, bool pipelined) {
+  const uint64_t start = chunks_[run.front()].blob_offset;
+  const uint64_t end = chunks_[run.back()].blob_offset + chunks_[run.back()].blob_length;
+  stats_.requests.fetch_add(1, std::memory_order_relaxed);
+  // Not zero-filled: every byte is written by the read before it is used.
+  std::unique_ptr<char[]> buffer(new char[end - start]);
+  const std::span<char> bytes(buffer.get(), end - start);
+  std::mutex error_mu;
+  absl::Status first_error;
+  auto store = [&](size_t k) {
+    const ChunkRef& c = chunks_[run[k]];
+    absl::Status st =
+        StoreChunk(run[k], std::string_view(bytes.data() + (c.blob_offset - start), c.blob_length));
+    std::lock_guard lock(error_mu);
+    if (!st.ok() && first_error.ok()) first_error = st;
+  };
+  std::optional<StorePipeline> pipeline;
+  if (pipelined) pipeline.emplace(store);
+  size_t next = 0;  // the first chunk of `run` whose bytes are not all in
+  uint64_t arrived = 0;
+  // Each chunk is stored as soon as its bytes are in, so readers of a large request's first chunks
+  // do not wait for its last.
+  auto deliver = [&](uint64_t received) -> absl::Status {
+    arrived = std::max(arrived, received);
+    for (; next < run.size(); ++next) {
+      const ChunkRef& c = chunks_[run[next]];
+      if (c.blob_offset + c.blob_length - start > received) break;
+      if (!pipeline) store(next);
+    }
+    if (pipeline) pipeline->Arrived(next);
+    if (cancelled_) return absl::CancelledError(absl::StrCat("layer ", layer_name_, " is being unmounted"));
+    return absl::OkStatus();
+  };
+  absl::Status read = source_->ReadInto(start, bytes, deliver);
+  stats_.blob_bytes.fetch_add(arrived, std::memory_order_relaxed);
+  if (!read.ok()) {
+    if (pipeline) pipeline->Close();
+    absl::Status st(read.code(), absl::StrCat("fetch ", source_->Describe(), " range ", start, "+",
+                                              end - start, ": ", read.message()));
+    for (; next < run.size(); ++next) Finish(run[next], st);
+    return st;
+  }
+  if (next < run.size()) (void)deliver(end - start);
+  if (pipeline) pipeline->Close();
+  return first_error;
+}
+
+absl::Status ChunkFetcher::FetchClaimed(const std::vector<uint32_t>& mine, uint64_t merge_bytes,
+                                        bool pipelined) {
+  absl::Status first_error;
+  std::vector<uint32_t> run;
+  auto flush = [&] {
+    if (run.empty()) return;
+    absl::Status st = FetchRun(run, pipelined);
+    if (first_error.ok()) first_error = st;
+    run.clear();
+  };
+  for (uint32_t i : mine) {
+    if (!run.empty()) {
+      const ChunkRef& prev = chunks_[run.back()];
+      const uint64_t prev_end = prev.blob_offset + prev.blob_length;
+      const ChunkRef& c = chunks_[i];
+      bool adjacent = c.blob_offset >= prev_end && c.blob_offset - prev_end <= kMaxMergeGap;
+      bool fits = c.blob_offset + c.blob_length - chunks_[run.front()].blob_offset <= merge_bytes;
+      if (!adjacent || !fits) flush();
+    }
+    run.push_back(i);
+  }
+  flush();
+  return first_error;
+}
+
+absl::Status ChunkFetcher::Attempt(uint32_t first, uint32_t last,
+                                   std::chrono::steady_clock::time_point deadline, bool* dropped) {
+  Plan plan = Claim(first, last, /*wait_for_others=*/true);
+  absl::Status status = FetchClaimed(plan.mine, options_.max_merge_bytes, /*pipelined=*/false);
+  std::unique_lock lock(mu_);
+  for (const auto& flight : plan.others) {
+    bool done = cv_.wait_until(lock, deadline, [&] { return flight->done || cancelled_; });
+    if (cancelled_) return absl::CancelledError(absl::StrCat("layer ", layer_name_, " is being unmounted"));
+    if (!done) return absl::DeadlineExceededError("timed out waiting for another reader's fetch");
+    if (flight->dropped) {
+      *dropped = true;  // its prefetch reservation was given back: fetch it again right away
+    } else if (status.ok()) {
+      status = flight->status;
+    }
+  }
+  return status;
+}
+
+absl::Status ChunkFetcher::Ensure(uint32_t first, uint32_t last, FetchPriority priority) {
+  if (last >= chunks_.size() || first > last) {
+    return absl::OutOfRangeError(absl::StrCat("chunks ", first, "..", last, " outside layer ", layer_name_));
+  }
+  if (priority == FetchPriority::kOnDemand) limiter_->NoteRead();
+  const auto start = std::chrono::steady_clock::now();
+  const auto deadline = start + options_.read_timeout;
+  int data_loss = 0;
+  while (true) {
+    if (cancelled_) return absl::CancelledError(absl::StrCat("layer ", layer_name_, " is being unmounted"));
+    absl::Status st;
+    bool dropped = false;
+    if (priority == FetchPriority::kOnDemand) {
+      FetchLimiter::OnDemandScope scope(*limiter_);
+      st = Attempt(first, last, deadline, &dropped);
+    } else {
+      st = Attempt(first, last, deadline, &dropped);
+    }
+    if (st.ok() && dropped) continue;
+    if (st.ok() || absl::IsCancelled(st)) return st;
+    stats_.failures.fetch_add(1, std::memory_order_relaxed);
+    // Corrupt data rarely heals; one retry covers a torn transfer without stalling the reader.
+    if (absl::IsDataLoss(st) && ++data_loss >= 2) return st;
+    auto now = std::chrono::steady_clock::now();
+    if (now + options_.retry_backoff >= deadline) {
+      auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(now - start).count();
+      return absl::UnavailableError(absl::StrCat("gave up after ", waited, " ms: ", st.message()));
+    }
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, options_.retry_backoff, [&] { return cancelled_.load(); });
+  }
+}
+
+absl::Status ChunkFetcher::FetchOnce(uint32_t first, uint32_t last, uint64_t merge_bytes) {
+  if (cancelled_) return absl::CancelledError("unmounting");
+  if (last >= chunks_.size() || first > last) return absl::OutOfRangeError("chunk range outside layer");
+  Plan plan = Claim(first, last, /*wait_for_others=*/false);
+  return FetchClaimed(plan.mine, merge_bytes, /*pipelined=*/false);
+}
+
+}  // namespace tide::fetch

@@ -1,0 +1,136 @@
+#ifndef TIDE_FETCH_CHUNK_FETCHER_H_
+#define TIDE_FETCH_CHUNK_FETCHER_H_
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "cache/chunk_cache.h"
+#include "common/sha256.h"
+#include "fetch/blob_source.h"
+#include "fetch/fetch_limiter.h"
+
+namespace tide::fetch {
+
+// Where one chunk sits in the layer blob and what it must hash to.
+struct ChunkRef {
+  uint64_t blob_offset = 0;
+  uint64_t blob_length = 0;
+  uint64_t raw_length = 0;
+  Sha256Bytes digest{};
+};
+
+// Decompresses chunk `index` from its blob bytes and verifies it against its digest; an error means
+// the bytes must not be used.
+using ChunkDecoder = std::function<absl::StatusOr<std::string>(uint32_t index, std::string_view blob_bytes)>;
+
+struct FetcherOptions {
+  // Adjacent missing chunks are fetched in one range request up to this many blob bytes.
+  uint64_t max_merge_bytes = 4 << 20;
+  // How long an on-demand read keeps retrying an unreachable source before failing.
+  std::chrono::milliseconds read_timeout = std::chrono::seconds(30);
+  std::chrono::milliseconds retry_backoff = std::chrono::milliseconds(200);
+  // A read that continues where the previous read of the same file ended also fetches up to this many
+  // further bytes of that file in the same request, so cold sequential reads are not latency-bound.
+  uint64_t sequential_lookahead_bytes = 4 << 20;
+};
+
+struct FetcherStats {
+  std::atomic<uint64_t> requests{0};
+  std::atomic<uint64_t> blob_bytes{0};
+  std::atomic<uint64_t> chunks_fetched{0};
+  std::atomic<uint64_t> failures{0};
+};
+
+// Brings a layer's chunks into the cache: one fetch per chunk however many readers wait for it
+// (single-flight), adjacent missing chunks merged into one range request, every chunk verified
+// before it is cached. Thread-safe.
+class ChunkFetcher {
+ public:
+  ChunkFetcher(std::string layer_name, std::vector<ChunkRef> chunks, ChunkDecoder decoder,
+               std::shared_ptr<BlobSource> source, std::shared_ptr<cache::ChunkCache> cache,
+               std::shared_ptr<FetchLimiter> limiter, FetcherOptions options);
+  ~ChunkFetcher();
+
+  // Makes chunks [first, last] present in the cache, retrying failures until the read timeout.
+  absl::Status Ensure(uint32_t first, uint32_t last, FetchPriority priority);
+  // One attempt for prefetch: fetches what is missing in [first, last]; never waits on in-flight work.
+  // Merges up to merge_bytes per request (prefetch uses larger requests than on-demand reads).
+  absl::Status FetchOnce(uint32_t first, uint32_t last, uint64_t merge_bytes);
+  // Fails all current and future waits promptly (unmount).
+  void Cancel();
+
+  // Prefetch reservations, so a startup set is fetched in a few large requests however the workload
+  // reads it. Reserve marks the missing, unclaimed chunks among `chunks` as queued: readers then wait
+  // for the prefetch request instead of fetching those chunks again, and a reader that needs one
+  // before its request has started takes it over. Returns the chunks reserved.
+  std::vector<uint32_t> Reserve(std::span<const uint32_t> chunks);
+  // Fetches the still-queued chunks of a reservation (ascending blob order) in streamed requests of up
+  // to merge_bytes: each chunk is served as soon as its bytes are in.
+  absl::Status FetchReserved(std::span<const uint32_t> reserved, uint64_t merge_bytes);
+  // Gives back a reservation's still-queued chunks; readers waiting for them fetch them themselves.
+  void Release(std::span<const uint32_t> reserved);
+  // Cached, being fetched or reserved: read-ahead leaves such chunks to whoever has them.
+  bool IsClaimed(uint32_t index);
+
+  bool IsCached(uint32_t index);
+  // The cache lost this chunk (evicted); the next Ensure refetches it.
+  void MarkEvicted(uint32_t index);
+  size_t chunk_count() const { return chunks_.size(); }
+  const ChunkRef& chunk(uint32_t index) const { return chunks_[index]; }
+  const std::string& layer_name() const { return layer_name_; }
+  const FetcherStats& stats() const { return stats_; }
+  const FetcherOptions& options() const { return options_; }
+  cache::ChunkCache& cache() { return *cache_; }
+
+ private:
+  struct Flight {
+    bool done = false;
+    bool queued = false;   // reserved by prefetch, request not started yet
+    bool dropped = false;  // the reservation was given back unfetched
+    absl::Status status;
+  };
+  struct Plan {
+    std::vector<uint32_t> mine;  // chunks this caller fetches
+    std::vector<std::shared_ptr<Flight>> others;
+  };
+  Plan Claim(uint32_t first, uint32_t last, bool wait_for_others);
+  // `pipelined`: store chunks on a second thread while the transfer goes on (large requests).
+  absl::Status FetchRun(const std::vector<uint32_t>& run, bool pipelined);
+  absl::Status StoreChunk(uint32_t index, std::string_view blob_bytes);
+  absl::Status FetchClaimed(const std::vector<uint32_t>& mine, uint64_t merge_bytes, bool pipelined);
+  void Finish(uint32_t index, const absl::Status& status);
+  // `dropped`: a chunk waited for was a prefetch reservation given back unfetched (try again now).
+  absl::Status Attempt(uint32_t first, uint32_t last, std::chrono::steady_clock::time_point deadline,
+                       bool* dropped);
+
+  const std::string layer_name_;
+  const std::vector<ChunkRef> chunks_;
+  const ChunkDecoder decoder_;
+  const std::shared_ptr<BlobSource> source_;
+  const std::shared_ptr<cache::ChunkCache> cache_;
+  const std::shared_ptr<FetchLimiter> limiter_;
+  const FetcherOptions options_;
+  // Per chunk: known to be in the cache. Lets the hot path skip the cache's lock.
+  std::unique_ptr<std::atomic<bool>[]> present_;
+  std::atomic<bool> cancelled_{false};
+  FetcherStats stats_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  absl::flat_hash_map<uint32_t, std::shared_ptr<Flight>> in_flight_;
+};
+
+}  // namespace tide::fetch
+
+#endif  // TIDE_FETCH_CHUNK_FETCHER_H_

@@ -1,0 +1,133 @@
+#include "layer/layer_mount.h"
+
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "common/string_view_compat.h"
+#include "format/blob_reader.h"
+#include "format/chunk_decoder.h"
+#include "spdlog/spdlog.h"
+
+namespace tide::layer {
+namespace {
+
+// Lets the format reader pull index bytes through any BlobSource.
+class SourceRangeReader : public format::RangeReader {
+ public:
+  explicit SourceRangeReader(fetch::BlobSource& source) : source_(source) {}
+  absl::Status ReadAt(uint64_t offset, size_t size, std::string* out) override {
+    TIDE_ASSIGN_OR_RETURN(*out, source_.ReadAt(offset, size));
+    return absl::OkStatus();
+  }
+
+ private:
+  fetch::BlobSource& source_;
+};
+
+// Serves index bytes from a cached copy of the index frame when they fall inside it.
+class CachedIndexReader : public format::RangeReader {
+ public:
+  CachedIndexReader(std::string frame, uint64_t offset) : frame_(std::move(frame)), offset_(offset) {}
+  absl::Status ReadAt(uint64_t offset, size_t size, std::string* out) override {
+    if (offset < offset_ || offset - offset_ + size > frame_.size()) {
+      return absl::OutOfRangeError("range outside the cached index frame");
+    }
+    out->assign(frame_, offset - offset_, size);
+    return absl::OkStatus();
+  }
+
+ private:
+  std::string frame_;
+  uint64_t offset_;
+};
+
+std::vector<fetch::ChunkRef> ChunkRefs(const format::LayerIndex& index) {
+  std::vector<fetch::ChunkRef> refs;
+  refs.reserve(index.chunks().size());
+  for (const format::ChunkInfo& c : index.chunks()) {
+    refs.push_back({c.compressed_offset, c.compressed_size, c.uncompressed_size, c.sha256});
+  }
+  return refs;
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<const format::LayerIndex>> LoadLayerIndex(fetch::BlobSource& blob,
+                                                                         const IndexLocation& where,
+                                                                         cache::ChunkCache* cache) {
+  if (where.digest.empty()) {
+    if (where.blob_size == 0)
+      return absl::InvalidArgumentError("index location needs a digest or the blob size");
+    SourceRangeReader reader(blob);
+    TIDE_ASSIGN_OR_RETURN(format::LayerIndex index, format::LoadIndexFromFooter(reader, where.blob_size));
+    return std::make_shared<const format::LayerIndex>(std::move(index));
+  }
+  const Sha256Bytes key = where.digest.bytes();
+  if (cache != nullptr && cache->Contains(key)) {
+    std::string frame(where.size, '\0');
+    absl::StatusOr<size_t> n = cache->Read(key, 0, std::span<char>(frame.data(), frame.size()));
+    if (n.ok() && *n == frame.size()) {
+      CachedIndexReader reader(std::move(frame), where.offset);
+      auto index = format::LoadIndexAt(reader, where.offset, where.size, where.digest);
+      if (index.ok()) return std::make_shared<const format::LayerIndex>(std::move(*index));
+      spdlog::warn("cached index {} unusable, fetching it again: {}", where.digest.str(),
+                   Sv(index.status().message()));
+    }
+  }
+  TIDE_ASSIGN_OR_RETURN(std::string frame, blob.ReadAt(where.offset, where.size));
+  CachedIndexReader reader(frame, where.offset);
+  TIDE_ASSIGN_OR_RETURN(format::LayerIndex index,
+                        format::LoadIndexAt(reader, where.offset, where.size, where.digest));
+  // LoadIndexAt verified the frame against the digest, so it may be cached under it.
+  if (cache != nullptr) {
+    absl::Status st = cache->Put(key, frame);
+    if (!st.ok()) spdlog::warn("caching index {}: {}", where.digest.str(), Sv(st.message()));
+  }
+  return std::make_shared<const format::LayerIndex>(std::move(index));
+}
+
+absl::StatusOr<std::unique_ptr<LayerMount>> LayerMount::Create(
+    std::string layer_name, std::shared_ptr<fetch::BlobSource> blob,
+    std::shared_ptr<const format::LayerIndex> index, std::shared_ptr<cache::ChunkCache> cache,
+    std::shared_ptr<fetch::PrefetchQueue> queue, const std::filesystem::path& mountpoint,
+    const LayerMountOptions& options) {
+  std::unique_ptr<LayerMount> m(new LayerMount());
+  m->name_ = std::move(layer_name);
+  m->index_ = std::move(index);
+  const format::LayerIndex* idx = m->index_.get();
+  fetch::ChunkDecoder decoder = [idx](uint32_t i, std::string_view compressed) {
+    return format::DecodeChunk(compressed, idx->chunk(i));
+  };
+  m->fetcher_ =
+      std::make_shared<fetch::ChunkFetcher>(m->name_, ChunkRefs(*idx), std::move(decoder), std::move(blob),
+                                            cache, queue->limiter(), options.fetcher);
+  if (options.record_access) m->recorder_ = std::make_shared<AccessRecorder>();
+  m->fs_ = std::make_unique<fuse::LayerFs>(m->index_, m->fetcher_, m->recorder_, options.kernel);
+  fuse::FuseMountOptions fuse_options = options.fuse;
+  fuse_options.readahead_kb = options.kernel.readahead_kb;
+  TIDE_ASSIGN_OR_RETURN(m->fuse_,
+                        fuse::FuseMount::Start(mountpoint, fuse::LayerFs::Ops(), m->fs_.get(), fuse_options));
+  std::span<const uint32_t> startup = idx->startup_chunks();
+  std::span<const uint32_t> ranks = idx->startup_ranks();
+  LearnedStartup learned;
+  if (startup.empty() && options.learned_startup) {
+    learned = options.learned_startup(*idx);
+    startup = learned.chunks;
+    ranks = learned.ranks;
+  }
+  fetch::PrefetchPlan plan =
+      fetch::MakePrefetchPlan(options.prefetch, startup, ranks, static_cast<uint32_t>(idx->chunks().size()));
+  if (!plan.empty())
+    m->prefetcher_ = std::make_unique<fetch::Prefetcher>(std::move(queue), m->fetcher_, plan);
+  return m;
+}
+
+LayerMount::~LayerMount() {
+  // Cancelling first makes a running prefetch request end now rather than finish its transfer.
+  if (fetcher_) fetcher_->Cancel();
+  prefetcher_.reset();
+  fuse_.reset();
+}
+
+}  // namespace tide::layer

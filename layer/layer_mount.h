@@ -1,0 +1,93 @@
+#ifndef TIDE_LAYER_LAYER_MOUNT_H_
+#define TIDE_LAYER_LAYER_MOUNT_H_
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "cache/chunk_cache.h"
+#include "common/digest.h"
+#include "fetch/blob_source.h"
+#include "fetch/chunk_fetcher.h"
+#include "fetch/fetch_limiter.h"
+#include "fetch/prefetch_queue.h"
+#include "fetch/prefetcher.h"
+#include "format/layer_index.h"
+#include "fuse/fuse_mount.h"
+#include "fuse/layer_fs.h"
+#include "layer/access_recorder.h"
+
+namespace tide::layer {
+
+// Where the index frame sits in the blob (from the layer's tide.index-* annotations). With an empty
+// digest the footer at the end of the blob is used instead (needs blob_size).
+struct IndexLocation {
+  uint64_t offset = 0;
+  uint64_t size = 0;
+  Digest digest;
+  uint64_t blob_size = 0;
+};
+
+// A learned startup set: chunks in first-read order and, when known, each one's rank in the
+// image-wide read order (empty ranks: their position is their rank).
+struct LearnedStartup {
+  std::vector<uint32_t> chunks;
+  std::vector<uint32_t> ranks;
+};
+
+struct LayerMountOptions {
+  fetch::PrefetchMode prefetch = fetch::PrefetchMode::kStartup;
+  bool record_access = false;
+  // For layers whose index has no startup set: the chunks an earlier run of the workload read
+  // (a learned profile), prefetched first like a startup set. Unset or empty: none.
+  std::function<LearnedStartup(const format::LayerIndex&)> learned_startup;
+  fetch::FetcherOptions fetcher;
+  fuse::KernelCacheOptions kernel;
+  fuse::FuseMountOptions fuse;
+};
+
+// Loads and verifies a layer's index. Verified index frames are kept in the chunk cache (keyed by
+// their digest) so a restart with a warm cache does not need the registry to mount.
+absl::StatusOr<std::shared_ptr<const format::LayerIndex>> LoadLayerIndex(fetch::BlobSource& blob,
+                                                                         const IndexLocation& where,
+                                                                         cache::ChunkCache* cache);
+
+// One layer mounted through FUSE: index, fetcher, optional prefetch and access recording. The
+// destructor stops prefetch, releases blocked readers and unmounts.
+class LayerMount {
+ public:
+  static absl::StatusOr<std::unique_ptr<LayerMount>> Create(std::string layer_name,
+                                                            std::shared_ptr<fetch::BlobSource> blob,
+                                                            std::shared_ptr<const format::LayerIndex> index,
+                                                            std::shared_ptr<cache::ChunkCache> cache,
+                                                            std::shared_ptr<fetch::PrefetchQueue> queue,
+                                                            const std::filesystem::path& mountpoint,
+                                                            const LayerMountOptions& options);
+  ~LayerMount();
+
+  const std::string& name() const { return name_; }
+  const std::filesystem::path& mountpoint() const { return fuse_->mountpoint(); }
+  const format::LayerIndex& index() const { return *index_; }
+  fetch::ChunkFetcher& fetcher() { return *fetcher_; }
+  AccessRecorder* recorder() { return recorder_.get(); }
+  fetch::Prefetcher* prefetcher() { return prefetcher_.get(); }
+  bool finished() const { return fuse_->finished(); }
+
+ private:
+  LayerMount() = default;
+  std::string name_;
+  std::shared_ptr<const format::LayerIndex> index_;
+  std::shared_ptr<fetch::ChunkFetcher> fetcher_;
+  std::shared_ptr<AccessRecorder> recorder_;
+  std::unique_ptr<fuse::LayerFs> fs_;
+  std::unique_ptr<fuse::FuseMount> fuse_;
+  std::unique_ptr<fetch::Prefetcher> prefetcher_;
+};
+
+}  // namespace tide::layer
+
+#endif  // TIDE_LAYER_LAYER_MOUNT_H_

@@ -1,0 +1,126 @@
+#include "layer/layer_mount_manager.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "fetch/registry_blob_source.h"
+#include "format/annotations.h"
+#include "registry/blob_range_reader.h"
+#include "registry/reference.h"
+
+namespace tide::layer {
+
+namespace fs = std::filesystem;
+
+absl::StatusOr<IndexLocation> IndexLocationFromAnnotations(
+    const std::map<std::string, std::string>& annotations, uint64_t blob_size) {
+  auto get = [&](std::string_view key) -> const std::string* {
+    auto it = annotations.find(std::string(key));
+    return it == annotations.end() ? nullptr : &it->second;
+  };
+  const std::string* offset = get(format::kAnnotationIndexOffset);
+  const std::string* size = get(format::kAnnotationIndexSize);
+  const std::string* digest = get(format::kAnnotationIndexDigest);
+  if (!offset || !size || !digest) return absl::NotFoundError("layer has no tide index annotations");
+  IndexLocation where;
+  where.blob_size = blob_size;
+  if (!absl::SimpleAtoi(*offset, &where.offset) || !absl::SimpleAtoi(*size, &where.size) || where.size == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("tide index annotations: bad offset \"", *offset, "\" or size \"", *size, "\""));
+  }
+  TIDE_ASSIGN_OR_RETURN(where.digest, Digest::Parse(*digest));
+  return where;
+}
+
+absl::StatusOr<std::unique_ptr<LayerMountManager>> LayerMountManager::Create(
+    const LayerMountManagerOptions& options) {
+  if (options.cache_dir.empty()) return absl::InvalidArgumentError("layer mount manager needs a cache dir");
+  std::unique_ptr<LayerMountManager> m(new LayerMountManager());
+  m->options_ = options;
+  TIDE_ASSIGN_OR_RETURN(m->cache_, cache::ChunkCache::Open(options.cache_dir, options.cache_max_bytes));
+  m->limiter_ = std::make_shared<fetch::FetchLimiter>(options.limits);
+  m->queue_ = std::make_shared<fetch::PrefetchQueue>(m->limiter_, options.limits);
+  TIDE_ASSIGN_OR_RETURN(m->registry_, registry::RegistryClient::Create(options.registry));
+  return m;
+}
+
+LayerMountManager::~LayerMountManager() {
+  std::lock_guard lock(mu_);
+  mounts_.clear();
+}
+
+absl::Status LayerMountManager::Mount(const RemoteLayer& layer, const fs::path& mountpoint) {
+  return Mount(layer, mountpoint, options_.defaults);
+}
+
+absl::Status LayerMountManager::Mount(const RemoteLayer& layer, const fs::path& mountpoint,
+                                      const LayerMountOptions& options) {
+  TIDE_ASSIGN_OR_RETURN(registry::Reference ref, registry::Reference::Parse(layer.reference));
+  IndexLocation where = layer.index;
+  // With the index location known, no request is needed before the first read: a warm cache
+  // mounts even while the registry is unreachable. The blob extends at least to the index's end.
+  int64_t size = where.blob_size        ? static_cast<int64_t>(where.blob_size)
+                 : where.digest.empty() ? -1
+                                        : static_cast<int64_t>(where.offset + where.size);
+  TIDE_ASSIGN_OR_RETURN(std::unique_ptr<registry::BlobRangeReader> reader,
+                        registry_->OpenBlob(ref, layer.layer_digest, size));
+  if (where.blob_size == 0 && where.digest.empty()) where.blob_size = reader->size();
+  auto source = std::make_shared<fetch::RegistryBlobSource>(std::move(reader));
+  std::string name = absl::StrCat(ref.registry(), "/", ref.repository(), "@", layer.layer_digest.str());
+  return MountBlob(name, std::move(source), where, mountpoint, options);
+}
+
+absl::Status LayerMountManager::MountBlob(const std::string& name, std::shared_ptr<fetch::BlobSource> blob,
+                                          const IndexLocation& index, const fs::path& mountpoint,
+                                          const LayerMountOptions& options) {
+  fs::path key = mountpoint.lexically_normal();
+  {
+    std::lock_guard lock(mu_);
+    if (mounts_.contains(key))
+      return absl::AlreadyExistsError(absl::StrCat(key.string(), " is already mounted"));
+  }
+  TIDE_ASSIGN_OR_RETURN(std::shared_ptr<const format::LayerIndex> idx,
+                        LoadLayerIndex(*blob, index, cache_.get()));
+  TIDE_ASSIGN_OR_RETURN(
+      std::unique_ptr<LayerMount> mount,
+      LayerMount::Create(name, std::move(blob), std::move(idx), cache_, queue_, key, options));
+  std::lock_guard lock(mu_);
+  mounts_[key] = std::move(mount);
+  return absl::OkStatus();
+}
+
+absl::Status LayerMountManager::Unmount(const fs::path& mountpoint) {
+  fs::path key = mountpoint.lexically_normal();
+  std::unique_ptr<LayerMount> mount;
+  {
+    std::lock_guard lock(mu_);
+    auto it = mounts_.find(key);
+    if (it != mounts_.end()) {
+      mount = std::move(it->second);
+      mounts_.erase(it);
+    }
+  }
+  if (mount) {
+    mount.reset();
+    return absl::OkStatus();
+  }
+  return fuse::ForceUnmount(key);
+}
+
+absl::Status LayerMountManager::Restore(const RemoteLayer& layer, const fs::path& mountpoint) {
+  return Restore(layer, mountpoint, options_.defaults);
+}
+
+absl::Status LayerMountManager::Restore(const RemoteLayer& layer, const fs::path& mountpoint,
+                                        const LayerMountOptions& options) {
+  TIDE_RETURN_IF_ERROR(Unmount(mountpoint));
+  return Mount(layer, mountpoint, options);
+}
+
+LayerMount* LayerMountManager::Find(const fs::path& mountpoint) {
+  std::lock_guard lock(mu_);
+  auto it = mounts_.find(mountpoint.lexically_normal());
+  return it == mounts_.end() ? nullptr : it->second.get();
+}
+
+}  // namespace tide::layer

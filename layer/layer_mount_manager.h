@@ -1,0 +1,83 @@
+#ifndef TIDE_LAYER_LAYER_MOUNT_MANAGER_H_
+#define TIDE_LAYER_LAYER_MOUNT_MANAGER_H_
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/digest.h"
+#include "layer/layer_mount.h"
+#include "registry/registry_client.h"
+
+namespace tide::layer {
+
+struct LayerMountManagerOptions {
+  std::filesystem::path cache_dir;  // chunk cache root, shared by every mount
+  uint64_t cache_max_bytes = 20ull << 30;
+  fetch::FetchLimits limits;                 // node-wide prefetch budget
+  LayerMountOptions defaults;                // per-mount options unless a Mount call overrides them
+  registry::RegistryClientOptions registry;  // retries are kept short: the fetcher retries itself
+};
+
+// A layer in a registry, as the snapshotter or `tidectl mount` knows it.
+struct RemoteLayer {
+  std::string reference;  // host/repo[:tag|@digest]; only host and repository are used
+  Digest layer_digest;
+  // From the layer descriptor's tide.index-* annotations; an empty digest means "use the footer".
+  IndexLocation index;
+};
+
+// Reads the tide.index-{offset,size,digest} annotations of a layer descriptor. NotFound when the
+// layer has none (not a tide layer, or converted without them).
+absl::StatusOr<IndexLocation> IndexLocationFromAnnotations(
+    const std::map<std::string, std::string>& annotations, uint64_t blob_size);
+
+// Owns what every mounted layer of a node shares: the chunk cache, the prefetch queue and the
+// registry client; mounts and unmounts layers by mountpoint. Thread-safe.
+class LayerMountManager {
+ public:
+  static absl::StatusOr<std::unique_ptr<LayerMountManager>> Create(const LayerMountManagerOptions& options);
+  ~LayerMountManager();  // unmounts everything still mounted
+
+  // Mounts a registry layer on the existing directory `mountpoint`.
+  absl::Status Mount(const RemoteLayer& layer, const std::filesystem::path& mountpoint);
+  absl::Status Mount(const RemoteLayer& layer, const std::filesystem::path& mountpoint,
+                     const LayerMountOptions& options);
+  // Mounts a layer blob from any source (an OCI layout on disk, tests).
+  absl::Status MountBlob(const std::string& name, std::shared_ptr<fetch::BlobSource> blob,
+                         const IndexLocation& index, const std::filesystem::path& mountpoint,
+                         const LayerMountOptions& options);
+  // Unmounts what this manager mounted at `mountpoint`, or a stale FUSE mount a previous process
+  // left there. OK when nothing is mounted.
+  absl::Status Unmount(const std::filesystem::path& mountpoint);
+
+  // After a restart: replaces whatever is at `mountpoint` (typically the dead FUSE mount of a previous
+  // process, which fails every access with ENOTCONN) with a working mount of the layer. The chunk
+  // cache makes this cheap: nothing already fetched is fetched again.
+  absl::Status Restore(const RemoteLayer& layer, const std::filesystem::path& mountpoint);
+  absl::Status Restore(const RemoteLayer& layer, const std::filesystem::path& mountpoint,
+                       const LayerMountOptions& options);
+
+  // The mount at `mountpoint`, or null. Valid until Unmount of that mountpoint.
+  LayerMount* Find(const std::filesystem::path& mountpoint);
+  cache::ChunkCache& cache() { return *cache_; }
+  fetch::FetchLimiter& limiter() { return *limiter_; }
+  registry::RegistryClient& registry() { return *registry_; }
+
+ private:
+  LayerMountManager() = default;
+  LayerMountManagerOptions options_;
+  std::shared_ptr<cache::ChunkCache> cache_;
+  std::shared_ptr<fetch::FetchLimiter> limiter_;
+  std::shared_ptr<fetch::PrefetchQueue> queue_;
+  std::unique_ptr<registry::RegistryClient> registry_;
+  std::mutex mu_;
+  std::map<std::filesystem::path, std::unique_ptr<LayerMount>> mounts_;
+};
+
+}  // namespace tide::layer
+
+#endif  // TIDE_LAYER_LAYER_MOUNT_MANAGER_H_

@@ -1,0 +1,62 @@
+#include "pull/snapshot_labels.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace tide::pull {
+namespace {
+
+constexpr size_t kMaxLabelBytes = 4096;  // key + value, enforced by containerd
+
+}  // namespace
+
+std::string ImageLayersLabel(const std::vector<oci::Descriptor>& layers, size_t from) {
+  const size_t budget = kMaxLabelBytes - (sizeof(kCriImageLayersLabel) - 1);
+  std::string value;
+  for (size_t i = from; i < layers.size(); ++i) {
+    const std::string& digest = layers[i].digest.str();
+    size_t grown = value.size() + (value.empty() ? 0 : 1) + digest.size();
+    if (grown > budget) break;
+    if (!value.empty()) value += ',';
+    value += digest;
+  }
+  return value;
+}
+
+containerd_client::Labels PrepareLabels(const PullPlan& plan, size_t layer, bool cri) {
+  const oci::Descriptor& desc = plan.parsed_manifest.layers[layer];
+  containerd_client::Labels labels;
+  for (const auto& [key, value] : desc.annotations) {
+    if (key.starts_with(kSnapshotLabelPrefix)) labels[key] = value;
+  }
+  if (cri) {
+    labels[kCriImageRefLabel] = plan.ref.String();
+    labels[kCriManifestDigestLabel] = plan.manifest.descriptor.digest.str();
+    labels[kCriLayerDigestLabel] = desc.digest.str();
+    labels[kCriImageLayersLabel] = ImageLayersLabel(plan.parsed_manifest.layers, layer);
+  }
+  labels[kSnapshotRefLabel] = plan.chain_ids[layer].str();
+  return labels;
+}
+
+containerd_client::Labels ManifestGcLabels(const oci::Manifest& manifest) {
+  containerd_client::Labels labels;
+  labels["containerd.io/gc.ref.content.config"] = manifest.config.digest.str();
+  for (size_t i = 0; i < manifest.layers.size(); ++i) {
+    labels[absl::StrCat("containerd.io/gc.ref.content.l.", i)] = manifest.layers[i].digest.str();
+  }
+  return labels;
+}
+
+containerd_client::Labels IndexGcLabels(const std::vector<oci::Descriptor>& manifests) {
+  containerd_client::Labels labels;
+  for (size_t i = 0; i < manifests.size(); ++i) {
+    labels[absl::StrCat("containerd.io/gc.ref.content.m.", i)] = manifests[i].digest.str();
+  }
+  return labels;
+}
+
+containerd_client::Labels DistributionSourceLabel(const registry::Reference& ref) {
+  return {{absl::StrCat("containerd.io/distribution.source.", ref.registry()), ref.repository()}};
+}
+
+}  // namespace tide::pull

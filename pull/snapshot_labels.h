@@ -1,0 +1,38 @@
+#ifndef TIDE_PULL_SNAPSHOT_LABELS_H_
+#define TIDE_PULL_SNAPSHOT_LABELS_H_
+
+#include <string>
+#include <vector>
+
+#include "common/containerd_labels.h"
+#include "containerd_client/containerd_client.h"
+#include "oci/descriptor.h"
+#include "oci/manifest.h"
+#include "pull/pull_plan.h"
+
+namespace tide::pull {
+
+inline constexpr char kSnapshotLabelPrefix[] = "containerd.io/snapshot/";
+inline constexpr char kUncompressedLabel[] = "containerd.io/uncompressed";
+inline constexpr char kGcRefSnapshotPrefix[] = "containerd.io/gc.ref.snapshot.";
+inline constexpr char kGcExpireLabel[] = "containerd.io/gc.expire";
+
+// The labels containerd's unpacker sends on Prepare for layer i (spec §3.1): the target chainID
+// as containerd.io/snapshot.ref, every containerd.io/snapshot/* annotation of the layer
+// descriptor (tide's index location among them) and, when cri is set, the four cri.* labels.
+containerd_client::Labels PrepareLabels(const PullPlan& plan, size_t layer, bool cri);
+
+// cri.image-layers: this layer's digest and those above it, comma-separated, cut so that key and
+// value stay within containerd's 4096-byte label limit.
+std::string ImageLayersLabel(const std::vector<oci::Descriptor>& layers, size_t from);
+
+// GC references containerd writes on pulled documents (spec §4.4): a manifest keeps its config
+// and layers, an index its manifests.
+containerd_client::Labels ManifestGcLabels(const oci::Manifest& manifest);
+containerd_client::Labels IndexGcLabels(const std::vector<oci::Descriptor>& manifests);
+// containerd.io/distribution.source.<host>=<repository>, as containerd's fetcher writes it.
+containerd_client::Labels DistributionSourceLabel(const registry::Reference& ref);
+
+}  // namespace tide::pull
+
+#endif  // TIDE_PULL_SNAPSHOT_LABELS_H_

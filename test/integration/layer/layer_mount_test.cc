@@ -1,0 +1,330 @@
+// Real FUSE mounts of tide layers built from GNU tar archives, compared with the extracted tars.
+#include "layer/layer_mount.h"
+
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/statvfs.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <random>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "test/integration/layer/layer_builder.h"
+#include "test/integration/layer/tree_compare.h"
+#include "test/support/subprocess.h"
+#include "test/support/temp_dir.h"
+
+namespace tide::layer {
+namespace {
+
+namespace fs = std::filesystem;
+using tide::testing::RunCommand;
+using tide::testing::RunShell;
+using tide::testing::TempDir;
+
+// Mounts built layers from local blob files into a private dir, sharing one cache.
+struct Env {
+  TempDir dir{"tide-fuse-it"};
+  std::shared_ptr<cache::ChunkCache> cache = std::move(*cache::ChunkCache::Open(dir / "cache", 8ull << 30));
+  std::shared_ptr<fetch::FetchLimiter> limiter = std::make_shared<fetch::FetchLimiter>(fetch::FetchLimits{});
+  std::shared_ptr<fetch::PrefetchQueue> queue =
+      std::make_shared<fetch::PrefetchQueue>(limiter, fetch::FetchLimits{});
+
+  std::unique_ptr<LayerMount> Mount(const testing::BuiltLayer& layer, const std::string& name,
+                                    LayerMountOptions options = {}) {
+    fs::path mnt = dir / ("mnt-" + name);
+    fs::create_directories(mnt);
+    std::shared_ptr<fetch::BlobSource> blob = std::move(*fetch::FileBlobSource::Open(layer.blob));
+    auto index = LoadLayerIndex(*blob, layer.index_location(), cache.get());
+    REQUIRE(index.ok());
+    auto m = LayerMount::Create(name, blob, *index, cache, queue, mnt, options);
+    INFO(m.status().message());
+    REQUIRE(m.ok());
+    return std::move(*m);
+  }
+};
+
+std::string Diffs(const std::vector<std::string>& diffs) {
+  return absl::StrJoin(diffs.begin(), diffs.begin() + std::min<size_t>(diffs.size(), 30), "\n");
+}
+
+TEST_CASE("the tree comparison notices every kind of difference it checks") {
+  TempDir dir;
+  REQUIRE(RunCommand({testing::TestScript("make-edge-tree.sh").string(), (dir / "a").string()}).exit_code ==
+          0);
+  REQUIRE(RunCommand({"cp", "-a", (dir / "a").string(), (dir / "b").string()}).exit_code == 0);
+  REQUIRE(testing::CompareTrees(dir / "a", dir / "b").empty());
+  fs::path b = dir / "b";
+  REQUIRE(
+      RunShell(absl::StrCat(
+                   "cd ", b.string(),
+                   " && chmod 0600 one-byte && printf y > dir/hello.txt.new && touch -r dir/hello.txt"
+                   " dir/hello.txt.new && mv dir/hello.txt.new dir/hello.txt && setfattr -n user.tide.color"
+                   " -v red xattr-file && touch -h -d '2002-01-01' abs-link && ln -sf other dir/rel-link"
+                   " && rm dir/hard-b && cp dir/hard-a dir/hard-b && chown 1:1 owned && rm fifo"))
+          .exit_code == 0);
+  auto diffs = testing::CompareTrees(dir / "a", b);
+  std::string all = absl::StrJoin(diffs, "\n");
+  INFO(all);
+  for (const char* expected :
+       {"one-byte: mode", "dir/hello.txt: size", "xattr-file: xattrs", "abs-link: mtime",
+        "dir/rel-link: link target", "dir/hard-b", "owned: uid", "missing: fifo"}) {
+    CHECK(all.find(expected) != std::string::npos);
+  }
+}
+
+TEST_CASE("a mounted layer is the extracted tar, entry for entry and byte for byte") {
+  Env env;
+  REQUIRE(RunCommand({testing::TestScript("make-edge-tree.sh").string(), (env.dir / "tree").string()})
+              .exit_code == 0);
+  format::LayerWriterOptions wo;
+  wo.chunk_size = 256 << 10;  // several chunks per larger file
+  auto layer = testing::BuildLayer(env.dir / "tree", env.dir.path(), "edge", wo);
+  INFO(layer.status().message());
+  REQUIRE(layer.ok());
+  REQUIRE(testing::ExtractTar(layer->tar, env.dir / "expected").ok());
+  LayerMountOptions options;
+  options.prefetch = fetch::PrefetchMode::kNone;
+  auto mount = env.Mount(*layer, "edge", options);
+  fs::path mnt = mount->mountpoint();
+
+  auto diffs = testing::CompareTrees(env.dir / "expected", mnt);
+  INFO(Diffs(diffs));
+  CHECK(diffs.empty());
+  CHECK(testing::CountEntries(mnt) == testing::CountEntries(env.dir / "expected"));
+
+  struct stat a {
+  }, b{};
+  REQUIRE(::lstat((mnt / "dir/hard-a").c_str(), &a) == 0);
+  REQUIRE(::lstat((mnt / "sticky/hard-c").c_str(), &b) == 0);
+  CHECK(a.st_ino == b.st_ino);
+  CHECK(a.st_nlink == 3);
+  char value[64];
+  CHECK(::lgetxattr((mnt / "xattr-file").c_str(), "user.nope", value, sizeof(value)) == -1);
+  CHECK(errno == ENODATA);
+  CHECK(::open((mnt / "dir/hello.txt").c_str(), O_WRONLY) == -1);
+  CHECK((errno == EROFS || errno == EACCES));
+  struct statvfs vfs {};
+  REQUIRE(::statvfs(mnt.c_str(), &vfs) == 0);
+  CHECK(vfs.f_files >= testing::CountEntries(mnt));
+  // Reads past the end, and at odd offsets across chunk boundaries.
+  UniqueFd fd(::open((mnt / "dir/sub/multi-chunk.bin").c_str(), O_RDONLY));
+  REQUIRE(fd.valid());
+  std::string want = tide::testing::ReadFile(env.dir / "expected/dir/sub/multi-chunk.bin");
+  std::string got(10000, '\0');
+  REQUIRE(::pread(fd.get(), got.data(), got.size(), (256 << 10) - 5000) == 10000);
+  CHECK(got == want.substr((256 << 10) - 5000, 10000));
+  CHECK(::pread(fd.get(), got.data(), got.size(), static_cast<off_t>(want.size())) == 0);
+}
+
+TEST_CASE("stacked under overlayfs, layers with whiteouts and opaque dirs give containerd's merged tree") {
+  Env env;
+  fs::path l1 = env.dir / "l1", l2 = env.dir / "l2", l3 = env.dir / "l3";
+  using tide::testing::WriteFile;
+  WriteFile(l1 / "a/file1", "a1 from l1\n");
+  WriteFile(l1 / "a/keep", "kept\n");
+  WriteFile(l1 / "b/dir/x", "x\n");
+  WriteFile(l1 / "c/old1", "old\n");
+  WriteFile(l1 / "c/sub/old2", "old\n");
+  WriteFile(l1 / "d/plain", "d\n");
+  WriteFile(l2 / "a/.wh.file1", "");
+  WriteFile(l2 / "c/.wh..wh..opq", "");
+  WriteFile(l2 / "c/new", "new in l2\n");
+  WriteFile(l2 / "e/fresh", "fresh\n");
+  WriteFile(l3 / "a/file1", "a1 again from l3\n");
+  WriteFile(l3 / ".wh.b", "");
+  WriteFile(l3 / "d/.wh.plain", "");
+  WriteFile(l3 / "d/added", "added\n");
+  std::vector<testing::BuiltLayer> layers;
+  std::vector<fs::path> tars;
+  std::vector<std::unique_ptr<LayerMount>> mounts;
+  for (const auto& [tree, name] : {std::pair{l1, "l1"}, {l2, "l2"}, {l3, "l3"}}) {
+    auto layer = testing::BuildLayer(tree, env.dir.path(), name);
+    REQUIRE(layer.ok());
+    tars.push_back(layer->tar);
+    mounts.push_back(env.Mount(*layer, name));
+  }
+  // The lower layer view itself: whiteouts are 0/0 char devices, opaque dirs carry the xattr.
+  struct stat st {};
+  REQUIRE(::lstat((mounts[1]->mountpoint() / "a/file1").c_str(), &st) == 0);
+  CHECK(S_ISCHR(st.st_mode));
+  CHECK(st.st_rdev == 0);
+  CHECK(::lstat((mounts[1]->mountpoint() / "a/.wh.file1").c_str(), &st) == -1);
+  CHECK(::lstat((mounts[1]->mountpoint() / "c/.wh..wh..opq").c_str(), &st) == -1);
+  char value[8] = {};
+  CHECK(::lgetxattr((mounts[1]->mountpoint() / "c").c_str(), "trusted.overlay.opaque", value,
+                    sizeof(value)) == 1);
+  CHECK(value[0] == 'y');
+
+  REQUIRE(testing::ApplyLayers(tars, env.dir / "expected").ok());
+  fs::path merged = env.dir / "merged";
+  fs::create_directories(merged);
+  std::string lower = absl::StrCat(mounts[2]->mountpoint().string(), ":", mounts[1]->mountpoint().string(),
+                                   ":", mounts[0]->mountpoint().string());
+  fs::create_directories(env.dir / "upper");
+  fs::create_directories(env.dir / "work");
+  std::string opts = absl::StrCat("lowerdir=", lower, ",upperdir=", (env.dir / "upper").string(),
+                                  ",workdir=", (env.dir / "work").string());
+  REQUIRE(::mount("overlay", merged.c_str(), "overlay", 0, opts.c_str()) == 0);
+  testing::CompareOptions co;
+  co.inode_links = false;  // overlayfs renumbers inodes of lower layers on different filesystems
+  auto diffs = testing::CompareTrees(env.dir / "expected", merged, co);
+  ::umount2(merged.c_str(), MNT_DETACH);
+  INFO(Diffs(diffs));
+  CHECK(diffs.empty());
+  CHECK(fs::exists(env.dir / "expected/c/new"));
+  CHECK_FALSE(fs::exists(env.dir / "expected/c/old1"));
+  CHECK_FALSE(fs::exists(env.dir / "expected/b"));
+}
+
+TEST_CASE("many threads reading random ranges get correct data with each chunk fetched once") {
+  Env env;
+  fs::path tree = env.dir / "tree";
+  fs::create_directories(tree);
+  for (int i = 0; i < 4; ++i) {
+    REQUIRE(RunCommand({"sh", "-c",
+                        absl::StrCat("head -c ", 3000000 + i * 777777, " /dev/urandom > ",
+                                     (tree / absl::StrCat("f", i)).string())})
+                .exit_code == 0);
+  }
+  format::LayerWriterOptions wo;
+  wo.chunk_size = 128 << 10;
+  auto layer = testing::BuildLayer(tree, env.dir.path(), "rand", wo);
+  REQUIRE(layer.ok());
+  LayerMountOptions options;
+  options.prefetch = fetch::PrefetchMode::kNone;
+  options.kernel.keep_cache = false;  // make every read reach the filesystem
+  auto mount = env.Mount(*layer, "rand", options);
+  std::vector<std::string> want;
+  for (int i = 0; i < 4; ++i) want.push_back(tide::testing::ReadFile(tree / absl::StrCat("f", i)));
+  std::atomic<int> bad{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 16; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937_64 rng(t);
+      for (int k = 0; k < 60; ++k) {
+        int f = static_cast<int>(rng() % 4);
+        UniqueFd fd(::open((mount->mountpoint() / absl::StrCat("f", f)).c_str(), O_RDONLY | O_DIRECT));
+        if (!fd.valid())
+          fd = UniqueFd(::open((mount->mountpoint() / absl::StrCat("f", f)).c_str(), O_RDONLY));
+        uint64_t off = rng() % want[f].size(), len = 1 + rng() % (600 << 10);
+        std::string buf(len, '\0');
+        ssize_t n = ::pread(fd.get(), buf.data(), len, static_cast<off_t>(off));
+        size_t expect = std::min<uint64_t>(len, want[f].size() - off);
+        if (n < 0 || static_cast<size_t>(n) > expect ||
+            buf.compare(0, static_cast<size_t>(n), want[f], off, static_cast<size_t>(n)) != 0) {
+          bad++;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(bad == 0);
+  const fetch::FetcherStats& s = mount->fetcher().stats();
+  uint64_t cached = 0;
+  for (uint32_t i = 0; i < mount->fetcher().chunk_count(); ++i)
+    cached += mount->fetcher().IsCached(i) ? 1 : 0;
+  CHECK(s.chunks_fetched == cached);
+  CHECK(s.chunks_fetched > 0);
+  CHECK(s.requests < s.chunks_fetched);  // merging happened
+}
+
+TEST_CASE("startup prefetch brings in the startup files first; access recording keeps read order") {
+  Env env;
+  fs::path tree = env.dir / "tree";
+  fs::create_directories(tree);
+  for (const char* name : {"a-cold.bin", "b-startup.bin", "c-cold.bin", "d-startup.bin"}) {
+    REQUIRE(RunCommand({"sh", "-c", absl::StrCat("head -c 3000000 /dev/urandom > ", (tree / name).string())})
+                .exit_code == 0);
+  }
+  format::LayerWriterOptions wo;
+  wo.chunk_size = 512 << 10;
+  wo.startup = {{"d-startup.bin", {}}, {"b-startup.bin", {}}};
+  auto layer = testing::BuildLayer(tree, env.dir.path(), "startup", wo);
+  REQUIRE(layer.ok());
+  REQUIRE(layer->result.startup_chunk_count > 0);
+  LayerMountOptions options;
+  options.prefetch = fetch::PrefetchMode::kStartup;
+  options.record_access = true;
+  auto mount = env.Mount(*layer, "startup", options);
+  REQUIRE(mount->prefetcher() != nullptr);
+  REQUIRE(mount->prefetcher()->WaitDone(std::chrono::seconds(60)));
+  const format::LayerIndex& index = mount->index();
+  auto all_cached = [&](const char* name) {
+    format::EntryId id = index.LookupPath(name);
+    REQUIRE(id != format::kNoEntry);
+    const format::EntryAttr& a = index.attr(id);
+    bool all = true;
+    for (uint32_t c = a.first_chunk; c < a.first_chunk + a.chunk_count; ++c)
+      all = all && mount->fetcher().IsCached(c);
+    return all;
+  };
+  CHECK(all_cached("b-startup.bin"));
+  CHECK(all_cached("d-startup.bin"));
+  CHECK_FALSE(all_cached("a-cold.bin"));
+  CHECK_FALSE(all_cached("c-cold.bin"));
+  const uint64_t requests = mount->fetcher().stats().requests;
+  CHECK(requests <= 3);  // large sequential ranges, not a request per chunk
+  CHECK(tide::testing::ReadFile(mount->mountpoint() / "d-startup.bin") ==
+        tide::testing::ReadFile(tree / "d-startup.bin"));
+  CHECK(mount->fetcher().stats().requests == requests);  // served from the cache
+
+  CHECK(tide::testing::ReadFile(mount->mountpoint() / "c-cold.bin").size() == 3000000);
+  auto records = mount->recorder()->Snapshot();
+  REQUIRE(records.size() >= 2);
+  CHECK(index.path(records.front().entry_id) == "d-startup.bin");
+  CHECK(index.path(records.back().entry_id) == "c-cold.bin");
+  uint64_t recorded = 0;
+  for (const auto& r : records) {
+    if (index.path(r.entry_id) == "c-cold.bin") recorded += r.length;
+  }
+  CHECK(recorded == 3000000);
+}
+
+TEST_CASE("files larger than 4 GiB read correctly on both sides of the 4 GiB boundary") {
+  Env env;
+  fs::path tree = env.dir / "tree";
+  fs::create_directories(tree);
+  constexpr uint64_t kGiB = uint64_t{1} << 30;
+  const uint64_t size = 4 * kGiB + (64 << 20) + 12345;
+  {
+    UniqueFd fd(::open((tree / "huge.bin").c_str(), O_WRONLY | O_CREAT, 0644));
+    REQUIRE(fd.valid());
+    REQUIRE(::ftruncate(fd.get(), static_cast<off_t>(size)) == 0);
+    for (uint64_t off : {uint64_t{0}, (4 * kGiB) - 3000, size - 5000}) {
+      std::string marker(5000, '\0');
+      for (size_t i = 0; i < marker.size(); ++i) marker[i] = static_cast<char>('A' + (off / 7 + i) % 26);
+      REQUIRE(::pwrite(fd.get(), marker.data(), marker.size(), static_cast<off_t>(off)) == 5000);
+    }
+  }
+  format::LayerWriterOptions wo;
+  wo.chunk_size = 8 << 20;
+  auto layer = testing::BuildLayerStreaming(tree, env.dir.path(), "huge", wo);
+  INFO(layer.status().message());
+  REQUIRE(layer.ok());
+  LayerMountOptions options;
+  options.prefetch = fetch::PrefetchMode::kNone;
+  auto mount = env.Mount(*layer, "huge", options);
+  struct stat st {};
+  REQUIRE(::stat((mount->mountpoint() / "huge.bin").c_str(), &st) == 0);
+  CHECK(static_cast<uint64_t>(st.st_size) == size);
+  UniqueFd want(::open((tree / "huge.bin").c_str(), O_RDONLY));
+  UniqueFd got(::open((mount->mountpoint() / "huge.bin").c_str(), O_RDONLY));
+  REQUIRE(got.valid());
+  for (uint64_t off : {uint64_t{0}, (4 * kGiB) - 2500, (4 * kGiB) - 1, (4 * kGiB) + 1000, size - 6000}) {
+    std::string a(6000, '\0'), b(6000, '\0');
+    ssize_t na = ::pread(want.get(), a.data(), a.size(), static_cast<off_t>(off));
+    ssize_t nb = ::pread(got.get(), b.data(), b.size(), static_cast<off_t>(off));
+    INFO("offset " << off);
+    CHECK(na == nb);
+    CHECK(a == b);
+  }
+  CHECK(mount->fetcher().stats().blob_bytes < (64ull << 20));  // a few chunks, not the file
+}
+
+}  // namespace
+}  // namespace tide::layer

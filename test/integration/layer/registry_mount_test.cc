@@ -1,0 +1,331 @@
+// Layers served lazily from a real docker-registry: a real program run from an overlay of tide
+// mounts, registry outages, corrupted blobs, warm restarts, unmount under blocked readers, tidectl.
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "layer/layer_mount_manager.h"
+#include "oci/manifest.h"
+#include "oci/media_types.h"
+#include "registry/reference.h"
+#include "spdlog/sinks/ostream_sink.h"
+#include "spdlog/spdlog.h"
+#include "test/integration/layer/layer_builder.h"
+#include "test/integration/layer/restartable_registry.h"
+#include "test/integration/layer/tree_compare.h"
+#include "test/support/subprocess.h"
+#include "test/support/temp_dir.h"
+
+namespace tide::layer {
+namespace {
+
+namespace fs = std::filesystem;
+using tide::testing::ReadFile;
+using tide::testing::RunCommand;
+using tide::testing::TempDir;
+using tide::testing::WriteFile;
+
+constexpr unsigned long kFuseMagic = 0x65735546;
+
+struct Env {
+  TempDir dir{"tide-fuse-reg"};
+  testing::RestartableRegistry registry;
+  std::unique_ptr<LayerMountManager> manager;
+
+  Env() { REQUIRE(registry.Start().ok()); }
+
+  LayerMountManagerOptions Options(std::chrono::milliseconds read_timeout = std::chrono::seconds(30)) {
+    LayerMountManagerOptions o;
+    o.cache_dir = dir / "cache";
+    o.registry.plain_http = true;
+    o.registry.retry.max_attempts = 2;
+    o.registry.retry.budget = std::chrono::seconds(1);
+    o.registry.connect_timeout = std::chrono::seconds(2);
+    o.defaults.prefetch = fetch::PrefetchMode::kNone;
+    o.defaults.fetcher.read_timeout = read_timeout;
+    return o;
+  }
+  void StartManager(const LayerMountManagerOptions& o) {
+    auto m = LayerMountManager::Create(o);
+    REQUIRE(m.ok());
+    manager = std::move(*m);
+  }
+  RemoteLayer Push(const testing::BuiltLayer& layer, const std::string& repo = "tide/test") {
+    auto ref = registry::Reference::Parse(registry.host() + "/" + repo);
+    REQUIRE(ref.ok());
+    auto pushed = manager->registry().PushBlobFile(*ref, layer.result.blob_digest, layer.blob.string());
+    INFO(pushed.status().message());
+    REQUIRE(pushed.ok());
+    return RemoteLayer{ref->String(), layer.result.blob_digest, layer.index_location()};
+  }
+  fs::path Mount(const RemoteLayer& layer, const std::string& name) {
+    fs::path mnt = dir / ("mnt-" + name);
+    fs::create_directories(mnt);
+    absl::Status st = manager->Mount(layer, mnt);
+    INFO(st.message());
+    REQUIRE(st.ok());
+    return mnt;
+  }
+};
+
+// A layer with a big multi-chunk file and a small one.
+testing::BuiltLayer BuildBigLayer(const fs::path& base) {
+  fs::create_directories(base / "tree");
+  REQUIRE(RunCommand({"sh", "-c", "head -c 8388608 /dev/urandom > " + (base / "tree/big.bin").string()})
+              .exit_code == 0);
+  WriteFile(base / "tree/small.txt", "small\n");
+  format::LayerWriterOptions wo;
+  wo.chunk_size = 256 << 10;
+  auto layer = testing::BuildLayer(base / "tree", base, "big", wo);
+  REQUIRE(layer.ok());
+  return std::move(*layer);
+}
+
+// pread that reports errno instead of -1.
+std::pair<ssize_t, int> PRead(const fs::path& path, std::string& buf, off_t off) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return {-1, errno};
+  ssize_t n = ::pread(fd.get(), buf.data(), buf.size(), off);
+  return {n, n < 0 ? errno : 0};
+}
+
+TEST_CASE("python3 runs from an overlay on a lazily mounted layer, fetching a small part of it") {
+  Env env;
+  env.StartManager(env.Options());
+  REQUIRE(RunCommand({testing::TestScript("make-python-rootfs.sh").string(), (env.dir / "rootfs").string()})
+              .exit_code == 0);
+  auto layer = testing::BuildLayer(env.dir / "rootfs", env.dir.path(), "python");
+  REQUIRE(layer.ok());
+  fs::path mnt = env.Mount(env.Push(*layer), "python");
+  LayerMount* mount = env.manager->Find(mnt);
+  REQUIRE(mount != nullptr);
+
+  fs::path merged = env.dir / "merged";
+  for (const char* d : {"merged", "upper", "work"}) fs::create_directories(env.dir / d);
+  std::string opts = absl::StrCat("lowerdir=", mnt.string(), ",upperdir=", (env.dir / "upper").string(),
+                                  ",workdir=", (env.dir / "work").string());
+  REQUIRE(::mount("overlay", merged.c_str(), "overlay", 0, opts.c_str()) == 0);
+  auto run =
+      RunCommand({"chroot", merged.string(), "/usr/bin/python3", "-c",
+                  "import json, email, sqlite3; print(json.dumps({'ok': sqlite3.sqlite_version != ''}))"});
+  ::umount2(merged.c_str(), MNT_DETACH);
+  INFO(run.output);
+  CHECK(run.exit_code == 0);
+  CHECK(run.output.find("{\"ok\": true}") != std::string::npos);
+  const uint64_t fetched = mount->fetcher().stats().blob_bytes;
+  WARN("python3 startup fetched " << fetched << " of " << layer->result.blob_size << " blob bytes ("
+                                  << 100.0 * static_cast<double>(fetched) /
+                                         static_cast<double>(layer->result.blob_size)
+                                  << "%) in " << mount->fetcher().stats().requests << " requests");
+  CHECK(fetched > 0);
+  CHECK(fetched * 3 <
+        layer->result.blob_size);  // ~29% with format defaults: 2 MiB chunks, shared small-file frames
+
+  // The whole realistic tree, read through the registry-backed mount, equals the extracted tar.
+  REQUIRE(testing::ExtractTar(layer->tar, env.dir / "expected").ok());
+  auto diffs = testing::CompareTrees(env.dir / "expected", mnt);
+  INFO(absl::StrJoin(diffs.begin(), diffs.begin() + std::min<size_t>(diffs.size(), 20), "\n"));
+  CHECK(diffs.empty());
+}
+
+TEST_CASE("registry down: reads fail with EIO after the timeout, with a log line, and recover") {
+  Env env;
+  env.StartManager(env.Options(std::chrono::seconds(2)));
+  auto layer = BuildBigLayer(env.dir.path());
+  fs::path mnt = env.Mount(env.Push(layer), "down");
+  std::string want = ReadFile(env.dir / "tree/big.bin");
+  std::string buf(4096, '\0');
+  REQUIRE(PRead(mnt / "big.bin", buf, 0).first == 4096);
+  CHECK(buf == want.substr(0, 4096));
+
+  std::ostringstream log;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log);
+  spdlog::default_logger()->sinks().push_back(sink);
+  env.registry.Stop();
+  auto start = std::chrono::steady_clock::now();
+  auto [n, err] = PRead(mnt / "big.bin", buf, 6 << 20);
+  auto waited = std::chrono::steady_clock::now() - start;
+  spdlog::default_logger()->sinks().pop_back();
+  CHECK(n == -1);
+  CHECK(err == EIO);
+  CHECK(waited >= std::chrono::milliseconds(1500));
+  CHECK(waited < std::chrono::seconds(20));
+  INFO(log.str());
+  CHECK(log.str().find("big.bin") != std::string::npos);
+  CHECK(log.str().find(layer.result.blob_digest.str()) != std::string::npos);
+
+  REQUIRE(env.registry.Start().ok());
+  auto [n2, err2] = PRead(mnt / "big.bin", buf, 6 << 20);
+  CHECK(n2 == 4096);
+  CHECK(buf == want.substr(6 << 20, 4096));
+}
+
+TEST_CASE("a registry serving a corrupted chunk gives EIO, never wrong bytes") {
+  Env env;
+  env.StartManager(env.Options(std::chrono::seconds(3)));
+  auto layer = BuildBigLayer(env.dir.path());
+  RemoteLayer remote = env.Push(layer);
+  fs::path mnt = env.Mount(remote, "corrupt");
+  LayerMount* mount = env.manager->Find(mnt);
+  const format::LayerIndex& index = mount->index();
+  format::EntryId big = index.LookupPath("big.bin");
+  REQUIRE(big != format::kNoEntry);
+  format::ChunkRange bad = index.ChunksFor(big, 5 << 20, 1);
+  REQUIRE(bad.count == 1);
+  const format::ChunkInfo& chunk = index.chunk(bad.first);
+  fs::path data = env.registry.BlobDataPath(remote.layer_digest.hex());
+  {
+    std::fstream f(data, std::ios::in | std::ios::out | std::ios::binary);
+    REQUIRE(f.good());
+    f.seekg(static_cast<std::streamoff>(chunk.compressed_offset + chunk.compressed_size / 2));
+    char c = static_cast<char>(f.get());
+    f.seekp(static_cast<std::streamoff>(chunk.compressed_offset + chunk.compressed_size / 2));
+    f.put(static_cast<char>(c ^ 0x20));
+  }
+  std::string buf(4096, '\0');
+  auto [n, err] = PRead(mnt / "big.bin", buf, 5 << 20);
+  CHECK(n == -1);
+  CHECK(err == EIO);
+  CHECK_FALSE(mount->fetcher().IsCached(bad.first));
+  std::string want = ReadFile(env.dir / "tree/big.bin");
+  auto [n2, err2] = PRead(mnt / "big.bin", buf, 1 << 20);
+  CHECK(n2 == 4096);
+  CHECK(buf == want.substr(1 << 20, 4096));
+}
+
+TEST_CASE("a restart with a warm cache mounts and serves everything without the registry") {
+  Env env;
+  auto options = env.Options(std::chrono::seconds(2));
+  options.defaults.prefetch = fetch::PrefetchMode::kAll;
+  env.StartManager(options);
+  REQUIRE(RunCommand({testing::TestScript("make-edge-tree.sh").string(), (env.dir / "tree").string()})
+              .exit_code == 0);
+  auto layer = testing::BuildLayer(env.dir / "tree", env.dir.path(), "edge");
+  REQUIRE(layer.ok());
+  RemoteLayer remote = env.Push(*layer);
+  fs::path mnt = env.Mount(remote, "warm");
+  REQUIRE(env.manager->Find(mnt)->prefetcher() != nullptr);
+  REQUIRE(env.manager->Find(mnt)->prefetcher()->WaitDone(std::chrono::seconds(60)));
+  CHECK(env.manager->Find(mnt)->fetcher().stats().chunks_fetched == layer->result.chunk_count);
+  env.manager.reset();  // unmounts
+  struct statfs sfs {};
+  REQUIRE(::statfs(mnt.c_str(), &sfs) == 0);
+  CHECK(static_cast<unsigned long>(sfs.f_type) != kFuseMagic);
+
+  env.registry.Stop();
+  options.defaults.prefetch = fetch::PrefetchMode::kNone;
+  env.StartManager(options);
+  mnt = env.Mount(remote, "warm");
+  REQUIRE(testing::ExtractTar(layer->tar, env.dir / "expected").ok());
+  auto diffs = testing::CompareTrees(env.dir / "expected", mnt);
+  INFO(absl::StrJoin(diffs.begin(), diffs.begin() + std::min<size_t>(diffs.size(), 20), "\n"));
+  CHECK(diffs.empty());
+  CHECK(env.manager->Find(mnt)->fetcher().stats().requests == 0);
+}
+
+TEST_CASE("unmount is clean while readers are blocked on an unreachable registry") {
+  Env env;
+  env.StartManager(env.Options(std::chrono::seconds(120)));
+  auto layer = BuildBigLayer(env.dir.path());
+  fs::path mnt = env.Mount(env.Push(layer), "blocked");
+  env.registry.Stop();
+  std::pair<ssize_t, int> result{0, 0};
+  std::thread reader([&] {
+    std::string buf(4096, '\0');
+    result = PRead(mnt / "big.bin", buf, 3 << 20);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  auto start = std::chrono::steady_clock::now();
+  CHECK(env.manager->Unmount(mnt).ok());
+  reader.join();
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(10));
+  CHECK(result.first == -1);
+  struct statfs sfs {};
+  REQUIRE(::statfs(mnt.c_str(), &sfs) == 0);
+  CHECK(static_cast<unsigned long>(sfs.f_type) != kFuseMagic);
+}
+
+TEST_CASE("tidectl mount serves a layer of an image until SIGTERM, then unmounts") {
+  Env env;
+  env.StartManager(env.Options());
+  auto layer = BuildBigLayer(env.dir.path());
+  RemoteLayer remote = env.Push(layer, "tide/image");
+  auto ref = registry::Reference::Parse(env.registry.host() + "/tide/image:v1");
+  REQUIRE(ref.ok());
+  std::string config =
+      absl::StrCat(R"({"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[")",
+                   layer.result.diff_id.str(), R"("]}})");
+  Digest config_digest = Digest::Of(config);
+  REQUIRE(env.manager->registry().PushBlob(*ref, config_digest, config).ok());
+  oci::Manifest manifest;
+  manifest.media_type = std::string(oci::kOciManifest);
+  manifest.config = {
+      std::string(oci::kOciConfig), config_digest, static_cast<int64_t>(config.size()), {}, {}, {}, {}};
+  oci::Descriptor l;
+  l.media_type = std::string(oci::kOciLayerZstd);
+  l.digest = layer.result.blob_digest;
+  l.size = static_cast<int64_t>(layer.result.blob_size);
+  l.annotations = layer.result.annotations;
+  manifest.layers.push_back(l);
+  REQUIRE(env.manager->registry().PushManifest(*ref, manifest.Serialize(), oci::kOciManifest).ok());
+
+  fs::path mnt = env.dir / "mnt-cli";
+  fs::create_directories(mnt);
+  const char* binary_dir = std::getenv("TIDE_BINARY_DIR");
+  REQUIRE(binary_dir != nullptr);  // set by ctest
+  fs::path driver = fs::path(binary_dir) / "test/integration/layer/tidectl_mount_driver";
+  auto proc = tide::testing::Subprocess::Start(
+      {driver.string(), "mount", "--plain-http", "--prefetch", "startup", "--cache",
+       (env.dir / "cli-cache").string(), ref->String(), layer.result.blob_digest.str(), mnt.string()},
+      {.env = {}, .log_path = (env.dir / "cli.log").string(), .cwd = ""});
+  REQUIRE(proc.ok());
+  bool mounted = false;
+  for (int i = 0; i < 200 && !mounted; ++i) {
+    mounted = fs::exists(mnt / "small.txt");
+    if (!mounted) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  INFO(ReadFile(env.dir / "cli.log"));
+  REQUIRE(mounted);
+  CHECK(ReadFile(mnt / "small.txt") == "small\n");
+  CHECK(ReadFile(mnt / "big.bin") == ReadFile(env.dir / "tree/big.bin"));
+  int status = proc->Stop(SIGTERM, std::chrono::seconds(15));
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  struct statfs sfs {};
+  REQUIRE(::statfs(mnt.c_str(), &sfs) == 0);
+  CHECK(static_cast<unsigned long>(sfs.f_type) != kFuseMagic);
+  CHECK(ReadFile(env.dir / "cli.log").find("unmounted") != std::string::npos);
+
+  // A killed daemon leaves a dead mount behind; Restore replaces it with a working one.
+  auto killed = tide::testing::Subprocess::Start(
+      {driver.string(), "mount", "--plain-http", "--prefetch", "none", "--cache",
+       (env.dir / "cli-cache").string(), ref->String(), layer.result.blob_digest.str(), mnt.string()},
+      {.env = {}, .log_path = (env.dir / "cli2.log").string(), .cwd = ""});
+  REQUIRE(killed.ok());
+  mounted = false;
+  for (int i = 0; i < 200 && !mounted; ++i) {
+    mounted = fs::exists(mnt / "small.txt");
+    if (!mounted) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  REQUIRE(mounted);
+  killed->Stop(SIGKILL);
+  CHECK(::statfs(mnt.c_str(), &sfs) == -1);  // attributes may still be cached; statfs asks the daemon
+  CHECK(errno == ENOTCONN);
+  CHECK(env.manager->Restore(remote, mnt).ok());
+  CHECK(ReadFile(mnt / "small.txt") == "small\n");
+  CHECK(env.manager->Unmount(mnt).ok());
+  REQUIRE(::statfs(mnt.c_str(), &sfs) == 0);
+  CHECK(static_cast<unsigned long>(sfs.f_type) != kFuseMagic);
+}
+
+}  // namespace
+}  // namespace tide::layer

@@ -1,0 +1,70 @@
+#include "cache/chunk_cache.h"
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "test/support/temp_dir.h"
+
+namespace tide::cache {
+namespace {
+
+std::string ReadChunk(ChunkCache& cache, const Sha256Bytes& d, size_t size, uint64_t offset = 0) {
+  std::string out(size, '\0');
+  auto n = cache.Read(d, offset, std::span<char>(out.data(), out.size()));
+  REQUIRE(n.ok());
+  out.resize(*n);
+  return out;
+}
+
+TEST_CASE("chunk cache stores by digest, reads ranges, and survives reopening") {
+  testing::TempDir dir;
+  std::string a(100000, 'a'), b = "hello world";
+  Sha256Bytes da = Sha256Of(a), db = Sha256Of(b);
+  {
+    auto cache = ChunkCache::Open(dir.path(), 1 << 30);
+    REQUIRE(cache.ok());
+    CHECK_FALSE((*cache)->Contains(da));
+    REQUIRE((*cache)->Put(da, a).ok());
+    REQUIRE((*cache)->Put(db, b).ok());
+    REQUIRE((*cache)->Put(db, b).ok());  // idempotent: stored once
+    CHECK((*cache)->chunk_count() == 2);
+    CHECK((*cache)->used_bytes() == a.size() + b.size());
+    CHECK(ReadChunk(**cache, db, 5, 6) == "world");
+  }
+  auto reopened = ChunkCache::Open(dir.path(), 1 << 30);
+  REQUIRE(reopened.ok());
+  CHECK((*reopened)->Contains(da));
+  CHECK((*reopened)->used_bytes() == a.size() + b.size());
+  CHECK(ReadChunk(**reopened, da, a.size()) == a);
+  auto missing = (*reopened)->Read(Sha256Of("nope"), 0, std::span<char>());
+  CHECK(absl::IsNotFound(missing.status()));
+}
+
+TEST_CASE("chunk cache removes torn temp files and evicts least recently used chunks") {
+  testing::TempDir dir;
+  {
+    auto cache = ChunkCache::Open(dir.path(), 1 << 20);
+    REQUIRE(cache.ok());
+  }
+  testing::WriteFile(dir.path() / "tmp" / "partial", "half a chunk");
+  auto cache = ChunkCache::Open(dir.path(), 350000);
+  REQUIRE(cache.ok());
+  CHECK(std::filesystem::is_empty(dir.path() / "tmp"));
+  std::string c1(100000, '1'), c2(100000, '2'), c3(100000, '3'), c4(100000, '4');
+  REQUIRE((*cache)->Put(Sha256Of(c1), c1).ok());
+  REQUIRE((*cache)->Put(Sha256Of(c2), c2).ok());
+  REQUIRE((*cache)->Put(Sha256Of(c3), c3).ok());
+  CHECK(ReadChunk(**cache, Sha256Of(c1), 10) == std::string(10, '1'));  // c1 now hot, c2 coldest
+  REQUIRE((*cache)->Put(Sha256Of(c4), c4).ok());
+  CHECK((*cache)->used_bytes() <= 350000);
+  CHECK((*cache)->Contains(Sha256Of(c1)));
+  CHECK_FALSE((*cache)->Contains(Sha256Of(c2)));
+  CHECK((*cache)->Contains(Sha256Of(c4)));
+  CHECK_FALSE(std::filesystem::exists(dir.path() / "chunks" / HexEncode(Sha256Of(c2)).substr(0, 2) /
+                                      HexEncode(Sha256Of(c2))));
+}
+
+}  // namespace
+}  // namespace tide::cache

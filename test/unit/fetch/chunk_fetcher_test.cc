@@ -1,0 +1,138 @@
+#include "fetch/chunk_fetcher.h"
+
+#include <catch2/catch.hpp>
+#include <random>
+#include <thread>
+
+#include "test/unit/fetch/test_blob.h"
+
+namespace tide::fetch {
+namespace {
+
+struct Fixture {
+  tide::testing::TempDir dir;
+  testing::TestBlob blob;
+  std::shared_ptr<testing::FlakyFileSource> source;
+  std::shared_ptr<cache::ChunkCache> cache;
+  std::shared_ptr<FetchLimiter> limiter = std::make_shared<FetchLimiter>(FetchLimits{});
+  std::shared_ptr<ChunkFetcher> fetcher;
+
+  explicit Fixture(int chunks, FetcherOptions options = {}) {
+    blob = testing::MakeTestBlob(dir / "blob", chunks, 64 << 10);
+    source = std::make_shared<testing::FlakyFileSource>(std::move(*FileBlobSource::Open(blob.path)));
+    cache = std::move(*cache::ChunkCache::Open(dir / "cache", 1ull << 32));
+    fetcher = std::make_shared<ChunkFetcher>("test-layer", blob.chunks, testing::ZstdDecoder(blob.chunks),
+                                             source, cache, limiter, options);
+  }
+  std::string Cached(uint32_t i) {
+    std::string out(blob.raw[i].size(), '\0');
+    auto n = cache->Read(blob.chunks[i].digest, 0, std::span<char>(out.data(), out.size()));
+    REQUIRE(n.ok());
+    return out;
+  }
+};
+
+TEST_CASE("adjacent missing chunks are merged into one request up to the limit") {
+  FetcherOptions options;
+  options.max_merge_bytes = 1 << 30;
+  Fixture f(20, options);
+  REQUIRE(f.fetcher->Ensure(3, 12, FetchPriority::kOnDemand).ok());
+  CHECK(f.source->reads == 1);
+  CHECK(f.fetcher->stats().chunks_fetched == 10);
+  for (uint32_t i = 3; i <= 12; ++i) CHECK(f.Cached(i) == f.blob.raw[i]);
+  CHECK_FALSE(f.fetcher->IsCached(2));
+  REQUIRE(f.fetcher->Ensure(0, 19, FetchPriority::kOnDemand).ok());  // two gaps: 0-2 and 13-19
+  CHECK(f.source->reads == 3);
+
+  FetcherOptions small;
+  small.max_merge_bytes = 2 * f.blob.chunks[0].blob_length + 600;
+  Fixture g(8, small);
+  REQUIRE(g.fetcher->Ensure(0, 7, FetchPriority::kOnDemand).ok());
+  CHECK(g.source->reads == 4);
+}
+
+TEST_CASE("many threads reading random ranges fetch each chunk exactly once") {
+  FetcherOptions options;
+  options.max_merge_bytes = 256 << 10;
+  Fixture f(64, options);
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 16; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937 rng(t);
+      for (int k = 0; k < 40; ++k) {
+        uint32_t a = rng() % 64, b = rng() % 64;
+        if (a > b) std::swap(a, b);
+        if (!f.fetcher->Ensure(a, b, FetchPriority::kOnDemand).ok()) failures++;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(failures == 0);
+  uint32_t fetched = 0;
+  for (uint32_t i = 0; i < 64; ++i) fetched += f.fetcher->IsCached(i) ? 1 : 0;
+  CHECK(f.fetcher->stats().chunks_fetched == fetched);
+  for (uint32_t i = 0; i < 64; ++i) {
+    if (f.fetcher->IsCached(i)) CHECK(f.Cached(i) == f.blob.raw[i]);
+  }
+}
+
+TEST_CASE("an unreachable source fails after the timeout and recovers when it returns") {
+  FetcherOptions options;
+  options.read_timeout = std::chrono::milliseconds(600);
+  options.retry_backoff = std::chrono::milliseconds(50);
+  Fixture f(4, options);
+  f.source->down = true;
+  auto start = std::chrono::steady_clock::now();
+  absl::Status st = f.fetcher->Ensure(0, 1, FetchPriority::kOnDemand);
+  auto waited = std::chrono::steady_clock::now() - start;
+  CHECK(absl::IsUnavailable(st));
+  CHECK(waited >= std::chrono::milliseconds(500));
+  CHECK(waited < std::chrono::seconds(5));
+  CHECK(f.source->reads > 2);  // it kept retrying
+  CHECK_FALSE(f.fetcher->IsCached(0));
+  f.source->down = false;
+  REQUIRE(f.fetcher->Ensure(0, 1, FetchPriority::kOnDemand).ok());
+  CHECK(f.Cached(1) == f.blob.raw[1]);
+}
+
+TEST_CASE("corrupted chunks are rejected and never cached") {
+  Fixture f(4);
+  f.source->corrupt = true;
+  absl::Status st = f.fetcher->Ensure(2, 2, FetchPriority::kOnDemand);
+  CHECK(absl::IsDataLoss(st));
+  CHECK_FALSE(f.fetcher->IsCached(2));
+  CHECK(f.cache->chunk_count() == 0);
+  f.source->corrupt = false;
+  REQUIRE(f.fetcher->Ensure(2, 2, FetchPriority::kOnDemand).ok());
+  CHECK(f.Cached(2) == f.blob.raw[2]);
+}
+
+TEST_CASE("a second layer with the same chunks reuses the shared cache") {
+  Fixture f(6);
+  REQUIRE(f.fetcher->Ensure(0, 5, FetchPriority::kOnDemand).ok());
+  auto other_source =
+      std::make_shared<testing::FlakyFileSource>(std::move(*FileBlobSource::Open(f.blob.path)));
+  ChunkFetcher other("other-layer", f.blob.chunks, testing::ZstdDecoder(f.blob.chunks), other_source, f.cache,
+                     f.limiter, {});
+  REQUIRE(other.Ensure(0, 5, FetchPriority::kOnDemand).ok());
+  CHECK(other_source->reads == 0);
+}
+
+TEST_CASE("cancel releases readers waiting on an unreachable source") {
+  FetcherOptions options;
+  options.read_timeout = std::chrono::seconds(60);
+  Fixture f(2, options);
+  f.source->down = true;
+  absl::Status st;
+  std::thread reader([&] { st = f.fetcher->Ensure(0, 0, FetchPriority::kOnDemand); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto start = std::chrono::steady_clock::now();
+  f.fetcher->Cancel();
+  reader.join();
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
+  CHECK(absl::IsCancelled(st));
+}
+
+}  // namespace
+}  // namespace tide::fetch

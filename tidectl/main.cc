@@ -1,0 +1,23 @@
+// tidectl: the command-line tool users and CI pipelines run. Each subcommand lives in its own
+// <name>_command.{h,cc} and registers itself here.
+#include <CLI/CLI.hpp>
+
+#include "tidectl/convert_command.h"
+#include "tidectl/inspect_command.h"
+#include "tidectl/mount_command.h"
+#include "tidectl/optimize_command.h"
+#include "tidectl/profile_command.h"
+#include "tidectl/pull_command.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"tidectl: convert, inspect, lazily pull and mount tide images"};
+  app.require_subcommand(1);
+  tide::tidectl::AddConvertCommand(app);
+  tide::tidectl::AddInspectCommand(app);
+  tide::tidectl::AddOptimizeCommand(app);
+  tide::tidectl::AddProfileCommand(app);
+  tide::tidectl::AddPullCommand(app);
+  tide::tidectl::AddMountCommand(app);
+  CLI11_PARSE(app, argc, argv);
+  return 0;
+}
