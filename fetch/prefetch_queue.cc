@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <limits>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/log.h"
 #include "common/string_view_compat.h"
 #include "fetch/background_priority.h"
-#include "spdlog/spdlog.h"
 
 namespace tide::fetch {
 namespace {
@@ -197,8 +199,9 @@ void PrefetchQueue::RunStartup(std::unique_lock<std::mutex>& lock) {
   absl::Status st = r.layer->fetcher->FetchReserved(r.chunks, limits_.startup_request_bytes);
   if (!st.ok() && !absl::IsCancelled(st)) {
     // Its readers fetch what they need on demand; the rest phase (if any) fills in the others.
-    spdlog::warn("startup prefetch of layer {} chunks {}..{} failed: {}", r.layer->fetcher->layer_name(),
-                 r.chunks.front(), r.chunks.back(), Sv(st.message()));
+    log::Warn("startup prefetch failed", {{"layer", r.layer->fetcher->layer_name()},
+                                          {"chunks", absl::StrCat(r.chunks.front(), "..", r.chunks.back())},
+                                          {"error", st.message()}});
   }
   lock.lock();
   --startup_running_;
@@ -206,9 +209,11 @@ void PrefetchQueue::RunStartup(std::unique_lock<std::mutex>& lock) {
   if (--r.layer->pending_startup == 0 && !r.layer->removed) {
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                                           r.layer->added);
-    spdlog::info("startup prefetch of layer {} done: {} requests, {:.1f} MiB, {} ms after mount",
-                 r.layer->fetcher->layer_name(), r.layer->startup_requests,
-                 static_cast<double>(r.layer->startup_bytes) / (1 << 20), ms.count());
+    log::Info("startup prefetch done",
+              {{"layer", r.layer->fetcher->layer_name()},
+               {"requests", absl::StrCat(r.layer->startup_requests)},
+               {"mib", absl::StrFormat("%.1f", static_cast<double>(r.layer->startup_bytes) / (1 << 20))},
+               {"ms_after_mount", absl::StrCat(ms.count())}});
   }
   Settle(*r.layer);
 }
@@ -230,8 +235,10 @@ void PrefetchQueue::RunRest(std::unique_lock<std::mutex>& lock, RestBatch batch)
       layer.retry_at =
           std::chrono::steady_clock::now() + std::chrono::milliseconds(500) * layer.rest_failures;
     }
-    spdlog::warn("prefetch of layer {} chunks {}..{} failed (attempt {}): {}", layer.fetcher->layer_name(),
-                 batch.first, batch.last, layer.rest_failures, Sv(st.message()));
+    log::Warn("prefetch failed", {{"layer", layer.fetcher->layer_name()},
+                                  {"chunks", absl::StrCat(batch.first, "..", batch.last)},
+                                  {"attempt", absl::StrCat(layer.rest_failures)},
+                                  {"error", st.message()}});
   }
   Settle(layer);
 }

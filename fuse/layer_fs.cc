@@ -12,9 +12,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "cache/chunk_reader.h"
+#include "common/log.h"
 #include "common/status_macros.h"
 #include "common/string_view_compat.h"
-#include "spdlog/spdlog.h"
 
 namespace tide::fuse {
 
@@ -230,8 +230,11 @@ struct LayerFsOps {
     absl::StatusOr<size_t> n =
         fs.ReadFile(id, static_cast<uint64_t>(off), std::span<char>(buffer.data(), size));
     if (!n.ok()) {
-      spdlog::error("layer {}: read of {} at {}+{} failed: {}", fs.fetcher_->layer_name(),
-                    fs.index_->path(id), off, size, Sv(n.status().message()));
+      log::Error("read failed", {{"layer", fs.fetcher_->layer_name()},
+                                 {"file", fs.index_->path(id)},
+                                 {"offset", absl::StrCat(off)},
+                                 {"length", absl::StrCat(size)},
+                                 {"error", n.status().message()}});
       return (void)fuse_reply_err(req, EIO);
     }
     fuse_reply_buf(req, buffer.data(), *n);

@@ -3,11 +3,11 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/log.h"
 #include "common/status_macros.h"
 #include "common/string_view_compat.h"
 #include "format/blob_reader.h"
 #include "format/chunk_decoder.h"
-#include "spdlog/spdlog.h"
 
 namespace tide::layer {
 namespace {
@@ -71,8 +71,8 @@ absl::StatusOr<std::shared_ptr<const format::LayerIndex>> LoadLayerIndex(fetch::
       CachedIndexReader reader(std::move(frame), where.offset);
       auto index = format::LoadIndexAt(reader, where.offset, where.size, where.digest);
       if (index.ok()) return std::make_shared<const format::LayerIndex>(std::move(*index));
-      spdlog::warn("cached index {} unusable, fetching it again: {}", where.digest.str(),
-                   Sv(index.status().message()));
+      log::Warn("cached index unusable, fetching it again",
+                {{"index", where.digest.str()}, {"error", index.status().message()}});
     }
   }
   TIDE_ASSIGN_OR_RETURN(std::string frame, blob.ReadAt(where.offset, where.size));
@@ -82,7 +82,7 @@ absl::StatusOr<std::shared_ptr<const format::LayerIndex>> LoadLayerIndex(fetch::
   // LoadIndexAt verified the frame against the digest, so it may be cached under it.
   if (cache != nullptr) {
     absl::Status st = cache->Put(key, frame);
-    if (!st.ok()) spdlog::warn("caching index {}: {}", where.digest.str(), Sv(st.message()));
+    if (!st.ok()) log::Warn("caching index failed", {{"index", where.digest.str()}, {"error", st.message()}});
   }
   return std::make_shared<const format::LayerIndex>(std::move(index));
 }

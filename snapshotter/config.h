@@ -8,8 +8,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/log.h"
 #include "fetch/prefetch_mode.h"
-#include "snapshotter/log.h"
 
 namespace tide::snapshotter {
 

@@ -7,8 +7,8 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "common/log.h"
 #include "snapshotter/config.h"
-#include "snapshotter/log.h"
 #include "snapshotter/remote_layer_mounter_factory.h"
 #include "snapshotter/server.h"
 #include "snapshotter/snapshots_service.h"
@@ -17,7 +17,7 @@
 namespace {
 
 using tide::snapshotter::Config;
-namespace log = tide::snapshotter::log;
+namespace log = tide::log;
 
 int Run(const Config& config) {
   log::Setup(config.log_level);

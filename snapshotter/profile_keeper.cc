@@ -3,9 +3,9 @@
 #include <algorithm>
 
 #include "absl/container/flat_hash_set.h"
+#include "common/log.h"
 #include "profile/read_order.h"
 #include "profile/startup_profile.h"
-#include "snapshotter/log.h"
 
 namespace tide::snapshotter {
 

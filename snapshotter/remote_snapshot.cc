@@ -2,9 +2,9 @@
 // backed by a RemoteLayerMounter, and bringing those mounts back after a restart.
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/log.h"
 #include "common/sha256.h"
 #include "common/status_macros.h"
-#include "snapshotter/log.h"
 #include "snapshotter/remote_layer_labels.h"
 #include "snapshotter/snapshotter.h"
 

@@ -1,7 +1,7 @@
 #include "snapshotter/snapshots_service.h"
 
 #include "absl/strings/str_cat.h"
-#include "snapshotter/log.h"
+#include "common/log.h"
 
 namespace tide::snapshotter {
 namespace {

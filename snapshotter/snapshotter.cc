@@ -14,10 +14,10 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/log.h"
 #include "common/status_macros.h"
 #include "common/unique_fd.h"
 #include "snapshotter/disk_usage.h"
-#include "snapshotter/log.h"
 #include "snapshotter/remote_layer_labels.h"
 
 namespace tide::snapshotter {

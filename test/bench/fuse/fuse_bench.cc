@@ -23,10 +23,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/log.h"
 #include "layer/layer_mount.h"
 #include "layer/layer_mount_manager.h"
 #include "registry/reference.h"
-#include "spdlog/spdlog.h"
 #include "test/integration/layer/layer_builder.h"
 #include "test/integration/layer/restartable_registry.h"
 #include "test/support/subprocess.h"
@@ -166,7 +166,7 @@ int main(int argc, char** argv) {
     else if (a == "--out")
       out_path = argv[i + 1];
   }
-  spdlog::set_level(spdlog::level::warn);
+  tide::log::Setup(tide::log::Level::kWarn);
   tide::testing::TempDir dir("tide-fuse-bench");
   const int files = 16;
   const uint64_t file_bytes = static_cast<uint64_t>(data_mb) * (1 << 20) / files;

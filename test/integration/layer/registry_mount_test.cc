@@ -13,12 +13,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/log.h"
 #include "layer/layer_mount_manager.h"
 #include "oci/manifest.h"
 #include "oci/media_types.h"
 #include "registry/reference.h"
-#include "spdlog/sinks/ostream_sink.h"
-#include "spdlog/spdlog.h"
 #include "test/integration/layer/layer_builder.h"
 #include "test/integration/layer/restartable_registry.h"
 #include "test/integration/layer/tree_compare.h"
@@ -147,21 +146,20 @@ TEST_CASE("registry down: reads fail with EIO after the timeout, with a log line
   REQUIRE(PRead(mnt / "big.bin", buf, 0).first == 4096);
   CHECK(buf == want.substr(0, 4096));
 
-  std::ostringstream log;
-  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log);
-  spdlog::default_logger()->sinks().push_back(sink);
+  auto capture = std::make_unique<log::ScopedCapture>();
   env.registry.Stop();
   auto start = std::chrono::steady_clock::now();
   auto [n, err] = PRead(mnt / "big.bin", buf, 6 << 20);
   auto waited = std::chrono::steady_clock::now() - start;
-  spdlog::default_logger()->sinks().pop_back();
+  const std::string logged = capture->Text();
+  capture.reset();
   CHECK(n == -1);
   CHECK(err == EIO);
   CHECK(waited >= std::chrono::milliseconds(1500));
   CHECK(waited < std::chrono::seconds(20));
-  INFO(log.str());
-  CHECK(log.str().find("big.bin") != std::string::npos);
-  CHECK(log.str().find(layer.result.blob_digest.str()) != std::string::npos);
+  INFO(logged);
+  CHECK(logged.find("big.bin") != std::string::npos);
+  CHECK(logged.find(layer.result.blob_digest.str()) != std::string::npos);
 
   REQUIRE(env.registry.Start().ok());
   auto [n2, err2] = PRead(mnt / "big.bin", buf, 6 << 20);

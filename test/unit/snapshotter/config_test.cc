@@ -30,7 +30,7 @@ log_level = "debug"
   CHECK(config->prefetch_startup_streams == 3);
   CHECK(config->prefetch_bandwidth == 104857600);
   CHECK(config->read_timeout == absl::Seconds(90));
-  CHECK(config->log_level == tide::snapshotter::log::Level::kDebug);
+  CHECK(config->log_level == tide::log::Level::kDebug);
 }
 
 TEST_CASE("config: defaults for an empty file", "[snapshotter][config]") {

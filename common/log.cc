@@ -1,18 +1,21 @@
-#include "snapshotter/log.h"
+#include "common/log.h"
 
+#include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <mutex>
+#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/string_view_compat.h"
 
-namespace tide::snapshotter::log {
+namespace tide::log {
 namespace {
 
 std::atomic<Level> min_level{Level::kInfo};
@@ -138,4 +141,25 @@ void Write(Level level, std::string_view message, std::initializer_list<Field> f
   Logger()->log(spdlog::source_loc{}, spdlog::level::info, spdlog::string_view_t(line.data(), line.size()));
 }
 
-}  // namespace tide::snapshotter::log
+struct ScopedCapture::Sink {
+  std::ostringstream text;
+  std::shared_ptr<spdlog::sinks::ostream_sink_mt> sink =
+      std::make_shared<spdlog::sinks::ostream_sink_mt>(text, /*force_flush=*/true);
+};
+
+ScopedCapture::ScopedCapture() : sink_(std::make_shared<Sink>()) {
+  sink_->sink->set_pattern("%v");
+  Logger()->sinks().push_back(sink_->sink);
+}
+
+ScopedCapture::~ScopedCapture() {
+  auto& sinks = Logger()->sinks();
+  sinks.erase(std::remove(sinks.begin(), sinks.end(), sink_->sink), sinks.end());
+}
+
+std::string ScopedCapture::Text() const {
+  Logger()->flush();
+  return sink_->text.str();
+}
+
+}  // namespace tide::log

@@ -1,21 +1,23 @@
-#ifndef TIDE_SNAPSHOTTER_LOG_H_
-#define TIDE_SNAPSHOTTER_LOG_H_
+#ifndef TIDE_COMMON_LOG_H_
+#define TIDE_COMMON_LOG_H_
 
 #include <initializer_list>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
-namespace tide::snapshotter::log {
+namespace tide::log {
 
 enum class Level { kTrace, kDebug, kInfo, kWarn, kError, kFatal };
 
 // Parses logrus level names (trace, debug, info, warn|warning, error, fatal|panic).
 absl::StatusOr<Level> ParseLevel(std::string_view name);
 
-// Logs to stderr in logrus' text form, as containerd does:
+// The one logger of tide-snapshotter and tidectl: every component writes through it, to stderr, in
+// logrus' text form as containerd does, filtered by one level:
 //   time="2026-01-02T03:04:05.123456789Z" level=info msg="prepared snapshot" key=default/1/x
 void Setup(Level level);
 
@@ -38,6 +40,20 @@ inline void Info(std::string_view m, std::initializer_list<Field> f = {}) { Writ
 inline void Warn(std::string_view m, std::initializer_list<Field> f = {}) { Write(Level::kWarn, m, f); }
 inline void Error(std::string_view m, std::initializer_list<Field> f = {}) { Write(Level::kError, m, f); }
 
-}  // namespace tide::snapshotter::log
+// Keeps a copy of every line written while it lives, for tests that check what was logged.
+class ScopedCapture {
+ public:
+  ScopedCapture();
+  ~ScopedCapture();
+  ScopedCapture(const ScopedCapture&) = delete;
+  ScopedCapture& operator=(const ScopedCapture&) = delete;
+  std::string Text() const;
 
-#endif  // TIDE_SNAPSHOTTER_LOG_H_
+ private:
+  struct Sink;
+  std::shared_ptr<Sink> sink_;
+};
+
+}  // namespace tide::log
+
+#endif  // TIDE_COMMON_LOG_H_
