@@ -1,7 +1,7 @@
 #ifndef TIDE_COMMON_CONTAINERD_LABELS_H_
 #define TIDE_COMMON_CONTAINERD_LABELS_H_
 
-// Snapshot label keys of containerd's remote-snapshot protocol (shared/spec §3): what an unpacker
+// Snapshot label keys of containerd's remote-snapshot protocol: what an unpacker
 // sends on Prepare and what tide-snapshotter reads. The converter's puller writes them and the
 // snapshotter reads them, so both use these names.
 namespace tide {

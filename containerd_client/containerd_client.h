@@ -26,7 +26,7 @@ inline constexpr char kDefaultContainerdAddress[] = "/run/containerd/containerd.
 inline constexpr char kDefaultNamespace[] = "default";
 
 // A gRPC connection to containerd over its unix socket. Every call carries the namespace and, once
-// set, the lease (spec §1.3): containerd rejects calls without a namespace, and objects created
+// set, the lease: containerd rejects calls without a namespace, and objects created
 // under a lease stay protected from GC until the image record references them.
 //
 // Thin typed wrappers cover the calls the lazy puller makes; they map gRPC errors to absl codes
@@ -97,7 +97,7 @@ class ContainerdClient {
   std::unique_ptr<containerd::services::diff::v1::Diff::Stub> diff_;
 };
 
-// containerd's errdefs mapping (spec §1.6) onto absl codes; `what` prefixes the message.
+// containerd's errdefs mapping onto absl codes; `what` prefixes the message.
 absl::Status FromGrpc(const grpc::Status& status, std::string_view what);
 
 }  // namespace tide::containerd_client

@@ -27,7 +27,7 @@ enum class WriteOutcome { kWritten, kAlreadyExisted };
 // Feeds the blob's bytes, in order, to `write`; returns the first error either side reports.
 using BlobProducer = std::function<absl::Status(const std::function<absl::Status(std::string_view)>& write)>;
 
-// Writes a blob into containerd's content store through Content/Write (spec §4.2): STAT, WRITE in
+// Writes a blob into containerd's content store through Content/Write: STAT, WRITE in
 // chunks under 16 MiB, COMMIT with expected digest, size and labels, then reads the stream to its
 // end (containerd answers COMMIT twice). A blob that already exists ends the stream with
 // ALREADY_EXISTS after STAT; then only its labels are set (Content/Update) and the producer never

@@ -25,7 +25,7 @@ std::string RandomToken(size_t bytes) {
   return absl::WebSafeBase64Escape(raw);
 }
 
-// containerd's form (spec §2.4): "extract-<nanoseconds>-<random> <chainID>".
+// containerd's form: "extract-<nanoseconds>-<random> <chainID>".
 std::string ExtractionKey(const Digest& chain_id) {
   int64_t nanos = absl::ToUnixNanos(absl::Now()) % 1000000000;
   return absl::StrCat("extract-", nanos, "-", RandomToken(3), " ", chain_id.str());

@@ -59,7 +59,7 @@ struct PullResult {
   int64_t image_size = 0;     // manifest, config and all layer blobs
 };
 
-// Puts an image into containerd the way containerd's own pull-with-unpack does (spec §4.1), but
+// Puts an image into containerd the way containerd's own pull-with-unpack does, but
 // lets the snapshotter take each layer remotely: lease → manifests and config into the content
 // store with GC labels → per layer Stat, Prepare with the remote-snapshot labels; ALREADY_EXISTS
 // means the snapshotter serves the layer lazily, mounts mean it wants the layer unpacked, so the

@@ -17,7 +17,7 @@ inline constexpr char kUncompressedLabel[] = "containerd.io/uncompressed";
 inline constexpr char kGcRefSnapshotPrefix[] = "containerd.io/gc.ref.snapshot.";
 inline constexpr char kGcExpireLabel[] = "containerd.io/gc.expire";
 
-// The labels containerd's unpacker sends on Prepare for layer i (spec §3.1): the target chainID
+// The labels containerd's unpacker sends on Prepare for layer i: the target chainID
 // as containerd.io/snapshot.ref, every containerd.io/snapshot/* annotation of the layer
 // descriptor (tide's index location among them) and, when cri is set, the four cri.* labels.
 containerd_client::Labels PrepareLabels(const PullPlan& plan, size_t layer, bool cri);
@@ -26,7 +26,7 @@ containerd_client::Labels PrepareLabels(const PullPlan& plan, size_t layer, bool
 // value stay within containerd's 4096-byte label limit.
 std::string ImageLayersLabel(const std::vector<oci::Descriptor>& layers, size_t from);
 
-// GC references containerd writes on pulled documents (spec §4.4): a manifest keeps its config
+// GC references containerd writes on pulled documents: a manifest keeps its config
 // and layers, an index its manifests.
 containerd_client::Labels ManifestGcLabels(const oci::Manifest& manifest);
 containerd_client::Labels IndexGcLabels(const std::vector<oci::Descriptor>& manifests);

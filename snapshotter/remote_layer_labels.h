@@ -10,7 +10,7 @@
 
 namespace tide::snapshotter {
 
-// Labels of the remote-snapshot protocol (spec §3.1, §3.2) beyond common/containerd_labels.h.
+// Labels of the remote-snapshot protocol beyond common/containerd_labels.h.
 inline constexpr char kRemoteLabel[] = "containerd.io/snapshot/remote";
 inline constexpr char kRemoteLabelValue[] = "remote snapshot";  // what stargz and its forks write
 // Annotations the converter puts on tide layer descriptors; containerd copies them into labels.

@@ -15,7 +15,7 @@ namespace tide::snapshotter {
 // store: the labels are the only input. Mount runs without the snapshotter's lock, so it may take
 // the time an index fetch needs; IsRemoteLayer should be cheap (labels only, no network).
 //
-// The labels are those of containerd's Prepare (spec §3.1): `containerd.io/snapshot.ref`, the
+// The labels are those of containerd's Prepare: `containerd.io/snapshot.ref`, the
 // `containerd.io/snapshot/cri.*` labels when the client sent them, and every
 // `containerd.io/snapshot/tide.*` annotation of the layer descriptor. RemoteLayerLocation
 // (remote_layer_labels.h) extracts where the blob lives.

@@ -1,4 +1,4 @@
-// The remote-snapshot half of Snapshotter (spec §3.2): turning a Prepare into a committed snapshot
+// The remote-snapshot half of Snapshotter: turning a Prepare into a committed snapshot
 // backed by a RemoteLayerMounter, and bringing those mounts back after a restart.
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"

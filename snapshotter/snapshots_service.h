@@ -7,7 +7,7 @@
 namespace tide::snapshotter {
 
 // containerd.services.snapshots.v1.Snapshots over a Snapshotter. The `snapshotter` request field and
-// the containerd-namespace header are ignored: keys already carry the namespace (spec §2.3).
+// the containerd-namespace header are ignored: keys already carry the namespace.
 class SnapshotsService final : public containerd::services::snapshots::v1::Snapshots::Service {
  public:
   explicit SnapshotsService(Snapshotter* snapshotter) : snapshotter_(snapshotter) {}

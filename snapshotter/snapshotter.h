@@ -33,7 +33,7 @@ class Snapshotter {
   static absl::StatusOr<std::unique_ptr<Snapshotter>> Open(const std::filesystem::path& root,
                                                            std::unique_ptr<RemoteLayerMounter> mounter);
 
-  // AlreadyExists when the layer became a remote snapshot (spec §3.2); otherwise the mounts.
+  // AlreadyExists when the layer became a remote snapshot; otherwise the mounts.
   absl::StatusOr<std::vector<MountSpec>> Prepare(const std::string& key, const std::string& parent,
                                                  const Labels& labels);
   absl::StatusOr<std::vector<MountSpec>> View(const std::string& key, const std::string& parent,

@@ -17,7 +17,7 @@ struct NerdctlLayerResult {
 };
 
 // The snapshot calls nerdctl's pull makes for a snapshotter whose name it does not know
-// (containerd's client unpacker, spec §3.1/§3.3), bottom layer first, inside a lease: Stat(chainID),
+// (containerd's client unpacker), bottom layer first, inside a lease: Stat(chainID),
 // then Prepare("extract-… <chainID>", parent chainID, labels = containerd.io/snapshot.ref plus the
 // layer descriptor's containerd.io/snapshot/* annotations, and nothing else). Stops at the first
 // layer the snapshotter does not take remotely (nerdctl would download and apply it). The lease is

@@ -1,8 +1,7 @@
-// LAZINESS with the real tide-snapshotter. Every assertion in this file needs tide-snapshotter to
-// serve tide layers through FUSE (the fuse <-> snapshotter wiring, remote_layer_mounter_factory.cc);
-// with the stub mounter every layer falls back to an ordinary unpack and these tests fail. Everything
-// that does not depend on laziness is covered by pull_e2e_tests / cri_pull_e2e_tests, and the client
-// side of the remote path by pull_protocol_e2e_tests (bind test mounter).
+// Laziness with the real tide-snapshotter: tide layers are served through its FUSE mounts
+// (snapshotter/fuse_remote_layer_mounter.cc), not unpacked. Everything that does not depend on laziness is
+// covered by pull_e2e_tests / cri_pull_e2e_tests, and the client side of the remote path by
+// pull_protocol_e2e_tests (bind test mounter).
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <thread>

@@ -124,7 +124,7 @@ TEST_CASE("snapshotter: a tide layer becomes a committed remote snapshot contain
   auto prepared = sn.Prepare("default/1/extract-1 " + chain, "", RemoteLabels(chain, hex));
   REQUIRE(absl::IsAlreadyExists(prepared.status()));
   CHECK(mounter->mounts == 1);
-  // containerd's lookup after ALREADY_EXISTS (spec §1.5).
+  // containerd's lookup after ALREADY_EXISTS.
   std::string lookup = "labels.\"containerd.io/snapshot.ref\"==" + chain + ",parent==\"\"";
   auto found = Names(sn, {lookup});
   REQUIRE(found.size() == 1);
