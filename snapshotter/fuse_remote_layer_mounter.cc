@@ -106,9 +106,11 @@ class FuseRemoteLayerMounter : public RemoteLayerMounter {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<RemoteLayerMounter>> MakeRemoteLayerMounter(const Config& config) {
+absl::StatusOr<std::unique_ptr<RemoteLayerMounter>> MakeRemoteLayerMounter(const Config& config,
+                                                                           const RootLock& root) {
   fuse::LayerMountManagerOptions options;
-  options.cache_dir = config.root / "cache";
+  // The cache cannot be configured elsewhere: the root's lock is what keeps a second daemon out.
+  options.cache_dir = root.root() / "cache";
   options.cache_max_bytes =
       config.cache_max_bytes ? config.cache_max_bytes : std::numeric_limits<uint64_t>::max();
   options.limits.max_prefetch_concurrency = config.prefetch_concurrency;
@@ -123,7 +125,7 @@ absl::StatusOr<std::unique_ptr<RemoteLayerMounter>> MakeRemoteLayerMounter(const
   TIDE_ASSIGN_OR_RETURN(std::unique_ptr<fuse::LayerMountManager> manager,
                         fuse::LayerMountManager::Create(options));
   return std::unique_ptr<RemoteLayerMounter>(
-      new FuseRemoteLayerMounter(std::move(manager), options.defaults, config.root / "profiles"));
+      new FuseRemoteLayerMounter(std::move(manager), options.defaults, root.root() / "profiles"));
 }
 
 }  // namespace tide::snapshotter

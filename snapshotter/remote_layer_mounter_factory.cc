@@ -2,7 +2,7 @@
 
 namespace tide::snapshotter {
 
-absl::StatusOr<std::unique_ptr<RemoteLayerMounter>> MakeRemoteLayerMounter(const Config&) {
+absl::StatusOr<std::unique_ptr<RemoteLayerMounter>> MakeRemoteLayerMounter(const Config&, const RootLock&) {
   log::Warn("built without a remote layer mounter: every layer is pulled and unpacked by containerd");
   return std::unique_ptr<RemoteLayerMounter>();
 }

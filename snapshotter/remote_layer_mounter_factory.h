@@ -6,12 +6,15 @@
 #include "absl/status/statusor.h"
 #include "snapshotter/config.h"
 #include "snapshotter/remote_layer_mounter.h"
+#include "snapshotter/root_lock.h"
 
 namespace tide::snapshotter {
 
 // The mounter the daemon uses. Null means no lazy layers: every layer is an ordinary snapshot.
 // The FUSE-backed implementation replaces remote_layer_mounter_factory.cc when fuse/ is linked in.
-absl::StatusOr<std::unique_ptr<RemoteLayerMounter>> MakeRemoteLayerMounter(const Config& config);
+// Its state (chunk cache, profiles) lives under the root, so the root's lock must be held first.
+absl::StatusOr<std::unique_ptr<RemoteLayerMounter>> MakeRemoteLayerMounter(const Config& config,
+                                                                           const RootLock& root);
 
 }  // namespace tide::snapshotter
 
