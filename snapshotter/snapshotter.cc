@@ -13,8 +13,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/atomic_file.h"
 #include "common/status_macros.h"
-#include "common/unique_fd.h"
 #include "snapshotter/disk_usage.h"
 #include "snapshotter/log.h"
 #include "snapshotter/remote_layer_labels.h"
@@ -45,13 +45,6 @@ absl::Status ValidateLabels(const Labels& labels) {
 Labels WithoutEmptyValues(Labels labels) {
   std::erase_if(labels, [](const auto& entry) { return entry.second.empty(); });
   return labels;
-}
-
-absl::Status SyncDir(const fs::path& dir) {
-  UniqueFd fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd.valid()) return ErrnoError(absl::StrCat("open ", dir.string()));
-  if (fsync(fd.get()) != 0) return ErrnoError(absl::StrCat("fsync ", dir.string()));
-  return absl::OkStatus();
 }
 
 std::optional<std::string> SnapshotField(const SnapshotInfo& info, const std::vector<std::string>& path) {
@@ -156,7 +149,7 @@ absl::StatusOr<SnapshotInfo> Snapshotter::CreateLocked(Kind kind, const std::str
     return status;
   }
   tmp = dir;  // from here discard() removes the final directory
-  absl::Status status = SyncDir(root_ / "snapshots");
+  absl::Status status = SyncDirectory(root_ / "snapshots");
   if (status.ok()) status = tx->Commit();
   if (!status.ok()) {
     discard();
