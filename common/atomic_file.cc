@@ -14,14 +14,28 @@
 #include "common/unique_fd.h"
 
 namespace tide {
+namespace {
+
+absl::Status ErrnoError(std::string_view what, const std::string& path) {
+  return absl::InternalError(absl::StrCat(Sv(what), " ", path, ": ", std::strerror(errno)));
+}
+
+}  // namespace
+
+absl::Status SyncDirectory(const std::filesystem::path& dir) {
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoError("open directory", dir.string());
+  if (::fsync(fd.get()) != 0) return ErrnoError("fsync directory", dir.string());
+  return absl::OkStatus();
+}
 
 absl::Status WriteFileAtomically(const std::filesystem::path& path, std::string_view data) {
-  std::string tmpl = (path.parent_path() / ("." + path.filename().string() + ".tmp-XXXXXX")).string();
+  std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : ".";
+  std::string tmpl = (dir / ("." + path.filename().string() + ".tmp-XXXXXX")).string();
   UniqueFd fd(mkostemp(tmpl.data(), O_CLOEXEC));
-  if (!fd.valid())
-    return absl::InternalError(absl::StrCat("create temp for ", path.string(), ": ", std::strerror(errno)));
+  if (!fd.valid()) return ErrnoError("create temp for", path.string());
   auto fail = [&](std::string_view what) {
-    absl::Status s = absl::InternalError(absl::StrCat(Sv(what), " ", tmpl, ": ", std::strerror(errno)));
+    absl::Status s = ErrnoError(what, tmpl);
     ::unlink(tmpl.c_str());
     return s;
   };
@@ -32,9 +46,12 @@ absl::Status WriteFileAtomically(const std::filesystem::path& path, std::string_
     data.remove_prefix(static_cast<size_t>(n));
   }
   if (::fchmod(fd.get(), 0644) != 0 || ::fsync(fd.get()) != 0) return fail("sync");
-  fd.reset();
+  // close() may report a deferred write error (NFS); the fd is gone either way.
+  if (::close(fd.release()) != 0) return fail("close");
   if (::rename(tmpl.c_str(), path.c_str()) != 0) return fail("rename");
-  return absl::OkStatus();
+  // Without this the rename itself may be lost in a crash: the file would have the old content or
+  // not exist at all although we reported success.
+  return SyncDirectory(dir);
 }
 
 }  // namespace tide

@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
 #include "common/string_view_compat.h"
+#include "registry/realm_policy.h"
 #include "registry/www_authenticate.h"
 
 namespace tide::registry {
@@ -135,6 +136,8 @@ absl::StatusOr<Authorizer::Token> Authorizer::FetchToken(const RegistryHost& hos
         absl::StrCat(host.host, " named a token realm that is not an http(s) URL"));
   }
   TIDE_ASSIGN_OR_RETURN(Credential cred, credentials_->Lookup(host.host));
+  // The registry names the realm; its secrets go there only if realm_policy.h allows it.
+  if (!cred.empty()) TIDE_RETURN_IF_ERROR(CheckRealmMayReceiveCredentials(host, realm));
   HttpRequest req;
   req.tls = &host.tls;
   std::string form;

@@ -1,7 +1,12 @@
 #include "registry/reference.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <algorithm>
 #include <cctype>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/string_view_compat.h"
 
@@ -57,6 +62,24 @@ bool ValidHost(std::string_view host) {
   return true;
 }
 
+// ":" followed by a decimal port number.
+bool ValidPort(std::string_view port) {
+  if (port.size() < 2 || port.size() > 6 || port[0] != ':') return false;
+  return std::all_of(port.begin() + 1, port.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// Only an address literal counts: a name such as "127.evil.example" resolves wherever its owner
+// wants, so it gets no plain-http default.
+bool IsLoopbackAddress(std::string_view name) {
+  std::string literal(name);
+  in_addr v4;
+  if (inet_pton(AF_INET, literal.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6;
+  if (inet_pton(AF_INET6, literal.c_str(), &v6) != 1) return false;
+  if (IN6_IS_ADDR_LOOPBACK(&v6)) return true;
+  return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
+}
+
 absl::Status Invalid(std::string_view text, std::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat("invalid image reference \"", Sv(text), "\": ", Sv(why)));
 }
@@ -65,11 +88,19 @@ absl::Status Invalid(std::string_view text, std::string_view why) {
 
 bool IsLocalhost(std::string_view host) {
   std::string_view name = host;
+  std::string_view port;
   if (name.starts_with("[")) {
-    return name.substr(0, name.find(']') + 1) == "[::1]";
+    size_t close = name.find(']');
+    if (close == std::string_view::npos) return false;
+    port = name.substr(close + 1);
+    name = name.substr(1, close - 1);
+  } else if (size_t colon = name.find(':'); colon != std::string_view::npos) {
+    port = name.substr(colon);
+    name = name.substr(0, colon);
   }
-  name = name.substr(0, name.find(':'));
-  return name == "localhost" || name.starts_with("127.");
+  if (!port.empty() && !ValidPort(port)) return false;
+  if (absl::EqualsIgnoreCase(Sv(name), "localhost")) return true;
+  return IsLoopbackAddress(name);
 }
 
 absl::StatusOr<Reference> Reference::Parse(std::string_view text) {

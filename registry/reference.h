@@ -41,8 +41,9 @@ class Reference {
 
 inline constexpr std::string_view kDockerHubRegistry = "docker.io";
 
-// True for "localhost", "localhost:port", "127.x.x.x[:port]" and "[::1][:port]": hosts that
-// containerd talks to over plain http by default.
+// True for "localhost", an IPv4 literal in 127.0.0.0/8 and "[::1]", each with an optional ":port":
+// hosts that containerd talks to over plain http by default. Names that merely look like loopback
+// ("127.evil.example", "localhost.example.com") are not.
 bool IsLocalhost(std::string_view host);
 
 }  // namespace tide::registry

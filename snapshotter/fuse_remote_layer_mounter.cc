@@ -94,9 +94,11 @@ class FuseRemoteLayerMounter : public RemoteLayerMounter {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<RemoteLayerMounter>> MakeRemoteLayerMounter(const Config& config) {
+absl::StatusOr<std::unique_ptr<RemoteLayerMounter>> MakeRemoteLayerMounter(const Config& config,
+                                                                           const RootLock& root) {
   layer::LayerMountManagerOptions options;
-  options.cache_dir = config.root / "cache";
+  // The cache cannot be configured elsewhere: the root's lock is what keeps a second daemon out.
+  options.cache_dir = root.root() / "cache";
   options.cache_max_bytes =
       config.cache_max_bytes ? config.cache_max_bytes : std::numeric_limits<uint64_t>::max();
   options.limits.max_prefetch_concurrency = config.prefetch_concurrency;
@@ -111,7 +113,7 @@ absl::StatusOr<std::unique_ptr<RemoteLayerMounter>> MakeRemoteLayerMounter(const
   TIDE_ASSIGN_OR_RETURN(std::unique_ptr<layer::LayerMountManager> manager,
                         layer::LayerMountManager::Create(options));
   return std::unique_ptr<RemoteLayerMounter>(
-      new FuseRemoteLayerMounter(std::move(manager), options.defaults, config.root / "profiles"));
+      new FuseRemoteLayerMounter(std::move(manager), options.defaults, root.root() / "profiles"));
 }
 
 }  // namespace tide::snapshotter

@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "snapshotter/config.h"
 #include "snapshotter/remote_layer_mounter_factory.h"
+#include "snapshotter/root_lock.h"
 #include "snapshotter/server.h"
 #include "snapshotter/snapshots_service.h"
 #include "snapshotter/snapshotter.h"
@@ -21,12 +22,19 @@ namespace log = tide::log;
 
 int Run(const Config& config) {
   log::Setup(config.log_level);
-  auto mounter = tide::snapshotter::MakeRemoteLayerMounter(config);
+  // First of all: nothing under root (cache included) may be touched while another daemon owns it.
+  auto root = tide::snapshotter::RootLock::Acquire(config.root);
+  if (!root.ok()) {
+    log::Error("cannot take the state directory",
+               {{"root", config.root.string()}, {"error", root.status().message()}});
+    return 1;
+  }
+  auto mounter = tide::snapshotter::MakeRemoteLayerMounter(config, *root);
   if (!mounter.ok()) {
     log::Error("remote layer mounter failed to start", {{"error", mounter.status().message()}});
     return 1;
   }
-  auto snapshotter = tide::snapshotter::Snapshotter::Open(config.root, std::move(*mounter));
+  auto snapshotter = tide::snapshotter::Snapshotter::Open(std::move(*root), std::move(*mounter));
   if (!snapshotter.ok()) {
     log::Error("cannot open snapshotter state",
                {{"root", config.root.string()}, {"error", snapshotter.status().message()}});

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <stdlib.h>
-#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,9 +13,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/atomic_file.h"
 #include "common/log.h"
 #include "common/status_macros.h"
-#include "common/unique_fd.h"
 #include "snapshotter/disk_usage.h"
 #include "snapshotter/remote_layer_labels.h"
 
@@ -48,13 +47,6 @@ Labels WithoutEmptyValues(Labels labels) {
   return labels;
 }
 
-absl::Status SyncDir(const fs::path& dir) {
-  UniqueFd fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd.valid()) return ErrnoError(absl::StrCat("open ", dir.string()));
-  if (fsync(fd.get()) != 0) return ErrnoError(absl::StrCat("fsync ", dir.string()));
-  return absl::OkStatus();
-}
-
 std::optional<std::string> SnapshotField(const SnapshotInfo& info, const std::vector<std::string>& path) {
   if (path.empty()) return std::nullopt;
   const std::string& field = path[0];
@@ -72,31 +64,22 @@ std::optional<std::string> SnapshotField(const SnapshotInfo& info, const std::ve
 
 }  // namespace
 
-Snapshotter::Snapshotter(fs::path root, UniqueFd root_lock, std::unique_ptr<MetadataStore> store,
+Snapshotter::Snapshotter(RootLock root_lock, std::unique_ptr<MetadataStore> store,
                          std::unique_ptr<RemoteLayerMounter> mounter)
-    : root_(std::move(root)),
-      root_lock_(std::move(root_lock)),
+    : root_lock_(std::move(root_lock)),
+      root_(root_lock_.root()),
       store_(std::move(store)),
       mounter_(std::move(mounter)) {}
 
-absl::StatusOr<std::unique_ptr<Snapshotter>> Snapshotter::Open(const fs::path& root,
+absl::StatusOr<std::unique_ptr<Snapshotter>> Snapshotter::Open(RootLock root,
                                                                std::unique_ptr<RemoteLayerMounter> mounter) {
+  fs::path snapshots = root.root() / "snapshots";
   std::error_code ec;
-  fs::create_directories(root / "snapshots", ec);
-  if (ec)
-    return absl::InternalError(absl::StrCat("create ", (root / "snapshots").string(), ": ", ec.message()));
-  fs::permissions(root, fs::perms::owner_all, ec);
-  fs::permissions(root / "snapshots", fs::perms::owner_all, ec);
-  // Two daemons on one root would remove each other's half-made directories and mounts.
-  UniqueFd root_lock(open((root / "lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  if (!root_lock.valid()) return ErrnoError(absl::StrCat("open ", (root / "lock").string()));
-  if (flock(root_lock.get(), LOCK_EX | LOCK_NB) != 0) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("state directory ", root.string(), " is in use by another tide-snapshotter"));
-  }
-  TIDE_ASSIGN_OR_RETURN(auto store, MetadataStore::Open(root / "metadata.db"));
-  std::unique_ptr<Snapshotter> s(
-      new Snapshotter(root, std::move(root_lock), std::move(store), std::move(mounter)));
+  fs::create_directories(snapshots, ec);
+  if (ec) return absl::InternalError(absl::StrCat("create ", snapshots.string(), ": ", ec.message()));
+  fs::permissions(snapshots, fs::perms::owner_all, ec);
+  TIDE_ASSIGN_OR_RETURN(auto store, MetadataStore::Open(root.root() / "metadata.db"));
+  std::unique_ptr<Snapshotter> s(new Snapshotter(std::move(root), std::move(store), std::move(mounter)));
   std::lock_guard lock(s->mu_);
   TIDE_RETURN_IF_ERROR(s->RemoveOrphanDirsLocked());
   s->RestoreRemoteLayersLocked();
@@ -166,7 +149,7 @@ absl::StatusOr<SnapshotInfo> Snapshotter::CreateLocked(Kind kind, const std::str
     return status;
   }
   tmp = dir;  // from here discard() removes the final directory
-  absl::Status status = SyncDir(root_ / "snapshots");
+  absl::Status status = SyncDirectory(root_ / "snapshots");
   if (status.ok()) status = tx->Commit();
   if (!status.ok()) {
     discard();

@@ -11,11 +11,11 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "common/unique_fd.h"
 #include "snapshotter/filter.h"
 #include "snapshotter/metadata_store.h"
 #include "snapshotter/mount_spec.h"
 #include "snapshotter/remote_layer_mounter.h"
+#include "snapshotter/root_lock.h"
 #include "snapshotter/snapshot_info.h"
 
 namespace tide::snapshotter {
@@ -26,11 +26,10 @@ namespace tide::snapshotter {
 // Unavailable (a lower remote layer is not mounted). Thread-safe.
 class Snapshotter {
  public:
-  // Opens or creates the state under root, removes directories no committed row owns (left by a
-  // crash) and restores the mounts of remote snapshots. FailedPrecondition when another process
-  // holds root. `mounter` may be null: every layer is
-  // then an ordinary snapshot.
-  static absl::StatusOr<std::unique_ptr<Snapshotter>> Open(const std::filesystem::path& root,
+  // Opens or creates the state under the locked root, removes directories no committed row owns
+  // (left by a crash) and restores the mounts of remote snapshots. Keeps the lock until destroyed.
+  // `mounter` may be null: every layer is then an ordinary snapshot.
+  static absl::StatusOr<std::unique_ptr<Snapshotter>> Open(RootLock root,
                                                            std::unique_ptr<RemoteLayerMounter> mounter);
 
   // AlreadyExists when the layer became a remote snapshot; otherwise the mounts.
@@ -55,7 +54,7 @@ class Snapshotter {
   static std::string RemoteSnapshotName(const std::string& ref, const std::string& parent);
 
  private:
-  Snapshotter(std::filesystem::path root, UniqueFd root_lock, std::unique_ptr<MetadataStore> store,
+  Snapshotter(RootLock root_lock, std::unique_ptr<MetadataStore> store,
               std::unique_ptr<RemoteLayerMounter> mounter);
 
   absl::StatusOr<SnapshotInfo> CreateLocked(Kind kind, const std::string& key, const std::string& parent,
@@ -76,8 +75,9 @@ class Snapshotter {
   void RestoreRemoteLayersLocked();
 
   std::mutex mu_;
+  // Declared first so it is released last, after the mounter and the store are closed.
+  RootLock root_lock_;
   const std::filesystem::path root_;
-  UniqueFd root_lock_;  // flock on root/lock: one daemon per state directory
   std::unique_ptr<MetadataStore> store_;
   std::unique_ptr<RemoteLayerMounter> mounter_;
   std::set<int64_t> unhealthy_;  // remote snapshots whose mount could not be restored

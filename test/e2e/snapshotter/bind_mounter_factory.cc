@@ -8,7 +8,7 @@
 
 namespace tide::snapshotter {
 
-absl::StatusOr<std::unique_ptr<RemoteLayerMounter>> MakeRemoteLayerMounter(const Config&) {
+absl::StatusOr<std::unique_ptr<RemoteLayerMounter>> MakeRemoteLayerMounter(const Config&, const RootLock&) {
   const char* dir = std::getenv("TIDE_TEST_LAYERS_DIR");
   if (dir == nullptr) return absl::InvalidArgumentError("TIDE_TEST_LAYERS_DIR is not set");
   return std::unique_ptr<RemoteLayerMounter>(new tide::testing::BindLayerMounter(dir));

@@ -27,6 +27,9 @@ TEST_CASE("an interrupted conversion exits 130 and leaves no tag and no temp fil
           "[converter][interrupt]") {
   TempDir out("tide-convert");
   std::filesystem::path dst = out / "layout";
+  // An existing layout, so the conversion writes into it where this test can watch (a new one is
+  // built in a hidden sibling that only appears at dst when finished).
+  REQUIRE(tide::oci::OciLayout::OpenOrCreate(dst).ok());
   // Level 19 keeps the conversion busy long enough to interrupt it mid-layer.
   auto proc =
       Subprocess::Start({TidectlPath(), "convert", "--zstd-level", "19",
@@ -56,4 +59,7 @@ TEST_CASE("an interrupted conversion exits 130 and leaves no tag and no temp fil
   auto layout = tide::oci::OciLayout::Open(dst);
   REQUIRE(layout.ok());
   CHECK(layout->Tags().empty());
+  size_t entries = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(out.path())) ++entries;
+  CHECK(entries == 2);  // layout and log, nothing staged beside them
 }

@@ -1,4 +1,7 @@
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <map>
+#include <vector>
 
 #include "oci/manifest.h"
 #include "oci/media_types.h"
@@ -156,6 +159,104 @@ TEST_CASE("a failed conversion leaves an existing destination tag untouched", "[
     if (e.path().filename().string().rfind(".tmp", 0) == 0) ++temps;
   }
   CHECK(temps == 0);
+}
+
+namespace {
+
+// Every regular file under dir with its content.
+std::map<std::string, std::string> FilesUnder(const std::filesystem::path& dir) {
+  std::map<std::string, std::string> files;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    if (e.is_regular_file()) files[e.path().lexically_relative(dir).string()] = ReadFile(e.path());
+  }
+  return files;
+}
+
+std::vector<std::string> EntriesOf(const std::filesystem::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::vector<LayerBlob> TruncatedLayer() {
+  std::string tar = GoodTar();
+  std::string gz = GzipBytes(tar);
+  return {{gz.substr(0, gz.size() - 9), std::string(oci::kOciLayerGzip), tar}};
+}
+
+}  // namespace
+
+TEST_CASE("a failed conversion into a new or empty directory leaves no layout there", "[converter][errors]") {
+  TempDir dir("tide-convert-err");
+  WriteImage(dir / "src", "bad", TruncatedLayer());
+  std::string src = "oci:" + (dir / "src").string();
+
+  auto missing = Tidectl({"convert", "-q", "oci:" + (dir / "no-such-layout").string() + ":v1",
+                          "oci:" + (dir / "out1").string() + ":v1"});
+  CHECK(missing.exit_code == 1);
+  auto bad = Tidectl({"convert", "-q", src + ":bad", "oci:" + (dir / "out2").string() + ":v1"});
+  INFO(bad.output);
+  CHECK(bad.exit_code == 1);
+  CHECK(bad.output.find("truncated gzip stream") != std::string::npos);
+  auto nested = Tidectl({"convert", "-q", src + ":bad", "oci:" + (dir / "out3" / "x").string() + "/"});
+  CHECK(nested.exit_code == 1);
+  std::filesystem::create_directory(dir / "empty");
+  auto into_empty = Tidectl({"convert", "-q", src + ":bad", "oci:" + (dir / "empty").string() + ":v1"});
+  CHECK(into_empty.exit_code == 1);
+  // Nothing but the source, the empty directory as it was, and the parent made for out3/x.
+  CHECK(EntriesOf(dir.path()) == std::vector<std::string>{"empty", "out3", "src"});
+  CHECK(EntriesOf(dir / "empty").empty());
+  CHECK(EntriesOf(dir / "out3").empty());
+
+  // The same destinations work once the source is good, with nothing left beside them.
+  WriteImage(dir / "src", "good", {{GzipBytes(GoodTar()), std::string(oci::kOciLayerGzip), GoodTar()}});
+  for (const char* out : {"out2", "empty"}) {
+    auto ok = Tidectl({"convert", "-q", src + ":good", "oci:" + (dir / out).string() + ":v1"});
+    INFO(ok.output);
+    REQUIRE(ok.exit_code == 0);
+    auto layout = oci::OciLayout::Open(dir / out);
+    REQUIRE(layout.ok());
+    CHECK(layout->Resolve("v1").ok());
+  }
+  CHECK(EntriesOf(dir.path()) == std::vector<std::string>{"empty", "out2", "out3", "src"});
+}
+
+TEST_CASE("a failed conversion keeps every file of an existing layout", "[converter][errors]") {
+  TempDir dir("tide-convert-err");
+  std::string tar = GoodTar();
+  WriteImage(dir / "src", "good", {{GzipBytes(tar), std::string(oci::kOciLayerGzip), tar}});
+  WriteImage(dir / "src", "bad", TruncatedLayer());
+  std::string src = "oci:" + (dir / "src").string();
+  std::filesystem::path dst = dir / "dst";
+  REQUIRE(Tidectl({"convert", "-q", src + ":good", "oci:" + dst.string() + ":keep"}).exit_code == 0);
+  REQUIRE(Tidectl({"convert", "-q", src + ":good", "oci:" + dst.string() + ":out"}).exit_code == 0);
+  auto before = FilesUnder(dst);
+
+  CHECK(Tidectl({"convert", "-q", src + ":bad", "oci:" + dst.string() + ":out"}).exit_code == 1);
+  auto after = FilesUnder(dst);
+  for (const auto& [name, content] : before) {
+    INFO(name);
+    REQUIRE(after.count(name) == 1);
+    CHECK(after[name] == content);
+  }
+  CHECK(EntriesOf(dir.path()) == std::vector<std::string>{"dst", "src"});
+}
+
+TEST_CASE("a non-empty directory that is not a layout is refused and left alone", "[converter][errors]") {
+  TempDir dir("tide-convert-err");
+  std::string tar = GoodTar();
+  WriteImage(dir / "src", "good", {{GzipBytes(tar), std::string(oci::kOciLayerGzip), tar}});
+  WriteFile(dir / "home" / "notes.txt", "mine");
+  auto r =
+      Tidectl({"convert", "-q", "oci:" + (dir / "src").string() + ":good", "oci:" + (dir / "home").string()});
+  INFO(r.output);
+  CHECK(r.exit_code == 1);
+  CHECK(r.output.find((dir / "home").string() + " exists and is not an OCI image layout") !=
+        std::string::npos);
+  CHECK(FilesUnder(dir / "home") == std::map<std::string, std::string>{{"notes.txt", "mine"}});
+  CHECK(EntriesOf(dir.path()) == std::vector<std::string>{"home", "src"});
 }
 
 TEST_CASE("--platform judges index entries without a platform field by their config",

@@ -209,3 +209,35 @@ TEST_CASE("daemon: bad configuration stops it with a message; flags override the
   CHECK(proc->Stop(SIGINT) == 0);
   CHECK(ReadFile(dir / "log").find("signal=SIGINT") != std::string::npos);  // info from the flag, not error
 }
+
+TEST_CASE("daemon: a second daemon on a live root leaves its cache alone and exits with a clear error",
+          "[snapshotter][integration]") {
+  TempDir dir("tide-second");
+  TideSnapshotterOptions options;
+  options.root = dir / "root";
+  options.socket = (dir / "tide.sock").string();
+  auto tide = TideSnapshotterProcess::Start(options);
+  REQUIRE(tide.ok());
+  // A write of the live daemon in flight and a chunk it has cached. A second daemon that scanned the
+  // cache would delete the first and, with a 1-byte limit, evict the second.
+  fs::path cache = options.root / "cache";
+  fs::path marker = cache / "tmp" / "in-flight-write";
+  std::string hex(64, 'a');
+  fs::path chunk = cache / "chunks" / hex.substr(0, 2) / hex;
+  fs::create_directories(marker.parent_path());
+  fs::create_directories(chunk.parent_path());
+  WriteFile(marker, "half a chunk");
+  WriteFile(chunk, "a cached chunk");
+  WriteFile(dir / "second.toml", absl::StrCat("root = \"", options.root.string(), "\"\naddress = \"",
+                                              (dir / "second.sock").string(), "\"\ncache_max_bytes = 1\n"));
+
+  auto second = RunCommand({TideSnapshotterBinary(), "--config", (dir / "second.toml").string()});
+  INFO(second.output);
+  CHECK(second.exit_code == 1);
+  CHECK(second.output.find("in use by another tide-snapshotter") != std::string::npos);
+  CHECK(second.output.find(options.root.string()) != std::string::npos);
+  CHECK(fs::exists(marker));
+  CHECK(fs::exists(chunk));
+  CHECK_FALSE(fs::exists(dir / "second.sock"));
+  CHECK((*tide)->Stop() == 0);
+}

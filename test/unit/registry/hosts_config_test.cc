@@ -17,6 +17,10 @@ TEST_CASE("No hosts.toml: the registry itself, https unless local or plain_http"
   auto local = ConfigureHosts("127.0.0.1:5000", {});
   REQUIRE(local.ok());
   CHECK((*local)[0].BaseUrl() == "http://127.0.0.1:5000/v2");
+  // A name anyone can register that merely starts like a loopback address stays on https.
+  auto lookalike = ConfigureHosts("127.evil.example:5000", {});
+  REQUIRE(lookalike.ok());
+  CHECK((*lookalike)[0].BaseUrl() == "https://127.evil.example:5000/v2");
 
   auto plain = ConfigureHosts("reg.example.com", HostsOptions{.hosts_dir = "", .plain_http = true});
   REQUIRE(plain.ok());

@@ -70,7 +70,16 @@ TEST_CASE("IsLocalhost matches loopback names only") {
   CHECK(IsLocalhost("localhost:5000"));
   CHECK(IsLocalhost("127.0.0.1:35000"));
   CHECK(IsLocalhost("[::1]:5000"));
+  CHECK(IsLocalhost("127.1.2.3"));
+  CHECK(IsLocalhost("[::1]"));
   CHECK_FALSE(IsLocalhost("localhost.example.com"));
+  CHECK_FALSE(IsLocalhost("127.evil.example"));
+  CHECK_FALSE(IsLocalhost("127.evil.example:5000"));
+  CHECK_FALSE(IsLocalhost("127.0.0.1.evil.example:5000"));
+  CHECK_FALSE(IsLocalhost("127.0.0.1:5000x"));
+  CHECK_FALSE(IsLocalhost("[::1]evil.example"));
+  CHECK_FALSE(IsLocalhost("[::2]:5000"));
+  CHECK_FALSE(IsLocalhost("128.0.0.1"));
   CHECK_FALSE(IsLocalhost("10.0.0.1:5000"));
   CHECK_FALSE(IsLocalhost("docker.io"));
 }

@@ -1,11 +1,13 @@
 #include "snapshotter/snapshotter.h"
 
 #include <sys/mount.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "snapshotter/remote_layer_labels.h"
 #include "test/support/temp_dir.h"
 #include "test/unit/snapshotter/bind_layer_mounter.h"
@@ -13,6 +15,8 @@
 using tide::snapshotter::Filter;
 using tide::snapshotter::Kind;
 using tide::snapshotter::Labels;
+using tide::snapshotter::RemoteLayerMounter;
+using tide::snapshotter::RootLock;
 using tide::snapshotter::SnapshotInfo;
 using tide::snapshotter::Snapshotter;
 using tide::testing::BindLayerMounter;
@@ -39,6 +43,13 @@ std::vector<std::string> DirEntries(const fs::path& dir) {
   return names;
 }
 
+absl::StatusOr<std::unique_ptr<Snapshotter>> OpenAt(const fs::path& root,
+                                                    std::unique_ptr<RemoteLayerMounter> mounter) {
+  auto lock = RootLock::Acquire(root);
+  if (!lock.ok()) return lock.status();
+  return Snapshotter::Open(std::move(*lock), std::move(mounter));
+}
+
 Labels RemoteLabels(const std::string& chain_id, const std::string& index_hex) {
   return {{"containerd.io/snapshot.ref", chain_id},
           {"containerd.io/snapshot/tide.repository", "127.0.0.1:5000/test/img"},
@@ -50,7 +61,7 @@ Labels RemoteLabels(const std::string& chain_id, const std::string& index_hex) {
 TEST_CASE("snapshotter: start-up removes directories no committed row owns", "[snapshotter]") {
   TempDir root("tide-snap");
   {
-    auto s = Snapshotter::Open(root.path(), nullptr);
+    auto s = OpenAt(root.path(), nullptr);
     REQUIRE(s.ok());
     REQUIRE((*s)->Prepare("a", "", {}).ok());
     REQUIRE((*s)->Commit("a-c", "a", {}).ok());
@@ -61,7 +72,7 @@ TEST_CASE("snapshotter: start-up removes directories no committed row owns", "[s
   fs::create_directories(root / "snapshots" / "new-x1y2z3" / "fs");
   fs::create_directories(root / "snapshots" / "3" / "fs");
   tide::testing::WriteFile(root / "snapshots" / "3" / "fs" / "f", "half-made");
-  auto s = Snapshotter::Open(root.path(), nullptr);
+  auto s = OpenAt(root.path(), nullptr);
   REQUIRE(s.ok());
   CHECK(DirEntries(root / "snapshots") == std::vector<std::string>{"1", "2"});
   CHECK((*s)->Stat("b").ok());
@@ -75,7 +86,7 @@ TEST_CASE("snapshotter: start-up removes directories no committed row owns", "[s
 
 TEST_CASE("snapshotter: overlay mounts follow the parent chain, top first", "[snapshotter]") {
   TempDir root("tide-snap");
-  auto s = Snapshotter::Open(root.path(), nullptr);
+  auto s = OpenAt(root.path(), nullptr);
   REQUIRE(s.ok());
   auto& sn = **s;
   auto m = sn.Prepare("l1", "", {});
@@ -116,7 +127,7 @@ TEST_CASE("snapshotter: a tide layer becomes a committed remote snapshot contain
   tide::testing::WriteFile(layers / hex / "etc" / "greeting", "hi from a remote layer");
   auto mounter_owned = std::make_unique<BindLayerMounter>(layers.path());
   BindLayerMounter* mounter = mounter_owned.get();
-  auto s = Snapshotter::Open(root.path(), std::move(mounter_owned));
+  auto s = OpenAt(root.path(), std::move(mounter_owned));
   REQUIRE(s.ok());
   auto& sn = **s;
   const std::string chain = "sha256:" + std::string(64, '1');
@@ -173,7 +184,7 @@ TEST_CASE("snapshotter: a tide layer becomes a committed remote snapshot contain
   s->reset();
   auto mounter2_owned = std::make_unique<BindLayerMounter>(layers.path());
   BindLayerMounter* mounter2 = mounter2_owned.get();
-  auto s2 = Snapshotter::Open(root.path(), std::move(mounter2_owned));
+  auto s2 = OpenAt(root.path(), std::move(mounter2_owned));
   REQUIRE(s2.ok());
   CHECK(mounter2->restores == 2);
   CHECK(tide::testing::ReadFile(fs::path(lowerdir) / "etc" / "greeting") == "hi from a remote layer");
@@ -205,7 +216,7 @@ TEST_CASE("snapshotter: a failed remote mount falls back to an ordinary snapshot
   TempDir layers("tide-layers");
   std::string hex(64, 'c');
   fs::create_directories(layers / hex);
-  auto s = Snapshotter::Open(root.path(), std::make_unique<FailingMounter>(layers.path()));
+  auto s = OpenAt(root.path(), std::make_unique<FailingMounter>(layers.path()));
   REQUIRE(s.ok());
   const std::string chain = "sha256:" + std::string(64, '4');
   auto mounts = (*s)->Prepare("default/1/extract " + chain, "", RemoteLabels(chain, hex));
@@ -262,7 +273,7 @@ TEST_CASE("snapshotter: a remote layer that cannot be restored makes its users U
   const std::string chain = "sha256:" + std::string(64, '5');
   std::string name = Snapshotter::RemoteSnapshotName(chain, "");
   {
-    auto s = Snapshotter::Open(root.path(), std::make_unique<BindLayerMounter>(layers.path()));
+    auto s = OpenAt(root.path(), std::make_unique<BindLayerMounter>(layers.path()));
     REQUIRE(s.ok());
     REQUIRE(absl::IsAlreadyExists((*s)->Prepare("k", "", RemoteLabels(chain, hex)).status()));
     REQUIRE((*s)->View("v", name, {}).ok());
@@ -270,7 +281,7 @@ TEST_CASE("snapshotter: a remote layer that cannot be restored makes its users U
   // The layer is gone when the daemon comes back (cache wiped, registry unreachable).
   umount2((root / "snapshots" / "1" / "fs").c_str(), MNT_DETACH);
   fs::remove_all(layers / hex);
-  auto s = Snapshotter::Open(root.path(), std::make_unique<BindLayerMounter>(layers.path()));
+  auto s = OpenAt(root.path(), std::make_unique<BindLayerMounter>(layers.path()));
   REQUIRE(s.ok());
   CHECK((*s)->Stat(name).ok());  // still known, so containerd's records stay valid
   CHECK(absl::IsUnavailable((*s)->Prepare("c", name, {}).status()));
@@ -291,13 +302,14 @@ TEST_CASE("snapshotter: a remote layer that cannot be restored makes its users U
 
 TEST_CASE("snapshotter: one process per state directory", "[snapshotter]") {
   TempDir root("tide-snap");
-  auto first = Snapshotter::Open(root.path(), nullptr);
+  auto first = OpenAt(root.path(), nullptr);
   REQUIRE(first.ok());
-  auto second = Snapshotter::Open(root.path(), nullptr);
+  auto second = RootLock::Acquire(root.path());
   REQUIRE(absl::IsFailedPrecondition(second.status()));
   CHECK(std::string(second.status().message()).find(root.path().string()) != std::string::npos);
+  CHECK(std::string(second.status().message()).find(absl::StrCat("pid ", getpid())) != std::string::npos);
   first->reset();
-  CHECK(Snapshotter::Open(root.path(), nullptr).ok());
+  CHECK(OpenAt(root.path(), nullptr).ok());
 }
 
 TEST_CASE("snapshotter: concurrent pulls of one remote layer end with one snapshot and one mount",
@@ -308,7 +320,7 @@ TEST_CASE("snapshotter: concurrent pulls of one remote layer end with one snapsh
   tide::testing::WriteFile(layers / hex / "f", "x");
   auto mounter_owned = std::make_unique<BindLayerMounter>(layers.path());
   BindLayerMounter* mounter = mounter_owned.get();
-  auto s = Snapshotter::Open(root.path(), std::move(mounter_owned));
+  auto s = OpenAt(root.path(), std::move(mounter_owned));
   REQUIRE(s.ok());
   const std::string chain = "sha256:" + std::string(64, '6');
   std::vector<std::thread> threads;
