@@ -34,6 +34,10 @@ void WriteSysfs(const std::string& path, const std::string& value) {
 
 }  // namespace
 
+void FuseMount::InvalidateData(fuse_ino_t ino) {
+  if (session_ != nullptr && !finished_) fuse_lowlevel_notify_inval_inode(session_, ino, 0, 0);
+}
+
 void AbortFuseConnection(unsigned connection) {
   if (connection != 0) WriteSysfs(absl::StrCat("/sys/fs/fuse/connections/", connection, "/abort"), "1");
 }

@@ -38,6 +38,8 @@ class FuseMount {
   // True once the loop ended (e.g. someone ran umount on the mountpoint).
   bool finished() const { return finished_; }
   const std::filesystem::path& mountpoint() const { return mountpoint_; }
+  // Drops the kernel's cached pages of an inode, so its next read comes to the filesystem again.
+  void InvalidateData(fuse_ino_t ino);
   // The kernel connection number (/sys/fs/fuse/connections/N).
   unsigned connection() const { return connection_; }
 

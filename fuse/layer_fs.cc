@@ -93,6 +93,7 @@ void LayerFs::FillEntry(EntryId id, fuse_entry_param* e) const {
 
 absl::StatusOr<size_t> LayerFs::ReadFile(EntryId id, uint64_t offset, std::span<char> dst) {
   if (id >= index_->entry_count()) return absl::NotFoundError("no such entry");
+  if (poisoned()) return absl::DataLossError("the layer failed verification against its diff_id");
   id = index_->Resolve(id);
   const format::EntryAttr& a = index_->attr(id);
   if (a.type != EntryType::kRegular) return absl::InvalidArgumentError("not a regular file");

@@ -41,6 +41,9 @@ class LayerFs {
   // Reads [offset, offset+size) of a regular file into dst; returns bytes read or an error.
   // Public for tests and for tools that read a layer without mounting it.
   absl::StatusOr<size_t> ReadFile(format::EntryId id, uint64_t offset, std::span<char> dst);
+  // From now on every read fails: the layer's content turned out not to be what its image commits to.
+  void Poison() { poisoned_.store(true, std::memory_order_relaxed); }
+  bool poisoned() const { return poisoned_.load(std::memory_order_relaxed); }
 
  private:
   friend struct LayerFsOps;
@@ -53,6 +56,7 @@ class LayerFs {
   const std::shared_ptr<ReadObserver> observer_;  // null: nobody is recording
   const KernelCacheOptions cache_options_;
   const OverlayView view_;
+  std::atomic<bool> poisoned_{false};
   // Per-file "where the last read ended" hints, hashed into a fixed table: lock-free, and a collision
   // only costs a missed or needless lookahead.
   static constexpr size_t kSequentialHints = 4096;

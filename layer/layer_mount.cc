@@ -8,6 +8,7 @@
 #include "common/string_view_compat.h"
 #include "format/blob_reader.h"
 #include "format/chunk_decoder.h"
+#include "layer/content_verifier.h"
 
 namespace tide::layer {
 namespace {
@@ -120,12 +121,37 @@ absl::StatusOr<std::unique_ptr<LayerMount>> LayerMount::Create(
       fetch::MakePrefetchPlan(options.prefetch, startup, ranks, static_cast<uint32_t>(idx->chunks().size()));
   if (!plan.empty())
     m->prefetcher_ = std::make_unique<fetch::Prefetcher>(std::move(queue), m->fetcher_, plan);
+  if (plan.rest) m->verifier_ = std::thread([mount = m.get()] { mount->VerifyWhenFetched(); });
   return m;
 }
 
+void LayerMount::VerifyWhenFetched() {
+  while (!prefetcher_->WaitDone(std::chrono::milliseconds(200))) {
+    if (stopping_.load(std::memory_order_relaxed)) return;
+  }
+  absl::Status verified = VerifyLayerTar(*index_, *fetcher_, stopping_);
+  if (verified.ok()) {
+    log::Info("layer verified against its diff_id", {{"layer", name_}, {"diff_id", index_->diff_id().str()}});
+    return;
+  }
+  if (!absl::IsDataLoss(verified)) {
+    log::Info("layer not verified", {{"layer", name_}, {"reason", verified.message()}});
+    return;
+  }
+  fs_->Poison();
+  // Pages the kernel already holds would still be served without asking: drop them.
+  for (format::EntryId id = 0; id < index_->entry_count(); ++id) {
+    if (index_->attr(id).type == format::EntryType::kRegular) fuse_->InvalidateData(id + 1);
+  }
+  log::Error("layer poisoned: its content is not what the image commits to",
+             {{"layer", name_}, {"error", verified.message()}});
+}
+
 LayerMount::~LayerMount() {
+  stopping_ = true;
   // Cancelling first makes a running prefetch request end now rather than finish its transfer.
   if (fetcher_) fetcher_->Cancel();
+  if (verifier_.joinable()) verifier_.join();
   prefetcher_.reset();
   fuse_.reset();
 }

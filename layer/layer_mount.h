@@ -1,11 +1,13 @@
 #ifndef TIDE_LAYER_LAYER_MOUNT_H_
 #define TIDE_LAYER_LAYER_MOUNT_H_
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -76,6 +78,8 @@ class LayerMount {
   AccessRecorder* recorder() { return recorder_.get(); }
   fetch::Prefetcher* prefetcher() { return prefetcher_.get(); }
   bool finished() const { return fuse_->finished(); }
+  // The whole layer was fetched and its tar does not hash to the index's diff_id: reads fail.
+  bool poisoned() const { return fs_->poisoned(); }
 
  private:
   LayerMount() = default;
@@ -86,6 +90,10 @@ class LayerMount {
   std::unique_ptr<fuse::LayerFs> fs_;
   std::unique_ptr<fuse::FuseMount> fuse_;
   std::unique_ptr<fetch::Prefetcher> prefetcher_;
+  // Once the prefetch of the whole layer has run: hashes the tar and poisons the layer on a mismatch.
+  std::atomic<bool> stopping_{false};
+  std::thread verifier_;
+  void VerifyWhenFetched();
 };
 
 }  // namespace tide::layer

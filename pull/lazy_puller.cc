@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/chain_id.h"
 #include "common/sha256.h"
 #include "common/status_macros.h"
 #include "common/string_view_compat.h"
@@ -253,13 +254,8 @@ std::string_view LayerStateName(LayerState state) {
 std::vector<Digest> ChainIds(const std::vector<Digest>& diff_ids) {
   std::vector<Digest> chain;
   chain.reserve(diff_ids.size());
-  for (const Digest& diff_id : diff_ids) {
-    if (chain.empty()) {
-      chain.push_back(diff_id);
-    } else {
-      chain.push_back(Digest::Of(absl::StrCat(chain.back().str(), " ", diff_id.str())));
-    }
-  }
+  for (const Digest& diff_id : diff_ids)
+    chain.push_back(ChainIdOf(chain.empty() ? "" : chain.back().str(), diff_id));
   return chain;
 }
 

@@ -26,12 +26,16 @@ absl::StatusOr<layer::RemoteLayer> ToRemoteLayer(const Labels& labels) {
   layer.reference = where.reference;
   TIDE_ASSIGN_OR_RETURN(layer.layer_digest, Digest::Parse(where.layer_digest));
   // containerd copies the layer's annotations into the labels under the same keys.
+  // containerd copies the layer's annotations into the labels under the same keys. Only an index
+  // digest the manifest commits to binds the served bytes to the image: without one (the blob's
+  // footer names a digest of its own choosing) the layer takes the ordinary path.
   auto index = layer::IndexLocationFromAnnotations(labels, 0);
-  if (index.ok()) {
-    layer.index = *index;
-  } else if (!absl::IsNotFound(index.status())) {
-    return index.status();
-  }  // else: the footer locates the index (one HEAD + one range request more)
+  if (absl::IsNotFound(index.status())) {
+    return absl::FailedPreconditionError(absl::StrCat("tide layer ", layer.layer_digest.str(), " of ",
+                                                      where.reference, " has no index annotations"));
+  }
+  if (!index.ok()) return index.status();
+  layer.index = *index;
   return layer;
 }
 
@@ -51,12 +55,23 @@ class FuseRemoteLayerMounter : public RemoteLayerMounter {
     if (!layer.ok()) return layer.status();
     return true;
   }
-  absl::Status Mount(const Labels& labels, const std::filesystem::path& target) override {
+  absl::StatusOr<Digest> Mount(const Labels& labels, const std::filesystem::path& target) override {
     TIDE_ASSIGN_OR_RETURN(layer::RemoteLayer layer, ToRemoteLayer(labels));
     const bool learned = keeper_->Has(layer.layer_digest);
     TIDE_RETURN_IF_ERROR(manager_->Mount(layer, target, OptionsFor(layer, learned)));
+    layer::LayerMount* mount = manager_->Find(target);
+    Digest diff_id = mount != nullptr ? mount->index().diff_id() : Digest();
+    if (diff_id.empty()) {
+      manager_->Unmount(target).IgnoreError();
+      return absl::FailedPreconditionError(
+          absl::StrCat("index of tide layer ", layer.layer_digest.str(), " commits to no diff_id"));
+    }
     if (!learned) keeper_->Watch(target, layer.layer_digest);
-    return absl::OkStatus();
+    return diff_id;
+  }
+  bool Poisoned(const std::filesystem::path& target) override {
+    layer::LayerMount* mount = manager_->Find(target);
+    return mount != nullptr && mount->poisoned();
   }
   absl::Status Unmount(const std::filesystem::path& target) override {
     keeper_->Forget(target);

@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/digest.h"
 #include "snapshotter/snapshot_info.h"
 
 namespace tide::snapshotter {
@@ -26,13 +27,18 @@ class RemoteLayerMounter {
   // Whether the layer is a tide layer this mounter can serve lazily. Errors are treated like
   // false (the layer falls back to an ordinary snapshot) and logged.
   virtual absl::StatusOr<bool> IsRemoteLayer(const Labels& labels) = 0;
-  // Mounts the layer's filesystem on the existing empty directory `target`.
-  virtual absl::Status Mount(const Labels& labels, const std::filesystem::path& target) = 0;
+  // Mounts the layer's filesystem on the existing empty directory `target` and returns the diff_id
+  // its content is bound to (for a tide layer: the tar sha256 of the manifest-covered index). The
+  // snapshotter checks it against the chainID the layer is committed under (docs/security.md).
+  virtual absl::StatusOr<Digest> Mount(const Labels& labels, const std::filesystem::path& target) = 0;
   // Unmounts what Mount or Restore put on `target`; OK when nothing is mounted there.
   virtual absl::Status Unmount(const std::filesystem::path& target) = 0;
   // After a restart: `target` may still hold a dead mount of the previous process; replace it with
   // a working one for the same layer (from the local cache where possible).
   virtual absl::Status Restore(const Labels& labels, const std::filesystem::path& target) = 0;
+  // The layer on `target` failed verification of its whole content (its reads now fail): it must not
+  // be reused for another pull.
+  virtual bool Poisoned(const std::filesystem::path& target) = 0;
 };
 
 }  // namespace tide::snapshotter

@@ -5,6 +5,7 @@
 #include "common/log.h"
 #include "common/sha256.h"
 #include "common/status_macros.h"
+#include "snapshotter/content_binding.h"
 #include "snapshotter/remote_layer_labels.h"
 #include "snapshotter/snapshotter.h"
 
@@ -42,6 +43,17 @@ Snapshotter::RemoteState Snapshotter::FindCommittedRemoteLocked(const std::strin
   if (!existing.ok() || existing->kind != Kind::kCommitted || existing->parent != parent) {
     return RemoteState::kAbsent;
   }
+  if (!SameRemoteLayer(existing->labels, labels)) {
+    // Same chainID and parent, another blob: at most one of them is what the chainID stands for, and
+    // the one already committed passed that check. Never swap one for the other; unpack this one.
+    log::Warn("chainID already served by another layer blob, unpacking this one locally",
+              {{"key", key}, {"name", name}});
+    return RemoteState::kBroken;
+  }
+  if (mounter_->Poisoned(SnapshotDir(existing->id) / "fs")) {
+    log::Error("remote snapshot failed verification, not reused", {{"key", key}, {"name", name}});
+    return RemoteState::kBroken;
+  }
   if (unhealthy_.count(existing->id) != 0) {
     // Its restore failed at start-up; a new pull of the layer is the moment to try again.
     absl::Status healed = mounter_->Restore(existing->labels, SnapshotDir(existing->id) / "fs");
@@ -59,13 +71,20 @@ absl::StatusOr<bool> Snapshotter::TryCommitRemote(const SnapshotInfo& active, co
   const std::string& ref = labels.at(kSnapshotRefLabel);
   std::filesystem::path layer = SnapshotDir(active.id) / "fs";
   absl::Time start = absl::Now();
-  absl::Status mounted = mounter_->Mount(labels, layer);
-  if (!mounted.ok()) {
+  absl::StatusOr<Digest> diff_id = mounter_->Mount(labels, layer);
+  if (!diff_id.ok()) {
     log::Warn("remote mount failed, falling back to an ordinary snapshot",
-              {{"key", active.name}, {"ref", ref}, {"error", mounted.message()}});
+              {{"key", active.name}, {"ref", ref}, {"error", diff_id.status().message()}});
     return false;
   }
   std::lock_guard lock(mu_);
+  absl::Status bound = CheckBindingLocked(ref, parent, *diff_id);
+  if (!bound.ok()) {
+    mounter_->Unmount(layer).IgnoreError();
+    log::Warn("remote layer is not bound to its chainID, falling back to an ordinary snapshot",
+              {{"key", active.name}, {"ref", ref}, {"error", bound.message()}});
+    return false;
+  }
   std::string name = RemoteSnapshotName(ref, parent);
   auto current = store_->Get(active.name);
   bool taken = store_->Get(name).ok();
@@ -101,6 +120,16 @@ absl::StatusOr<bool> Snapshotter::TryCommitRemote(const SnapshotInfo& active, co
                                           {"parent", parent},
                                           {"mount_time", absl::FormatDuration(absl::Now() - start)}});
   return true;
+}
+
+absl::Status Snapshotter::CheckBindingLocked(const std::string& ref, const std::string& parent,
+                                             const Digest& diff_id) {
+  std::string parent_chain;
+  if (!parent.empty()) {
+    TIDE_ASSIGN_OR_RETURN(SnapshotInfo info, store_->Get(parent));
+    TIDE_ASSIGN_OR_RETURN(parent_chain, ChainIdOfSnapshot(info));
+  }
+  return CheckChainBinding(ref, parent_chain, diff_id);
 }
 
 void Snapshotter::RestoreRemoteLayersLocked() {

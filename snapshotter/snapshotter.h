@@ -70,6 +70,9 @@ class Snapshotter {
   // Mounts the active snapshot's layer remotely and commits it; false means: fall back.
   absl::StatusOr<bool> TryCommitRemote(const SnapshotInfo& active, const std::string& parent,
                                        const Labels& labels);
+  // Whether a layer whose content hashes to diff_id may be committed as chainID `ref` on `parent`
+  // (snapshotter/content_binding.h).
+  absl::Status CheckBindingLocked(const std::string& ref, const std::string& parent, const Digest& diff_id);
   absl::Status RemoveDirLocked(int64_t id);
   absl::Status RemoveOrphanDirsLocked();
   void RestoreRemoteLayersLocked();

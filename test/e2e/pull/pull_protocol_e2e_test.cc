@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include "absl/strings/match.h"
+#include "oci/image_config.h"
 #include "oci/index.h"
 #include "oci/manifest.h"
 #include "test/e2e/pull/nerdctl_style_client.h"
@@ -15,7 +16,7 @@ namespace tide::testing {
 namespace {
 
 // Unpacks layer i of the source layout into layers/<hex of tide layer i's index digest>, where
-// the bind mounter looks for it.
+// the bind mounter looks for it, with the layer's diff_id beside it (what a tide index carries).
 void PrepareBindLayers(PullEnv& env, const std::string& tide_ref) {
   std::filesystem::path blobs = env.Layout() / "blobs" / "sha256";
   auto index = oci::Index::Parse(ReadFile(env.Layout() / "index.json"));
@@ -25,6 +26,11 @@ void PrepareBindLayers(PullEnv& env, const std::string& tide_ref) {
   REQUIRE(source.ok());
   RegistryImage tide = FetchRegistryImage(env, tide_ref);
   REQUIRE(tide.manifest.layers.size() == source->layers.size());
+  auto config = oci::ImageConfig::Parse(ReadFile(blobs / std::string(source->config.digest.hex())));
+  REQUIRE(config.ok());
+  auto diff_ids = config->DiffIds();
+  REQUIRE(diff_ids.ok());
+  REQUIRE(diff_ids->size() == source->layers.size());
   for (size_t i = 0; i < source->layers.size(); ++i) {
     const std::string& index_digest =
         tide.manifest.layers[i].annotations.at("containerd.io/snapshot/tide.index-digest");
@@ -34,6 +40,7 @@ void PrepareBindLayers(PullEnv& env, const std::string& tide_ref) {
         {"tar", "-xzf", (blobs / std::string(source->layers[i].digest.hex())).string(), "-C", dir.string()});
     INFO(untar.output);
     REQUIRE(untar.exit_code == 0);
+    WriteFile(env.layers_dir() / (index_digest.substr(7) + ".diff_id"), (*diff_ids)[i].str() + "\n");
   }
 }
 

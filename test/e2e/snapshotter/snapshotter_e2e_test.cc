@@ -25,6 +25,7 @@ struct Image {
   fs::path layout;
   std::string config_digest;
   std::vector<std::string> layer_digests;
+  std::vector<std::string> diff_ids;
   std::vector<std::string> chain_ids;
 };
 
@@ -56,7 +57,8 @@ Image BuildImage(const fs::path& layout) {
   image.config_digest = manifest["config"]["digest"];
   for (const auto& layer : manifest["layers"]) image.layer_digests.push_back(layer["digest"]);
   auto config = nlohmann::json::parse(ReadFile(Blob(layout, image.config_digest)));
-  image.chain_ids = ChainIds(config["rootfs"]["diff_ids"].get<std::vector<std::string>>());
+  image.diff_ids = config["rootfs"]["diff_ids"].get<std::vector<std::string>>();
+  image.chain_ids = ChainIds(image.diff_ids);
   REQUIRE(image.layer_digests.size() == 3);
   return image;
 }
@@ -165,7 +167,8 @@ namespace pb = containerd::services::snapshots::v1;
 // Extracts each layer into <layers>/<digest hex> with overlay-style whiteouts: the directories the
 // bind mounter serves in place of FUSE mounts.
 void ExtractLayers(const Image& image, const fs::path& layers) {
-  for (const auto& digest : image.layer_digests) {
+  for (size_t i = 0; i < image.layer_digests.size(); ++i) {
+    const std::string& digest = image.layer_digests[i];
     fs::path out = layers / digest.substr(7);
     fs::create_directories(out);
     auto untar = RunShell(absl::StrCat(
@@ -174,6 +177,8 @@ void ExtractLayers(const Image& image, const fs::path& layers) {
         "rm \"$w\"; mknod \"$(dirname \"$w\")/$(basename \"$w\" | cut -c5-)\" c 0 0; done"));
     INFO(untar.output);
     REQUIRE(untar.exit_code == 0);
+    // The diff_id a tide index would carry, which the bind mounter reports.
+    WriteFile(layers / (digest.substr(7) + ".diff_id"), image.diff_ids[i] + "\n");
   }
 }
 

@@ -1,15 +1,21 @@
 #include "test/integration/layer/layer_builder.h"
 
 #include <fcntl.h>
+#include <zstd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "common/unique_fd.h"
 #include "format/byte_io.h"
+#include "format/footer.h"
+#include "format/index_loader.h"
+#include "format/le_bytes.h"
 #include "test/support/subprocess.h"
+#include "test/support/temp_dir.h"
 
 namespace tide::layer::testing {
 
@@ -58,6 +64,32 @@ absl::StatusOr<BuiltLayer> BuildLayerStreaming(const fs::path& tree, const fs::p
   if (rc != 0) return absl::InternalError(absl::StrCat("tar of ", tree.string(), " exited with ", rc));
   layer.result = std::move(*result);
   return layer;
+}
+
+absl::StatusOr<BuiltLayer> WithIndexDiffId(const BuiltLayer& layer, const Sha256Bytes& diff_id,
+                                           const fs::path& out_dir, const std::string& name) {
+  const std::string blob = tide::testing::ReadFile(layer.blob);
+  const std::string frame = blob.substr(layer.result.index_offset, layer.result.index_size);
+  TIDE_ASSIGN_OR_RETURN(std::string payload, format::DecompressIndexFrame(frame));
+  tide::format::v1::LayerIndex pb;
+  if (!pb.ParseFromString(payload)) return absl::InternalError("index proto does not parse");
+  pb.set_tar_sha256(std::string(reinterpret_cast<const char*>(diff_id.data()), diff_id.size()));
+  const std::string proto = pb.SerializeAsString();
+  std::string compressed(ZSTD_compressBound(proto.size()), '\0');
+  const size_t n = ZSTD_compress(compressed.data(), compressed.size(), proto.data(), proto.size(), 3);
+  if (ZSTD_isError(n)) return absl::InternalError(ZSTD_getErrorName(n));
+  compressed.resize(n);
+  std::string new_frame;
+  format::PutLe32(&new_frame, format::kIndexFrameMagic);
+  format::PutLe32(&new_frame, static_cast<uint32_t>(compressed.size()));
+  new_frame += compressed;
+  BuiltLayer out = layer;
+  out.blob = out_dir / (name + ".tide");
+  tide::testing::WriteFile(out.blob, blob.substr(0, layer.result.index_offset) + new_frame);
+  out.result.index_size = new_frame.size();
+  out.result.index_digest = Digest::Of(new_frame);
+  out.result.blob_size = layer.result.index_offset + new_frame.size();
+  return out;
 }
 
 absl::Status ExtractTar(const fs::path& tar, const fs::path& dir) {

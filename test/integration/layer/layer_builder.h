@@ -30,6 +30,12 @@ absl::StatusOr<BuiltLayer> BuildLayerStreaming(const std::filesystem::path& tree
                                                const std::filesystem::path& out_dir, const std::string& name,
                                                format::LayerWriterOptions options = {});
 
+// A copy of `layer` (blob `<out_dir>/<name>.tide`) whose index commits to `diff_id` instead of the
+// tar's real sha256, with a valid index digest: what an image author who lies about the diff_id
+// in the index itself publishes. Its chunks still verify; only the whole tar does not.
+absl::StatusOr<BuiltLayer> WithIndexDiffId(const BuiltLayer& layer, const Sha256Bytes& diff_id,
+                                           const std::filesystem::path& out_dir, const std::string& name);
+
 // Extracts a tar with GNU tar, preserving owners, modes, xattrs and times.
 absl::Status ExtractTar(const std::filesystem::path& tar, const std::filesystem::path& dir);
 

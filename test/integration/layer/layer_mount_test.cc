@@ -326,5 +326,46 @@ TEST_CASE("files larger than 4 GiB read correctly on both sides of the 4 GiB bou
   CHECK(mount->fetcher().stats().blob_bytes < (64ull << 20));  // a few chunks, not the file
 }
 
+TEST_CASE("a fully fetched layer whose tar is not its index's diff_id is poisoned: reads fail") {
+  Env env;
+  fs::path tree = env.dir / "tree";
+  fs::create_directories(tree);
+  tide::testing::WriteFile(tree / "who", "content the index does not commit to\n");
+  REQUIRE(
+      RunCommand({"sh", "-c", absl::StrCat("head -c 3000000 /dev/urandom > ", (tree / "big.bin").string())})
+          .exit_code == 0);
+  auto honest = testing::BuildLayer(tree, env.dir.path(), "honest");
+  REQUIRE(honest.ok());
+  Sha256Bytes other{};
+  other.fill(0x42);
+  auto lying = testing::WithIndexDiffId(*honest, other, env.dir.path(), "lying");
+  REQUIRE(lying.ok());
+
+  // The honest layer verifies and keeps serving.
+  LayerMountOptions all;
+  all.prefetch = fetch::PrefetchMode::kAll;
+  auto good = env.Mount(*honest, "honest", all);
+  REQUIRE(good->prefetcher()->WaitDone(std::chrono::seconds(60)));
+  // Before its whole content is in, the lying layer serves its (chunk-verified) bytes like any other.
+  auto bad = env.Mount(*lying, "lying", LayerMountOptions{});
+  CHECK(tide::testing::ReadFile(bad->mountpoint() / "who") == "content the index does not commit to\n");
+  bad.reset();
+  // Fully fetched (here from the cache the honest mount filled), it is found out and poisoned.
+  bad = env.Mount(*lying, "lying", all);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!bad->poisoned() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  REQUIRE(bad->poisoned());
+  CHECK_FALSE(good->poisoned());
+  std::string buf(16, '\0');
+  UniqueFd fd(::open((bad->mountpoint() / "who").c_str(), O_RDONLY));
+  REQUIRE(fd.valid());
+  errno = 0;
+  CHECK(::pread(fd.get(), buf.data(), buf.size(), 0) == -1);
+  CHECK(errno == EIO);
+  CHECK(tide::testing::ReadFile(good->mountpoint() / "who") == "content the index does not commit to\n");
+}
+
 }  // namespace
 }  // namespace tide::layer

@@ -6,6 +6,10 @@
       One image manifest whose layers are the given tars, compressed as asked, tagged TAG.
   oci_layout_tool.py index --out DIR --tag TAG [--docker] --member TAG ...
       An index (or Docker manifest list) over images already tagged in DIR, with their platforms.
+  oci_layout_tool.py claim-diff-id --out DIR --tag TAG --layer N --diff-id DIGEST
+      What a hostile image author does: rewrites the config of the image tagged TAG so that layer N
+      claims another layer's diff_id (and so its chainID), and re-tags the new manifest. The layer
+      blobs and their annotations stay as they are.
 
 Docker flavor uses Docker schema 2 media types (gzip and plain tar layers have Docker names;
 zstd uses application/vnd.docker.image.rootfs.diff.tar.zstd).
@@ -171,6 +175,19 @@ def cmd_index(args):
     layout.tag({"mediaType": index["mediaType"], "digest": digest, "size": size}, args.tag)
 
 
+def cmd_claim_diff_id(args):
+    layout = Layout(args.out)
+    desc = dict(layout.lookup(args.tag))
+    manifest = json.loads(layout.read_blob(desc["digest"]))
+    config = json.loads(layout.read_blob(manifest["config"]["digest"]))
+    config["rootfs"]["diff_ids"][args.layer] = args.diff_id
+    cdigest, csize = layout.put_bytes(json.dumps(config).encode())
+    manifest["config"] = dict(manifest["config"], digest=cdigest, size=csize)
+    mdigest, msize = layout.put_bytes(json.dumps(manifest).encode())
+    desc.pop("annotations", None)
+    layout.tag(dict(desc, digest=mdigest, size=msize), args.tag)
+
+
 def main():
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="command", required=True)
@@ -188,6 +205,12 @@ def main():
     index.add_argument("--docker", action="store_true")
     index.add_argument("--member", action="append", required=True)
     index.set_defaults(func=cmd_index)
+    claim = sub.add_parser("claim-diff-id")
+    claim.add_argument("--out", required=True)
+    claim.add_argument("--tag", required=True)
+    claim.add_argument("--layer", type=int, required=True)
+    claim.add_argument("--diff-id", required=True)
+    claim.set_defaults(func=cmd_claim_diff_id)
     args = parser.parse_args()
     args.func(args)
 

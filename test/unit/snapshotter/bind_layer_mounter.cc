@@ -4,9 +4,11 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "snapshotter/remote_layer_labels.h"
 
 namespace tide::testing {
@@ -24,16 +26,23 @@ absl::StatusOr<bool> BindLayerMounter::IsRemoteLayer(const snapshotter::Labels& 
   return dir.ok() && std::filesystem::is_directory(*dir);
 }
 
-absl::Status BindLayerMounter::Mount(const snapshotter::Labels& labels, const std::filesystem::path& target) {
+absl::StatusOr<Digest> BindLayerMounter::Mount(const snapshotter::Labels& labels,
+                                               const std::filesystem::path& target) {
   auto dir = LayerDir(labels);
   if (!dir.ok()) return dir.status();
+  std::ifstream diff_id_file(dir->string() + ".diff_id");
+  std::string diff_id_text;
+  if (!std::getline(diff_id_file, diff_id_text)) {
+    return absl::NotFoundError(absl::StrCat("no diff_id recorded for ", dir->string()));
+  }
+  TIDE_ASSIGN_OR_RETURN(Digest diff_id, Digest::Parse(diff_id_text));
   if (mount(dir->c_str(), target.c_str(), nullptr, MS_BIND, nullptr) != 0 ||
       mount(nullptr, target.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) != 0) {
     return absl::InternalError(
         absl::StrCat("bind ", dir->string(), " on ", target.string(), ": ", std::strerror(errno)));
   }
   ++mounts;
-  return absl::OkStatus();
+  return diff_id;
 }
 
 absl::Status BindLayerMounter::Unmount(const std::filesystem::path& target) {
@@ -50,7 +59,12 @@ absl::Status BindLayerMounter::Restore(const snapshotter::Labels& labels,
   // Whatever the previous process left there goes first, so the directory is mounted exactly once.
   while (umount2(target.c_str(), MNT_DETACH) == 0) {
   }
-  return Mount(labels, target);
+  return Mount(labels, target).status();
+}
+
+void WriteBindLayerDiffId(const std::filesystem::path& layers_root, const std::string& index_hex,
+                          const std::string& diff_id) {
+  std::ofstream((layers_root / (index_hex + ".diff_id")).string()) << diff_id << "\n";
 }
 
 }  // namespace tide::testing

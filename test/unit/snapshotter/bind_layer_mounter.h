@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <string>
 
 #include "snapshotter/remote_layer_mounter.h"
 
@@ -10,16 +11,20 @@ namespace tide::testing {
 
 // A RemoteLayerMounter for exercising the remote-snapshot protocol without FUSE: a layer whose
 // `containerd.io/snapshot/tide.index-digest` label is sha256:<hex> is served by read-only
-// bind-mounting <layers_root>/<hex>. Layers without such a directory are not remote. Real mounts,
-// real unmounts; only the FUSE filesystem is replaced by a plain directory.
+// bind-mounting <layers_root>/<hex>. Layers without such a directory are not remote. The diff_id the
+// layer is bound to, which a tide index would carry, is read from <layers_root>/<hex>.diff_id
+// (WriteBindLayerDiffId); without it the mount fails. Real mounts, real unmounts; only the FUSE
+// filesystem is replaced by a plain directory.
 class BindLayerMounter : public snapshotter::RemoteLayerMounter {
  public:
   explicit BindLayerMounter(std::filesystem::path layers_root) : layers_root_(std::move(layers_root)) {}
 
   absl::StatusOr<bool> IsRemoteLayer(const snapshotter::Labels& labels) override;
-  absl::Status Mount(const snapshotter::Labels& labels, const std::filesystem::path& target) override;
+  absl::StatusOr<Digest> Mount(const snapshotter::Labels& labels,
+                               const std::filesystem::path& target) override;
   absl::Status Unmount(const std::filesystem::path& target) override;
   absl::Status Restore(const snapshotter::Labels& labels, const std::filesystem::path& target) override;
+  bool Poisoned(const std::filesystem::path&) override { return false; }
 
   std::atomic<int> mounts{0};
   std::atomic<int> unmounts{0};
@@ -29,6 +34,10 @@ class BindLayerMounter : public snapshotter::RemoteLayerMounter {
   absl::StatusOr<std::filesystem::path> LayerDir(const snapshotter::Labels& labels) const;
   std::filesystem::path layers_root_;
 };
+
+// Records the diff_id of the layer directory <layers_root>/<index_hex> for BindLayerMounter.
+void WriteBindLayerDiffId(const std::filesystem::path& layers_root, const std::string& index_hex,
+                          const std::string& diff_id);
 
 }  // namespace tide::testing
 

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "common/chain_id.h"
 #include "snapshotter/remote_layer_labels.h"
 #include "test/support/temp_dir.h"
 #include "test/unit/snapshotter/bind_layer_mounter.h"
@@ -21,6 +22,7 @@ using tide::snapshotter::SnapshotInfo;
 using tide::snapshotter::Snapshotter;
 using tide::testing::BindLayerMounter;
 using tide::testing::TempDir;
+using tide::testing::WriteBindLayerDiffId;
 namespace fs = std::filesystem;
 
 namespace {
@@ -125,12 +127,14 @@ TEST_CASE("snapshotter: a tide layer becomes a committed remote snapshot contain
   TempDir layers("tide-layers");
   std::string hex(64, 'a');
   tide::testing::WriteFile(layers / hex / "etc" / "greeting", "hi from a remote layer");
+  // A bottom layer's chainID is its diff_id.
+  const std::string chain = "sha256:" + std::string(64, '1');
+  WriteBindLayerDiffId(layers.path(), hex, chain);
   auto mounter_owned = std::make_unique<BindLayerMounter>(layers.path());
   BindLayerMounter* mounter = mounter_owned.get();
   auto s = OpenAt(root.path(), std::move(mounter_owned));
   REQUIRE(s.ok());
   auto& sn = **s;
-  const std::string chain = "sha256:" + std::string(64, '1');
 
   auto prepared = sn.Prepare("default/1/extract-1 " + chain, "", RemoteLabels(chain, hex));
   REQUIRE(absl::IsAlreadyExists(prepared.status()));
@@ -162,21 +166,32 @@ TEST_CASE("snapshotter: a tide layer becomes a committed remote snapshot contain
   CHECK(mounter->mounts == 1);
   CHECK(absl::IsNotFound(sn.Stat("other/1/extract-2 " + chain).status()));
 
-  // Same chainID on a different parent gets a different name.
+  // Same chainID on a different parent gets a different name: a second layer on the remote snapshot
+  // of `chain`, and on an ordinary snapshot of the same chainID (another namespace unpacked it).
+  std::string upper_hex(64, 'e');
+  fs::create_directories(layers / upper_hex);
+  const std::string upper_diff = "sha256:" + std::string(64, '5');
+  WriteBindLayerDiffId(layers.path(), upper_hex, upper_diff);
+  const std::string upper = tide::ChainIdOf(chain, *tide::Digest::Parse(upper_diff)).str();
   REQUIRE(sn.Prepare("default/3/base", "", {}).ok());
-  REQUIRE(sn.Commit("default/4/base", "default/3/base", {}).ok());
+  REQUIRE(sn.Commit("default/4/" + chain, "default/3/base", {}).ok());
   CHECK(absl::IsAlreadyExists(
-      sn.Prepare("default/5/x " + chain, "default/4/base", RemoteLabels(chain, hex)).status()));
-  auto on_base =
-      Names(sn, {"labels.\"containerd.io/snapshot.ref\"==" + chain + ",parent==\"default/4/base\""});
-  REQUIRE(on_base.size() == 1);
-  CHECK(on_base[0] != name);
+      sn.Prepare("default/5/x " + upper, name, RemoteLabels(upper, upper_hex)).status()));
+  CHECK(absl::IsAlreadyExists(
+      sn.Prepare("default/6/x " + upper, "default/4/" + chain, RemoteLabels(upper, upper_hex)).status()));
+  auto on_remote =
+      Names(sn, {"labels.\"containerd.io/snapshot.ref\"==" + upper + ",parent==\"" + name + "\""});
+  auto on_local =
+      Names(sn, {"labels.\"containerd.io/snapshot.ref\"==" + upper + ",parent==\"default/4/" + chain + "\""});
+  REQUIRE(on_remote.size() == 1);
+  REQUIRE(on_local.size() == 1);
+  CHECK(on_remote[0] != on_local[0]);
 
   // No tide labels, or a layer the mounter cannot serve: an ordinary snapshot.
   auto plain =
-      sn.Prepare("default/6/extract", "", {{"containerd.io/snapshot.ref", "sha256:" + std::string(64, '2')}});
+      sn.Prepare("default/7/extract", "", {{"containerd.io/snapshot.ref", "sha256:" + std::string(64, '2')}});
   CHECK(plain.ok());
-  auto unknown = sn.Prepare("default/7/extract", "",
+  auto unknown = sn.Prepare("default/8/extract", "",
                             RemoteLabels("sha256:" + std::string(64, '3'), std::string(64, 'b')));
   CHECK(unknown.ok());
 
@@ -186,16 +201,17 @@ TEST_CASE("snapshotter: a tide layer becomes a committed remote snapshot contain
   BindLayerMounter* mounter2 = mounter2_owned.get();
   auto s2 = OpenAt(root.path(), std::move(mounter2_owned));
   REQUIRE(s2.ok());
-  CHECK(mounter2->restores == 2);
+  CHECK(mounter2->restores == 3);
   CHECK(tide::testing::ReadFile(fs::path(lowerdir) / "etc" / "greeting") == "hi from a remote layer");
 
   // Removal unmounts; children first.
   CHECK(absl::IsFailedPrecondition((*s2)->Remove(name)));
   REQUIRE((*s2)->Remove("default/2/c1").ok());
+  REQUIRE((*s2)->Remove(on_remote[0]).ok());
   REQUIRE((*s2)->Remove(name).ok());
   CHECK(mounter2->unmounts >= 1);
   CHECK_FALSE(fs::exists(lowerdir));
-  REQUIRE((*s2)->Remove(on_base[0]).ok());
+  REQUIRE((*s2)->Remove(on_local[0]).ok());
 }
 
 namespace {
@@ -204,7 +220,7 @@ namespace {
 class FailingMounter : public BindLayerMounter {
  public:
   using BindLayerMounter::BindLayerMounter;
-  absl::Status Mount(const Labels&, const fs::path&) override {
+  absl::StatusOr<tide::Digest> Mount(const Labels&, const fs::path&) override {
     return absl::UnavailableError("registry down");
   }
 };
@@ -271,6 +287,7 @@ TEST_CASE("snapshotter: a remote layer that cannot be restored makes its users U
   std::string hex(64, 'd');
   tide::testing::WriteFile(layers / hex / "f", "x");
   const std::string chain = "sha256:" + std::string(64, '5');
+  WriteBindLayerDiffId(layers.path(), hex, chain);
   std::string name = Snapshotter::RemoteSnapshotName(chain, "");
   {
     auto s = OpenAt(root.path(), std::make_unique<BindLayerMounter>(layers.path()));
@@ -318,11 +335,12 @@ TEST_CASE("snapshotter: concurrent pulls of one remote layer end with one snapsh
   TempDir layers("tide-layers");
   std::string hex(64, 'e');
   tide::testing::WriteFile(layers / hex / "f", "x");
+  const std::string chain = "sha256:" + std::string(64, '6');
+  WriteBindLayerDiffId(layers.path(), hex, chain);
   auto mounter_owned = std::make_unique<BindLayerMounter>(layers.path());
   BindLayerMounter* mounter = mounter_owned.get();
   auto s = OpenAt(root.path(), std::move(mounter_owned));
   REQUIRE(s.ok());
-  const std::string chain = "sha256:" + std::string(64, '6');
   std::vector<std::thread> threads;
   std::atomic<int> already_exists{0};
   for (int i = 0; i < 8; ++i) {
@@ -338,4 +356,68 @@ TEST_CASE("snapshotter: concurrent pulls of one remote layer end with one snapsh
   CHECK(mounter->mounts - mounter->unmounts == 1);  // losers of the race unmounted theirs
   REQUIRE((*s)->Remove(Snapshotter::RemoteSnapshotName(chain, "")).ok());
   CHECK(DirEntries(root / "snapshots").empty());
+}
+
+TEST_CASE("snapshotter: a remote layer not bound to its chainID falls back to an ordinary snapshot",
+          "[snapshotter][security]") {
+  TempDir root("tide-snap");
+  TempDir layers("tide-layers");
+  // The attack: an image's config claims a popular base layer's diff_id (so its chainID), while its
+  // tide layer's index commits to other content.
+  std::string hostile_hex(64, 'f');
+  tide::testing::WriteFile(layers / hostile_hex / "data" / "who", "hostile");
+  WriteBindLayerDiffId(layers.path(), hostile_hex, "sha256:" + std::string(64, '6'));
+  auto mounter_owned = std::make_unique<BindLayerMounter>(layers.path());
+  BindLayerMounter* mounter = mounter_owned.get();
+  auto s = OpenAt(root.path(), std::move(mounter_owned));
+  REQUIRE(s.ok());
+  const std::string claimed = "sha256:" + std::string(64, '7');
+  auto prepared = (*s)->Prepare("default/1/extract " + claimed, "", RemoteLabels(claimed, hostile_hex));
+  REQUIRE(prepared.ok());  // ordinary mounts: containerd unpacks and checks the diff_id itself
+  CHECK(mounter->mounts == 1);
+  CHECK(mounter->unmounts == 1);
+  CHECK(Names(**s, {"labels.\"containerd.io/snapshot.ref\"==" + claimed}) ==
+        std::vector<std::string>{"default/1/extract " + claimed});
+  CHECK_FALSE((*s)->Stat("default/1/extract " + claimed)->remote);
+
+  // A parent that does not say which chainID it stands for cannot be checked: fall back too.
+  std::string hex(64, 'a');
+  fs::create_directories(layers / hex);
+  const std::string diff = "sha256:" + std::string(64, '8');
+  WriteBindLayerDiffId(layers.path(), hex, diff);
+  REQUIRE((*s)->Prepare("default/2/base", "", {}).ok());
+  REQUIRE((*s)->Commit("default/3/base", "default/2/base", {}).ok());
+  const std::string on_unknown =
+      tide::ChainIdOf("sha256:" + std::string(64, '9'), *tide::Digest::Parse(diff)).str();
+  auto unknown_parent = (*s)->Prepare("default/4/x", "default/3/base", RemoteLabels(on_unknown, hex));
+  REQUIRE(unknown_parent.ok());
+  CHECK_FALSE((*s)->Stat("default/4/x")->remote);
+}
+
+TEST_CASE("snapshotter: a committed remote snapshot is reused only for the same layer blob",
+          "[snapshotter][security]") {
+  TempDir root("tide-snap");
+  TempDir layers("tide-layers");
+  const std::string diff = "sha256:" + std::string(64, '1');
+  std::string first_hex(64, 'a');
+  tide::testing::WriteFile(layers / first_hex / "data" / "who", "first");
+  WriteBindLayerDiffId(layers.path(), first_hex, diff);
+  // A second blob whose index claims the same diff_id (it cannot be caught before it is fully fetched).
+  std::string second_hex(64, 'b');
+  tide::testing::WriteFile(layers / second_hex / "data" / "who", "second");
+  WriteBindLayerDiffId(layers.path(), second_hex, diff);
+  auto mounter_owned = std::make_unique<BindLayerMounter>(layers.path());
+  BindLayerMounter* mounter = mounter_owned.get();
+  auto s = OpenAt(root.path(), std::move(mounter_owned));
+  REQUIRE(s.ok());
+  REQUIRE(absl::IsAlreadyExists(
+      (*s)->Prepare("ns1/1/extract " + diff, "", RemoteLabels(diff, first_hex)).status()));
+  auto second = (*s)->Prepare("ns2/1/extract " + diff, "", RemoteLabels(diff, second_hex));
+  REQUIRE(second.ok());  // not the first blob's snapshot: unpacked locally
+  CHECK(mounter->mounts == 1);
+  CHECK_FALSE((*s)->Stat("ns2/1/extract " + diff)->remote);
+  // The same blob again is still reused.
+  CHECK(absl::IsAlreadyExists(
+      (*s)->Prepare("ns3/1/extract " + diff, "", RemoteLabels(diff, first_hex)).status()));
+  CHECK(mounter->mounts == 1);
 }
