@@ -4,8 +4,6 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <utility>
-#include <vector>
 
 #include "absl/status/statusor.h"
 
@@ -43,12 +41,6 @@ bool IsZeroBlock(const char* block);
 bool TarChecksumOk(const char* block);
 // Fills in the checksum field of a header block (for tests and synthetic tars).
 void SetTarChecksum(char* block);
-
-// PAX extended header records ("LEN key=value\n"), in order.
-absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ParsePaxRecords(std::string_view data);
-// A PAX time "SECONDS[.FRACTION]" (may be negative).
-absl::Status ParsePaxTime(std::string_view text, int64_t* sec, uint32_t* nsec);
-absl::StatusOr<uint64_t> ParsePaxUnsigned(std::string_view text, std::string_view key);
 
 }  // namespace tide::format
 

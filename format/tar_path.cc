@@ -33,6 +33,25 @@ absl::StatusOr<std::string> NormalizeTarPath(std::string_view raw) {
   return out;
 }
 
+absl::Status ResolveEntryPaths(TarEntry* e) {
+  auto path = NormalizeTarPath(e->raw_name);
+  if (!path.ok()) return path.status();
+  e->path = std::move(*path);
+  if (e->type == EntryType::kHardlink) {
+    auto target = NormalizeTarPath(e->link_target);
+    if (!target.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("hardlink target: ", target.status().message()));
+    }
+    if (target->empty()) return absl::InvalidArgumentError("hardlink to the root directory");
+    e->link_target = std::move(*target);
+  } else if (e->type == EntryType::kSymlink) {
+    if (e->link_target.empty()) return absl::InvalidArgumentError("symlink with an empty target");
+  } else {
+    e->link_target.clear();
+  }
+  return absl::OkStatus();
+}
+
 bool IsNormalizedPath(std::string_view path) {
   if (path.empty()) return true;
   if (path.find('\0') != std::string_view::npos) return false;

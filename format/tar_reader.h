@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "format/byte_io.h"
 #include "format/tar_entry.h"
+#include "format/tar_extensions.h"
 
 namespace tide::format {
 
@@ -37,8 +38,16 @@ class TarReader {
   uint64_t offset() const { return offset_; }
 
  private:
-  absl::Status ReadBlock(char* block, std::string_view what);
   absl::Status SkipRest();
+  // Reads the next header block. Returns false at the end of the archive: a clean end of input or
+  // a zero block (kept in trailer_prefix_), neither of which may follow an extension header.
+  absl::StatusOr<bool> ReadHeaderBlock(char* block, const TarEntry& e);
+  // Reads an extension header's data into `ext` (or global_pax_) and e->raw_header.
+  absl::Status ReadExtension(const char* block, uint64_t block_offset, TarExtensions* ext, TarEntry* e);
+  // Decodes the main header block with its extensions applied and checks the entry's paths.
+  absl::Status DecodeEntry(const char* block, uint64_t block_offset, const TarExtensions& ext, TarEntry* e);
+  // Positions the reader at the entry's content.
+  void BeginContent(TarEntry* e);
 
   ByteSource& source_;
   uint64_t offset_ = 0;
