@@ -1,10 +1,7 @@
 #include "format/tar_header_fields.h"
 
 #include <cstring>
-#include <optional>
-#include <string>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "common/string_view_compat.h"
@@ -13,90 +10,82 @@
 namespace tide::format {
 namespace {
 
-std::optional<EntryType> MapType(char flag, std::string_view name) {
-  switch (flag) {
-    case '0':
-    case '7':
-      return EntryType::kRegular;
-    case '\0':
-      return absl::EndsWith(Sv(name), "/") ? EntryType::kDirectory : EntryType::kRegular;
-    case '1':
-      return EntryType::kHardlink;
-    case '2':
-      return EntryType::kSymlink;
-    case '3':
-      return EntryType::kCharDevice;
-    case '4':
-      return EntryType::kBlockDevice;
-    case '5':
-      return EntryType::kDirectory;
-    case '6':
-      return EntryType::kFifo;
-    default:
-      return std::nullopt;
+bool FieldIs(const char* block, TarField field, std::string_view value) {
+  return std::string_view(block + field.offset, field.size) == value;
+}
+
+TarFormat DetectFormat(const char* block) {
+  using std::string_view_literals::operator""sv;
+  if (FieldIs(block, kTarMagic, "ustar\0"sv)) {
+    return FieldIs(block, kStarTrailer, "tar\0"sv) ? TarFormat::kStar : TarFormat::kUstar;
   }
+  if (FieldIs(block, kTarMagic, "ustar "sv) && FieldIs(block, kTarVersion, " \0"sv)) return TarFormat::kGnu;
+  return TarFormat::kV7;
 }
 
-std::string TypeflagText(char flag) {
-  if (flag >= 0x21 && flag < 0x7f) return absl::StrCat("'", std::string(1, flag), "'");
-  return absl::StrCat("0x", absl::Hex(static_cast<unsigned char>(flag)));
+bool IsAscii(std::string_view s) {
+  for (char c : s) {
+    if (static_cast<unsigned char>(c) >= 0x80) return false;
+  }
+  return true;
 }
 
-void DecodeNames(const char* block, const TarExtensions& ext, TarEntry* e) {
-  std::string_view name = TarString(block, kTarName);
-  e->raw_name = std::string(name);
+// GNU headers keep atime and ctime where ustar has its prefix. Go reads them only if they parse;
+// otherwise (archives from Go writers before 1.8) it takes the field for an ASCII ustar prefix.
+std::string_view GnuPrefix(const char* block) {
+  bool times_ok = true;
+  for (TarField f : {kGnuAtime, kGnuCtime}) {
+    if (block[f.offset] != '\0' && !TarNumber(block, f, "time").ok()) times_ok = false;
+  }
+  if (times_ok) return {};
   std::string_view prefix = TarString(block, kTarPrefix);
-  bool posix = std::memcmp(block + kTarMagic.offset, "ustar\0", 6) == 0;
-  if (posix && !prefix.empty()) e->raw_name = absl::StrCat(Sv(prefix), "/", Sv(name));
-  if (ext.gnu_long_name) e->raw_name = *ext.gnu_long_name;
-  e->link_target = std::string(TarString(block, kTarLinkname));
-  if (ext.gnu_long_link) e->link_target = *ext.gnu_long_link;
-  if (!TarString(block, kTarMagic).empty()) {
-    e->uname = std::string(TarString(block, kTarUname));
-    e->gname = std::string(TarString(block, kTarGname));
-  }
+  return IsAscii(prefix) ? prefix : std::string_view();
 }
 
-absl::Status DecodeNumbers(const char* block, TarEntry* e) {
-  TIDE_ASSIGN_OR_RETURN(int64_t mode, TarNumber(block, kTarMode, "mode"));
-  TIDE_ASSIGN_OR_RETURN(int64_t uid, TarNumber(block, kTarUid, "uid"));
-  TIDE_ASSIGN_OR_RETURN(int64_t gid, TarNumber(block, kTarGid, "gid"));
-  TIDE_ASSIGN_OR_RETURN(int64_t size, TarNumber(block, kTarSize, "size"));
-  TIDE_ASSIGN_OR_RETURN(e->mtime_sec, TarNumber(block, kTarMtime, "mtime"));
-  if (uid < 0 || uid > UINT32_MAX || gid < 0 || gid > UINT32_MAX || size < 0) {
-    return absl::InvalidArgumentError("uid, gid or size out of range");
+absl::StatusOr<std::string_view> Prefix(const char* block, TarFormat format) {
+  switch (format) {
+    case TarFormat::kUstar:
+      return TarString(block, kTarPrefix);
+    case TarFormat::kStar:
+      TIDE_RETURN_IF_ERROR(TarNumber(block, kStarAtime, "atime").status());
+      TIDE_RETURN_IF_ERROR(TarNumber(block, kStarCtime, "ctime").status());
+      return TarString(block, kStarPrefix);
+    case TarFormat::kGnu:
+      return GnuPrefix(block);
+    case TarFormat::kV7:
+      break;
   }
-  e->mode = static_cast<uint32_t>(mode) & 07777;
-  e->uid = static_cast<uint32_t>(uid);
-  e->gid = static_cast<uint32_t>(gid);
-  e->size = static_cast<uint64_t>(size);
-  return absl::OkStatus();
+  return std::string_view();
 }
 
-absl::Status DecodeDevice(const char* block, TarEntry* e) {
-  TIDE_ASSIGN_OR_RETURN(int64_t major, TarNumber(block, kTarDevMajor, "devmajor"));
-  TIDE_ASSIGN_OR_RETURN(int64_t minor, TarNumber(block, kTarDevMinor, "devminor"));
-  if (major < 0 || major > UINT32_MAX || minor < 0 || minor > UINT32_MAX) {
-    return absl::InvalidArgumentError("device number out of range");
-  }
-  e->dev_major = static_cast<uint32_t>(major);
-  e->dev_minor = static_cast<uint32_t>(minor);
+absl::Status ParseNumbers(const char* block, TarHeaderFields* h) {
+  TIDE_ASSIGN_OR_RETURN(h->size, TarNumber(block, kTarSize, "size"));
+  TIDE_ASSIGN_OR_RETURN(h->mode, TarNumber(block, kTarMode, "mode"));
+  TIDE_ASSIGN_OR_RETURN(h->uid, TarNumber(block, kTarUid, "uid"));
+  TIDE_ASSIGN_OR_RETURN(h->gid, TarNumber(block, kTarGid, "gid"));
+  TIDE_ASSIGN_OR_RETURN(h->mtime_sec, TarNumber(block, kTarMtime, "mtime"));
   return absl::OkStatus();
 }
 
 }  // namespace
 
-absl::Status DecodeHeaderFields(const char* block, const TarExtensions& ext, TarEntry* e) {
-  DecodeNames(block, ext, e);
-  TIDE_RETURN_IF_ERROR(DecodeNumbers(block, e));
-  char flag = block[kTarTypeflag];
-  std::optional<EntryType> type = MapType(flag, e->raw_name);
-  if (!type) return absl::InvalidArgumentError(absl::StrCat("unsupported entry type ", TypeflagText(flag)));
-  e->type = *type;
-  if (e->type == EntryType::kCharDevice || e->type == EntryType::kBlockDevice) {
-    TIDE_RETURN_IF_ERROR(DecodeDevice(block, e));
-  }
-  return absl::OkStatus();
+absl::StatusOr<TarHeaderFields> ParseHeaderFields(const char* block) {
+  TarHeaderFields h;
+  h.typeflag = block[kTarTypeflag];
+  h.format = DetectFormat(block);
+  h.name = std::string(TarString(block, kTarName));
+  h.linkname = std::string(TarString(block, kTarLinkname));
+  TIDE_RETURN_IF_ERROR(ParseNumbers(block, &h));
+  if (h.format == TarFormat::kV7) return h;
+  h.uname = std::string(TarString(block, kTarUname));
+  h.gname = std::string(TarString(block, kTarGname));
+  TIDE_ASSIGN_OR_RETURN(h.dev_major, TarNumber(block, kTarDevMajor, "devmajor"));
+  TIDE_ASSIGN_OR_RETURN(h.dev_minor, TarNumber(block, kTarDevMinor, "devminor"));
+  TIDE_ASSIGN_OR_RETURN(std::string_view prefix, Prefix(block, h.format));
+  if (!prefix.empty()) h.name = absl::StrCat(Sv(prefix), "/", h.name);
+  return h;
 }
+
+bool IsHeaderOnlyTypeflag(char typeflag) { return typeflag >= '1' && typeflag <= '6'; }
 
 }  // namespace tide::format

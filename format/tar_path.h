@@ -11,7 +11,7 @@ namespace tide::format {
 
 // Normalizes a tar member name: drops "./" and empty components and a trailing "/", so "./a//b/"
 // becomes "a/b" and "./" becomes "" (the root). Rejects absolute names, ".." components and NUL bytes
-// with an error that quotes the name.
+// with an error that quotes the name (escaped).
 absl::StatusOr<std::string> NormalizeTarPath(std::string_view raw);
 
 // Sets e->path from e->raw_name and checks the link target: a hardlink's is normalized like a name

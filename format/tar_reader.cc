@@ -5,10 +5,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
-#include "common/string_view_compat.h"
+#include "format/tar_entry_from_header.h"
 #include "format/tar_header.h"
-#include "format/tar_header_fields.h"
 #include "format/tar_path.h"
+#include "format/tar_quote.h"
 
 namespace tide::format {
 namespace {
@@ -19,7 +19,8 @@ absl::Status EntryError(const std::string& name, uint64_t offset, absl::string_v
   if (name.empty()) {
     return absl::InvalidArgumentError(absl::StrCat("tar header at offset ", offset, ": ", reason));
   }
-  return absl::InvalidArgumentError(absl::StrCat("tar entry '", name, "' at offset ", offset, ": ", reason));
+  return absl::InvalidArgumentError(
+      absl::StrCat("tar entry ", QuoteTarText(name), " at offset ", offset, ": ", reason));
 }
 
 }  // namespace
@@ -37,63 +38,77 @@ absl::Status TarReader::SkipRest() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<bool> TarReader::ReadHeaderBlock(char* block, const TarEntry& e) {
-  uint64_t block_offset = offset_;
-  // A clean end of input between entries is accepted as the end of the archive, as Go's
-  // archive/tar (containerd's reader) does.
-  TIDE_ASSIGN_OR_RETURN(size_t first, source_.Read(block, kTarBlockSize));
-  if (first == 0 && e.raw_header.empty()) {
-    at_end_ = true;
-    return false;
+absl::StatusOr<size_t> TarReader::ReadUpToBlock(char* block) {
+  size_t got = 0;
+  while (got < kTarBlockSize) {
+    TIDE_ASSIGN_OR_RETURN(size_t n, source_.Read(block + got, kTarBlockSize - got));
+    if (n == 0) break;
+    got += n;
   }
-  if (first < kTarBlockSize) {
-    auto rest = ReadFull(source_, block + first, kTarBlockSize - first, "tar header");
-    if (!rest.ok()) {
-      return EntryError(current_name_, block_offset, "truncated archive (input ends inside a header)");
-    }
+  return got;
+}
+
+absl::StatusOr<bool> TarReader::ReadHeaderBlock(char* block, const TarExtensions& ext, TarEntry* e) {
+  uint64_t block_offset = offset_;
+  TIDE_ASSIGN_OR_RETURN(size_t got, ReadUpToBlock(block));
+  // A clean end of input between entries ends the archive, as in Go's archive/tar.
+  if (got == 0) return EndArchive(ext, block_offset, *e, {});
+  if (got < kTarBlockSize) {
+    return EntryError(current_name_, block_offset, "truncated archive (input ends inside a header)");
   }
   offset_ += kTarBlockSize;
   if (!IsZeroBlock(block)) return true;
-  if (!e.raw_header.empty()) {
-    return EntryError(current_name_, block_offset, "extension header is not followed by an entry");
+  char second[kTarBlockSize];
+  TIDE_ASSIGN_OR_RETURN(got, ReadUpToBlock(second));
+  offset_ += got;
+  if (got > 0 && got < kTarBlockSize) {
+    return EntryError(current_name_, block_offset,
+                      "truncated archive (input ends inside the end-of-archive marker)");
   }
+  if (got == kTarBlockSize && !IsZeroBlock(second)) {
+    return EntryError(current_name_, block_offset,
+                      "a zero block is followed by a header block, not by a second zero block");
+  }
+  std::string marker(block, kTarBlockSize);
+  marker.append(second, got);
+  return EndArchive(ext, block_offset, *e, marker);
+}
+
+absl::StatusOr<bool> TarReader::EndArchive(const TarExtensions& ext, uint64_t offset, const TarEntry& e,
+                                           std::string_view marker) {
+  if (ext.pending()) return EntryError(current_name_, offset, "extension header is not followed by an entry");
   at_end_ = true;
-  trailer_prefix_.assign(block, kTarBlockSize);
+  trailer_prefix_ = e.raw_header;
+  trailer_prefix_.append(marker);
   return false;
 }
 
-absl::Status TarReader::ReadExtension(const char* block, uint64_t block_offset, TarExtensions* ext,
+absl::Status TarReader::ReadExtension(const TarHeaderFields& h, uint64_t block_offset, TarExtensions* ext,
                                       TarEntry* e) {
-  const std::string& name = current_name_;
-  auto size = TarNumber(block, kTarSize, "size");
-  if (!size.ok()) return EntryError(name, block_offset, size.status().message());
-  char flag = block[kTarTypeflag];
-  if (*size < 0 || static_cast<uint64_t>(*size) > MaxExtensionSize(flag)) {
-    return EntryError(name, block_offset, absl::StrCat("extension header of ", *size, " bytes is too large"));
-  }
-  uint64_t padded = static_cast<uint64_t>(*size) + PaddingFor(static_cast<uint64_t>(*size));
+  absl::Status st = ext->Reserve(h.typeflag, h.size);
+  if (!st.ok()) return EntryError(current_name_, block_offset, st.message());
+  uint64_t size = static_cast<uint64_t>(h.size);
+  uint64_t padded = size + PaddingFor(size);
   std::string data(padded, '\0');
   if (!ReadFull(source_, data.data(), padded, "tar extension header").ok()) {
-    return EntryError(name, block_offset, "truncated archive (input ends inside an extension header)");
+    return EntryError(current_name_, block_offset,
+                      "truncated archive (input ends inside an extension header)");
   }
   offset_ += padded;
   e->raw_header.append(data);
-  data.resize(static_cast<size_t>(*size));
-  absl::Status st = AddExtension(flag, std::move(data), ext, &global_pax_);
-  if (!st.ok()) return EntryError(name, block_offset, st.message());
+  data.resize(static_cast<size_t>(size));
+  st = ext->Add(h.typeflag, std::move(data));
+  if (!st.ok()) return EntryError(current_name_, block_offset, st.message());
   return absl::OkStatus();
 }
 
-absl::Status TarReader::DecodeEntry(const char* block, uint64_t block_offset, const TarExtensions& ext,
+absl::Status TarReader::DecodeEntry(TarHeaderFields h, uint64_t block_offset, const TarExtensions& ext,
                                     TarEntry* e) {
-  absl::Status st = DecodeHeaderFields(block, ext, e);
-  if (st.ok()) st = ApplyPaxRecords(global_pax_, ext, e);
-  if (!st.ok()) return EntryError(e->raw_name, block_offset, st.message());
-  current_name_ = e->raw_name;
-  st = ResolveEntryPaths(e);
-  if (!st.ok()) return EntryError(e->raw_name, block_offset, st.message());
-  // Only regular files carry content; Go's archive/tar (containerd) ignores the size of the others.
-  if (e->type != EntryType::kRegular) e->size = 0;
+  absl::Status st = ext.ApplyTo(&h);
+  current_name_ = h.name;
+  if (st.ok()) st = EntryFromHeader(h, e);
+  if (st.ok()) st = ResolveEntryPaths(e);
+  if (!st.ok()) return EntryError(current_name_, block_offset, st.message());
   return absl::OkStatus();
 }
 
@@ -113,17 +128,24 @@ absl::StatusOr<bool> TarReader::Next(TarEntry* e) {
   char block[kTarBlockSize];
   while (true) {
     uint64_t block_offset = offset_;
-    TIDE_ASSIGN_OR_RETURN(bool header, ReadHeaderBlock(block, *e));
+    TIDE_ASSIGN_OR_RETURN(bool header, ReadHeaderBlock(block, ext, e));
     if (!header) return false;
     e->raw_header.append(block, kTarBlockSize);
     current_name_ = std::string(TarString(block, kTarName));
     if (!TarChecksumOk(block)) return EntryError(current_name_, block_offset, "bad header checksum");
-    if (!IsExtensionTypeflag(block[kTarTypeflag])) {
-      TIDE_RETURN_IF_ERROR(DecodeEntry(block, block_offset, ext, e));
+    auto h = ParseHeaderFields(block);
+    if (!h.ok()) return EntryError(current_name_, block_offset, h.status().message());
+    current_name_ = h->name;
+    // Go checks the size field before any extension header can change it.
+    if (!IsHeaderOnlyTypeflag(h->typeflag) && h->size < 0) {
+      return EntryError(current_name_, block_offset, "negative size");
+    }
+    if (!TarExtensions::IsExtensionTypeflag(h->typeflag)) {
+      TIDE_RETURN_IF_ERROR(DecodeEntry(*std::move(h), block_offset, ext, e));
       BeginContent(e);
       return true;
     }
-    TIDE_RETURN_IF_ERROR(ReadExtension(block, block_offset, &ext, e));
+    TIDE_RETURN_IF_ERROR(ReadExtension(*h, block_offset, &ext, e));
   }
 }
 
@@ -132,8 +154,9 @@ absl::StatusOr<size_t> TarReader::ReadData(char* buffer, size_t size) {
   if (want == 0) return 0;
   TIDE_ASSIGN_OR_RETURN(size_t n, source_.Read(buffer, want));
   if (n == 0) {
-    return absl::DataLossError(absl::StrCat("tar entry '", current_name_, "': truncated archive (",
-                                            remaining_data_, " content bytes missing)"));
+    return absl::DataLossError(absl::StrCat("tar entry ", QuoteTarText(current_name_),
+                                            ": truncated archive (", remaining_data_,
+                                            " content bytes missing)"));
   }
   remaining_data_ -= n;
   offset_ += n;
@@ -145,8 +168,8 @@ absl::StatusOr<std::string> TarReader::ReadPadding() {
     return absl::FailedPreconditionError("ReadPadding before the entry's content was read");
   std::string pad(static_cast<size_t>(remaining_padding_), '\0');
   if (!ReadFull(source_, pad.data(), pad.size(), "tar padding").ok()) {
-    return absl::DataLossError(
-        absl::StrCat("tar entry '", current_name_, "': truncated archive (input ends inside padding)"));
+    return absl::DataLossError(absl::StrCat("tar entry ", QuoteTarText(current_name_),
+                                            ": truncated archive (input ends inside padding)"));
   }
   offset_ += pad.size();
   remaining_padding_ = 0;
