@@ -4,9 +4,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
-#include "common/string_view_compat.h"
 #include "format/chunk_decoder.h"
 #include "format/footer.h"
+#include "format/tar_quote.h"
 
 namespace tide::format {
 
@@ -37,7 +37,7 @@ absl::StatusOr<std::string> ReadFileRange(RangeReader& blob, const LayerIndex& i
   EntryId target = index.Resolve(file);
   const EntryAttr& attr = index.attr(target);
   if (attr.type != EntryType::kRegular) {
-    return absl::InvalidArgumentError(absl::StrCat("'", Sv(index.path(file)), "' is not a regular file"));
+    return absl::InvalidArgumentError(absl::StrCat(QuoteTarText(index.path(file)), " is not a regular file"));
   }
   std::string out;
   if (offset >= attr.size || length == 0) return out;
@@ -53,15 +53,16 @@ absl::StatusOr<std::string> ReadFileRange(RangeReader& blob, const LayerIndex& i
     TIDE_RETURN_IF_ERROR(blob.ReadAt(c.compressed_offset, c.compressed_size, &compressed));
     absl::Status st = DecodeChunk(compressed, c, &plain);
     if (!st.ok()) {
-      return absl::DataLossError(absl::StrCat("reading '", Sv(index.path(file)), "': ", st.message()));
+      return absl::DataLossError(
+          absl::StrCat("reading ", QuoteTarText(index.path(file)), ": ", st.message()));
     }
     uint64_t from = std::max(begin, c.uncompressed_offset);
     uint64_t to = std::min(end, c.uncompressed_offset + c.uncompressed_size);
     out.append(plain, static_cast<size_t>(from - c.uncompressed_offset), static_cast<size_t>(to - from));
   }
   if (out.size() != length) {
-    return absl::DataLossError(absl::StrCat("reading '", Sv(index.path(file)), "': chunks cover ", out.size(),
-                                            " of ", length, " bytes"));
+    return absl::DataLossError(absl::StrCat("reading ", QuoteTarText(index.path(file)), ": chunks cover ",
+                                            out.size(), " of ", length, " bytes"));
   }
   return out;
 }

@@ -13,6 +13,7 @@
 #include "format/footer.h"
 #include "format/le_bytes.h"
 #include "format/tar_path.h"
+#include "format/tar_quote.h"
 #include "tide/format/v1/layer_index.pb.h"
 
 namespace tide::format {
@@ -172,10 +173,10 @@ absl::Status IndexLoader::LoadEntries(const tide::format::v1::LayerIndex& pb, La
     link_pos += llen;
     bool needs_link = e.type == EntryType::kSymlink || e.type == EntryType::kHardlink;
     if (needs_link != (llen > 0))
-      return Malformed(absl::StrCat("entry '", Sv(path), "': link target mismatch"));
+      return Malformed(absl::StrCat("entry ", QuoteTarText(path), ": link target mismatch"));
     if (e.type == EntryType::kHardlink &&
         !IsNormalizedPath(index->link_target(static_cast<EntryId>(i + 1)))) {
-      return Malformed(absl::StrCat("hardlink '", Sv(path), "': target is not a normalized path"));
+      return Malformed(absl::StrCat("hardlink ", QuoteTarText(path), ": target is not a normalized path"));
     }
     e.mode = TypeBits(e.type) | (pb.modes(k) & 07777);
     e.uid = pb.uids(k);
@@ -183,19 +184,20 @@ absl::Status IndexLoader::LoadEntries(const tide::format::v1::LayerIndex& pb, La
     e.uname_id = pb.uname_ids(k);
     e.gname_id = pb.gname_ids(k);
     if (e.uname_id >= index->owner_names_.size() || e.gname_id >= index->owner_names_.size()) {
-      return Malformed(absl::StrCat("entry '", Sv(path), "': owner name id out of range"));
+      return Malformed(absl::StrCat("entry ", QuoteTarText(path), ": owner name id out of range"));
     }
     e.size = pb.sizes(k);
     e.data_offset = pb.data_offsets(k);
     if (e.type != EntryType::kRegular && (e.size != 0 || e.data_offset != 0)) {
-      return Malformed(absl::StrCat("entry '", Sv(path), "': only regular files have content"));
+      return Malformed(absl::StrCat("entry ", QuoteTarText(path), ": only regular files have content"));
     }
     if (e.data_offset > index->tar_size_ || e.size > index->tar_size_ - e.data_offset) {
-      return Malformed(absl::StrCat("entry '", Sv(path), "': content lies outside the tar stream"));
+      return Malformed(absl::StrCat("entry ", QuoteTarText(path), ": content lies outside the tar stream"));
     }
     e.mtime_sec = pb.mtime_secs(k);
     e.mtime_nsec = pb.mtime_nsecs(k);
-    if (e.mtime_nsec >= 1000000000u) return Malformed(absl::StrCat("entry '", Sv(path), "': bad mtime"));
+    if (e.mtime_nsec >= 1000000000u)
+      return Malformed(absl::StrCat("entry ", QuoteTarText(path), ": bad mtime"));
     e.rdev_major = pb.dev_majors(k);
     e.rdev_minor = pb.dev_minors(k);
     uint32_t xcount = pb.xattr_counts(k);
@@ -296,9 +298,9 @@ absl::Status IndexLoader::BuildTree(LayerIndex* index) {
       }
       EntryId parent = pit->second;
       if (entries[parent].type != EntryType::kDirectory) {
-        return absl::InvalidArgumentError(absl::StrCat("tide index: entry '", Sv(index->path(child)),
-                                                       "': parent '", Sv(parent_path),
-                                                       "' is not a directory"));
+        return absl::InvalidArgumentError(absl::StrCat("tide index: entry ", QuoteTarText(index->path(child)),
+                                                       ": parent ", QuoteTarText(parent_path),
+                                                       " is not a directory"));
       }
       entries[child].parent = parent;
       if (!inserted) {
@@ -326,15 +328,15 @@ absl::Status IndexLoader::ResolveHardlinks(LayerIndex* index,
     for (size_t hops = 0; entries[target].type == EntryType::kHardlink; ++hops) {
       auto it = by_path.find(Sv(index->link_target(target)));
       if (it == by_path.end() || hops > 64) {
-        return absl::InvalidArgumentError(absl::StrCat("tide index: hardlink '", Sv(index->path(id)),
-                                                       "': target '", Sv(index->link_target(id)),
-                                                       "' is not in the layer"));
+        return absl::InvalidArgumentError(absl::StrCat("tide index: hardlink ", QuoteTarText(index->path(id)),
+                                                       ": target ", QuoteTarText(index->link_target(id)),
+                                                       " is not in the layer"));
       }
       target = it->second;
     }
     if (entries[target].type == EntryType::kDirectory) {
       return absl::InvalidArgumentError(
-          absl::StrCat("tide index: hardlink '", Sv(index->path(id)), "' points to a directory"));
+          absl::StrCat("tide index: hardlink ", QuoteTarText(index->path(id)), " points to a directory"));
     }
     entries[id].target = target;
     entries[target].nlink++;

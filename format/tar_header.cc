@@ -6,6 +6,29 @@
 #include "common/string_view_compat.h"
 
 namespace tide::format {
+namespace {
+
+absl::StatusOr<int64_t> Base256(const unsigned char* p, size_t size, std::string_view field_name) {
+  // Negative numbers are inverted first, so both signs accumulate as small magnitudes.
+  unsigned char invert = (p[0] & 0x40) ? 0xff : 0x00;
+  uint64_t value = 0;
+  for (size_t i = 0; i < size; ++i) {
+    unsigned char c = p[i] ^ invert;
+    if (i == 0) c &= 0x7f;
+    if ((value >> 56) != 0) {
+      return absl::InvalidArgumentError(absl::StrCat("base-256 ", Sv(field_name), " overflows"));
+    }
+    value = (value << 8) | c;
+  }
+  if ((value >> 63) != 0) {
+    return absl::InvalidArgumentError(absl::StrCat("base-256 ", Sv(field_name), " overflows"));
+  }
+  return invert ? ~static_cast<int64_t>(value) : static_cast<int64_t>(value);
+}
+
+bool IsPad(char c) { return c == ' ' || c == '\0'; }
+
+}  // namespace
 
 std::string_view TarString(const char* block, TarField field) {
   const char* begin = block + field.offset;
@@ -13,39 +36,27 @@ std::string_view TarString(const char* block, TarField field) {
   return std::string_view(begin, nul ? static_cast<const char*>(nul) - begin : field.size);
 }
 
-absl::StatusOr<int64_t> TarNumber(const char* block, TarField field, std::string_view field_name) {
-  const auto* p = reinterpret_cast<const unsigned char*>(block + field.offset);
-  if (p[0] & 0x80) {
-    // GNU base-256: big-endian two's complement with the marker bit; 0xff first byte is negative.
-    bool negative = p[0] == 0xff;
-    uint64_t value = negative ? 0xff : (p[0] & 0x7f);
-    for (size_t i = 1; i < field.size; ++i) {
-      if (!negative && (value >> 55) != 0) {
-        return absl::InvalidArgumentError(absl::StrCat("base-256 ", Sv(field_name), " overflows"));
-      }
-      value = (value << 8) | p[i];
-    }
-    if (negative) return static_cast<int64_t>(value);  // wraps to the two's complement value
-    if (value > static_cast<uint64_t>(INT64_MAX)) {
-      return absl::InvalidArgumentError(absl::StrCat("base-256 ", Sv(field_name), " overflows"));
-    }
-    return static_cast<int64_t>(value);
-  }
-  size_t i = 0;
-  while (i < field.size && (p[i] == ' ' || p[i] == '\0')) ++i;
+absl::StatusOr<int64_t> TarOctal(const char* block, TarField field, std::string_view field_name) {
+  std::string_view text(block + field.offset, field.size);
+  while (!text.empty() && IsPad(text.front())) text.remove_prefix(1);
+  while (!text.empty() && IsPad(text.back())) text.remove_suffix(1);
+  text = text.substr(0, text.find('\0'));
   uint64_t value = 0;
-  size_t digits = 0;
-  for (; i < field.size && p[i] >= '0' && p[i] <= '7'; ++i, ++digits) {
-    if (value >> 60) return absl::InvalidArgumentError(absl::StrCat("octal ", Sv(field_name), " overflows"));
-    value = value * 8 + (p[i] - '0');
-  }
-  for (; i < field.size; ++i) {
-    if (p[i] != ' ' && p[i] != '\0') {
+  for (char c : text) {
+    if (c < '0' || c > '7') {
       return absl::InvalidArgumentError(
           absl::StrCat("invalid character in octal ", Sv(field_name), " field"));
     }
+    if (value >> 61) return absl::InvalidArgumentError(absl::StrCat("octal ", Sv(field_name), " overflows"));
+    value = value * 8 + static_cast<uint64_t>(c - '0');
   }
   return static_cast<int64_t>(value);
+}
+
+absl::StatusOr<int64_t> TarNumber(const char* block, TarField field, std::string_view field_name) {
+  const auto* p = reinterpret_cast<const unsigned char*>(block + field.offset);
+  if (p[0] & 0x80) return Base256(p, field.size, field_name);
+  return TarOctal(block, field, field_name);
 }
 
 bool IsZeroBlock(const char* block) {
@@ -56,7 +67,7 @@ bool IsZeroBlock(const char* block) {
 }
 
 bool TarChecksumOk(const char* block) {
-  auto stored = TarNumber(block, kTarChecksum, "checksum");
+  auto stored = TarOctal(block, kTarChecksum, "checksum");
   if (!stored.ok()) return false;
   int64_t unsigned_sum = 0;
   int64_t signed_sum = 0;
@@ -76,74 +87,6 @@ void SetTarChecksum(char* block) {
   char buf[8];
   std::snprintf(buf, sizeof(buf), "%06o", sum);
   std::memcpy(block + kTarChecksum.offset, buf, 7);  // 6 digits, NUL, then the space stays
-}
-
-absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ParsePaxRecords(std::string_view data) {
-  std::vector<std::pair<std::string, std::string>> records;
-  while (!data.empty()) {
-    if (data.find_first_not_of('\0') == std::string_view::npos) break;  // NUL padding some writers add
-    size_t space = data.find(' ');
-    if (space == std::string_view::npos || space == 0 || space > 20) {
-      return absl::InvalidArgumentError("malformed PAX record: missing length");
-    }
-    uint64_t length = 0;
-    for (size_t i = 0; i < space; ++i) {
-      if (data[i] < '0' || data[i] > '9') return absl::InvalidArgumentError("malformed PAX record length");
-      length = length * 10 + static_cast<uint64_t>(data[i] - '0');
-    }
-    if (length <= space + 1 || length > data.size()) {
-      return absl::InvalidArgumentError("PAX record length out of range");
-    }
-    std::string_view record = data.substr(space + 1, length - space - 1);
-    if (record.back() != '\n') return absl::InvalidArgumentError("PAX record not terminated by a newline");
-    record.remove_suffix(1);
-    size_t eq = record.find('=');
-    if (eq == std::string_view::npos || eq == 0) {
-      return absl::InvalidArgumentError("malformed PAX record: missing key");
-    }
-    records.emplace_back(std::string(record.substr(0, eq)), std::string(record.substr(eq + 1)));
-    data.remove_prefix(length);
-  }
-  return records;
-}
-
-absl::StatusOr<uint64_t> ParsePaxUnsigned(std::string_view text, std::string_view key) {
-  if (text.empty() || text.size() > 19) {
-    return absl::InvalidArgumentError(absl::StrCat("invalid PAX ", Sv(key), " '", Sv(text), "'"));
-  }
-  uint64_t value = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') {
-      return absl::InvalidArgumentError(absl::StrCat("invalid PAX ", Sv(key), " '", Sv(text), "'"));
-    }
-    value = value * 10 + static_cast<uint64_t>(c - '0');
-  }
-  return value;
-}
-
-absl::Status ParsePaxTime(std::string_view text, int64_t* sec, uint32_t* nsec) {
-  bool negative = !text.empty() && text.front() == '-';
-  if (negative) text.remove_prefix(1);
-  size_t dot = text.find('.');
-  std::string_view whole = text.substr(0, dot);
-  std::string_view frac = dot == std::string_view::npos ? std::string_view() : text.substr(dot + 1);
-  auto s = ParsePaxUnsigned(whole, "mtime");
-  if (!s.ok()) return s.status();
-  uint32_t ns = 0;
-  for (size_t i = 0; i < frac.size(); ++i) {
-    if (frac[i] < '0' || frac[i] > '9') return absl::InvalidArgumentError("invalid PAX mtime fraction");
-    if (i < 9) ns = ns * 10 + static_cast<uint32_t>(frac[i] - '0');
-  }
-  for (size_t i = frac.size(); i < 9; ++i) ns *= 10;
-  int64_t whole_sec = static_cast<int64_t>(*s);
-  if (negative && ns != 0) {
-    *sec = -whole_sec - 1;
-    *nsec = 1000000000u - ns;
-  } else {
-    *sec = negative ? -whole_sec : whole_sec;
-    *nsec = ns;
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace tide::format

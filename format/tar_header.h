@@ -4,8 +4,6 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <utility>
-#include <vector>
 
 #include "absl/status/statusor.h"
 
@@ -13,7 +11,8 @@ namespace tide::format {
 
 inline constexpr size_t kTarBlockSize = 512;
 
-// Field positions of a ustar header block.
+// Field positions of a header block. The ustar layout; GNU and star headers reuse the first 345
+// bytes and lay out the rest differently (kGnu*, kStar*).
 struct TarField {
   size_t offset;
   size_t size;
@@ -28,27 +27,32 @@ inline constexpr TarField kTarChecksum{148, 8};
 inline constexpr size_t kTarTypeflag = 156;
 inline constexpr TarField kTarLinkname{157, 100};
 inline constexpr TarField kTarMagic{257, 6};
+inline constexpr TarField kTarVersion{263, 2};
 inline constexpr TarField kTarUname{265, 32};
 inline constexpr TarField kTarGname{297, 32};
 inline constexpr TarField kTarDevMajor{329, 8};
 inline constexpr TarField kTarDevMinor{337, 8};
 inline constexpr TarField kTarPrefix{345, 155};
+inline constexpr TarField kGnuAtime{345, 12};
+inline constexpr TarField kGnuCtime{357, 12};
+inline constexpr TarField kStarPrefix{345, 131};
+inline constexpr TarField kStarAtime{476, 12};
+inline constexpr TarField kStarCtime{488, 12};
+inline constexpr TarField kStarTrailer{508, 4};
 
-// A NUL-terminated string field.
+// A NUL-terminated string field (the whole field if it has no NUL).
 std::string_view TarString(const char* block, TarField field);
-// A numeric field: octal (space/NUL padded) or GNU base-256 (high bit of the first byte set).
+// A numeric field as Go's archive/tar (containerd's reader) reads it: GNU base-256 two's complement
+// when the first byte has its high bit set, else octal. Octal fields may be padded with spaces and
+// NULs on both sides; anything after the first NUL inside the digits is ignored.
 absl::StatusOr<int64_t> TarNumber(const char* block, TarField field, std::string_view field_name);
+// An octal-only numeric field (the checksum).
+absl::StatusOr<int64_t> TarOctal(const char* block, TarField field, std::string_view field_name);
 bool IsZeroBlock(const char* block);
-// Whether the stored checksum matches (unsigned or historic signed sum).
+// Whether the stored (octal) checksum matches the unsigned or the historic signed byte sum.
 bool TarChecksumOk(const char* block);
 // Fills in the checksum field of a header block (for tests and synthetic tars).
 void SetTarChecksum(char* block);
-
-// PAX extended header records ("LEN key=value\n"), in order.
-absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ParsePaxRecords(std::string_view data);
-// A PAX time "SECONDS[.FRACTION]" (may be negative).
-absl::Status ParsePaxTime(std::string_view text, int64_t* sec, uint32_t* nsec);
-absl::StatusOr<uint64_t> ParsePaxUnsigned(std::string_view text, std::string_view key);
 
 }  // namespace tide::format
 

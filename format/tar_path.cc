@@ -1,18 +1,17 @@
 #include "format/tar_path.h"
 
 #include "absl/strings/str_cat.h"
-#include "common/string_view_compat.h"
+#include "format/tar_quote.h"
 
 namespace tide::format {
 
 absl::StatusOr<std::string> NormalizeTarPath(std::string_view raw) {
   if (raw.empty()) return absl::InvalidArgumentError("empty name");
   if (raw.find('\0') != std::string_view::npos) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("name '", Sv(raw.substr(0, raw.find('\0'))), "' contains a NUL byte"));
+    return absl::InvalidArgumentError(absl::StrCat("name ", QuoteTarText(raw), " contains a NUL byte"));
   }
   if (raw.front() == '/') {
-    return absl::InvalidArgumentError(absl::StrCat("absolute path '", Sv(raw), "' is not allowed"));
+    return absl::InvalidArgumentError(absl::StrCat("absolute path ", QuoteTarText(raw), " is not allowed"));
   }
   std::string out;
   out.reserve(raw.size());
@@ -22,7 +21,7 @@ absl::StatusOr<std::string> NormalizeTarPath(std::string_view raw) {
     if (end == std::string_view::npos) end = raw.size();
     std::string_view part = raw.substr(pos, end - pos);
     if (part == "..") {
-      return absl::InvalidArgumentError(absl::StrCat("path '", Sv(raw), "' has a '..' component"));
+      return absl::InvalidArgumentError(absl::StrCat("path ", QuoteTarText(raw), " has a '..' component"));
     }
     if (!part.empty() && part != ".") {
       if (!out.empty()) out.push_back('/');
@@ -31,6 +30,25 @@ absl::StatusOr<std::string> NormalizeTarPath(std::string_view raw) {
     pos = end + 1;
   }
   return out;
+}
+
+absl::Status ResolveEntryPaths(TarEntry* e) {
+  auto path = NormalizeTarPath(e->raw_name);
+  if (!path.ok()) return path.status();
+  e->path = std::move(*path);
+  if (e->type == EntryType::kHardlink) {
+    auto target = NormalizeTarPath(e->link_target);
+    if (!target.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("hardlink target: ", target.status().message()));
+    }
+    if (target->empty()) return absl::InvalidArgumentError("hardlink to the root directory");
+    e->link_target = std::move(*target);
+  } else if (e->type == EntryType::kSymlink) {
+    if (e->link_target.empty()) return absl::InvalidArgumentError("symlink with an empty target");
+  } else {
+    e->link_target.clear();
+  }
+  return absl::OkStatus();
 }
 
 bool IsNormalizedPath(std::string_view path) {

@@ -2,112 +2,28 @@
 
 #include <algorithm>
 #include <cstring>
-#include <optional>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
-#include "common/string_view_compat.h"
+#include "format/tar_entry_from_header.h"
 #include "format/tar_header.h"
 #include "format/tar_path.h"
+#include "format/tar_quote.h"
 
 namespace tide::format {
 namespace {
 
-constexpr uint64_t kMaxPaxSize = 1u << 20;
-constexpr uint64_t kMaxLongNameSize = 64u << 10;
-
 uint64_t PaddingFor(uint64_t size) { return (kTarBlockSize - size % kTarBlockSize) % kTarBlockSize; }
-
-// Extension headers seen before a main header.
-struct Pending {
-  std::vector<std::pair<std::string, std::string>> pax;
-  std::optional<std::string> gnu_long_name;
-  std::optional<std::string> gnu_long_link;
-};
 
 absl::Status EntryError(const std::string& name, uint64_t offset, absl::string_view reason) {
   if (name.empty()) {
     return absl::InvalidArgumentError(absl::StrCat("tar header at offset ", offset, ": ", reason));
   }
-  return absl::InvalidArgumentError(absl::StrCat("tar entry '", name, "' at offset ", offset, ": ", reason));
-}
-
-std::optional<EntryType> MapType(char flag, std::string_view name) {
-  switch (flag) {
-    case '0':
-    case '7':
-      return EntryType::kRegular;
-    case '\0':
-      return absl::EndsWith(Sv(name), "/") ? EntryType::kDirectory : EntryType::kRegular;
-    case '1':
-      return EntryType::kHardlink;
-    case '2':
-      return EntryType::kSymlink;
-    case '3':
-      return EntryType::kCharDevice;
-    case '4':
-      return EntryType::kBlockDevice;
-    case '5':
-      return EntryType::kDirectory;
-    case '6':
-      return EntryType::kFifo;
-    default:
-      return std::nullopt;
-  }
-}
-
-std::string TypeflagText(char flag) {
-  if (flag >= 0x21 && flag < 0x7f) return absl::StrCat("'", std::string(1, flag), "'");
-  return absl::StrCat("0x", absl::Hex(static_cast<unsigned char>(flag)));
-}
-
-absl::Status ApplyPax(const std::vector<std::pair<std::string, std::string>>& records, bool global,
-                      TarEntry* e, bool* size_set) {
-  for (const auto& [key, value] : records) {
-    if (key == "path") {
-      if (!global) e->raw_name = value;
-    } else if (key == "linkpath") {
-      if (!global) e->link_target = value;
-    } else if (key == "size") {
-      TIDE_ASSIGN_OR_RETURN(e->size, ParsePaxUnsigned(value, key));
-      *size_set = true;
-    } else if (key == "mtime") {
-      TIDE_RETURN_IF_ERROR(ParsePaxTime(value, &e->mtime_sec, &e->mtime_nsec));
-    } else if (key == "uid" || key == "gid") {
-      TIDE_ASSIGN_OR_RETURN(uint64_t id, ParsePaxUnsigned(value, key));
-      if (id > UINT32_MAX)
-        return absl::InvalidArgumentError(absl::StrCat("PAX ", key, " ", id, " too large"));
-      (key == "uid" ? e->uid : e->gid) = static_cast<uint32_t>(id);
-    } else if (key == "uname") {
-      e->uname = value;
-    } else if (key == "gname") {
-      e->gname = value;
-    } else if (absl::StartsWith(key, "SCHILY.xattr.")) {
-      std::string name = key.substr(13);
-      if (name.empty()) return absl::InvalidArgumentError("PAX xattr record with an empty name");
-      auto it =
-          std::find_if(e->xattrs.begin(), e->xattrs.end(), [&](const auto& x) { return x.first == name; });
-      if (it != e->xattrs.end()) {
-        it->second = value;
-      } else {
-        e->xattrs.emplace_back(std::move(name), value);
-      }
-    } else if (absl::StartsWith(key, "GNU.sparse.")) {
-      return absl::UnimplementedError("GNU sparse files are not supported");
-    }
-    // Other keys (atime, ctime, comment, charset, ...) do not affect the entry.
-  }
-  return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("tar entry ", QuoteTarText(name), " at offset ", offset, ": ", reason));
 }
 
 }  // namespace
-
-absl::Status TarReader::ReadBlock(char* block, std::string_view what) {
-  TIDE_RETURN_IF_ERROR(ReadFull(source_, block, kTarBlockSize, what));
-  offset_ += kTarBlockSize;
-  return absl::OkStatus();
-}
 
 absl::Status TarReader::SkipRest() {
   char buf[16384];
@@ -122,152 +38,114 @@ absl::Status TarReader::SkipRest() {
   return absl::OkStatus();
 }
 
+absl::StatusOr<size_t> TarReader::ReadUpToBlock(char* block) {
+  size_t got = 0;
+  while (got < kTarBlockSize) {
+    TIDE_ASSIGN_OR_RETURN(size_t n, source_.Read(block + got, kTarBlockSize - got));
+    if (n == 0) break;
+    got += n;
+  }
+  return got;
+}
+
+absl::StatusOr<bool> TarReader::ReadHeaderBlock(char* block, const TarExtensions& ext, TarEntry* e) {
+  uint64_t block_offset = offset_;
+  TIDE_ASSIGN_OR_RETURN(size_t got, ReadUpToBlock(block));
+  // A clean end of input between entries ends the archive, as in Go's archive/tar.
+  if (got == 0) return EndArchive(ext, block_offset, *e, {});
+  if (got < kTarBlockSize) {
+    return EntryError(current_name_, block_offset, "truncated archive (input ends inside a header)");
+  }
+  offset_ += kTarBlockSize;
+  if (!IsZeroBlock(block)) return true;
+  char second[kTarBlockSize];
+  TIDE_ASSIGN_OR_RETURN(got, ReadUpToBlock(second));
+  offset_ += got;
+  if (got > 0 && got < kTarBlockSize) {
+    return EntryError(current_name_, block_offset,
+                      "truncated archive (input ends inside the end-of-archive marker)");
+  }
+  if (got == kTarBlockSize && !IsZeroBlock(second)) {
+    return EntryError(current_name_, block_offset,
+                      "a zero block is followed by a header block, not by a second zero block");
+  }
+  std::string marker(block, kTarBlockSize);
+  marker.append(second, got);
+  return EndArchive(ext, block_offset, *e, marker);
+}
+
+absl::StatusOr<bool> TarReader::EndArchive(const TarExtensions& ext, uint64_t offset, const TarEntry& e,
+                                           std::string_view marker) {
+  if (ext.pending()) return EntryError(current_name_, offset, "extension header is not followed by an entry");
+  at_end_ = true;
+  trailer_prefix_ = e.raw_header;
+  trailer_prefix_.append(marker);
+  return false;
+}
+
+absl::Status TarReader::ReadExtension(const TarHeaderFields& h, uint64_t block_offset, TarExtensions* ext,
+                                      TarEntry* e) {
+  absl::Status st = ext->Reserve(h.typeflag, h.size);
+  if (!st.ok()) return EntryError(current_name_, block_offset, st.message());
+  uint64_t size = static_cast<uint64_t>(h.size);
+  uint64_t padded = size + PaddingFor(size);
+  std::string data(padded, '\0');
+  if (!ReadFull(source_, data.data(), padded, "tar extension header").ok()) {
+    return EntryError(current_name_, block_offset,
+                      "truncated archive (input ends inside an extension header)");
+  }
+  offset_ += padded;
+  e->raw_header.append(data);
+  data.resize(static_cast<size_t>(size));
+  st = ext->Add(h.typeflag, std::move(data));
+  if (!st.ok()) return EntryError(current_name_, block_offset, st.message());
+  return absl::OkStatus();
+}
+
+absl::Status TarReader::DecodeEntry(TarHeaderFields h, uint64_t block_offset, const TarExtensions& ext,
+                                    TarEntry* e) {
+  absl::Status st = ext.ApplyTo(&h);
+  current_name_ = h.name;
+  if (st.ok()) st = EntryFromHeader(h, e);
+  if (st.ok()) st = ResolveEntryPaths(e);
+  if (!st.ok()) return EntryError(current_name_, block_offset, st.message());
+  return absl::OkStatus();
+}
+
+void TarReader::BeginContent(TarEntry* e) {
+  e->data_offset = offset_;
+  remaining_data_ = e->size;
+  remaining_padding_ = PaddingFor(e->size);
+  in_entry_ = true;
+}
+
 absl::StatusOr<bool> TarReader::Next(TarEntry* e) {
   if (at_end_) return false;
   if (in_entry_) TIDE_RETURN_IF_ERROR(SkipRest());
   *e = TarEntry();
   e->header_offset = offset_;
-  Pending pending;
+  TarExtensions ext;
   char block[kTarBlockSize];
   while (true) {
     uint64_t block_offset = offset_;
-    // A clean end of input between entries is accepted as the end of the archive, as Go's
-    // archive/tar (containerd's reader) does.
-    auto first = source_.Read(block, kTarBlockSize);
-    if (!first.ok()) return first.status();
-    if (*first == 0 && e->raw_header.empty()) {
-      at_end_ = true;
-      return false;
-    }
-    if (*first < kTarBlockSize) {
-      auto rest = ReadFull(source_, block + *first, kTarBlockSize - *first, "tar header");
-      if (!rest.ok()) {
-        return EntryError(current_name_, block_offset, "truncated archive (input ends inside a header)");
-      }
-    }
-    offset_ += kTarBlockSize;
-    if (IsZeroBlock(block)) {
-      if (!e->raw_header.empty()) {
-        return EntryError(current_name_, block_offset, "extension header is not followed by an entry");
-      }
-      at_end_ = true;
-      trailer_prefix_.assign(block, kTarBlockSize);
-      return false;
-    }
+    TIDE_ASSIGN_OR_RETURN(bool header, ReadHeaderBlock(block, ext, e));
+    if (!header) return false;
     e->raw_header.append(block, kTarBlockSize);
-    std::string header_name(TarString(block, kTarName));
-    current_name_ = header_name;
-    if (!TarChecksumOk(block)) return EntryError(header_name, block_offset, "bad header checksum");
-    char flag = block[kTarTypeflag];
-    if (flag == 'x' || flag == 'g' || flag == 'L' || flag == 'K') {
-      auto size = TarNumber(block, kTarSize, "size");
-      if (!size.ok()) return EntryError(header_name, block_offset, size.status().message());
-      uint64_t limit = (flag == 'x' || flag == 'g') ? kMaxPaxSize : kMaxLongNameSize;
-      if (*size < 0 || static_cast<uint64_t>(*size) > limit) {
-        return EntryError(header_name, block_offset,
-                          absl::StrCat("extension header of ", *size, " bytes is too large"));
-      }
-      uint64_t padded = static_cast<uint64_t>(*size) + PaddingFor(static_cast<uint64_t>(*size));
-      std::string data(padded, '\0');
-      if (!ReadFull(source_, data.data(), padded, "tar extension header").ok()) {
-        return EntryError(header_name, block_offset,
-                          "truncated archive (input ends inside an extension header)");
-      }
-      offset_ += padded;
-      e->raw_header.append(data);
-      data.resize(static_cast<size_t>(*size));
-      if (flag == 'x' || flag == 'g') {
-        auto records = ParsePaxRecords(data);
-        if (!records.ok()) return EntryError(header_name, block_offset, records.status().message());
-        if (flag == 'g') {
-          for (auto& [k, v] : *records) global_pax_[k] = v;
-        } else {
-          for (auto& r : *records) pending.pax.push_back(std::move(r));
-        }
-      } else {
-        std::string name = data.substr(0, data.find('\0'));
-        (flag == 'L' ? pending.gnu_long_name : pending.gnu_long_link) = std::move(name);
-      }
-      continue;
+    current_name_ = std::string(TarString(block, kTarName));
+    if (!TarChecksumOk(block)) return EntryError(current_name_, block_offset, "bad header checksum");
+    auto h = ParseHeaderFields(block);
+    if (!h.ok()) return EntryError(current_name_, block_offset, h.status().message());
+    current_name_ = h->name;
+    // Go checks the size field before any extension header can change it.
+    if (!IsHeaderOnlyTypeflag(h->typeflag) && h->size < 0) {
+      return EntryError(current_name_, block_offset, "negative size");
     }
-
-    // The main header.
-    std::string_view magic = TarString(block, kTarMagic);
-    bool posix = std::memcmp(block + kTarMagic.offset, "ustar\0", 6) == 0;
-    e->raw_name = header_name;
-    std::string_view prefix = TarString(block, kTarPrefix);
-    if (posix && !prefix.empty()) e->raw_name = absl::StrCat(Sv(prefix), "/", header_name);
-    if (pending.gnu_long_name) e->raw_name = *pending.gnu_long_name;
-    e->link_target = std::string(TarString(block, kTarLinkname));
-    if (pending.gnu_long_link) e->link_target = *pending.gnu_long_link;
-    (void)magic;
-    if (!magic.empty()) {
-      e->uname = std::string(TarString(block, kTarUname));
-      e->gname = std::string(TarString(block, kTarGname));
+    if (!TarExtensions::IsExtensionTypeflag(h->typeflag)) {
+      TIDE_RETURN_IF_ERROR(DecodeEntry(*std::move(h), block_offset, ext, e));
+      BeginContent(e);
+      return true;
     }
-    auto field = [&](TarField f, std::string_view what) -> absl::StatusOr<int64_t> {
-      auto v = TarNumber(block, f, what);
-      if (!v.ok()) return EntryError(e->raw_name, block_offset, v.status().message());
-      return v;
-    };
-    TIDE_ASSIGN_OR_RETURN(int64_t mode, field(kTarMode, "mode"));
-    TIDE_ASSIGN_OR_RETURN(int64_t uid, field(kTarUid, "uid"));
-    TIDE_ASSIGN_OR_RETURN(int64_t gid, field(kTarGid, "gid"));
-    TIDE_ASSIGN_OR_RETURN(int64_t size, field(kTarSize, "size"));
-    TIDE_ASSIGN_OR_RETURN(e->mtime_sec, field(kTarMtime, "mtime"));
-    if (uid < 0 || uid > UINT32_MAX || gid < 0 || gid > UINT32_MAX || size < 0) {
-      return EntryError(e->raw_name, block_offset, "uid, gid or size out of range");
-    }
-    e->mode = static_cast<uint32_t>(mode) & 07777;
-    e->uid = static_cast<uint32_t>(uid);
-    e->gid = static_cast<uint32_t>(gid);
-    e->size = static_cast<uint64_t>(size);
-    std::optional<EntryType> type = MapType(flag, e->raw_name);
-    if (!type) {
-      return EntryError(e->raw_name, block_offset,
-                        absl::StrCat("unsupported entry type ", TypeflagText(flag)));
-    }
-    e->type = *type;
-    if (e->type == EntryType::kCharDevice || e->type == EntryType::kBlockDevice) {
-      TIDE_ASSIGN_OR_RETURN(int64_t major, field(kTarDevMajor, "devmajor"));
-      TIDE_ASSIGN_OR_RETURN(int64_t minor, field(kTarDevMinor, "devminor"));
-      if (major < 0 || major > UINT32_MAX || minor < 0 || minor > UINT32_MAX) {
-        return EntryError(e->raw_name, block_offset, "device number out of range");
-      }
-      e->dev_major = static_cast<uint32_t>(major);
-      e->dev_minor = static_cast<uint32_t>(minor);
-    }
-    bool size_set = false;
-    std::vector<std::pair<std::string, std::string>> global(global_pax_.begin(), global_pax_.end());
-    absl::Status st = ApplyPax(global, true, e, &size_set);
-    if (st.ok()) st = ApplyPax(pending.pax, false, e, &size_set);
-    if (!st.ok()) return EntryError(e->raw_name, block_offset, st.message());
-    current_name_ = e->raw_name;
-
-    auto path = NormalizeTarPath(e->raw_name);
-    if (!path.ok()) return EntryError(e->raw_name, block_offset, path.status().message());
-    e->path = std::move(*path);
-    if (e->type == EntryType::kHardlink) {
-      auto target = NormalizeTarPath(e->link_target);
-      if (!target.ok()) {
-        return EntryError(e->raw_name, block_offset,
-                          absl::StrCat("hardlink target: ", target.status().message()));
-      }
-      if (target->empty()) return EntryError(e->raw_name, block_offset, "hardlink to the root directory");
-      e->link_target = std::move(*target);
-    } else if (e->type == EntryType::kSymlink) {
-      if (e->link_target.empty())
-        return EntryError(e->raw_name, block_offset, "symlink with an empty target");
-    } else {
-      e->link_target.clear();
-    }
-    // Only regular files carry content; Go's archive/tar (containerd) ignores the size of the others.
-    if (e->type != EntryType::kRegular) e->size = 0;
-    e->data_offset = offset_;
-    remaining_data_ = e->size;
-    remaining_padding_ = PaddingFor(e->size);
-    in_entry_ = true;
-    return true;
+    TIDE_RETURN_IF_ERROR(ReadExtension(*h, block_offset, &ext, e));
   }
 }
 
@@ -276,8 +154,9 @@ absl::StatusOr<size_t> TarReader::ReadData(char* buffer, size_t size) {
   if (want == 0) return 0;
   TIDE_ASSIGN_OR_RETURN(size_t n, source_.Read(buffer, want));
   if (n == 0) {
-    return absl::DataLossError(absl::StrCat("tar entry '", current_name_, "': truncated archive (",
-                                            remaining_data_, " content bytes missing)"));
+    return absl::DataLossError(absl::StrCat("tar entry ", QuoteTarText(current_name_),
+                                            ": truncated archive (", remaining_data_,
+                                            " content bytes missing)"));
   }
   remaining_data_ -= n;
   offset_ += n;
@@ -289,8 +168,8 @@ absl::StatusOr<std::string> TarReader::ReadPadding() {
     return absl::FailedPreconditionError("ReadPadding before the entry's content was read");
   std::string pad(static_cast<size_t>(remaining_padding_), '\0');
   if (!ReadFull(source_, pad.data(), pad.size(), "tar padding").ok()) {
-    return absl::DataLossError(
-        absl::StrCat("tar entry '", current_name_, "': truncated archive (input ends inside padding)"));
+    return absl::DataLossError(absl::StrCat("tar entry ", QuoteTarText(current_name_),
+                                            ": truncated archive (input ends inside padding)"));
   }
   offset_ += pad.size();
   remaining_padding_ = 0;

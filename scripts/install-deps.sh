@@ -12,6 +12,7 @@ packages=(
   busybox-static umoci skopeo mmdebstrap
   zlib1g-dev libclang-rt-14-dev gnuplot-nox
   iproute2 curl python3 attr libcap2-bin tar e2fsprogs util-linux procps
+  golang-go  # Go's archive/tar (containerd's tar reader) for format_tar_differential_test
 )
 missing=()
 for p in "${packages[@]}"; do
