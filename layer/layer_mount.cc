@@ -7,6 +7,7 @@
 #include "common/status_macros.h"
 #include "common/string_view_compat.h"
 #include "format/blob_reader.h"
+#include "fetch/background_priority.h"
 #include "format/chunk_decoder.h"
 #include "layer/content_verifier.h"
 
@@ -126,6 +127,9 @@ absl::StatusOr<std::unique_ptr<LayerMount>> LayerMount::Create(
 }
 
 void LayerMount::VerifyWhenFetched() {
+  // Hashing a whole layer is background work, like the prefetch it follows: it must not take CPU or
+  // I/O from a container's reads.
+  fetch::LowerCurrentThreadPriority();
   while (!prefetcher_->WaitDone(std::chrono::milliseconds(200))) {
     if (stopping_.load(std::memory_order_relaxed)) return;
   }
