@@ -1,7 +1,5 @@
 #include "tidectl/optimize_command.h"
 
-#include <unistd.h>
-
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -9,16 +7,12 @@
 
 #include "absl/strings/str_format.h"
 #include "common/status_macros.h"
-#include "converter/image_converter.h"
-#include "converter/image_endpoints.h"
+#include "converter/convert_image_refs.h"
 #include "converter/image_ref.h"
-#include "converter/progress.h"
-#include "oci/platform.h"
 #include "profile/sandbox_recorder.h"
 #include "profile/scratch_dir.h"
 #include "profile/startup_profile.h"
 #include "tidectl/conversion_flags.h"
-#include "tidectl/size_flag.h"
 
 namespace tide::tidectl {
 
@@ -41,51 +35,14 @@ int Fail(const std::string& message) {
   return 1;
 }
 
-absl::StatusOr<converter::ConvertOptions> BaseOptions(const OptimizeFlags& flags) {
-  converter::ConvertOptions options;
-  if (!flags.platform.empty()) {
-    auto p = oci::Platform::Parse(flags.platform);
-    if (!p.ok()) return p.status();
-    options.platform = *p;
-  }
-  if (flags.zstd_level < 1 || flags.zstd_level > 22) {
-    return absl::InvalidArgumentError(absl::StrFormat("--zstd-level %d: want 1..22", flags.zstd_level));
-  }
-  options.writer.zstd_level = flags.zstd_level;
-  if (!flags.chunk_size.empty()) {
-    auto size = ParseSize(flags.chunk_size);
-    if (!size.ok())
-      return absl::InvalidArgumentError(absl::StrFormat("--chunk-size: %s", size.status().message()));
-    if (*size < 4096 || *size > format::kMaxChunkSize) {
-      return absl::InvalidArgumentError(
-          absl::StrFormat("--chunk-size %s: want 4K..%dM", flags.chunk_size, format::kMaxChunkSize >> 20));
-    }
-    options.writer.chunk_size = static_cast<uint32_t>(*size);
-  }
-  return options;
-}
-
 absl::Status Convert(const OptimizeFlags& flags, const std::string& src, const std::string& dst,
                      converter::ConvertOptions options) {
-  auto src_ref = converter::ImageRef::Parse(src);
-  if (!src_ref.ok()) return src_ref.status();
-  auto dst_ref = converter::ImageRef::Parse(dst);
-  if (!dst_ref.ok()) return dst_ref.status();
-  converter::ImageEndpoints endpoints(flags.registry);
-  auto source = endpoints.OpenSource(*src_ref);
-  if (!source.ok()) return source.status();
-  auto dest = endpoints.OpenDestination(*dst_ref, (*source)->Tag());
-  if (!dest.ok()) return dest.status();
-  converter::Progress::Options popts;
-  popts.terminal = ::isatty(STDERR_FILENO) == 1;
-  popts.quiet = flags.quiet;
-  auto progress = std::make_unique<converter::Progress>(popts);
-  options.progress = progress.get();
-  auto summary = converter::ConvertImage(**source, **dest, options);
-  progress.reset();
-  if (!summary.ok()) return summary.status();
-  absl::PrintF("converted %s -> %s (%d layer(s), %.1f MB tide)\n", (*source)->Describe(), (*dest)->Describe(),
-               summary->layers, static_cast<double>(summary->output_bytes) / 1e6);
+  TIDE_ASSIGN_OR_RETURN(converter::ImageRef src_ref, converter::ImageRef::Parse(src));
+  TIDE_ASSIGN_OR_RETURN(converter::ImageRef dst_ref, converter::ImageRef::Parse(dst));
+  TIDE_ASSIGN_OR_RETURN(converter::ImageRefConversion converted,
+                        converter::ConvertImageRefs(src_ref, dst_ref, flags.registry, options, flags.quiet));
+  absl::PrintF("converted %s -> %s (%d layer(s), %.1f MB tide)\n", converted.source, converted.destination,
+               converted.summary.layers, static_cast<double>(converted.summary.output_bytes) / 1e6);
   return absl::OkStatus();
 }
 
@@ -114,7 +71,7 @@ absl::StatusOr<profile::StartupProfile> RecordProfile(const OptimizeFlags& flags
 }
 
 int RunOptimize(const OptimizeFlags& flags) {
-  auto base = BaseOptions(flags);
+  auto base = ToConvertOptions(flags);
   if (!base.ok()) return Fail(std::string(base.status().message()));
   if (!flags.profile_in.empty() && !flags.run.empty()) return Fail("--profile and --run exclude each other");
   absl::StatusOr<profile::StartupProfile> prof =
