@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "common/string_view_compat.h"
 
 namespace tide::containerd_client {
@@ -20,6 +21,19 @@ constexpr int kMaxMessageBytes = 16 << 20;
 absl::StatusCode ToAbslCode(grpc::StatusCode code) {
   // Both enumerations follow google.rpc.Code.
   return static_cast<absl::StatusCode>(static_cast<int>(code));
+}
+
+// One unary call with a fresh context (namespace, lease, a deadline `timeout` from now); an error
+// names the call by `what`.
+template <typename Stub, typename Request, typename Response>
+absl::StatusOr<Response> CallUnary(const ContainerdClient& client, Stub& stub,
+                                   grpc::Status (Stub::*rpc)(grpc::ClientContext*, const Request&, Response*),
+                                   const Request& request, std::string_view what,
+                                   std::chrono::seconds timeout = kDefaultCallTimeout) {
+  Response response;
+  auto context = client.NewContext(timeout);
+  TIDE_RETURN_IF_ERROR(FromGrpc((stub.*rpc)(context.get(), request, &response), what));
+  return response;
 }
 
 }  // namespace
@@ -75,28 +89,25 @@ absl::Status ContainerdClient::CreateLease(const std::string& id, const Labels& 
   leases::CreateRequest request;
   request.set_id(id);
   request.mutable_labels()->insert(labels.begin(), labels.end());
-  leases::CreateResponse response;
-  auto context = NewContext();
-  return FromGrpc(leases_->Create(context.get(), request, &response), absl::StrCat("create lease ", id));
+  return CallUnary(*this, *leases_, &leases::Leases::Stub::Create, request, absl::StrCat("create lease ", id))
+      .status();
 }
 
 absl::Status ContainerdClient::DeleteLease(const std::string& id, bool sync) {
   leases::DeleteRequest request;
   request.set_id(id);
   request.set_sync(sync);
-  google::protobuf::Empty response;
-  auto context = NewContext(std::chrono::seconds(300));
-  return FromGrpc(leases_->Delete(context.get(), request, &response), absl::StrCat("delete lease ", id));
+  return CallUnary(*this, *leases_, &leases::Leases::Stub::Delete, request, absl::StrCat("delete lease ", id),
+                   std::chrono::seconds(300))
+      .status();
 }
 
 absl::StatusOr<content::Info> ContainerdClient::ContentInfo(const std::string& digest) {
   content::InfoRequest request;
   request.set_digest(digest);
-  content::InfoResponse response;
-  auto context = NewContext();
-  absl::Status status =
-      FromGrpc(content_->Info(context.get(), request, &response), absl::StrCat("content info ", digest));
-  if (!status.ok()) return status;
+  TIDE_ASSIGN_OR_RETURN(content::InfoResponse response,
+                        CallUnary(*this, *content_, &content::Content::Stub::Info, request,
+                                  absl::StrCat("content info ", digest)));
   return response.info();
 }
 
@@ -107,10 +118,9 @@ absl::Status ContainerdClient::UpdateContentLabels(const std::string& digest, co
     if (!value.empty()) (*request.mutable_info()->mutable_labels())[key] = value;
     request.mutable_update_mask()->add_paths("labels." + key);
   }
-  content::UpdateResponse response;
-  auto context = NewContext();
-  return FromGrpc(content_->Update(context.get(), request, &response),
-                  absl::StrCat("label content ", digest));
+  return CallUnary(*this, *content_, &content::Content::Stub::Update, request,
+                   absl::StrCat("label content ", digest))
+      .status();
 }
 
 absl::StatusOr<snapshots::Info> ContainerdClient::StatSnapshot(const std::string& snapshotter,
@@ -118,11 +128,9 @@ absl::StatusOr<snapshots::Info> ContainerdClient::StatSnapshot(const std::string
   snapshots::StatSnapshotRequest request;
   request.set_snapshotter(snapshotter);
   request.set_key(key);
-  snapshots::StatSnapshotResponse response;
-  auto context = NewContext();
-  absl::Status status = FromGrpc(snapshots_->Stat(context.get(), request, &response),
-                                 absl::StrCat("stat snapshot ", key, " in ", snapshotter));
-  if (!status.ok()) return status;
+  TIDE_ASSIGN_OR_RETURN(snapshots::StatSnapshotResponse response,
+                        CallUnary(*this, *snapshots_, &snapshots::Snapshots::Stub::Stat, request,
+                                  absl::StrCat("stat snapshot ", key, " in ", snapshotter)));
   return response.info();
 }
 
@@ -133,12 +141,11 @@ absl::StatusOr<std::vector<containerd::types::Mount>> ContainerdClient::PrepareS
   request.set_key(key);
   request.set_parent(parent);
   request.mutable_labels()->insert(labels.begin(), labels.end());
-  snapshots::PrepareSnapshotResponse response;
   // A lazy snapshotter mounts the layer (fetching its index) inside Prepare.
-  auto context = NewContext(std::chrono::seconds(300));
-  absl::Status status = FromGrpc(snapshots_->Prepare(context.get(), request, &response),
-                                 absl::StrCat("prepare snapshot ", key, " in ", snapshotter));
-  if (!status.ok()) return status;
+  TIDE_ASSIGN_OR_RETURN(
+      snapshots::PrepareSnapshotResponse response,
+      CallUnary(*this, *snapshots_, &snapshots::Snapshots::Stub::Prepare, request,
+                absl::StrCat("prepare snapshot ", key, " in ", snapshotter), std::chrono::seconds(300)));
   return std::vector<containerd::types::Mount>(response.mounts().begin(), response.mounts().end());
 }
 
@@ -149,20 +156,18 @@ absl::Status ContainerdClient::CommitSnapshot(const std::string& snapshotter, co
   request.set_name(name);
   request.set_key(key);
   request.mutable_labels()->insert(labels.begin(), labels.end());
-  google::protobuf::Empty response;
-  auto context = NewContext(std::chrono::seconds(300));
-  return FromGrpc(snapshots_->Commit(context.get(), request, &response),
-                  absl::StrCat("commit snapshot ", name, " in ", snapshotter));
+  return CallUnary(*this, *snapshots_, &snapshots::Snapshots::Stub::Commit, request,
+                   absl::StrCat("commit snapshot ", name, " in ", snapshotter), std::chrono::seconds(300))
+      .status();
 }
 
 absl::Status ContainerdClient::RemoveSnapshot(const std::string& snapshotter, const std::string& key) {
   snapshots::RemoveSnapshotRequest request;
   request.set_snapshotter(snapshotter);
   request.set_key(key);
-  google::protobuf::Empty response;
-  auto context = NewContext();
-  return FromGrpc(snapshots_->Remove(context.get(), request, &response),
-                  absl::StrCat("remove snapshot ", key, " in ", snapshotter));
+  return CallUnary(*this, *snapshots_, &snapshots::Snapshots::Stub::Remove, request,
+                   absl::StrCat("remove snapshot ", key, " in ", snapshotter))
+      .status();
 }
 
 absl::StatusOr<containerd::types::Descriptor> ContainerdClient::Apply(
@@ -170,43 +175,36 @@ absl::StatusOr<containerd::types::Descriptor> ContainerdClient::Apply(
   diff::ApplyRequest request;
   *request.mutable_diff() = layer;
   for (const auto& mount : mounts) *request.add_mounts() = mount;
-  diff::ApplyResponse response;
   // Unpacking a large layer takes as long as the disk needs.
-  auto context = NewContext(std::chrono::seconds(3600));
-  absl::Status status =
-      FromGrpc(diff_->Apply(context.get(), request, &response), absl::StrCat("apply layer ", layer.digest()));
-  if (!status.ok()) return status;
+  TIDE_ASSIGN_OR_RETURN(diff::ApplyResponse response,
+                        CallUnary(*this, *diff_, &diff::Diff::Stub::Apply, request,
+                                  absl::StrCat("apply layer ", layer.digest()), std::chrono::seconds(3600)));
   return response.applied();
 }
 
 absl::StatusOr<images::Image> ContainerdClient::GetImage(const std::string& name) {
   images::GetImageRequest request;
   request.set_name(name);
-  images::GetImageResponse response;
-  auto context = NewContext();
-  absl::Status status =
-      FromGrpc(images_->Get(context.get(), request, &response), absl::StrCat("get image ", name));
-  if (!status.ok()) return status;
+  TIDE_ASSIGN_OR_RETURN(
+      images::GetImageResponse response,
+      CallUnary(*this, *images_, &images::Images::Stub::Get, request, absl::StrCat("get image ", name)));
   return response.image();
 }
 
 absl::Status ContainerdClient::PutImage(const images::Image& image) {
   images::CreateImageRequest create;
   *create.mutable_image() = image;
-  images::CreateImageResponse created;
-  auto context = NewContext();
-  grpc::Status status = images_->Create(context.get(), create, &created);
-  if (status.error_code() != grpc::StatusCode::ALREADY_EXISTS) {
-    return FromGrpc(status, absl::StrCat("create image ", image.name()));
-  }
+  absl::Status created = CallUnary(*this, *images_, &images::Images::Stub::Create, create,
+                                   absl::StrCat("create image ", image.name()))
+                             .status();
+  if (!absl::IsAlreadyExists(created)) return created;
   images::UpdateImageRequest update;
   *update.mutable_image() = image;
   update.mutable_update_mask()->add_paths("target");
   for (const auto& [key, value] : image.labels()) update.mutable_update_mask()->add_paths("labels." + key);
-  images::UpdateImageResponse updated;
-  auto update_context = NewContext();
-  return FromGrpc(images_->Update(update_context.get(), update, &updated),
-                  absl::StrCat("update image ", image.name()));
+  return CallUnary(*this, *images_, &images::Images::Stub::Update, update,
+                   absl::StrCat("update image ", image.name()))
+      .status();
 }
 
 }  // namespace tide::containerd_client

@@ -24,6 +24,8 @@ using Labels = std::map<std::string, std::string>;
 
 inline constexpr char kDefaultContainerdAddress[] = "/run/containerd/containerd.sock";
 inline constexpr char kDefaultNamespace[] = "default";
+// How long a call may take unless it says otherwise.
+inline constexpr std::chrono::seconds kDefaultCallTimeout{60};
 
 // A gRPC connection to containerd over its unix socket. Every call carries the namespace and, once
 // set, the lease: containerd rejects calls without a namespace, and objects created
@@ -43,8 +45,7 @@ class ContainerdClient {
   const std::string& lease() const { return lease_; }
 
   // A context with namespace, lease and a deadline `timeout` from now.
-  std::unique_ptr<grpc::ClientContext> NewContext(
-      std::chrono::seconds timeout = std::chrono::seconds(60)) const;
+  std::unique_ptr<grpc::ClientContext> NewContext(std::chrono::seconds timeout = kDefaultCallTimeout) const;
 
   // Leases.
   absl::Status CreateLease(const std::string& id, const Labels& labels);

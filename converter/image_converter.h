@@ -16,14 +16,16 @@
 
 namespace tide::converter {
 
+// The startup set of a layer, given its source descriptor and config diff_id.
+using StartupForLayer =
+    std::function<std::vector<format::StartupFile>(const oci::Descriptor& source, const Digest& diff_id)>;
+
 struct ConvertOptions {
   // Only this platform from a multi-platform index (all platforms when unset).
   std::optional<oci::Platform> platform;
   format::LayerWriterOptions writer;
-  // The startup set of a layer, given its source descriptor and config diff_id (`tidectl optimize`);
-  // unset or an empty result keeps the layer's entry order.
-  std::function<std::vector<format::StartupFile>(const oci::Descriptor& source, const Digest& diff_id)>
-      startup_for_layer;
+  // `tidectl optimize` sets it (optimize.h); unset or an empty result keeps the layer's entry order.
+  StartupForLayer startup_for_layer;
   // Layers converted at once; 0 means one per CPU (bounded by the number of layers).
   int parallel_layers = 0;
   Progress* progress = nullptr;

@@ -4,35 +4,24 @@
 #include "common/status_macros.h"
 #include "common/string_view_compat.h"
 #include "nlohmann/json.hpp"
+#include "oci/document_fields.h"
 #include "oci/json_fields.h"
-#include "oci/media_types.h"
 
 namespace tide::oci {
 
 absl::StatusOr<Manifest> Manifest::Parse(std::string_view json, std::string_view context) {
-  TIDE_ASSIGN_OR_RETURN(nlohmann::json j, ParseJsonObject(json, context));
-  auto bad = [&](std::string_view why) {
-    return absl::InvalidArgumentError(absl::StrCat(Sv(context), ": ", Sv(why)));
-  };
-  int64_t schema = 0;
-  TIDE_RETURN_IF_ERROR(ReadInt64(j, "schemaVersion", context, &schema, Need::kRequired));
-  if (schema != 2) return bad(absl::StrCat("unsupported schemaVersion ", schema, " (want 2)"));
   Manifest m;
-  TIDE_RETURN_IF_ERROR(ReadString(j, "mediaType", context, &m.media_type, Need::kOptional));
-  if (!m.media_type.empty() && !IsManifest(m.media_type)) {
-    return bad(absl::StrCat("mediaType \"", m.media_type, "\" is not an image manifest",
-                            IsIndex(m.media_type) ? " (it is an index)" : ""));
+  TIDE_ASSIGN_OR_RETURN(nlohmann::json j,
+                        ParseDocumentOpening(json, context, DocumentKind::kManifest, &m.media_type));
+  if (j.contains("manifests") && !j.contains("config")) {
+    return DocumentError(context, "is an index, not an image manifest");
   }
-  if (j.contains("manifests") && !j.contains("config")) return bad("is an index, not an image manifest");
   TIDE_RETURN_IF_ERROR(ReadString(j, "artifactType", context, &m.artifact_type, Need::kOptional));
   auto config = j.find("config");
-  if (config == j.end()) return bad("field \"config\" is missing");
+  if (config == j.end()) return DocumentError(context, "field \"config\" is missing");
   TIDE_ASSIGN_OR_RETURN(m.config, Descriptor::FromJson(*config, absl::StrCat(Sv(context), " config")));
   TIDE_RETURN_IF_ERROR(ReadDescriptorList(j, "layers", context, "layer", &m.layers));
-  if (auto s = j.find("subject"); s != j.end() && !s->is_null()) {
-    TIDE_ASSIGN_OR_RETURN(m.subject, Descriptor::FromJson(*s, absl::StrCat(Sv(context), " subject")));
-  }
-  TIDE_RETURN_IF_ERROR(ReadStringMap(j, "annotations", context, &m.annotations));
+  TIDE_RETURN_IF_ERROR(ReadSubjectAndAnnotations(j, context, &m.subject, &m.annotations));
   return m;
 }
 

@@ -29,6 +29,20 @@ absl::StatusOr<Labels> DecodeLabels(const std::string& text, const std::string& 
   return labels;
 }
 
+// Binds, as parameters 1..kMutableColumns, every column Save rewrites, in the order both Insert and
+// Save name them: name, parent, kind, labels, updated_ns, size, inodes, remote.
+constexpr int kMutableColumns = 8;
+SqliteStatement& BindMutableColumns(SqliteStatement& stmt, const SnapshotInfo& info) {
+  return stmt.Bind(1, info.name)
+      .Bind(2, info.parent)
+      .Bind(3, static_cast<int64_t>(info.kind))
+      .Bind(4, EncodeLabels(info.labels))
+      .Bind(5, absl::ToUnixNanos(info.updated))
+      .Bind(6, info.size)
+      .Bind(7, info.inodes)
+      .Bind(8, int64_t{info.remote ? 1 : 0});
+}
+
 absl::StatusOr<SnapshotInfo> ReadRow(const SqliteStatement& row) {
   SnapshotInfo info;
   info.id = row.ColumnInt(0);
@@ -108,17 +122,9 @@ absl::StatusOr<SnapshotInfo> MetadataStore::Get(const std::string& name) {
 
 absl::StatusOr<int64_t> MetadataStore::Insert(const SnapshotInfo& info) {
   TIDE_ASSIGN_OR_RETURN(auto stmt,
-                        db_.Prepare("INSERT INTO snapshots (name, parent, kind, labels, created_ns, "
-                                    "updated_ns, size, inodes, remote) VALUES (?,?,?,?,?,?,?,?,?)"));
-  stmt.Bind(1, info.name)
-      .Bind(2, info.parent)
-      .Bind(3, static_cast<int64_t>(info.kind))
-      .Bind(4, EncodeLabels(info.labels))
-      .Bind(5, absl::ToUnixNanos(info.created))
-      .Bind(6, absl::ToUnixNanos(info.updated))
-      .Bind(7, info.size)
-      .Bind(8, info.inodes)
-      .Bind(9, int64_t{info.remote ? 1 : 0});
+                        db_.Prepare("INSERT INTO snapshots (name, parent, kind, labels, updated_ns, size, "
+                                    "inodes, remote, created_ns) VALUES (?,?,?,?,?,?,?,?,?)"));
+  BindMutableColumns(stmt, info).Bind(kMutableColumns + 1, absl::ToUnixNanos(info.created));
   TIDE_RETURN_IF_ERROR(stmt.Run());
   return db_.LastInsertRowId();
 }
@@ -127,15 +133,7 @@ absl::Status MetadataStore::Save(const SnapshotInfo& info) {
   TIDE_ASSIGN_OR_RETURN(auto stmt,
                         db_.Prepare("UPDATE snapshots SET name = ?, parent = ?, kind = ?, labels = ?, "
                                     "updated_ns = ?, size = ?, inodes = ?, remote = ? WHERE id = ?"));
-  stmt.Bind(1, info.name)
-      .Bind(2, info.parent)
-      .Bind(3, static_cast<int64_t>(info.kind))
-      .Bind(4, EncodeLabels(info.labels))
-      .Bind(5, absl::ToUnixNanos(info.updated))
-      .Bind(6, info.size)
-      .Bind(7, info.inodes)
-      .Bind(8, int64_t{info.remote ? 1 : 0})
-      .Bind(9, info.id);
+  BindMutableColumns(stmt, info).Bind(kMutableColumns + 1, info.id);
   return stmt.Run();
 }
 

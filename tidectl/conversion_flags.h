@@ -4,6 +4,8 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
+#include "absl/status/statusor.h"
+#include "converter/image_converter.h"
 #include "converter/image_endpoints.h"
 
 namespace tide::tidectl {
@@ -18,6 +20,10 @@ struct ConversionFlags {
 };
 
 void AddConversionFlags(CLI::App* cmd, ConversionFlags* flags);
+
+// The conversion the flags ask for (platform, zstd level, chunk size), each checked; an error
+// names the flag.
+absl::StatusOr<converter::ConvertOptions> ToConvertOptions(const ConversionFlags& flags);
 
 }  // namespace tide::tidectl
 

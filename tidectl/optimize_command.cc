@@ -1,24 +1,16 @@
 #include "tidectl/optimize_command.h"
 
-#include <unistd.h>
-
 #include <cstdio>
 #include <memory>
 #include <string>
-#include <vector>
 
 #include "absl/strings/str_format.h"
 #include "common/status_macros.h"
-#include "converter/image_converter.h"
-#include "converter/image_endpoints.h"
+#include "converter/convert_image_refs.h"
 #include "converter/image_ref.h"
-#include "converter/progress.h"
-#include "oci/platform.h"
-#include "profile/sandbox_recorder.h"
-#include "profile/scratch_dir.h"
+#include "converter/optimize.h"
 #include "profile/startup_profile.h"
 #include "tidectl/conversion_flags.h"
-#include "tidectl/size_flag.h"
 
 namespace tide::tidectl {
 
@@ -41,71 +33,23 @@ int Fail(const std::string& message) {
   return 1;
 }
 
-absl::StatusOr<converter::ConvertOptions> BaseOptions(const OptimizeFlags& flags) {
-  converter::ConvertOptions options;
-  if (!flags.platform.empty()) {
-    auto p = oci::Platform::Parse(flags.platform);
-    if (!p.ok()) return p.status();
-    options.platform = *p;
-  }
-  if (flags.zstd_level < 1 || flags.zstd_level > 22) {
-    return absl::InvalidArgumentError(absl::StrFormat("--zstd-level %d: want 1..22", flags.zstd_level));
-  }
-  options.writer.zstd_level = flags.zstd_level;
-  if (!flags.chunk_size.empty()) {
-    auto size = ParseSize(flags.chunk_size);
-    if (!size.ok())
-      return absl::InvalidArgumentError(absl::StrFormat("--chunk-size: %s", size.status().message()));
-    if (*size < 4096 || *size > format::kMaxChunkSize) {
-      return absl::InvalidArgumentError(
-          absl::StrFormat("--chunk-size %s: want 4K..%dM", flags.chunk_size, format::kMaxChunkSize >> 20));
-    }
-    options.writer.chunk_size = static_cast<uint32_t>(*size);
-  }
-  return options;
+void PrintConverted(const converter::ImageRefConversion& converted) {
+  absl::PrintF("converted %s -> %s (%d layer(s), %.1f MB tide)\n", converted.source, converted.destination,
+               converted.summary.layers, static_cast<double>(converted.summary.output_bytes) / 1e6);
 }
 
-absl::Status Convert(const OptimizeFlags& flags, const std::string& src, const std::string& dst,
-                     converter::ConvertOptions options) {
-  auto src_ref = converter::ImageRef::Parse(src);
-  if (!src_ref.ok()) return src_ref.status();
-  auto dst_ref = converter::ImageRef::Parse(dst);
-  if (!dst_ref.ok()) return dst_ref.status();
-  converter::ImageEndpoints endpoints(flags.registry);
-  auto source = endpoints.OpenSource(*src_ref);
-  if (!source.ok()) return source.status();
-  auto dest = endpoints.OpenDestination(*dst_ref, (*source)->Tag());
-  if (!dest.ok()) return dest.status();
-  converter::Progress::Options popts;
-  popts.terminal = ::isatty(STDERR_FILENO) == 1;
-  popts.quiet = flags.quiet;
-  auto progress = std::make_unique<converter::Progress>(popts);
-  options.progress = progress.get();
-  auto summary = converter::ConvertImage(**source, **dest, options);
-  progress.reset();
-  if (!summary.ok()) return summary.status();
-  absl::PrintF("converted %s -> %s (%d layer(s), %.1f MB tide)\n", (*source)->Describe(), (*dest)->Describe(),
-               summary->layers, static_cast<double>(summary->output_bytes) / 1e6);
-  return absl::OkStatus();
-}
-
-// Converts SRC into a scratch layout and runs its workload there, recording what it reads.
 absl::StatusOr<profile::StartupProfile> RecordProfile(const OptimizeFlags& flags,
                                                       const converter::ConvertOptions& base) {
-  TIDE_ASSIGN_OR_RETURN(profile::ScratchDir scratch,
-                        profile::ScratchDir::Create(flags.work_dir, "tide-optimize"));
-  std::filesystem::path layout = scratch.path() / "layout";
-  TIDE_RETURN_IF_ERROR(Convert(flags, flags.source, "oci:" + layout.string() + ":record", base));
-  profile::SandboxOptions sandbox;
-  sandbox.layout_dir = layout;
-  sandbox.tag = "record";
-  if (!flags.run.empty()) sandbox.command = {"/bin/sh", "-c", flags.run};
-  sandbox.ready_line = flags.ready_line;
-  sandbox.ready_port = flags.ready_port;
-  sandbox.timeout_seconds = flags.timeout;
-  sandbox.work_dir = scratch.path() / "sandbox";
-  sandbox.echo = flags.quiet ? nullptr : stderr;
-  TIDE_ASSIGN_OR_RETURN(profile::SandboxResult result, profile::RecordStartup(sandbox));
+  converter::WorkloadOptions workload;
+  workload.run = flags.run;
+  workload.ready_line = flags.ready_line;
+  workload.ready_port = flags.ready_port;
+  workload.timeout_seconds = flags.timeout;
+  workload.work_dir = flags.work_dir;
+  workload.echo = flags.quiet ? nullptr : stderr;
+  TIDE_ASSIGN_OR_RETURN(profile::SandboxResult result,
+                        converter::RecordStartupProfile(flags.source, flags.registry, base, flags.quiet,
+                                                        workload, PrintConverted));
   if (!result.ready && (!flags.ready_line.empty() || flags.ready_port != 0)) {
     absl::FPrintF(stderr, "tidectl optimize: warning: workload %s before it was ready; using what it read\n",
                   result.exit_code >= 0 ? absl::StrFormat("exited with %d", result.exit_code) : "timed out");
@@ -113,8 +57,17 @@ absl::StatusOr<profile::StartupProfile> RecordProfile(const OptimizeFlags& flags
   return std::move(result.profile);
 }
 
+absl::Status Convert(const OptimizeFlags& flags, const converter::ConvertOptions& options) {
+  TIDE_ASSIGN_OR_RETURN(converter::ImageRef src_ref, converter::ImageRef::Parse(flags.source));
+  TIDE_ASSIGN_OR_RETURN(converter::ImageRef dst_ref, converter::ImageRef::Parse(flags.destination));
+  TIDE_ASSIGN_OR_RETURN(converter::ImageRefConversion converted,
+                        converter::ConvertImageRefs(src_ref, dst_ref, flags.registry, options, flags.quiet));
+  PrintConverted(converted);
+  return absl::OkStatus();
+}
+
 int RunOptimize(const OptimizeFlags& flags) {
-  auto base = BaseOptions(flags);
+  auto base = ToConvertOptions(flags);
   if (!base.ok()) return Fail(std::string(base.status().message()));
   if (!flags.profile_in.empty() && !flags.run.empty()) return Fail("--profile and --run exclude each other");
   absl::StatusOr<profile::StartupProfile> prof =
@@ -126,14 +79,8 @@ int RunOptimize(const OptimizeFlags& flags) {
   }
   absl::PrintF("startup profile: %d read(s) over %d layer(s)\n", prof->reads.size(), prof->layers.size());
   converter::ConvertOptions options = *base;
-  auto shared = std::make_shared<profile::StartupProfile>(std::move(*prof));
-  options.startup_for_layer = [shared](const oci::Descriptor& source, const Digest& diff_id) {
-    int layer = shared->FindLayer(diff_id);
-    if (layer < 0) layer = shared->FindLayer(source.digest);
-    if (layer < 0) return std::vector<format::StartupFile>{};
-    return shared->StartupFilesOf(static_cast<size_t>(layer));
-  };
-  absl::Status s = Convert(flags, flags.source, flags.destination, options);
+  options.startup_for_layer = converter::StartupFilesFromProfile(*std::move(prof));
+  absl::Status s = Convert(flags, options);
   if (!s.ok()) return Fail(std::string(s.message()));
   return 0;
 }

@@ -6,6 +6,7 @@
 
 #include "absl/strings/escaping.h"
 #include "registry/registry_client.h"
+#include "test/integration/registry/registry_fixture.h"
 #include "test/integration/registry/test_image.h"
 #include "test/support/registry/pki.h"
 #include "test/support/registry/token_server.h"
@@ -39,11 +40,9 @@ TEST_CASE("TLS with a test CA and htpasswd basic auth") {
   ro.htpasswd_path = (dir / "htpasswd").string();
   ro.tls_cert_path = pki->server_cert.string();
   ro.tls_key_path = pki->server_key.string();
-  auto reg = RegistryProcess::Start(ro);
-  REQUIRE(reg.ok());
-  std::string host = (*reg)->host();
-  auto ref = Reference::Parse(host + "/secure/app:v1");
-  REQUIRE(ref.ok());
+  auto reg = StartRegistryProcess(ro);
+  std::string host = reg->host();
+  Reference ref = ParseRef(host + "/secure/app:v1");
 
   // 127.0.0.1 defaults to plain http, so hosts.toml names the https server and its CA.
   WriteHostsToml(dir, host, "server = \"https://" + host + "\"\nca = \"" + pki->ca_cert.string() + "\"\n");
@@ -52,13 +51,12 @@ TEST_CASE("TLS with a test CA and htpasswd basic auth") {
 
   SECTION("credentials from explicit options") {
     options.credentials[host] = Credential{"alice", "wonderland", ""};
-    auto client = RegistryClient::Create(options);
-    REQUIRE(client.ok());
-    PushedImage image = PushRandomImage(**client, *ref, {70000, 1000}, 3);
-    auto pulled = (*client)->FetchManifest(*ref);
+    auto client = NewClient(options);
+    PushedImage image = PushRandomImage(*client, ref, {70000, 1000}, 3);
+    auto pulled = client->FetchManifest(ref);
     REQUIRE(pulled.ok());
     CHECK(pulled->digest == image.manifest_digest);
-    auto range = (*client)->ReadBlobRange(*ref, image.layers[0].digest, 100, 1000);
+    auto range = client->ReadBlobRange(ref, image.layers[0].digest, 100, 1000);
     REQUIRE(range.ok());
     CHECK(*range == image.layers[0].bytes.substr(100, 1000));
   }
@@ -66,25 +64,22 @@ TEST_CASE("TLS with a test CA and htpasswd basic auth") {
     WriteFile(dir / "config.json", "{\"auths\": {\"" + host + "\": {\"auth\": \"" +
                                        absl::Base64Escape("alice:wonderland") + "\"}}}");
     options.docker_config_path = (dir / "config.json").string();
-    auto client = RegistryClient::Create(options);
-    REQUIRE(client.ok());
-    PushedImage image = PushRandomImage(**client, *ref, {1000}, 4);
-    auto resolved = (*client)->Resolve(*ref);
+    auto client = NewClient(options);
+    PushedImage image = PushRandomImage(*client, ref, {1000}, 4);
+    auto resolved = client->Resolve(ref);
     REQUIRE(resolved.ok());
     CHECK(resolved->digest == image.manifest_digest);
   }
   SECTION("no credentials or wrong ones: a clear error that never shows the secret") {
-    auto anonymous = RegistryClient::Create(options);
-    REQUIRE(anonymous.ok());
-    auto r = (*anonymous)->Resolve(*ref);
+    auto anonymous = NewClient(options);
+    auto r = anonymous->Resolve(ref);
     CHECK(r.status().code() == absl::StatusCode::kUnauthenticated);
     CHECK(Msg(r.status()).find(host) != std::string::npos);
     CHECK(Msg(r.status()).find("no credentials") != std::string::npos);
 
     options.credentials[host] = Credential{"alice", "not-the-password", ""};
-    auto wrong = RegistryClient::Create(options);
-    REQUIRE(wrong.ok());
-    auto w = (*wrong)->Resolve(*ref);
+    auto wrong = NewClient(options);
+    auto w = wrong->Resolve(ref);
     CHECK(w.status().code() == absl::StatusCode::kUnauthenticated);
     CHECK(Msg(w.status()).find("user alice") != std::string::npos);
     CHECK(Msg(w.status()).find("not-the-password") == std::string::npos);
@@ -92,17 +87,15 @@ TEST_CASE("TLS with a test CA and htpasswd basic auth") {
   SECTION("an untrusted certificate fails TLS verification; skip_verify accepts it") {
     WriteHostsToml(dir, host, "server = \"https://" + host + "\"\n");
     options.credentials[host] = Credential{"alice", "wonderland", ""};
-    auto strict = RegistryClient::Create(options);
-    REQUIRE(strict.ok());
-    auto r = (*strict)->Resolve(*ref);
+    auto strict = NewClient(options);
+    auto r = strict->Resolve(ref);
     CHECK(r.status().code() == absl::StatusCode::kFailedPrecondition);
     CHECK(Msg(r.status()).find("TLS") != std::string::npos);
 
     WriteHostsToml(dir, host, "server = \"https://" + host + "\"\nskip_verify = true\n");
-    auto lax = RegistryClient::Create(options);
-    REQUIRE(lax.ok());
+    auto lax = NewClient(options);
     TestBlob blob = MakeBlob(5000, 8);
-    auto pushed = (*lax)->PushBlob(*ref, blob.digest, blob.bytes);
+    auto pushed = lax->PushBlob(ref, blob.digest, blob.bytes);
     REQUIRE(pushed.ok());
   }
 }
@@ -115,32 +108,28 @@ TEST_CASE("Client certificates from hosts.toml for a registry that requires them
   ro.tls_cert_path = pki->server_cert.string();
   ro.tls_key_path = pki->server_key.string();
   ro.tls_client_ca_path = pki->ca_cert.string();
-  auto reg = RegistryProcess::Start(ro);
-  REQUIRE(reg.ok());
-  std::string host = (*reg)->host();
-  auto ref = Reference::Parse(host + "/mtls/app:v1");
-  REQUIRE(ref.ok());
+  auto reg = StartRegistryProcess(ro);
+  std::string host = reg->host();
+  Reference ref = ParseRef(host + "/mtls/app:v1");
   RegistryClientOptions options = FastOptions(dir);
   options.retry.max_attempts = 2;
   options.hosts_dir = (dir / "hosts").string();
 
   WriteHostsToml(dir, host, "server = \"https://" + host + "\"\nca = \"" + pki->ca_cert.string() + "\"\n");
-  auto without = RegistryClient::Create(options);
-  REQUIRE(without.ok());
+  auto without = NewClient(options);
   TestBlob blob = MakeBlob(3000, 9);
-  auto refused = (*without)->PushBlob(*ref, blob.digest, blob.bytes);
+  auto refused = without->PushBlob(ref, blob.digest, blob.bytes);
   REQUIRE_FALSE(refused.ok());
   CHECK(Msg(refused.status()).find(host) != std::string::npos);
 
   WriteHostsToml(dir, host,
                  "server = \"https://" + host + "\"\nca = \"" + pki->ca_cert.string() + "\"\nclient = [[\"" +
                      pki->client_cert.string() + "\", \"" + pki->client_key.string() + "\"]]\n");
-  auto with = RegistryClient::Create(options);
-  REQUIRE(with.ok());
-  auto pushed = (*with)->PushBlob(*ref, blob.digest, blob.bytes);
+  auto with = NewClient(options);
+  auto pushed = with->PushBlob(ref, blob.digest, blob.bytes);
   INFO(pushed.status().ToString());
   REQUIRE(pushed.ok());
-  auto back = (*with)->ReadBlobRange(*ref, blob.digest, 10, 20);
+  auto back = with->ReadBlobRange(ref, blob.digest, 10, 20);
   REQUIRE(back.ok());
   CHECK(*back == blob.bytes.substr(10, 20));
 }
@@ -164,9 +153,7 @@ void StartTokenRegistry(TokenSetup& s, tide::testing::TokenServerOptions to) {
   ro.token_service = to.service;
   ro.token_issuer = to.issuer;
   ro.token_rootcert_path = pki->signing_cert.string();
-  auto reg = RegistryProcess::Start(ro);
-  REQUIRE(reg.ok());
-  s.reg = std::move(*reg);
+  s.reg = StartRegistryProcess(ro);
 }
 
 TEST_CASE("Bearer token auth: scoped tokens are fetched once and reused") {
@@ -176,8 +163,7 @@ TEST_CASE("Bearer token auth: scoped tokens are fetched once and reused") {
   to.password = "builder";
   StartTokenRegistry(s, to);
   std::string host = s.reg->host();
-  auto ref = Reference::Parse(host + "/tokened/app:v1");
-  REQUIRE(ref.ok());
+  Reference ref = ParseRef(host + "/tokened/app:v1");
 
   // Credentials through a docker-credential helper named in config.json.
   auto helper = s.dir / "docker-credential-tidetest";
@@ -189,37 +175,34 @@ TEST_CASE("Bearer token auth: scoped tokens are fetched once and reused") {
   RegistryClientOptions options = FastOptions(s.dir);
   options.docker_config_path = (s.dir / "config.json").string();
   options.credential_helper_dir = s.dir.path().string();
-  auto client = RegistryClient::Create(options);
-  REQUIRE(client.ok());
-  PushedImage image = PushRandomImage(**client, *ref, {123456, 789}, 21);
+  auto client = NewClient(options);
+  PushedImage image = PushRandomImage(*client, ref, {123456, 789}, 21);
   int after_push = s.tokens->token_requests();
   CHECK(after_push >= 1);
   for (int i = 0; i < 3; ++i) {
-    auto bytes = (*client)->FetchBlobBytes(*ref, image.layers[0].digest);
+    auto bytes = client->FetchBlobBytes(ref, image.layers[0].digest);
     REQUIRE(bytes.ok());
     CHECK(*bytes == image.layers[0].bytes);
   }
   int after_pulls = s.tokens->token_requests();
   CHECK(after_pulls - after_push <= 1);  // one pull-only scope at most, then cached
-  auto again = (*client)->ReadBlobRange(*ref, image.layers[0].digest, 10, 10);
+  auto again = client->ReadBlobRange(ref, image.layers[0].digest, 10, 10);
   REQUIRE(again.ok());
   CHECK(s.tokens->token_requests() == after_pulls);
 
   // A cold client reading 16 ranges at once shares one token instead of fetching 16.
-  auto cold = RegistryClient::Create(options);
-  REQUIRE(cold.ok());
+  auto cold = NewClient(options);
   std::vector<ByteRange> ranges;
   for (uint64_t i = 0; i < 16; ++i) ranges.push_back({i * 1000, 1000});
   int before_batch = s.tokens->token_requests();
-  auto batch = (*cold)->ReadBlobRanges(*ref, image.layers[0].digest, ranges);
+  auto batch = cold->ReadBlobRanges(ref, image.layers[0].digest, ranges);
   REQUIRE(batch.ok());
   CHECK((*batch)[15] == image.layers[0].bytes.substr(15000, 1000));
   CHECK(s.tokens->token_requests() == before_batch + 1);
 
   RegistryClientOptions anon_options = FastOptions(s.dir);
-  auto anonymous = RegistryClient::Create(anon_options);
-  REQUIRE(anonymous.ok());
-  auto refused = (*anonymous)->Resolve(*ref);
+  auto anonymous = NewClient(anon_options);
+  auto refused = anonymous->Resolve(ref);
   CHECK(refused.status().code() == absl::StatusCode::kUnauthenticated);
   CHECK(Msg(refused.status()).find("token") != std::string::npos);
   CHECK(s.tokens->refused() >= 1);
@@ -233,23 +216,20 @@ TEST_CASE("Identity tokens from config.json use the OAuth2 refresh-token grant")
   to.refresh_token = "refresh-xyz";
   StartTokenRegistry(s, to);
   std::string host = s.reg->host();
-  auto ref = Reference::Parse(host + "/idtoken/app:v1");
-  REQUIRE(ref.ok());
+  Reference ref = ParseRef(host + "/idtoken/app:v1");
   WriteFile(s.dir / "config.json", "{\"auths\": {\"" + host + "\": {\"identitytoken\": \"refresh-xyz\"}}}");
   RegistryClientOptions options = FastOptions(s.dir);
   options.docker_config_path = (s.dir / "config.json").string();
-  auto client = RegistryClient::Create(options);
-  REQUIRE(client.ok());
-  PushedImage image = PushRandomImage(**client, *ref, {4000}, 71);
-  auto desc = (*client)->Resolve(*ref);
+  auto client = NewClient(options);
+  PushedImage image = PushRandomImage(*client, ref, {4000}, 71);
+  auto desc = client->Resolve(ref);
   REQUIRE(desc.ok());
   CHECK(desc->digest == image.manifest_digest);
   CHECK(s.tokens->refused() == 0);
 
   WriteFile(s.dir / "config.json", "{\"auths\": {\"" + host + "\": {\"identitytoken\": \"stale\"}}}");
-  auto stale = RegistryClient::Create(options);
-  REQUIRE(stale.ok());
-  auto r = (*stale)->Resolve(*ref);
+  auto stale = NewClient(options);
+  auto r = stale->Resolve(ref);
   CHECK(r.status().code() == absl::StatusCode::kUnauthenticated);
   CHECK(Msg(r.status()).find("identity token") != std::string::npos);
   CHECK(Msg(r.status()).find("stale") == std::string::npos);
@@ -261,20 +241,18 @@ TEST_CASE("Bearer tokens are renewed on 401 and when they expire") {
   to.expires_in = 1;
   to.expired_first_tokens = 1;  // the first token is stale: the registry answers 401 to it
   StartTokenRegistry(s, to);
-  auto ref = Reference::Parse(s.reg->host() + "/anon/app:v1");
-  REQUIRE(ref.ok());
-  auto client = RegistryClient::Create(FastOptions(s.dir));
-  REQUIRE(client.ok());
+  Reference ref = ParseRef(s.reg->host() + "/anon/app:v1");
+  auto client = NewClient(FastOptions(s.dir));
   TestBlob blob = MakeBlob(10, 1);
-  auto first = (*client)->BlobExists(*ref, blob.digest);
+  auto first = client->BlobExists(ref, blob.digest);
   REQUIRE(first.ok());
   CHECK_FALSE(*first);
   CHECK(s.tokens->token_requests() == 2);
-  auto cached = (*client)->BlobExists(*ref, blob.digest);
+  auto cached = client->BlobExists(ref, blob.digest);
   REQUIRE(cached.ok());
   CHECK(s.tokens->token_requests() == 2);
   std::this_thread::sleep_for(std::chrono::milliseconds(1200));
-  auto renewed = (*client)->BlobExists(*ref, blob.digest);
+  auto renewed = client->BlobExists(ref, blob.digest);
   REQUIRE(renewed.ok());
   CHECK(s.tokens->token_requests() == 3);
 }

@@ -8,6 +8,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "registry/registry_client.h"
+#include "test/integration/registry/registry_fixture.h"
 #include "test/integration/registry/test_image.h"
 #include "test/support/registry/test_http_server.h"
 #include "test/support/temp_dir.h"
@@ -74,11 +75,7 @@ std::unique_ptr<TestHttpServer> StartRegistry(const std::string& realm) {
 absl::StatusOr<bool> Probe(const TempDir& dir, const std::string& host, const Credential& cred) {
   RegistryClientOptions options = FastOptions(dir);
   if (!cred.empty()) options.credentials[host] = cred;
-  auto client = RegistryClient::Create(options);
-  REQUIRE(client.ok());
-  auto ref = Reference::Parse(host + "/app/img:v1");
-  REQUIRE(ref.ok());
-  return (*client)->BlobExists(*ref, MakeBlob(10, 1).digest);
+  return NewClient(options)->BlobExists(ParseRef(host + "/app/img:v1"), MakeBlob(10, 1).digest);
 }
 
 TEST_CASE("credentials of a plain-http registry never reach an http token realm on another host") {

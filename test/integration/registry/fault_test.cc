@@ -4,18 +4,15 @@
 #include <random>
 
 #include "registry/registry_client.h"
+#include "test/integration/registry/registry_fixture.h"
 #include "test/integration/registry/test_image.h"
 #include "test/support/registry/fault_proxy.h"
-#include "test/support/registry_process.h"
-#include "test/support/temp_dir.h"
 
 namespace tide::registry {
 namespace {
 
 using tide::testing::Fault;
 using tide::testing::FaultProxy;
-using tide::testing::RegistryProcess;
-using tide::testing::TempDir;
 using namespace tide::registry::testing;
 
 struct Outcomes {
@@ -40,28 +37,23 @@ void CheckRead(const absl::StatusOr<std::string>& got, const std::string& want, 
   CHECK(std::string(got.status().message()).find(host) != std::string::npos);
 }
 
-TEST_CASE("Under injected faults reads return exact bytes or a clear error, and recover when faults stop") {
-  TempDir dir;
-  auto reg = RegistryProcess::Start();
-  REQUIRE(reg.ok());
-  auto direct = RegistryClient::Create(FastOptions(dir));
-  REQUIRE(direct.ok());
-  auto upstream_ref = Reference::Parse((*reg)->host() + "/faulty/app:v1");
-  REQUIRE(upstream_ref.ok());
-  PushedImage image = PushRandomImage(**direct, *upstream_ref, {4 << 20, 300000}, 61);
+TEST_CASE_METHOD(
+    RegistryFixture,
+    "Under injected faults reads return exact bytes or a clear error, and recover when faults stop") {
+  RegistryClient& direct = *client;
+  Reference upstream_ref = Ref("faulty/app:v1");
+  PushedImage image = PushRandomImage(direct, upstream_ref, {4 << 20, 300000}, 61);
   const TestBlob& big = image.layers[0];
 
-  auto proxy = FaultProxy::Start((*reg)->port(), 20261126);
+  auto proxy = FaultProxy::Start(registry->port(), 20261126);
   REQUIRE(proxy.ok());
   std::string host = (*proxy)->host();
-  auto ref = Reference::Parse(host + "/faulty/app:v1");
-  REQUIRE(ref.ok());
+  Reference ref = ParseRef(host + "/faulty/app:v1");
   RegistryClientOptions options = FastOptions(dir);
   options.retry.max_attempts = 8;
   options.max_concurrent_ranges = 8;
-  auto client = RegistryClient::Create(options);
-  REQUIRE(client.ok());
-  RegistryClient& c = **client;
+  auto through_proxy = NewClient(options);
+  RegistryClient& c = *through_proxy;
   std::mt19937 rng(99);
   auto random_range = [&] {
     uint64_t off = std::uniform_int_distribution<uint64_t>(0, big.bytes.size() - 1)(rng);
@@ -69,27 +61,28 @@ TEST_CASE("Under injected faults reads return exact bytes or a clear error, and 
         std::uniform_int_distribution<uint64_t>(1, std::min<uint64_t>(600000, big.bytes.size() - off))(rng);
     return ByteRange{off, len};
   };
+  // Eight random ranges of `big` read as one batch, each checked as CheckRead does.
+  auto check_random_batch = [&](Outcomes& outcomes) {
+    std::vector<ByteRange> ranges;
+    for (int i = 0; i < 8; ++i) ranges.push_back(random_range());
+    auto batch = c.ReadBlobRanges(ref, big.digest, ranges);
+    if (!batch.ok()) return CheckRead(batch.status(), "", host, outcomes);
+    for (size_t i = 0; i < ranges.size(); ++i) {
+      CheckRead((*batch)[i], big.bytes.substr(ranges[i].offset, ranges[i].length), host, outcomes);
+    }
+  };
 
   SECTION("resets, truncations and 503s") {
     (*proxy)->SetFaultRate(0.4, {Fault::kReset, Fault::kTruncate, Fault::k503});
     Outcomes outcomes;
     for (int round = 0; round < 6; ++round) {
-      std::vector<ByteRange> ranges;
-      for (int i = 0; i < 8; ++i) ranges.push_back(random_range());
-      auto batch = c.ReadBlobRanges(*ref, big.digest, ranges);
-      if (batch.ok()) {
-        for (size_t i = 0; i < ranges.size(); ++i) {
-          CheckRead((*batch)[i], big.bytes.substr(ranges[i].offset, ranges[i].length), host, outcomes);
-        }
-      } else {
-        CheckRead(batch.status(), "", host, outcomes);
-      }
+      check_random_batch(outcomes);
       ByteRange one = random_range();
-      CheckRead(c.ReadBlobRange(*ref, big.digest, one.offset, one.length),
+      CheckRead(c.ReadBlobRange(ref, big.digest, one.offset, one.length),
                 big.bytes.substr(one.offset, one.length), host, outcomes);
     }
-    for (int i = 0; i < 3; ++i) CheckRead(c.FetchBlobBytes(*ref, big.digest), big.bytes, host, outcomes);
-    auto manifest = c.FetchManifest(*ref);
+    for (int i = 0; i < 3; ++i) CheckRead(c.FetchBlobBytes(ref, big.digest), big.bytes, host, outcomes);
+    auto manifest = c.FetchManifest(ref);
     CheckRead(manifest.ok() ? absl::StatusOr<std::string>(manifest->bytes) : manifest.status(),
               image.manifest, host, outcomes);
     auto counts = (*proxy)->counts();
@@ -103,16 +96,7 @@ TEST_CASE("Under injected faults reads return exact bytes or a clear error, and 
     (*proxy)->SetFaultRate(0.5, {Fault::kStall});
     Outcomes outcomes;
     // A concurrent batch opens several connections, so some of them stall.
-    std::vector<ByteRange> ranges;
-    for (int i = 0; i < 8; ++i) ranges.push_back(random_range());
-    auto batch = c.ReadBlobRanges(*ref, big.digest, ranges);
-    if (batch.ok()) {
-      for (size_t i = 0; i < ranges.size(); ++i) {
-        CheckRead((*batch)[i], big.bytes.substr(ranges[i].offset, ranges[i].length), host, outcomes);
-      }
-    } else {
-      CheckRead(batch.status(), "", host, outcomes);
-    }
+    check_random_batch(outcomes);
     CHECK((*proxy)->counts().stalls >= 1);
     CHECK(outcomes.ok > 0);
   }
@@ -120,7 +104,7 @@ TEST_CASE("Under injected faults reads return exact bytes or a clear error, and 
   SECTION("a persistent fault fails within the retry budget, naming the status") {
     (*proxy)->SetFaultRate(1.0, {Fault::k503});
     auto start = std::chrono::steady_clock::now();
-    auto r = c.ReadBlobRange(*ref, big.digest, 0, 100);
+    auto r = c.ReadBlobRange(ref, big.digest, 0, 100);
     auto took = std::chrono::steady_clock::now() - start;
     REQUIRE_FALSE(r.ok());
     CHECK(r.status().code() == absl::StatusCode::kUnavailable);
@@ -135,17 +119,17 @@ TEST_CASE("Under injected faults reads return exact bytes or a clear error, and 
     TestBlob blob = MakeBlob((3 << 20) + 17, 71);
     PushBlobOptions chunked;
     chunked.chunk_size = 512 << 10;
-    auto pushed = c.PushBlob(*ref, blob.digest, blob.bytes, chunked);
+    auto pushed = c.PushBlob(ref, blob.digest, blob.bytes, chunked);
     auto counts = (*proxy)->counts();
     CHECK(counts.resets + counts.truncations + counts.unavailable >= 1);
     if (!pushed.ok()) {
       INFO(pushed.status().ToString());
       CHECK(std::string(pushed.status().message()).find(host) != std::string::npos);
       (*proxy)->SetFaultRate(0);
-      pushed = c.PushBlob(*ref, blob.digest, blob.bytes, chunked);
+      pushed = c.PushBlob(ref, blob.digest, blob.bytes, chunked);
       REQUIRE(pushed.ok());
     }
-    auto stored = (*direct)->FetchBlobBytes(*upstream_ref, blob.digest);
+    auto stored = direct.FetchBlobBytes(upstream_ref, blob.digest);
     REQUIRE(stored.ok());
     CHECK(*stored == blob.bytes);
   }
@@ -154,11 +138,11 @@ TEST_CASE("Under injected faults reads return exact bytes or a clear error, and 
   (*proxy)->SetFaultRate(0);
   for (int i = 0; i < 10; ++i) {
     ByteRange r = random_range();
-    auto got = c.ReadBlobRange(*ref, big.digest, r.offset, r.length);
+    auto got = c.ReadBlobRange(ref, big.digest, r.offset, r.length);
     REQUIRE(got.ok());
     CHECK(*got == big.bytes.substr(r.offset, r.length));
   }
-  auto whole = c.FetchBlobBytes(*ref, big.digest);
+  auto whole = c.FetchBlobBytes(ref, big.digest);
   REQUIRE(whole.ok());
   CHECK(*whole == big.bytes);
 }

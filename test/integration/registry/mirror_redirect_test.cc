@@ -7,9 +7,9 @@
 #include "absl/strings/str_cat.h"
 #include "registry/http_transport.h"
 #include "registry/registry_client.h"
+#include "test/integration/registry/registry_fixture.h"
 #include "test/integration/registry/test_image.h"
 #include "test/support/registry/test_http_server.h"
-#include "test/support/registry_process.h"
 #include "test/support/subprocess.h"
 #include "test/support/temp_dir.h"
 
@@ -17,7 +17,6 @@ namespace tide::registry {
 namespace {
 
 using tide::testing::RegistryOptions;
-using tide::testing::RegistryProcess;
 using tide::testing::TempDir;
 using tide::testing::TestHttpRequest;
 using tide::testing::TestHttpResponse;
@@ -25,46 +24,40 @@ using tide::testing::TestHttpServer;
 using tide::testing::WriteFile;
 using namespace tide::registry::testing;
 
-TEST_CASE("A hosts.toml mirror serves pulls; pushes and dead mirrors fall through to the upstream") {
-  TempDir dir;
-  auto upstream = RegistryProcess::Start();
-  REQUIRE(upstream.ok());
+TEST_CASE_METHOD(RegistryFixture,
+                 "A hosts.toml mirror serves pulls; pushes and dead mirrors fall through to the upstream") {
+  RegistryClient& direct = *client;  // to the upstream registry
   RegistryOptions mo;
-  mo.proxy_remote_url = (*upstream)->url();
-  auto mirror = RegistryProcess::Start(mo);
-  REQUIRE(mirror.ok());
-  std::string up = (*upstream)->host();
-  auto ref = Reference::Parse(up + "/mirrored/app:v1");
-  REQUIRE(ref.ok());
-  auto direct = RegistryClient::Create(FastOptions(dir));
-  REQUIRE(direct.ok());
-  PushedImage image = PushRandomImage(**direct, *ref, {300000}, 31);
+  mo.proxy_remote_url = registry->url();
+  auto mirror = StartRegistryProcess(mo);
+  std::string up = registry->host();
+  Reference ref = Ref("mirrored/app:v1");
+  PushedImage image = PushRandomImage(direct, ref, {300000}, 31);
 
   WriteFile(dir / "hosts" / up / "hosts.toml",
-            "[host.\"http://" + (*mirror)->host() + "\"]\n  capabilities = [\"pull\", \"resolve\"]\n");
+            "[host.\"http://" + mirror->host() + "\"]\n  capabilities = [\"pull\", \"resolve\"]\n");
   RegistryClientOptions options = FastOptions(dir);
   options.hosts_dir = (dir / "hosts").string();
-  auto client = RegistryClient::Create(options);
-  REQUIRE(client.ok());
-  auto desc = (*client)->Resolve(*ref);
+  auto mirrored = NewClient(options);
+  auto desc = mirrored->Resolve(ref);
   REQUIRE(desc.ok());
   CHECK(desc->digest == image.manifest_digest);
-  auto blob = (*client)->FetchBlobBytes(*ref, image.layers[0].digest);
+  auto blob = mirrored->FetchBlobBytes(ref, image.layers[0].digest);
   REQUIRE(blob.ok());
   CHECK(*blob == image.layers[0].bytes);
-  auto range = (*client)->ReadBlobRange(*ref, image.layers[0].digest, 4096, 8192);
+  auto range = mirrored->ReadBlobRange(ref, image.layers[0].digest, 4096, 8192);
   REQUIRE(range.ok());
   CHECK(*range == image.layers[0].bytes.substr(4096, 8192));
   // The mirror saw the requests, tagged with the upstream's name as containerd does.
-  std::string mirror_log = tide::testing::ReadFile((*mirror)->log_path());
+  std::string mirror_log = tide::testing::ReadFile(mirror->log_path());
   CHECK(mirror_log.find("/v2/mirrored/app/blobs/" + image.layers[0].digest.str() + "?ns=" + up) !=
         std::string::npos);
 
   // The mirror cannot take pushes: they go to the upstream.
   TestBlob pushed = MakeBlob(2000, 32);
-  auto p = (*client)->PushBlob(*ref, pushed.digest, pushed.bytes);
+  auto p = mirrored->PushBlob(ref, pushed.digest, pushed.bytes);
   REQUIRE(p.ok());
-  auto on_upstream = (*direct)->BlobExists(*ref, pushed.digest);
+  auto on_upstream = direct.BlobExists(ref, pushed.digest);
   REQUIRE(on_upstream.ok());
   CHECK(*on_upstream);
 
@@ -72,9 +65,8 @@ TEST_CASE("A hosts.toml mirror serves pulls; pushes and dead mirrors fall throug
   WriteFile(dir / "hosts2" / up / "hosts.toml",
             "[host.\"http://127.0.0.1:1\"]\n  capabilities = [\"pull\"]\n");
   options.hosts_dir = (dir / "hosts2").string();
-  auto with_dead = RegistryClient::Create(options);
-  REQUIRE(with_dead.ok());
-  auto fallback = (*with_dead)->FetchBlobBytes(*ref, image.layers[0].digest);
+  auto with_dead = NewClient(options);
+  auto fallback = with_dead->FetchBlobBytes(ref, image.layers[0].digest);
   REQUIRE(fallback.ok());
   CHECK(*fallback == image.layers[0].bytes);
 
@@ -88,14 +80,13 @@ TEST_CASE("A hosts.toml mirror serves pulls; pushes and dead mirrors fall throug
   WriteFile(dir / "hosts3" / up / "hosts.toml",
             "[host.\"http://" + (*sick)->host() + "\"]\n  capabilities = [\"pull\"]\n");
   options.hosts_dir = (dir / "hosts3").string();
-  auto with_sick = RegistryClient::Create(options);
-  REQUIRE(with_sick.ok());
-  auto first = (*with_sick)->ReadBlobRange(*ref, image.layers[0].digest, 0, 100);
+  auto with_sick = NewClient(options);
+  auto first = with_sick->ReadBlobRange(ref, image.layers[0].digest, 0, 100);
   REQUIRE(first.ok());
   int after_first = sick_hits.load();
   CHECK(after_first == options.retry.max_attempts);
   for (int i = 0; i < 5; ++i) {
-    auto again = (*with_sick)->ReadBlobRange(*ref, image.layers[0].digest, 100 * i, 100);
+    auto again = with_sick->ReadBlobRange(ref, image.layers[0].digest, 100 * i, 100);
     REQUIRE(again.ok());
     CHECK(*again == image.layers[0].bytes.substr(100 * i, 100));
   }
@@ -125,23 +116,17 @@ TestHttpResponse Forward(HttpTransport& transport, const std::string& registry_u
   return r;
 }
 
-TEST_CASE("A mirror with override_path and custom headers, as for a P2P agent") {
-  TempDir dir;
-  auto upstream = RegistryProcess::Start();
-  REQUIRE(upstream.ok());
-  std::string up = (*upstream)->host();
-  auto ref = Reference::Parse(up + "/p2p/app:v1");
-  REQUIRE(ref.ok());
-  auto direct = RegistryClient::Create(FastOptions(dir));
-  REQUIRE(direct.ok());
-  PushedImage image = PushRandomImage(**direct, *ref, {100000}, 81);
+TEST_CASE_METHOD(RegistryFixture, "A mirror with override_path and custom headers, as for a P2P agent") {
+  std::string up = registry->host();
+  Reference ref = Ref("p2p/app:v1");
+  PushedImage image = PushRandomImage(*client, ref, {100000}, 81);
 
   // A stand-in for a P2P agent's registry endpoint under a custom API path.
   HttpTransport transport(TransportOptions{});
   std::mutex mu;
   int served = 0;
   int rejected = 0;
-  std::string upstream_url = (*upstream)->url();
+  std::string upstream_url = registry->url();
   auto agent = TestHttpServer::Start([&](const TestHttpRequest& req) -> TestHttpResponse {
     const std::string prefix = "/dragonfly/api/";
     bool ok = req.target.starts_with(prefix) && req.Header("x-mirror-token") == "abc" &&
@@ -164,12 +149,11 @@ TEST_CASE("A mirror with override_path and custom headers, as for a P2P agent") 
                 (*agent)->host() + "/dragonfly/api\".header]\n    x-mirror-token = \"abc\"\n");
   RegistryClientOptions options = FastOptions(dir);
   options.hosts_dir = (dir / "hosts").string();
-  auto client = RegistryClient::Create(options);
-  REQUIRE(client.ok());
-  auto manifest = (*client)->FetchManifest(*ref);
+  auto via_agent = NewClient(options);
+  auto manifest = via_agent->FetchManifest(ref);
   REQUIRE(manifest.ok());
   CHECK(manifest->bytes == image.manifest);
-  auto range = (*client)->ReadBlobRange(*ref, image.layers[0].digest, 500, 500);
+  auto range = via_agent->ReadBlobRange(ref, image.layers[0].digest, 500, 500);
   REQUIRE(range.ok());
   CHECK(*range == image.layers[0].bytes.substr(500, 500));
   std::lock_guard lock(mu);
@@ -189,8 +173,7 @@ TEST_CASE("Blob reads follow redirects to storage without sending the registry's
   WriteFile(dir / "htpasswd", htpasswd.output);
   RegistryOptions ro;
   ro.htpasswd_path = (dir / "htpasswd").string();
-  auto reg = RegistryProcess::Start(ro);
-  REQUIRE(reg.ok());
+  auto reg = StartRegistryProcess(ro);
 
   std::mutex mu;
   std::map<std::string, std::string> stored;  // digest -> bytes
@@ -219,7 +202,7 @@ TEST_CASE("Blob reads follow redirects to storage without sending the registry's
   });
   REQUIRE(storage.ok());
   HttpTransport transport(TransportOptions{});
-  std::string registry_url = (*reg)->url();
+  std::string registry_url = reg->url();
   auto front = TestHttpServer::Start([&](const TestHttpRequest& req) -> TestHttpResponse {
     if (IsBlobGet(req) && !req.Header("authorization").empty()) {
       std::string digest = req.Path().substr(req.Path().rfind('/') + 1);
@@ -231,22 +214,20 @@ TEST_CASE("Blob reads follow redirects to storage without sending the registry's
 
   RegistryClientOptions options = FastOptions(dir);
   options.credentials[(*front)->host()] = Credential{"alice", "wonderland", ""};
-  auto client = RegistryClient::Create(options);
-  REQUIRE(client.ok());
-  auto ref = Reference::Parse((*front)->host() + "/redirected/app:v1");
-  REQUIRE(ref.ok());
-  PushedImage image = PushRandomImage(**client, *ref, {200000, 5000}, 41);
+  auto client = NewClient(options);
+  Reference ref = ParseRef((*front)->host() + "/redirected/app:v1");
+  PushedImage image = PushRandomImage(*client, ref, {200000, 5000}, 41);
   {
     std::lock_guard lock(mu);
     for (const TestBlob& l : image.layers) stored[l.digest.str()] = l.bytes;
   }
-  auto whole = (*client)->FetchBlobBytes(*ref, image.layers[0].digest);
+  auto whole = client->FetchBlobBytes(ref, image.layers[0].digest);
   REQUIRE(whole.ok());
   CHECK(*whole == image.layers[0].bytes);
-  auto range = (*client)->ReadBlobRange(*ref, image.layers[0].digest, 1000, 3000);
+  auto range = client->ReadBlobRange(ref, image.layers[0].digest, 1000, 3000);
   REQUIRE(range.ok());
   CHECK(*range == image.layers[0].bytes.substr(1000, 3000));
-  auto reader = (*client)->OpenBlob(*ref, image.layers[1].digest, 5000);
+  auto reader = client->OpenBlob(ref, image.layers[1].digest, 5000);
   REQUIRE(reader.ok());
   auto ranges = (*reader)->ReadRanges(std::vector<ByteRange>{{0, 10}, {4990, 10}, {100, 1000}});
   REQUIRE(ranges.ok());
@@ -256,28 +237,22 @@ TEST_CASE("Blob reads follow redirects to storage without sending the registry's
   CHECK(credentials_leaked == 0);
 }
 
-TEST_CASE("A server that ignores Range is detected instead of read as a range") {
-  TempDir dir;
-  auto reg = RegistryProcess::Start();
-  REQUIRE(reg.ok());
+TEST_CASE_METHOD(RegistryFixture, "A server that ignores Range is detected instead of read as a range") {
   HttpTransport transport(TransportOptions{});
-  std::string registry_url = (*reg)->url();
+  std::string registry_url = registry->url();
   auto front = TestHttpServer::Start(
       [&](const TestHttpRequest& req) { return Forward(transport, registry_url, req, IsBlobGet(req)); });
   REQUIRE(front.ok());
-  auto client = RegistryClient::Create(FastOptions(dir));
-  REQUIRE(client.ok());
-  auto ref = Reference::Parse((*front)->host() + "/norange/app:v1");
-  REQUIRE(ref.ok());
-  PushedImage image = PushRandomImage(**client, *ref, {100000}, 51);
+  Reference ref = ParseRef((*front)->host() + "/norange/app:v1");
+  PushedImage image = PushRandomImage(*client, ref, {100000}, 51);
   const TestBlob& layer = image.layers[0];
-  auto r = (*client)->ReadBlobRange(*ref, layer.digest, 100, 100);
+  auto r = client->ReadBlobRange(ref, layer.digest, 100, 100);
   CHECK(r.status().code() == absl::StatusCode::kFailedPrecondition);
   CHECK(std::string(r.status().message()).find("ignored the Range") != std::string::npos);
-  auto all = (*client)->ReadBlobRange(*ref, layer.digest, 0, layer.bytes.size());  // the range is the blob
+  auto all = client->ReadBlobRange(ref, layer.digest, 0, layer.bytes.size());  // the range is the blob
   REQUIRE(all.ok());
   CHECK(*all == layer.bytes);
-  auto whole = (*client)->FetchBlobBytes(*ref, layer.digest);
+  auto whole = client->FetchBlobBytes(ref, layer.digest);
   REQUIRE(whole.ok());
   CHECK(*whole == layer.bytes);
 }

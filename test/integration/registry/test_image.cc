@@ -25,19 +25,6 @@ TestBlob MakeBlob(size_t size, uint32_t seed) {
   return b;
 }
 
-RegistryClientOptions FastOptions(const tide::testing::TempDir& dir) {
-  tide::testing::WriteFile(dir / "docker-config.json", "{}");
-  RegistryClientOptions o;
-  o.docker_config_path = (dir / "docker-config.json").string();
-  o.connect_timeout = std::chrono::milliseconds(2000);
-  o.low_speed_time = std::chrono::milliseconds(1000);
-  o.retry = RetryOptions{.max_attempts = 6,
-                         .initial_backoff = std::chrono::milliseconds(10),
-                         .max_backoff = std::chrono::milliseconds(200),
-                         .budget = std::chrono::milliseconds(5000)};
-  return o;
-}
-
 PushedImage PushRandomImage(RegistryClient& client, const Reference& ref, std::vector<size_t> layer_sizes,
                             uint32_t seed) {
   PushedImage image;

@@ -6,7 +6,6 @@
 
 #include "common/digest.h"
 #include "registry/registry_client.h"
-#include "test/support/temp_dir.h"
 
 namespace tide::registry::testing {
 
@@ -17,10 +16,6 @@ struct TestBlob {
   Digest digest;
 };
 TestBlob MakeBlob(size_t size, uint32_t seed);
-
-// Options with short timeouts and backoff so failure paths finish in seconds; the docker config
-// is an empty file so the machine's ~/.docker never leaks in.
-RegistryClientOptions FastOptions(const tide::testing::TempDir& dir);
 
 // An image manifest (OCI) over a config and layers; pushes everything and tags it.
 struct PushedImage {

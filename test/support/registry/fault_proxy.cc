@@ -9,8 +9,6 @@
 #include <cstring>
 #include <string_view>
 
-#include "test/support/free_port.h"
-
 namespace tide::testing {
 namespace {
 
@@ -57,28 +55,12 @@ absl::StatusOr<std::unique_ptr<FaultProxy>> FaultProxy::Start(int upstream_port,
   std::unique_ptr<FaultProxy> p(new FaultProxy());
   p->upstream_port_ = upstream_port;
   p->rng_.seed(seed);
-  auto listener = ListenOnLoopback(128);
-  if (!listener.ok()) return absl::InternalError("fault proxy: " + std::string(listener.status().message()));
-  p->listen_fd_ = std::move(listener->fd);
-  p->port_ = listener->port;
-  p->accept_thread_ = std::thread([raw = p.get()] { raw->AcceptLoop(); });
+  absl::Status listening = p->connections_.Start(128, [raw = p.get()](int fd) { raw->Handle(fd); });
+  if (!listening.ok()) return absl::InternalError("fault proxy: " + std::string(listening.message()));
   return p;
 }
 
-FaultProxy::~FaultProxy() {
-  stopping_ = true;
-  if (accept_thread_.joinable()) accept_thread_.join();
-  {
-    std::lock_guard lock(mu_);
-    for (int fd : fds_) {
-      if (fd >= 0) shutdown(fd, SHUT_RDWR);
-    }
-  }
-  for (auto& t : threads_) t.join();
-  for (int fd : fds_) {
-    if (fd >= 0) close(fd);
-  }
-}
+FaultProxy::~FaultProxy() { connections_.Stop(); }
 
 void FaultProxy::SetFaultRate(double rate, std::vector<Fault> faults) {
   std::lock_guard lock(mu_);
@@ -95,26 +77,6 @@ void FaultProxy::FailNextConnections(std::vector<Fault> faults) {
 FaultCounts FaultProxy::counts() {
   std::lock_guard lock(mu_);
   return counts_;
-}
-
-void FaultProxy::AcceptLoop() {
-  while (!stopping_) {
-    pollfd p{listen_fd_.get(), POLLIN, 0};
-    if (poll(&p, 1, 50) <= 0) continue;
-    int fd = accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) continue;
-    std::lock_guard lock(mu_);
-    fds_.push_back(fd);
-    threads_.emplace_back([this, fd] { Handle(fd); });
-  }
-}
-
-void FaultProxy::CloseClient(int fd) {
-  std::lock_guard lock(mu_);
-  for (int& f : fds_) {
-    if (f == fd) f = -1;
-  }
-  close(fd);
 }
 
 void FaultProxy::Handle(int client_fd) {
@@ -142,45 +104,45 @@ void FaultProxy::Handle(int client_fd) {
   };
   if (faulty && fault == Fault::kReset) {
     count(&FaultCounts::resets);
-    ReadRequestHead(client_fd, stopping_);
+    ReadRequestHead(client_fd, connections_.stopping());
     linger l{1, 0};  // close with RST
     setsockopt(client_fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
-    CloseClient(client_fd);
+    connections_.Close(client_fd);
     return;
   }
   if (faulty && fault == Fault::kStall) {
     count(&FaultCounts::stalls);
-    ReadRequestHead(client_fd, stopping_);
+    ReadRequestHead(client_fd, connections_.stopping());
     char sink[4096];
-    while (!stopping_) {  // hold the connection open, answer nothing
+    while (!connections_.stopping()) {  // hold the connection open, answer nothing
       pollfd p{client_fd, POLLIN, 0};
       if (poll(&p, 1, 50) > 0 && recv(client_fd, sink, sizeof(sink), 0) <= 0) break;
     }
-    CloseClient(client_fd);
+    connections_.Close(client_fd);
     return;
   }
   if (faulty && fault == Fault::k503) {
     count(&FaultCounts::unavailable);
-    if (!ReadRequestHead(client_fd, stopping_)) {
-      CloseClient(client_fd);
+    if (!ReadRequestHead(client_fd, connections_.stopping())) {
+      connections_.Close(client_fd);
       return;
     }
     const char* reply =
         "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 0\r\nContent-Length: 0\r\nConnection: "
         "close\r\n\r\n";
     SendAll(client_fd, reply, std::strlen(reply));
-    CloseClient(client_fd);
+    connections_.Close(client_fd);
     return;
   }
   int upstream_fd = ConnectLoopback(upstream_port_);
   if (upstream_fd < 0) {
-    CloseClient(client_fd);
+    connections_.Close(client_fd);
     return;
   }
   if (faulty) count(&FaultCounts::truncations);
   Forward(client_fd, upstream_fd, truncate_after);
   close(upstream_fd);
-  CloseClient(client_fd);
+  connections_.Close(client_fd);
 }
 
 void FaultProxy::Forward(int client_fd, int upstream_fd, int64_t truncate_after) {
@@ -198,7 +160,7 @@ void FaultProxy::Forward(int client_fd, int upstream_fd, int64_t truncate_after)
     moved += n;
     return SendAll(to, buf, len);
   };
-  while (!stopping_) {
+  while (!connections_.stopping()) {
     pollfd p[2] = {{client_fd, POLLIN, 0}, {upstream_fd, POLLIN, 0}};
     if (poll(p, 2, 50) <= 0) continue;
     if ((p[0].revents & (POLLIN | POLLHUP | POLLERR)) && !pump(client_fd, upstream_fd)) return;

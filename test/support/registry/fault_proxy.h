@@ -1,16 +1,14 @@
 #ifndef TIDE_TEST_SUPPORT_REGISTRY_FAULT_PROXY_H_
 #define TIDE_TEST_SUPPORT_REGISTRY_FAULT_PROXY_H_
 
-#include <atomic>
 #include <memory>
 #include <mutex>
 #include <random>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "common/unique_fd.h"
+#include "test/support/accept_loop.h"
 
 namespace tide::testing {
 
@@ -40,29 +38,22 @@ class FaultProxy {
   // The next connections get these faults, in order, before the rate applies again.
   void FailNextConnections(std::vector<Fault> faults);
   FaultCounts counts();
-  int port() const { return port_; }
-  std::string host() const { return "127.0.0.1:" + std::to_string(port_); }
+  int port() const { return connections_.port(); }
+  std::string host() const { return "127.0.0.1:" + std::to_string(port()); }
 
  private:
   FaultProxy() = default;
-  void AcceptLoop();
   void Handle(int client_fd);
-  void CloseClient(int fd);
   void Forward(int client_fd, int upstream_fd, int64_t truncate_after);
 
   int upstream_port_ = 0;
-  UniqueFd listen_fd_;
-  int port_ = 0;
-  std::atomic<bool> stopping_{false};
-  std::thread accept_thread_;
+  AcceptLoop connections_;
   std::mutex mu_;
   std::mt19937 rng_;
   double rate_ = 0;
   std::vector<Fault> faults_;
   std::vector<Fault> forced_;
   FaultCounts counts_;
-  std::vector<int> fds_;
-  std::vector<std::thread> threads_;
 };
 
 }  // namespace tide::testing

@@ -1,17 +1,12 @@
 #include "test/support/registry/test_http_server.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
-#include "test/support/free_port.h"
 
 namespace tide::testing {
 
@@ -56,37 +51,12 @@ std::vector<std::string> TestHttpRequest::Query(const std::string& name) const {
 absl::StatusOr<std::unique_ptr<TestHttpServer>> TestHttpServer::Start(Handler handler) {
   std::unique_ptr<TestHttpServer> s(new TestHttpServer());
   s->handler_ = std::move(handler);
-  auto listener = ListenOnLoopback(64);
-  if (!listener.ok())
-    return absl::InternalError("test http server: " + std::string(listener.status().message()));
-  s->listen_fd_ = std::move(listener->fd);
-  s->port_ = listener->port;
-  s->accept_thread_ = std::thread([p = s.get()] { p->AcceptLoop(); });
+  absl::Status listening = s->connections_.Start(64, [p = s.get()](int fd) { p->Serve(fd); });
+  if (!listening.ok()) return absl::InternalError("test http server: " + std::string(listening.message()));
   return s;
 }
 
-TestHttpServer::~TestHttpServer() {
-  stopping_ = true;
-  if (accept_thread_.joinable()) accept_thread_.join();
-  {
-    std::lock_guard lock(mu_);
-    for (int fd : conn_fds_) shutdown(fd, SHUT_RDWR);
-  }
-  for (auto& t : conn_threads_) t.join();
-  for (int fd : conn_fds_) close(fd);
-}
-
-void TestHttpServer::AcceptLoop() {
-  while (!stopping_) {
-    pollfd p{listen_fd_.get(), POLLIN, 0};
-    if (poll(&p, 1, 50) <= 0) continue;
-    int fd = accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) continue;
-    std::lock_guard lock(mu_);
-    conn_fds_.push_back(fd);
-    conn_threads_.emplace_back([this, fd] { Serve(fd); });
-  }
-}
+TestHttpServer::~TestHttpServer() { connections_.Stop(); }
 
 namespace {
 
@@ -127,7 +97,7 @@ const char* Reason(int status) {
 void TestHttpServer::Serve(int fd) {
   std::string buf;
   char chunk[65536];
-  while (!stopping_) {
+  while (!connections_.stopping()) {
     size_t end;
     while ((end = buf.find("\r\n\r\n")) == std::string::npos) {
       ssize_t n = recv(fd, chunk, sizeof(chunk), 0);

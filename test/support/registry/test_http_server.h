@@ -1,18 +1,15 @@
 #ifndef TIDE_TEST_SUPPORT_REGISTRY_TEST_HTTP_SERVER_H_
 #define TIDE_TEST_SUPPORT_REGISTRY_TEST_HTTP_SERVER_H_
 
-#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "common/unique_fd.h"
+#include "test/support/accept_loop.h"
 
 namespace tide::testing {
 
@@ -43,23 +40,16 @@ class TestHttpServer {
   static absl::StatusOr<std::unique_ptr<TestHttpServer>> Start(Handler handler);
   ~TestHttpServer();
 
-  int port() const { return port_; }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-  std::string host() const { return "127.0.0.1:" + std::to_string(port_); }
+  int port() const { return connections_.port(); }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port()); }
+  std::string host() const { return "127.0.0.1:" + std::to_string(port()); }
 
  private:
   TestHttpServer() = default;
-  void AcceptLoop();
   void Serve(int fd);
 
   Handler handler_;
-  UniqueFd listen_fd_;
-  int port_ = 0;
-  std::atomic<bool> stopping_{false};
-  std::thread accept_thread_;
-  std::mutex mu_;
-  std::vector<int> conn_fds_;
-  std::vector<std::thread> conn_threads_;
+  AcceptLoop connections_;
 };
 
 std::string UrlDecode(const std::string& s);
