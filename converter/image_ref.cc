@@ -19,9 +19,10 @@ absl::StatusOr<ImageRef> ImageRef::Parse(std::string_view text) {
   }
   if (text.starts_with(kOci)) {
     std::string_view rest = text.substr(kOci.size());
-    // The tag follows the last ':' unless that ':' is part of a path component.
-    size_t colon = rest.rfind(':');
-    if (colon != std::string_view::npos && rest.find('/', colon) == std::string_view::npos) {
+    // As skopeo reads it: the directory ends at the first ':' and the rest is the reference, which
+    // may hold colons itself (umoci writes ref names such as "sdweb:latest").
+    size_t colon = rest.find(':');
+    if (colon != std::string_view::npos) {
       ref.layout_dir = std::string(rest.substr(0, colon));
       ref.tag = std::string(rest.substr(colon + 1));
     } else {

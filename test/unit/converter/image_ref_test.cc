@@ -14,9 +14,16 @@ TEST_CASE("ImageRef parses skopeo-style transports", "[converter]") {
   REQUIRE(untagged.ok());
   CHECK(untagged->layout_dir == "relative/dir");
   CHECK(untagged->tag.empty());
-  auto colon_in_dir = ImageRef::Parse("oci:/a:b/c");
-  REQUIRE(colon_in_dir.ok());
-  CHECK(colon_in_dir->layout_dir == "/a:b/c");
+  // skopeo's rule: the directory ends at the first colon, the reference is everything after it.
+  auto colon_in_ref = ImageRef::Parse("oci:/var/tmp/sdw:sdweb:latest");
+  REQUIRE(colon_in_ref.ok());
+  CHECK(colon_in_ref->layout_dir == "/var/tmp/sdw");
+  CHECK(colon_in_ref->tag == "sdweb:latest");
+  CHECK(colon_in_ref->ToString() == "oci:/var/tmp/sdw:sdweb:latest");
+  auto slash_in_ref = ImageRef::Parse("oci:/a:b/c");
+  REQUIRE(slash_in_ref.ok());
+  CHECK(slash_in_ref->layout_dir == "/a");
+  CHECK(slash_in_ref->tag == "b/c");
   auto docker = ImageRef::Parse("docker://127.0.0.1:5000/team/app@sha256:abc");
   REQUIRE(docker.ok());
   CHECK(docker->transport == ImageRef::Transport::kRegistry);
