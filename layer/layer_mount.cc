@@ -6,8 +6,8 @@
 #include "common/log.h"
 #include "common/status_macros.h"
 #include "common/string_view_compat.h"
-#include "format/blob_reader.h"
 #include "fetch/background_priority.h"
+#include "format/blob_reader.h"
 #include "format/chunk_decoder.h"
 #include "layer/content_verifier.h"
 
