@@ -29,18 +29,20 @@ absl::StatusOr<Labels> DecodeLabels(const std::string& text, const std::string& 
   return labels;
 }
 
-// Binds, as parameters 1..kMutableColumns, every column Save rewrites, in the order both Insert and
-// Save name them: name, parent, kind, labels, updated_ns, size, inodes, remote.
-constexpr int kMutableColumns = 8;
-SqliteStatement& BindMutableColumns(SqliteStatement& stmt, const SnapshotInfo& info) {
+// Binds, as parameters 1..kColumnsBound, every column but the id, in the order both Insert and Save
+// name them: name, parent, kind, labels, created_ns, updated_ns, size, inodes, remote. Save rewrites
+// created_ns too: a commit turns an active snapshot into a new committed one, created when committed.
+constexpr int kColumnsBound = 9;
+SqliteStatement& BindColumns(SqliteStatement& stmt, const SnapshotInfo& info) {
   return stmt.Bind(1, info.name)
       .Bind(2, info.parent)
       .Bind(3, static_cast<int64_t>(info.kind))
       .Bind(4, EncodeLabels(info.labels))
-      .Bind(5, absl::ToUnixNanos(info.updated))
-      .Bind(6, info.size)
-      .Bind(7, info.inodes)
-      .Bind(8, int64_t{info.remote ? 1 : 0});
+      .Bind(5, absl::ToUnixNanos(info.created))
+      .Bind(6, absl::ToUnixNanos(info.updated))
+      .Bind(7, info.size)
+      .Bind(8, info.inodes)
+      .Bind(9, int64_t{info.remote ? 1 : 0});
 }
 
 absl::StatusOr<SnapshotInfo> ReadRow(const SqliteStatement& row) {
@@ -121,19 +123,20 @@ absl::StatusOr<SnapshotInfo> MetadataStore::Get(const std::string& name) {
 }
 
 absl::StatusOr<int64_t> MetadataStore::Insert(const SnapshotInfo& info) {
-  TIDE_ASSIGN_OR_RETURN(auto stmt,
-                        db_.Prepare("INSERT INTO snapshots (name, parent, kind, labels, updated_ns, size, "
-                                    "inodes, remote, created_ns) VALUES (?,?,?,?,?,?,?,?,?)"));
-  BindMutableColumns(stmt, info).Bind(kMutableColumns + 1, absl::ToUnixNanos(info.created));
+  TIDE_ASSIGN_OR_RETURN(
+      auto stmt, db_.Prepare("INSERT INTO snapshots (name, parent, kind, labels, created_ns, updated_ns, "
+                             "size, inodes, remote) VALUES (?,?,?,?,?,?,?,?,?)"));
+  BindColumns(stmt, info);
   TIDE_RETURN_IF_ERROR(stmt.Run());
   return db_.LastInsertRowId();
 }
 
 absl::Status MetadataStore::Save(const SnapshotInfo& info) {
-  TIDE_ASSIGN_OR_RETURN(auto stmt,
-                        db_.Prepare("UPDATE snapshots SET name = ?, parent = ?, kind = ?, labels = ?, "
-                                    "updated_ns = ?, size = ?, inodes = ?, remote = ? WHERE id = ?"));
-  BindMutableColumns(stmt, info).Bind(kMutableColumns + 1, info.id);
+  TIDE_ASSIGN_OR_RETURN(
+      auto stmt,
+      db_.Prepare("UPDATE snapshots SET name = ?, parent = ?, kind = ?, labels = ?, "
+                  "created_ns = ?, updated_ns = ?, size = ?, inodes = ?, remote = ? WHERE id = ?"));
+  BindColumns(stmt, info).Bind(kColumnsBound + 1, info.id);
   return stmt.Run();
 }
 

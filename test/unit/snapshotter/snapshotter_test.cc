@@ -421,3 +421,25 @@ TEST_CASE("snapshotter: a committed remote snapshot is reused only for the same 
       (*s)->Prepare("ns3/1/extract " + diff, "", RemoteLabels(diff, first_hex)).status()));
   CHECK(mounter->mounts == 1);
 }
+
+TEST_CASE("snapshotter: a committed snapshot is created when committed (Created == Updated)",
+          "[snapshotter]") {
+  // containerd's snapshotter suite (Update) expects this of every snapshotter, as its own report it.
+  TempDir root("tide-snap");
+  auto s = OpenAt(root.path(), nullptr);
+  REQUIRE(s.ok());
+  REQUIRE((*s)->Prepare("active", "", {}).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  REQUIRE((*s)->Commit("committed", "active", {}).ok());
+  auto info = (*s)->Stat("committed");
+  REQUIRE(info.ok());
+  CHECK(info->created == info->updated);
+  // A label update afterwards moves Updated only.
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  SnapshotInfo change = *info;
+  change.labels = {{"x", "y"}};
+  auto updated = (*s)->Update(change, {"labels"});
+  REQUIRE(updated.ok());
+  CHECK(updated->created == info->created);
+  CHECK(updated->updated > info->updated);
+}
