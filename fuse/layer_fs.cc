@@ -24,11 +24,12 @@ using format::kNoEntry;
 
 LayerFs::LayerFs(std::shared_ptr<const format::LayerIndex> index,
                  std::shared_ptr<fetch::ChunkFetcher> fetcher, std::shared_ptr<ReadObserver> observer,
-                 KernelCacheOptions cache_options)
+                 KernelCacheOptions cache_options, IdShift ids)
     : index_(std::move(index)),
       fetcher_(std::move(fetcher)),
       observer_(std::move(observer)),
       cache_options_(cache_options),
+      ids_(ids),
       view_(*index_),
       sequential_hints_(new std::atomic<uint64_t>[kSequentialHints]) {
   for (size_t i = 0; i < kSequentialHints; ++i) sequential_hints_[i].store(0, std::memory_order_relaxed);
@@ -45,14 +46,19 @@ EntryId LayerFs::IdOf(fuse_ino_t ino) const {
   return static_cast<EntryId>(ino - 1);
 }
 
+uint32_t LayerFs::ShiftId(uint32_t id) const {
+  if (ids_.base == 0) return id;
+  return ids_.base + (id < ids_.count ? id : ids_.count - 2);
+}
+
 struct stat LayerFs::Stat(EntryId id) const {
   const format::EntryAttr& a = index_->attr(id);
   struct stat st {};
   st.st_ino = id + 1;
   st.st_mode = a.mode;
   st.st_nlink = a.nlink;
-  st.st_uid = a.uid;
-  st.st_gid = a.gid;
+  st.st_uid = ShiftId(a.uid);
+  st.st_gid = ShiftId(a.gid);
   st.st_rdev = makedev(a.rdev_major, a.rdev_minor);
   switch (a.type) {
     case EntryType::kRegular:

@@ -27,12 +27,20 @@ struct KernelCacheOptions {
   uint32_t readahead_kb = 1024;  // the mount's bdi read_ahead_kb (kernel default 128)
 };
 
+// Owners served shifted into a range of host ids, for a user namespace that maps the range back to
+// 0.. (tidectl optimize's sandbox). Owners the range cannot hold are served as base + count - 2,
+// which such a map shows as nobody (65534 of 65536 ids).
+struct IdShift {
+  uint32_t base = 0;  // 0: owners as the layer has them
+  uint32_t count = 0;
+};
+
 // The FUSE low-level operations of one mounted layer: read-only, inode = entry id + 1, contents
 // served from the chunk cache through the fetcher.
 class LayerFs {
  public:
   LayerFs(std::shared_ptr<const format::LayerIndex> index, std::shared_ptr<fetch::ChunkFetcher> fetcher,
-          std::shared_ptr<ReadObserver> observer, KernelCacheOptions cache_options);
+          std::shared_ptr<ReadObserver> observer, KernelCacheOptions cache_options, IdShift ids = {});
 
   static const fuse_lowlevel_ops& Ops();
   const KernelCacheOptions& cache_options() const { return cache_options_; }
@@ -48,6 +56,7 @@ class LayerFs {
  private:
   friend struct LayerFsOps;
   struct stat Stat(format::EntryId id) const;
+  uint32_t ShiftId(uint32_t id) const;
   void FillEntry(format::EntryId id, fuse_entry_param* e) const;
   format::EntryId IdOf(fuse_ino_t ino) const;
 
@@ -55,6 +64,7 @@ class LayerFs {
   const std::shared_ptr<fetch::ChunkFetcher> fetcher_;
   const std::shared_ptr<ReadObserver> observer_;  // null: nobody is recording
   const KernelCacheOptions cache_options_;
+  const IdShift ids_;
   const OverlayView view_;
   std::atomic<bool> poisoned_{false};
   // Per-file "where the last read ended" hints, hashed into a fixed table: lock-free, and a collision

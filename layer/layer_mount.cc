@@ -105,7 +105,7 @@ absl::StatusOr<std::unique_ptr<LayerMount>> LayerMount::Create(
       std::make_shared<fetch::ChunkFetcher>(m->name_, ChunkRefs(*idx), std::move(decoder), std::move(blob),
                                             cache, queue->limiter(), options.fetcher);
   if (options.record_access) m->recorder_ = std::make_shared<AccessRecorder>();
-  m->fs_ = std::make_unique<fuse::LayerFs>(m->index_, m->fetcher_, m->recorder_, options.kernel);
+  m->fs_ = std::make_unique<fuse::LayerFs>(m->index_, m->fetcher_, m->recorder_, options.kernel, options.ids);
   fuse::FuseMountOptions fuse_options = options.fuse;
   fuse_options.readahead_kb = options.kernel.readahead_kb;
   TIDE_ASSIGN_OR_RETURN(m->fuse_,

@@ -50,6 +50,7 @@ struct LayerMountOptions {
   fetch::FetcherOptions fetcher;
   fuse::KernelCacheOptions kernel;
   fuse::FuseMountOptions fuse;
+  fuse::IdShift ids;  // owners as served (optimize's user namespace); default: as in the layer
 };
 
 // Loads and verifies a layer's index. Verified index frames are kept in the chunk cache (keyed by
