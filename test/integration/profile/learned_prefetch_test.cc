@@ -14,6 +14,7 @@
 #include "oci/manifest.h"
 #include "oci/oci_layout.h"
 #include "snapshotter/profile_keeper.h"
+#include "test/support/root_only.h"
 #include "test/support/subprocess.h"
 #include "test/support/temp_dir.h"
 
@@ -45,10 +46,7 @@ std::string ReadAll(const std::filesystem::path& p) {
 }  // namespace
 
 TEST_CASE("a kept profile makes a cold mount prefetch the startup reads up front", "[profile][learned]") {
-  if (::geteuid() != 0 || ::access("/dev/fuse", R_OK | W_OK) != 0) {
-    WARN("skipped: needs root and /dev/fuse");
-    return;
-  }
+  SkipUnlessRootWithFuse();
   TempDir tmp("tide-learned");
   auto built = RunCommand(
       {std::string(std::getenv("TIDE_SOURCE_DIR")) + "/test/integration/profile/build-app-image.sh",

@@ -15,6 +15,7 @@
 #include "oci/oci_layout.h"
 #include "profile/startup_profile.h"
 #include "test/support/free_port.h"
+#include "test/support/root_only.h"
 #include "test/support/subprocess.h"
 #include "test/support/temp_dir.h"
 
@@ -133,10 +134,7 @@ uint32_t RankOf(const tide::format::LayerIndex& index, const std::string& file) 
 }  // namespace
 
 TEST_CASE("optimize --ready-line records the entrypoint's reads and puts them first", "[profile][optimize]") {
-  if (::geteuid() != 0 || ::access("/dev/fuse", R_OK | W_OK) != 0) {
-    WARN("skipped: needs root and /dev/fuse");
-    return;
-  }
+  SkipUnlessRootWithFuse();
   TempDir tmp("tide-optimize");
   BuildAppImage(tmp / "src");
   auto prof = OptimizeUntilReady(tmp);
@@ -156,10 +154,7 @@ TEST_CASE("optimize --ready-line records the entrypoint's reads and puts them fi
 
 TEST_CASE("optimize --ready-port ends when the entrypoint listens and records its reads",
           "[profile][optimize][ready-port]") {
-  if (::geteuid() != 0 || ::access("/dev/fuse", R_OK | W_OK) != 0) {
-    WARN("skipped: needs root and /dev/fuse");
-    return;
-  }
+  SkipUnlessRootWithFuse();
   TempDir tmp("tide-optimize");
   const int port = FreeLoopbackPort();
   // Reads a and c, then serves: the sandbox shares the host's network namespace.
@@ -203,10 +198,7 @@ TEST_CASE("optimize --ready-port ends when the entrypoint listens and records it
 }
 
 TEST_CASE("optimize records the access order across layers in startup_ranks", "[profile][optimize]") {
-  if (::geteuid() != 0 || ::access("/dev/fuse", R_OK | W_OK) != 0) {
-    WARN("skipped: needs root and /dev/fuse");
-    return;
-  }
+  SkipUnlessRootWithFuse();
   TempDir tmp("tide-optimize");
   // app/c (layer 3), then data/random.bin (layer 1), then app/a (layer 3).
   BuildAppImage(tmp / "src",
