@@ -31,6 +31,9 @@ absl::StatusOr<profile::SandboxResult> RecordStartupProfile(
   sandbox.timeout_seconds = workload.timeout_seconds;
   sandbox.work_dir = scratch.path() / "sandbox";
   sandbox.echo = workload.echo;
+  sandbox.network = workload.network;
+  sandbox.user_namespace = workload.user_namespace;
+  sandbox.limits = workload.limits;
   return profile::RecordStartup(sandbox);
 }
 

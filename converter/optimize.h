@@ -25,6 +25,9 @@ struct WorkloadOptions {
   double timeout_seconds = 60;
   std::string work_dir;  // holds the scratch directory ("" = $TMPDIR or /tmp)
   FILE* echo = nullptr;  // where the workload's output lines go (nullptr = discarded)
+  profile::SandboxNetwork network = profile::SandboxNetwork::kPrivate;
+  bool user_namespace = true;  // when the kernel allows one
+  profile::SandboxLimits limits;
 };
 
 // Records what `source` (an image reference as ImageRef::Parse reads it) reads at startup: converts

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -11,14 +12,17 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
 #include "common/unique_fd.h"
 #include "fetch/blob_source.h"
 #include "layer/layer_mount_manager.h"
 #include "oci/oci_layout.h"
+#include "profile/image_root_file.h"
 #include "profile/image_runtime.h"
 #include "profile/layer_records.h"
 #include "profile/sandbox_process.h"
@@ -28,6 +32,8 @@ namespace tide::profile {
 namespace {
 
 namespace fs = std::filesystem;
+
+constexpr size_t kMaxUserDatabaseBytes = 4 << 20;
 
 // An overlayfs mount, detached on destruction.
 class OverlayMount {
@@ -56,8 +62,20 @@ class OverlayMount {
   fs::path target_;
 };
 
-bool PortAccepts(int port) {
-  UniqueFd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+// Whether 127.0.0.1:port accepts a TCP connection in the network namespace `netns_fd` (-1: this
+// process's). A socket stays in the namespace it was made in, so a thread that joined the
+// namespace makes it and the connect happens here.
+bool PortAccepts(int netns_fd, int port) {
+  int fd = -1;
+  if (netns_fd < 0) {
+    fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  } else {
+    std::thread maker([&fd, netns_fd] {
+      if (::setns(netns_fd, CLONE_NEWNET) == 0) fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    });
+    maker.join();
+  }
+  UniqueFd s(fd);
   if (s.get() < 0) return false;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -78,15 +96,40 @@ class OutputWatcher {
     pending_.append(buf, static_cast<size_t>(n));
     size_t nl;
     while ((nl = pending_.find('\n')) != std::string::npos) {
-      std::string line = pending_.substr(0, nl);
+      Line(pending_.substr(0, nl), ready);
       pending_.erase(0, nl + 1);
-      if (echo_ != nullptr) std::fprintf(echo_, "  | %s\n", line.c_str());
-      if (!ready_line_.empty() && line.find(ready_line_) != std::string::npos) ready = true;
+    }
+    // A workload that never ends a line must not grow tidectl's memory.
+    if (pending_.size() > kMaxLineBytes) {
+      Line(pending_, ready);
+      pending_.clear();
     }
     return true;
   }
 
  private:
+  static constexpr size_t kMaxLineBytes = 64 << 10;
+
+  void Line(const std::string& line, bool& ready) {
+    if (echo_ != nullptr) std::fprintf(echo_, "  | %s\n", Printable(line).c_str());
+    if (!ready_line_.empty() && line.find(ready_line_) != std::string::npos) ready = true;
+  }
+
+  // The image's output goes to the operator's terminal: control characters (escape sequences that
+  // retitle, clear or rewrite it) are shown as \xNN.
+  static std::string Printable(const std::string& line) {
+    std::string out;
+    for (char c : line) {
+      auto u = static_cast<unsigned char>(c);
+      if ((u < 0x20 && c != '\t') || u == 0x7f) {
+        absl::StrAppendFormat(&out, "\\x%02x", u);
+      } else {
+        out.push_back(c);
+      }
+    }
+    return out;
+  }
+
   std::string ready_line_;
   FILE* echo_;
   std::string pending_;
@@ -104,7 +147,8 @@ void WaitForReady(SandboxProcess& proc, const SandboxOptions& options, SandboxRe
     } else {
       ::usleep(50 * 1000);
     }
-    if (!result.ready && options.ready_port != 0) result.ready = PortAccepts(options.ready_port);
+    if (!result.ready && options.ready_port != 0)
+      result.ready = PortAccepts(proc.netns_fd(), options.ready_port);
     if (result.ready) return;
     if (!open) {
       result.exit_code = proc.Poll();
@@ -114,14 +158,14 @@ void WaitForReady(SandboxProcess& proc, const SandboxOptions& options, SandboxRe
 }
 
 // Container runtimes (runc) read the image's user and group databases before starting the process;
-// reading them here puts them in the profile as a real start would need them.
+// reading them here puts them in the profile as a real start would need them. Read inside the
+// image's root and bounded: the image decides what these paths are (a symlink to a host file, a
+// fifo, /dev/zero), and an unusable one is simply not read, as runc then runs without it.
 void ReadLikeRuntime(const fs::path& root) {
+  UniqueFd root_fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root_fd.valid()) return;
   for (const char* file : {"etc/passwd", "etc/group"}) {
-    UniqueFd fd(::open((root / file).c_str(), O_RDONLY | O_CLOEXEC));
-    if (fd.get() < 0) continue;
-    char buf[65536];
-    while (::read(fd.get(), buf, sizeof(buf)) > 0) {
-    }
+    (void)ReadImageFile(root_fd.get(), file, kMaxUserDatabaseBytes);
   }
 }
 
@@ -131,8 +175,10 @@ absl::StatusOr<SandboxResult> RecordStartup(const SandboxOptions& options) {
   if (options.ready_port < 0 || options.ready_port > 65535) {
     return absl::InvalidArgumentError(absl::StrCat("ready port ", options.ready_port, " is not a TCP port"));
   }
-  // Something else already listening would end the run at once with an empty profile.
-  if (options.ready_port != 0 && PortAccepts(options.ready_port)) {
+  // On the host's network, something else already listening would end the run at once with an
+  // empty profile. A private network namespace starts empty.
+  if (options.ready_port != 0 && options.network == SandboxNetwork::kHost &&
+      PortAccepts(-1, options.ready_port)) {
     return absl::FailedPreconditionError(absl::StrCat("ready port ", options.ready_port,
                                                       " already accepts connections on 127.0.0.1 before "
                                                       "the workload starts; choose a free port"));
@@ -141,11 +187,23 @@ absl::StatusOr<SandboxResult> RecordStartup(const SandboxOptions& options) {
   if (rt.layers.size() != rt.diff_ids.size()) {
     return absl::InvalidArgumentError("image config's diff_ids do not match the manifest's layers");
   }
-  SandboxSpec spec{options.work_dir / "root", options.command.empty() ? rt.argv : options.command, rt.env,
-                   rt.working_dir};
+  SandboxSpec spec;
+  spec.root = options.work_dir / "root";
+  spec.argv = options.command.empty() ? rt.argv : options.command;
+  spec.env = rt.env;
+  spec.working_dir = rt.working_dir;
+  spec.network = options.network;
+  spec.user_namespace = options.user_namespace && UserNamespacesAvailable();
+  spec.limits = options.limits;
   std::error_code ec;
   for (const char* d : {"root", "upper", "work", "cache", "layers"})
     fs::create_directories(options.work_dir / d, ec);
+  // The overlay's root directory is the upper dir: owned by the namespace's root, like the image's.
+  if (spec.user_namespace &&
+      ::chown((options.work_dir / "upper").c_str(), kSandboxIdBase, kSandboxIdBase) != 0) {
+    return absl::InternalError(
+        absl::StrCat("chown ", (options.work_dir / "upper").string(), ": ", std::strerror(errno)));
+  }
   TIDE_ASSIGN_OR_RETURN(oci::OciLayout layout, oci::OciLayout::Open(options.layout_dir));
 
   layer::LayerMountManagerOptions mopts;
@@ -155,6 +213,7 @@ absl::StatusOr<SandboxResult> RecordStartup(const SandboxOptions& options) {
   layer::LayerMountOptions lopts;
   lopts.prefetch = fetch::PrefetchMode::kNone;  // only what the workload reads may enter the profile
   lopts.record_access = true;
+  if (spec.user_namespace) lopts.ids = fuse::IdShift{kSandboxIdBase, kSandboxIdCount};
   std::vector<fs::path> mountpoints;
   for (size_t i = 0; i < rt.layers.size(); ++i) {
     const oci::Descriptor& layer = rt.layers[i];
@@ -169,6 +228,7 @@ absl::StatusOr<SandboxResult> RecordStartup(const SandboxOptions& options) {
     mountpoints.push_back(mp);
   }
   SandboxResult result;
+  result.user_namespace = spec.user_namespace;
   {
     std::vector<fs::path> top_first(mountpoints.rbegin(), mountpoints.rend());
     TIDE_ASSIGN_OR_RETURN(OverlayMount overlay, OverlayMount::Create(top_first, options.work_dir / "upper",

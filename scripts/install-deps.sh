@@ -8,6 +8,7 @@ packages=(
   libfuse3-dev fuse3 libzstd-dev zstd libcurl4-openssl-dev libssl-dev openssl
   libabsl-dev catch2 nlohmann-json3-dev libtomlplusplus-dev libcli11-dev
   libsqlite3-dev libspdlog-dev
+  libseccomp-dev  # the seccomp filter of tidectl optimize's sandbox (profile/seccomp_policy.cc)
   containerd runc docker-registry apache2-utils
   busybox-static umoci skopeo mmdebstrap
   zlib1g-dev libclang-rt-14-dev gnuplot-nox

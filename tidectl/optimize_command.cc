@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/status_macros.h"
 #include "converter/convert_image_refs.h"
@@ -11,6 +12,7 @@
 #include "converter/optimize.h"
 #include "profile/startup_profile.h"
 #include "tidectl/conversion_flags.h"
+#include "tidectl/size_flag.h"
 
 namespace tide::tidectl {
 
@@ -26,6 +28,12 @@ struct OptimizeFlags : ConversionFlags {
   int ready_port = 0;
   double timeout = 60;
   std::string work_dir;
+  std::string network = "private";
+  bool no_user_namespace = false;
+  std::string memory_limit = "8G";
+  uint64_t cpu_limit = 600;
+  uint64_t max_processes = 1024;
+  uint64_t max_open_files = 16384;
 };
 
 int Fail(const std::string& message) {
@@ -47,9 +55,25 @@ absl::StatusOr<profile::StartupProfile> RecordProfile(const OptimizeFlags& flags
   workload.timeout_seconds = flags.timeout;
   workload.work_dir = flags.work_dir;
   workload.echo = flags.quiet ? nullptr : stderr;
+  workload.network =
+      flags.network == "host" ? profile::SandboxNetwork::kHost : profile::SandboxNetwork::kPrivate;
+  workload.user_namespace = !flags.no_user_namespace;
+  absl::StatusOr<uint64_t> memory = ParseSize(flags.memory_limit);
+  if (!memory.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--memory-limit: ", memory.status().message()));
+  }
+  workload.limits.address_space_bytes = *memory;
+  workload.limits.cpu_seconds = flags.cpu_limit;
+  workload.limits.processes = flags.max_processes;
+  workload.limits.open_files = flags.max_open_files;
   TIDE_ASSIGN_OR_RETURN(profile::SandboxResult result,
                         converter::RecordStartupProfile(flags.source, flags.registry, base, flags.quiet,
                                                         workload, PrintConverted));
+  if (!flags.quiet) {
+    absl::FPrintF(stderr, "tidectl optimize: the workload ran %s\n",
+                  result.user_namespace ? "as root of a user namespace"
+                                        : "as host root with few capabilities (no user namespace)");
+  }
   if (!result.ready && (!flags.ready_line.empty() || flags.ready_port != 0)) {
     absl::FPrintF(stderr, "tidectl optimize: warning: workload %s before it was ready; using what it read\n",
                   result.exit_code >= 0 ? absl::StrFormat("exited with %d", result.exit_code) : "timed out");
@@ -101,8 +125,24 @@ void AddOptimizeCommand(CLI::App& app) {
                   "Record the profile by running this shell command in the image (default: its entrypoint)");
   cmd->add_option("--ready-line", flags->ready_line,
                   "The workload is ready when a stdout line contains this");
-  cmd->add_option("--ready-port", flags->ready_port, "The workload is ready when 127.0.0.1:PORT accepts")
+  cmd->add_option("--ready-port", flags->ready_port,
+                  "The workload is ready when 127.0.0.1:PORT accepts (in its network namespace)")
       ->check(CLI::Range(1, 65535));
+  cmd->add_option("--network", flags->network,
+                  "The workload's network: private (loopback only) or host (the host's)")
+      ->check(CLI::IsMember({"private", "host"}))
+      ->capture_default_str();
+  cmd->add_flag("--no-user-namespace", flags->no_user_namespace,
+                "Run the workload as host root with few capabilities even where a user namespace works");
+  cmd->add_option("--memory-limit", flags->memory_limit, "Address space per workload process (0: none)")
+      ->capture_default_str();
+  cmd->add_option("--cpu-limit", flags->cpu_limit, "CPU seconds per workload process (0: none)")
+      ->capture_default_str();
+  cmd->add_option("--max-processes", flags->max_processes,
+                  "Processes of the workload (0: none; with a user namespace only)")
+      ->capture_default_str();
+  cmd->add_option("--max-open-files", flags->max_open_files, "Open files per workload process (0: none)")
+      ->capture_default_str();
   cmd->add_option("--timeout", flags->timeout, "Seconds to run the workload at most")->capture_default_str();
   cmd->add_option("--work-dir", flags->work_dir, "Scratch directory (default: $TMPDIR or /tmp)");
   AddConversionFlags(cmd, flags.get());

@@ -14,6 +14,7 @@
 #include "oci/manifest.h"
 #include "oci/oci_layout.h"
 #include "profile/startup_profile.h"
+#include "test/integration/profile/tidectl_runner.h"
 #include "test/support/free_port.h"
 #include "test/support/root_only.h"
 #include "test/support/subprocess.h"
@@ -22,17 +23,6 @@
 using namespace tide::testing;
 
 namespace {
-
-std::string Env(const char* name) {
-  const char* v = std::getenv(name);
-  REQUIRE(v != nullptr);
-  return v;
-}
-
-CommandResult Tidectl(std::vector<std::string> args) {
-  args.insert(args.begin(), Env("TIDE_BINARY_DIR") + "/tidectl/tidectl");
-  return RunCommand(args, std::chrono::seconds(120));
-}
 
 void BuildAppImage(const std::filesystem::path& layout, const std::string& command = "") {
   std::vector<std::string> argv = {Env("TIDE_SOURCE_DIR") + "/test/integration/profile/build-app-image.sh",
@@ -157,7 +147,7 @@ TEST_CASE("optimize --ready-port ends when the entrypoint listens and records it
   SkipUnlessRootWithFuse();
   TempDir tmp("tide-optimize");
   const int port = FreeLoopbackPort();
-  // Reads a and c, then serves: the sandbox shares the host's network namespace.
+  // Reads a and c, then serves; tidectl probes the port inside the sandbox's network namespace.
   BuildAppImage(tmp / "src",
                 "cat /app/a /app/c > /dev/null; exec /bin/busybox nc -l -p " + std::to_string(port));
   auto started = std::chrono::steady_clock::now();
@@ -185,13 +175,22 @@ TEST_CASE("optimize --ready-port ends when the entrypoint listens and records it
   CHECK(idle.exit_code == 0);
   CHECK(idle.output.find("warning: workload timed out before it was ready") != std::string::npos);
 
-  // A port that already accepts before the workload starts would end the run at once: refused.
+  // The port is probed inside the workload's private network namespace: a host listener on it is
+  // neither seen nor reached, so the run ends at the timeout.
   auto busy = ListenOnLoopback(4);
   REQUIRE(busy.ok());
   const std::string busy_port = std::to_string(busy->port);
-  auto taken =
-      Tidectl({"optimize", "--ready-port", busy_port, "--timeout", "30", "--work-dir", tmp.path().string(),
-               "oci:" + (tmp / "src").string() + ":v1", "oci:" + (tmp / "dst").string() + ":taken"});
+  auto hidden = Tidectl({"optimize", "--ready-port", busy_port, "--timeout", "2", "--run", "sleep 30",
+                         "--work-dir", tmp.path().string(), "oci:" + (tmp / "src").string() + ":v1",
+                         "oci:" + (tmp / "dst").string() + ":hidden"});
+  INFO(hidden.output);
+  CHECK(hidden.exit_code == 0);
+  CHECK(hidden.output.find("warning: workload timed out before it was ready") != std::string::npos);
+
+  // On the host's network a port that already accepts would end the run at once: refused.
+  auto taken = Tidectl({"optimize", "--network", "host", "--ready-port", busy_port, "--timeout", "30",
+                        "--work-dir", tmp.path().string(), "oci:" + (tmp / "src").string() + ":v1",
+                        "oci:" + (tmp / "dst").string() + ":taken"});
   INFO(taken.output);
   CHECK(taken.exit_code != 0);
   CHECK(taken.output.find("ready port " + busy_port + " already accepts connections") != std::string::npos);
