@@ -56,6 +56,8 @@ absl::StatusOr<ImageRuntime> LoadImageRuntime(const std::filesystem::path& layou
     rt.env = StringList(process, "Env");
     auto wd = process.find("WorkingDir");
     if (wd != process.end() && wd->is_string() && !wd->get<std::string>().empty()) rt.working_dir = *wd;
+    auto user = process.find("User");
+    if (user != process.end() && user->is_string()) rt.user = *user;
   }
   return rt;
 }

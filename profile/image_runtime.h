@@ -19,6 +19,7 @@ struct ImageRuntime {
   std::vector<std::string> argv;  // Entrypoint + Cmd
   std::vector<std::string> env;
   std::string working_dir = "/";
+  std::string user;  // the config's User: "", "name", "uid", "name:group", ...
 };
 
 // Reads the manifest tagged `tag` (the first manifest of an index) and its config.

@@ -73,6 +73,7 @@ enum SetupStep : int32_t {
   kRlimits,
   kCloseFds,
   kCapabilities,
+  kWorkloadIds,
   kNoNewPrivs,
   kSeccomp,
   kExec,
@@ -98,6 +99,7 @@ constexpr const char* kStepNames[] = {
     "resource limits",
     "close inherited descriptors",
     "drop capabilities",
+    "switch to the image's user",
     "no_new_privs",
     "seccomp filter",
     "exec",
@@ -134,6 +136,9 @@ struct ChildPlan {
   bool user_namespace = false;
   bool private_network = false;
   SandboxLimits limits;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> groups;
   int last_cap = 40;
   SeccompProgram seccomp;
   int out_fd = -1;
@@ -257,6 +262,11 @@ void DropCapabilities(const ChildPlan& plan) {
   // the workload: an open directory is a way out of any root.
   if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) Fail(plan, kCloseFds);
   DropCapabilities(plan);
+  // A user other than root loses the capabilities left here as it changes ids.
+  if (::setgroups(plan.groups.size(), plan.groups.data()) != 0 ||
+      ::setresgid(plan.gid, plan.gid, plan.gid) != 0 || ::setresuid(plan.uid, plan.uid, plan.uid) != 0)
+    Fail(plan, kWorkloadIds);
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // changing ids cleared it
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) Fail(plan, kNoNewPrivs);
   if (int err = InstallSeccompProgram(plan.seccomp); err != 0) Fail(plan, kSeccomp, err);
   ::execve(plan.program.c_str(), plan.argv.data(), plan.envp.data());
@@ -360,6 +370,9 @@ ChildPlan MakePlan(const SandboxSpec& spec, std::string program) {
   plan.user_namespace = spec.user_namespace;
   plan.private_network = spec.network == SandboxNetwork::kPrivate;
   plan.limits = spec.limits;
+  plan.uid = spec.uid;
+  plan.gid = spec.gid;
+  plan.groups = spec.groups;
   plan.last_cap = LastCapability();
   return plan;
 }

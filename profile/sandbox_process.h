@@ -34,6 +34,10 @@ struct SandboxSpec {
   std::vector<std::string> argv;  // argv[0] as given; resolved against PATH inside root
   std::vector<std::string> env;   // KEY=VALUE
   std::string working_dir = "/";
+  // The ids the workload runs with (ImageUser); inside the user namespace when there is one.
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> groups;
   SandboxNetwork network = SandboxNetwork::kPrivate;
   // Root of a user namespace (host ids kSandboxIdBase..); false: host root with few capabilities.
   bool user_namespace = true;

@@ -22,8 +22,8 @@
 #include "fetch/blob_source.h"
 #include "layer/layer_mount_manager.h"
 #include "oci/oci_layout.h"
-#include "profile/image_root_file.h"
 #include "profile/image_runtime.h"
+#include "profile/image_user.h"
 #include "profile/layer_records.h"
 #include "profile/sandbox_process.h"
 
@@ -32,8 +32,6 @@ namespace tide::profile {
 namespace {
 
 namespace fs = std::filesystem;
-
-constexpr size_t kMaxUserDatabaseBytes = 4 << 20;
 
 // An overlayfs mount, detached on destruction.
 class OverlayMount {
@@ -157,16 +155,30 @@ void WaitForReady(SandboxProcess& proc, const SandboxOptions& options, SandboxRe
   }
 }
 
-// Container runtimes (runc) read the image's user and group databases before starting the process;
-// reading them here puts them in the profile as a real start would need them. Read inside the
-// image's root and bounded: the image decides what these paths are (a symlink to a host file, a
-// fifo, /dev/zero), and an unusable one is simply not read, as runc then runs without it.
-void ReadLikeRuntime(const fs::path& root) {
-  UniqueFd root_fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!root_fd.valid()) return;
-  for (const char* file : {"etc/passwd", "etc/group"}) {
-    (void)ReadImageFile(root_fd.get(), file, kMaxUserDatabaseBytes);
+// The image's User, resolved inside its root, for the workload; HOME from it when Env has none.
+// Resolving reads the image's /etc/passwd and /etc/group as runc does before it starts a
+// container, so they enter the profile as a real start needs them.
+absl::Status SetUser(const std::string& user, SandboxSpec& spec) {
+  UniqueFd root_fd(::open(spec.root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root_fd.valid()) {
+    return absl::InternalError(absl::StrCat("open ", spec.root.string(), ": ", std::strerror(errno)));
   }
+  TIDE_ASSIGN_OR_RETURN(ImageUser resolved, ResolveImageUser(root_fd.get(), user));
+  if (spec.user_namespace) {
+    bool mapped = resolved.uid < kSandboxIdCount && resolved.gid < kSandboxIdCount;
+    for (gid_t g : resolved.groups) mapped = mapped && g < kSandboxIdCount;
+    if (!mapped) {
+      return absl::InvalidArgumentError(absl::StrCat("image user \"", user, "\": its ids are outside the ",
+                                                     kSandboxIdCount, " the sandbox's user namespace maps"));
+    }
+  }
+  spec.uid = resolved.uid;
+  spec.gid = resolved.gid;
+  spec.groups = std::move(resolved.groups);
+  bool has_home = false;
+  for (const std::string& kv : spec.env) has_home = has_home || kv.rfind("HOME=", 0) == 0;
+  if (!has_home) spec.env.push_back("HOME=" + resolved.home);
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -233,7 +245,7 @@ absl::StatusOr<SandboxResult> RecordStartup(const SandboxOptions& options) {
     std::vector<fs::path> top_first(mountpoints.rbegin(), mountpoints.rend());
     TIDE_ASSIGN_OR_RETURN(OverlayMount overlay, OverlayMount::Create(top_first, options.work_dir / "upper",
                                                                      options.work_dir / "work", spec.root));
-    ReadLikeRuntime(spec.root);
+    TIDE_RETURN_IF_ERROR(SetUser(rt.user, spec));
     TIDE_ASSIGN_OR_RETURN(SandboxProcess proc, SandboxProcess::Start(spec));
     WaitForReady(proc, options, result);
   }  // the workload is killed before the overlay goes

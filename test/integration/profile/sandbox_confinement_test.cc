@@ -32,6 +32,24 @@ void BuildHostileImage(const std::filesystem::path& layout) {
   REQUIRE(r.exit_code == 0);
 }
 
+// `tidectl optimize FLAGS... --work-dir <tmp> oci:<tmp>/src:v1 oci:<tmp>/dst:opt`, with
+// --no-user-namespace unless `user_namespace`.
+CommandResult Optimize(const TempDir& tmp, std::vector<std::string> flags, bool user_namespace = true) {
+  flags.insert(flags.begin(), "optimize");
+  if (!user_namespace) flags.push_back("--no-user-namespace");
+  for (std::string a : {std::string("--work-dir"), tmp.path().string(),
+                        "oci:" + (tmp / "src").string() + ":v1", "oci:" + (tmp / "dst").string() + ":opt"}) {
+    flags.push_back(std::move(a));
+  }
+  return Tidectl(flags);
+}
+
+void SetImageUser(const TempDir& tmp, const std::string& user) {
+  auto r = RunCommand({"umoci", "config", "--image", (tmp / "src").string() + ":v1", "--config.user", user});
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+}
+
 constexpr const char* kAttempts[] = {
     "mount",         "fsopen",       "unshare-user-mount", "init_module",        "finit_module",
     "delete_module", "host-network", "write-host-path",    "write-core-pattern", "write-sysrq",
@@ -57,21 +75,10 @@ TEST_CASE("a workload under optimize cannot get out of its sandbox", "[profile][
   for (bool user_namespace : {true, false}) {
     DYNAMIC_SECTION((user_namespace ? "with a user namespace where the kernel allows one"
                                     : "as host root with few capabilities")) {
-      std::vector<std::string> args = {"optimize",
-                                       "--run",
-                                       run,
-                                       "--ready-line",
-                                       "READY",
-                                       "--timeout",
-                                       "60",
-                                       "--profile-out",
-                                       (tmp / "profile.txt").string(),
-                                       "--work-dir",
-                                       tmp.path().string(),
-                                       "oci:" + (tmp / "src").string() + ":v1",
-                                       "oci:" + (tmp / "dst").string() + ":opt"};
-      if (!user_namespace) args.insert(args.begin() + 1, "--no-user-namespace");
-      auto r = Tidectl(args);
+      auto r = Optimize(tmp,
+                        {"--run", run, "--ready-line", "READY", "--timeout", "60", "--profile-out",
+                         (tmp / "profile.txt").string()},
+                        user_namespace);
       INFO(r.output);
       REQUIRE(r.exit_code == 0);
       REQUIRE(r.output.find("PROBE done") != std::string::npos);
@@ -100,8 +107,7 @@ TEST_CASE("optimize reads an image's user database inside the image and bounded"
   // /etc/passwd -> /dev/zero (an endless read on the host), /etc/group a fifo (an open that waits
   // for a writer), /dev -> /tmp: each used to hang tidectl or point it at the host.
   BuildHostileImage(tmp / "src");
-  auto r = Tidectl({"optimize", "--ready-line", "READY", "--timeout", "60", "--work-dir", tmp.path().string(),
-                    "oci:" + (tmp / "src").string() + ":v1", "oci:" + (tmp / "dst").string() + ":opt"});
+  auto r = Optimize(tmp, {"--ready-line", "READY", "--timeout", "60"});
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
   CHECK(r.output.find("hello from tide") != std::string::npos);
@@ -109,4 +115,41 @@ TEST_CASE("optimize reads an image's user database inside the image and bounded"
   // The workload's escape sequences reach the terminal as text.
   CHECK(r.output.find("\\x1b[2J\\x1b]0;pwned\\x07") != std::string::npos);
   CHECK(r.output.find('\x1b') == std::string::npos);
+}
+
+TEST_CASE("optimize runs the workload as the image's User, without capabilities",
+          "[profile][optimize][sandbox][user]") {
+  SkipUnlessRootWithFuse();
+  TempDir tmp("tide-sandbox");
+  auto built = RunCommand(
+      {Env("TIDE_SOURCE_DIR") + "/test/integration/profile/build-app-image.sh", (tmp / "src").string(), "v1"},
+      std::chrono::seconds(60));
+  REQUIRE(built.exit_code == 0);
+  SetImageUser(tmp, "4242:4243");
+  const std::string run =
+      "echo uid=$(/bin/busybox id -u) gid=$(/bin/busybox id -g) home=$HOME; /bin/busybox grep CapEff "
+      "/proc/self/status; cat /app/a > /dev/null && echo READY";
+  for (bool user_namespace : {true, false}) {
+    DYNAMIC_SECTION((user_namespace ? "with a user namespace where the kernel allows one" : "as host ids")) {
+      auto r = Optimize(tmp, {"--run", run, "--ready-line", "READY", "--timeout", "60"}, user_namespace);
+      INFO(r.output);
+      REQUIRE(r.exit_code == 0);
+      CHECK(r.output.find("uid=4242 gid=4243 home=/") != std::string::npos);
+      CHECK(r.output.find("CapEff:\t0000000000000000") != std::string::npos);
+      CHECK(r.output.find("warning: workload") == std::string::npos);
+    }
+  }
+}
+
+TEST_CASE("optimize refuses a User it cannot resolve inside the image",
+          "[profile][optimize][sandbox][user]") {
+  SkipUnlessRootWithFuse();
+  TempDir tmp("tide-sandbox");
+  // The hostile image's /etc/passwd is a symlink to /dev/zero.
+  BuildHostileImage(tmp / "src");
+  SetImageUser(tmp, "app");
+  auto r = Optimize(tmp, {"--timeout", "60"});
+  INFO(r.output);
+  CHECK(r.exit_code != 0);
+  CHECK(r.output.find("image user \"app\": cannot use the image's /etc/passwd") != std::string::npos);
 }
