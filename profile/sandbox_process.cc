@@ -54,6 +54,7 @@ constexpr const char* kProcMasked[] = {"kcore", "keys", "timer_list", "sched_deb
 // end of file there means the workload was exec'd.
 enum SetupStep : int32_t {
   kNamespacesReady,
+  kSession,
   kRootParent,
   kUnshare,
   kIds,
@@ -80,6 +81,7 @@ enum SetupStep : int32_t {
 };
 constexpr const char* kStepNames[] = {
     "namespaces",
+    "new session",
     "enter the root's directory",
     "unshare namespaces",
     "set user and group ids",
@@ -277,6 +279,9 @@ void DropCapabilities(const ChildPlan& plan) {
 // pid namespace's parent until its init ends.
 [[noreturn]] void RunChild(const ChildPlan& plan) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  // A session of its own has no controlling terminal: /dev/tty would otherwise be the operator's
+  // terminal, where TIOCSTI types commands into the operator's shell.
+  if (::setsid() < 0) Fail(plan, kSession);
   if (::chdir(plan.root_parent.c_str()) != 0) Fail(plan, kRootParent);
   if (::unshare(plan.unshare_flags) != 0) Fail(plan, kUnshare);
   SetupReport ready{kNamespacesReady, 0};

@@ -32,16 +32,33 @@ void BuildHostileImage(const std::filesystem::path& layout) {
   REQUIRE(r.exit_code == 0);
 }
 
-// `tidectl optimize FLAGS... --work-dir <tmp> oci:<tmp>/src:v1 oci:<tmp>/dst:opt`, with
-// --no-user-namespace unless `user_namespace`.
-CommandResult Optimize(const TempDir& tmp, std::vector<std::string> flags, bool user_namespace = true) {
+std::vector<std::string> OptimizeArgs(const TempDir& tmp, std::vector<std::string> flags,
+                                      bool user_namespace) {
   flags.insert(flags.begin(), "optimize");
   if (!user_namespace) flags.push_back("--no-user-namespace");
   for (std::string a : {std::string("--work-dir"), tmp.path().string(),
                         "oci:" + (tmp / "src").string() + ":v1", "oci:" + (tmp / "dst").string() + ":opt"}) {
     flags.push_back(std::move(a));
   }
-  return Tidectl(flags);
+  return flags;
+}
+
+// `tidectl optimize FLAGS... --work-dir <tmp> oci:<tmp>/src:v1 oci:<tmp>/dst:opt`, with
+// --no-user-namespace unless `user_namespace`.
+CommandResult Optimize(const TempDir& tmp, std::vector<std::string> flags, bool user_namespace = true) {
+  return Tidectl(OptimizeArgs(tmp, std::move(flags), user_namespace));
+}
+
+// The same on a terminal of its own (util-linux script), as an operator runs it: the terminal is
+// then tidectl's controlling terminal, which the workload must not inherit.
+CommandResult OptimizeOnTerminal(const TempDir& tmp, std::vector<std::string> flags, bool user_namespace) {
+  std::string command = "'" + Env("TIDE_BINARY_DIR") + "/tidectl/tidectl'";
+  for (const std::string& arg : OptimizeArgs(tmp, std::move(flags), user_namespace)) {
+    command += " '";
+    for (char c : arg) command += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    command += "'";
+  }
+  return RunCommand({"script", "-qefc", command, "/dev/null"}, std::chrono::seconds(120));
 }
 
 void SetImageUser(const TempDir& tmp, const std::string& user) {
@@ -51,10 +68,25 @@ void SetImageUser(const TempDir& tmp, const std::string& user) {
 }
 
 constexpr const char* kAttempts[] = {
-    "mount",         "fsopen",       "unshare-user-mount", "init_module",        "finit_module",
-    "delete_module", "host-network", "write-host-path",    "write-core-pattern", "write-sysrq",
-    "block-device",  "ptrace-host",  "ptrace-parent",      "process_vm_readv",   "chroot-dotdot",
-    "proc-1-root",   "host-marker",  "name_to_handle_at",
+    "mount",
+    "fsopen",
+    "unshare-user-mount",
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "host-network",
+    "write-host-path",
+    "write-core-pattern",
+    "write-sysrq",
+    "block-device",
+    "controlling-terminal",
+    "ptrace-host",
+    "ptrace-parent",
+    "process_vm_readv",
+    "chroot-dotdot",
+    "proc-1-root",
+    "host-marker",
+    "name_to_handle_at",
 };
 
 }  // namespace
@@ -75,10 +107,10 @@ TEST_CASE("a workload under optimize cannot get out of its sandbox", "[profile][
   for (bool user_namespace : {true, false}) {
     DYNAMIC_SECTION((user_namespace ? "with a user namespace where the kernel allows one"
                                     : "as host root with few capabilities")) {
-      auto r = Optimize(tmp,
-                        {"--run", run, "--ready-line", "READY", "--timeout", "60", "--profile-out",
-                         (tmp / "profile.txt").string()},
-                        user_namespace);
+      auto r = OptimizeOnTerminal(tmp,
+                                  {"--run", run, "--ready-line", "READY", "--timeout", "60", "--profile-out",
+                                   (tmp / "profile.txt").string()},
+                                  user_namespace);
       INFO(r.output);
       REQUIRE(r.exit_code == 0);
       REQUIRE(r.output.find("PROBE done") != std::string::npos);

@@ -75,6 +75,9 @@ void TryWriteOutside(const char* host_path) {
   Expect("block-device", rc);
 }
 
+// The controlling terminal of whoever ran tidectl: TIOCSTI there types into their shell.
+void TryTerminal() { Expect("controlling-terminal", ::open("/dev/tty", O_RDWR)); }
+
 void TryPtrace(pid_t host_pid) {
   Expect("ptrace-host", ::ptrace(PTRACE_ATTACH, host_pid, nullptr, nullptr));
   pid_t parent = ::getppid();
@@ -125,6 +128,7 @@ int main(int argc, char** argv) {
   TryModules();
   TryHostNetwork(std::atoi(argv[1]));
   TryWriteOutside(argv[4]);
+  TryTerminal();
   TryPtrace(static_cast<pid_t>(std::atoi(argv[2])));
   TryLeaveRoot(argv[3]);
   std::printf("PROBE done\n");
