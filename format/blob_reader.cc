@@ -11,16 +11,17 @@
 namespace tide::format {
 
 absl::StatusOr<LayerIndex> LoadIndexAt(RangeReader& blob, uint64_t index_offset, uint64_t index_size,
-                                       const Digest& index_digest) {
-  if (index_size < 8 || index_size > (uint64_t{1} << 32) + 8) {
+                                       const Digest& index_digest, const IndexLimits& limits) {
+  if (index_size < 8 || index_size > kMaxIndexFrameSize) {
     return absl::InvalidArgumentError(absl::StrCat("tide index size ", index_size, " is out of range"));
   }
   std::string frame;
   TIDE_RETURN_IF_ERROR(blob.ReadAt(index_offset, static_cast<size_t>(index_size), &frame));
-  return LayerIndex::Parse(frame, index_digest);
+  return LayerIndex::Parse(frame, index_digest, limits);
 }
 
-absl::StatusOr<LayerIndex> LoadIndexFromFooter(RangeReader& blob, uint64_t blob_size) {
+absl::StatusOr<LayerIndex> LoadIndexFromFooter(RangeReader& blob, uint64_t blob_size,
+                                               const IndexLimits& limits) {
   if (blob_size < kFooterSize) {
     return absl::InvalidArgumentError(
         absl::StrCat("blob of ", blob_size, " bytes is too small for a tide footer"));
@@ -28,7 +29,8 @@ absl::StatusOr<LayerIndex> LoadIndexFromFooter(RangeReader& blob, uint64_t blob_
   std::string bytes;
   TIDE_RETURN_IF_ERROR(blob.ReadAt(blob_size - kFooterSize, kFooterSize, &bytes));
   TIDE_ASSIGN_OR_RETURN(Footer footer, ParseFooter(bytes, blob_size));
-  return LoadIndexAt(blob, footer.index_offset, footer.index_size, Digest::FromSha256(footer.index_sha256));
+  return LoadIndexAt(blob, footer.index_offset, footer.index_size, Digest::FromSha256(footer.index_sha256),
+                     limits);
 }
 
 absl::StatusOr<std::string> ReadFileRange(RangeReader& blob, const LayerIndex& index, EntryId file,

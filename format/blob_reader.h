@@ -16,8 +16,9 @@ namespace tide::format {
 // position and verified against it; without, the footer at the end of the blob locates it and its
 // sha256 in the footer is checked (integrity only: the footer itself is not authenticated).
 absl::StatusOr<LayerIndex> LoadIndexAt(RangeReader& blob, uint64_t index_offset, uint64_t index_size,
-                                       const Digest& index_digest);
-absl::StatusOr<LayerIndex> LoadIndexFromFooter(RangeReader& blob, uint64_t blob_size);
+                                       const Digest& index_digest, const IndexLimits& limits = {});
+absl::StatusOr<LayerIndex> LoadIndexFromFooter(RangeReader& blob, uint64_t blob_size,
+                                               const IndexLimits& limits = {});
 
 // Reads `length` bytes at `offset` of a regular file entry from the chunks alone, verifying every
 // chunk it decodes. Reads past the end of the file are truncated (like read(2)).

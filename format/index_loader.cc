@@ -11,6 +11,7 @@
 #include "common/status_macros.h"
 #include "common/string_view_compat.h"
 #include "format/footer.h"
+#include "format/index_memory_cost.h"
 #include "format/le_bytes.h"
 #include "format/tar_path.h"
 #include "format/tar_quote.h"
@@ -24,6 +25,12 @@ constexpr uint32_t kMaxXattrsPerEntry = 1u << 16;
 
 absl::Status Malformed(std::string_view reason) {
   return absl::InvalidArgumentError(absl::StrCat("malformed tide index: ", Sv(reason)));
+}
+
+absl::Status OverLimit(uint64_t needed, uint64_t limit) {
+  return absl::ResourceExhaustedError(absl::StrCat("tide index needs ", needed >> 20,
+                                                   " MiB to load, over the ", limit >> 20,
+                                                   " MiB limit per layer (max_index_memory)"));
 }
 
 uint32_t TypeBits(EntryType type) {
@@ -47,7 +54,7 @@ uint32_t TypeBits(EntryType type) {
 
 }  // namespace
 
-absl::StatusOr<std::string> DecompressIndexFrame(std::string_view frame) {
+absl::StatusOr<std::string> DecompressIndexFrame(std::string_view frame, uint64_t max_size) {
   if (frame.size() < 8 || GetLe32(frame.data()) != kIndexFrameMagic ||
       GetLe32(frame.data() + 4) != frame.size() - 8) {
     return Malformed("index frame header missing or its size does not match the index size");
@@ -61,6 +68,7 @@ absl::StatusOr<std::string> DecompressIndexFrame(std::string_view frame) {
   if (content == ZSTD_CONTENTSIZE_UNKNOWN || content == ZSTD_CONTENTSIZE_ERROR || content > kMaxIndexSize) {
     return Malformed("index payload has no usable content size");
   }
+  if (content > max_size) return OverLimit(content, max_size);
   std::string out(static_cast<size_t>(content), '\0');
   size_t n = ZSTD_decompress(out.data(), out.size(), payload.data(), payload.size());
   if (ZSTD_isError(n) || n != out.size()) {
@@ -102,6 +110,9 @@ absl::Status IndexLoader::LoadChunks(const tide::format::v1::LayerIndex& pb, Lay
     c.compressed_size = pb.chunk_compressed_sizes(static_cast<int>(i));
     if (c.uncompressed_size == 0 || c.compressed_size == 0)
       return Malformed(absl::StrCat("chunk ", i, " is empty"));
+    if (c.uncompressed_size > kMaxChunkSize || c.compressed_size > ZSTD_COMPRESSBOUND(kMaxChunkSize)) {
+      return Malformed(absl::StrCat("chunk ", i, " is larger than the ", kMaxChunkSize, "-byte chunk limit"));
+    }
     std::memcpy(c.sha256.data(), pb.chunk_sha256s().data() + i * 32, 32);
     uoff += c.uncompressed_size;
     coff += c.compressed_size;
@@ -238,7 +249,7 @@ absl::Status IndexLoader::LoadEntries(const tide::format::v1::LayerIndex& pb, La
   return absl::OkStatus();
 }
 
-absl::Status IndexLoader::BuildTree(LayerIndex* index) {
+absl::Status IndexLoader::BuildTree(LayerIndex* index, uint64_t max_entries) {
   auto& entries = index->entries_;
   const size_t n = index->tar_entry_count_;
   absl::flat_hash_map<absl::string_view, EntryId> by_path;
@@ -285,6 +296,11 @@ absl::Status IndexLoader::BuildTree(LayerIndex* index) {
       auto [pit, inserted] = by_path.try_emplace(Sv(parent_path), static_cast<EntryId>(entries.size()));
       if (inserted) {
         if (entries.size() >= kNoEntry - 1) return Malformed("too many entries");
+        if (entries.size() >= max_entries) {
+          return absl::ResourceExhaustedError(
+              absl::StrCat("tide index implies more directories than its memory limit allows (", max_entries,
+                           " entries)"));
+        }
         EntryAttr dir;
         dir.type = EntryType::kDirectory;
         dir.mode = S_IFDIR | 0755;
@@ -373,7 +389,7 @@ void IndexLoader::BuildChildren(LayerIndex* index) {
   }
 }
 
-absl::StatusOr<LayerIndex> IndexLoader::Load(tide::format::v1::LayerIndex& pb) {
+absl::StatusOr<LayerIndex> IndexLoader::Load(tide::format::v1::LayerIndex& pb, uint64_t max_entries) {
   if (pb.version() != 1) return Malformed(absl::StrCat("unsupported index version ", pb.version()));
   size_t n = static_cast<size_t>(pb.path_lengths_size());
   if (n >= kNoEntry / 2) return Malformed("too many entries");
@@ -389,15 +405,19 @@ absl::StatusOr<LayerIndex> IndexLoader::Load(tide::format::v1::LayerIndex& pb) {
   }
   TIDE_RETURN_IF_ERROR(LoadChunks(pb, &index));
   TIDE_RETURN_IF_ERROR(LoadEntries(pb, &index));
-  TIDE_RETURN_IF_ERROR(BuildTree(&index));
+  TIDE_RETURN_IF_ERROR(BuildTree(&index, max_entries));
   return index;
 }
 
-absl::StatusOr<LayerIndex> IndexLoader::LoadFrame(std::string_view frame) {
-  TIDE_ASSIGN_OR_RETURN(std::string raw, DecompressIndexFrame(frame));
+absl::StatusOr<LayerIndex> IndexLoader::LoadFrame(std::string_view frame, const IndexLimits& limits) {
+  TIDE_ASSIGN_OR_RETURN(std::string raw, DecompressIndexFrame(frame, limits.max_memory));
+  // Counted from the wire before parsing: the protobuf and the table are what an index bomb inflates.
+  TIDE_ASSIGN_OR_RETURN(uint64_t needed, EstimateIndexMemory(raw));
+  if (needed > limits.max_memory) return OverLimit(needed, limits.max_memory);
   tide::format::v1::LayerIndex pb;
   if (!pb.ParseFromString(raw)) return Malformed("index protobuf does not parse");
-  return Load(pb);
+  const uint64_t spare_entries = (limits.max_memory - needed) / kIndexEntryCost;
+  return Load(pb, static_cast<uint64_t>(pb.path_lengths_size()) + 1 + spare_entries);
 }
 
 }  // namespace tide::format

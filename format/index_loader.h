@@ -12,21 +12,24 @@
 namespace tide::format {
 
 // Checks the index frame's framing and returns the decompressed protobuf bytes (bounded size).
-absl::StatusOr<std::string> DecompressIndexFrame(std::string_view frame);
+// `max_size` bounds the decompressed size.
+absl::StatusOr<std::string> DecompressIndexFrame(std::string_view frame, uint64_t max_size);
 
 // Builds a LayerIndex from the proto: validates every length, offset and id, then lays entries out
 // in packed structs with one string arena and builds the directory tree.
 class IndexLoader {
  public:
   // Decompresses, parses and loads an index frame.
-  static absl::StatusOr<LayerIndex> LoadFrame(std::string_view frame);
-  static absl::StatusOr<LayerIndex> Load(tide::format::v1::LayerIndex& pb);
+  // Decompresses, parses and loads an index frame within `limits`.
+  static absl::StatusOr<LayerIndex> LoadFrame(std::string_view frame, const IndexLimits& limits);
+  // `max_entries` bounds the entries the loader may synthesize (implied parent directories) on top.
+  static absl::StatusOr<LayerIndex> Load(tide::format::v1::LayerIndex& pb, uint64_t max_entries);
 
  private:
   static absl::Status CheckColumns(const tide::format::v1::LayerIndex& pb, size_t n);
   static absl::Status LoadChunks(const tide::format::v1::LayerIndex& pb, LayerIndex* index);
   static absl::Status LoadEntries(const tide::format::v1::LayerIndex& pb, LayerIndex* index);
-  static absl::Status BuildTree(LayerIndex* index);
+  static absl::Status BuildTree(LayerIndex* index, uint64_t max_entries);
   static absl::Status ResolveHardlinks(LayerIndex* index,
                                        const absl::flat_hash_map<absl::string_view, EntryId>& by_path);
   static void BuildChildren(LayerIndex* index);

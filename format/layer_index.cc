@@ -29,17 +29,19 @@ std::string_view EntryTypeName(EntryType type) {
   return "unknown";
 }
 
-absl::StatusOr<LayerIndex> LayerIndex::Parse(std::string_view index_frame, const Digest& expected_digest) {
+absl::StatusOr<LayerIndex> LayerIndex::Parse(std::string_view index_frame, const Digest& expected_digest,
+                                             const IndexLimits& limits) {
   Digest actual = Digest::Of(index_frame);
   if (!(actual == expected_digest)) {
     return absl::DataLossError(
         absl::StrCat("tide index digest mismatch: expected ", expected_digest.str(), ", got ", actual.str()));
   }
-  return ParseUnverified(index_frame);
+  return ParseUnverified(index_frame, limits);
 }
 
-absl::StatusOr<LayerIndex> LayerIndex::ParseUnverified(std::string_view index_frame) {
-  return IndexLoader::LoadFrame(index_frame);
+absl::StatusOr<LayerIndex> LayerIndex::ParseUnverified(std::string_view index_frame,
+                                                       const IndexLimits& limits) {
+  return IndexLoader::LoadFrame(index_frame, limits);
 }
 
 std::string_view LayerIndex::path(EntryId id) const {

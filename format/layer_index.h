@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "common/digest.h"
 #include "common/sha256.h"
+#include "format/index_limits.h"
 
 namespace tide::format {
 
@@ -91,9 +92,12 @@ class LayerIndex {
  public:
   // Verifies `index_frame` (the blob bytes [index_offset, index_offset + index_size)) against
   // `expected_digest` (from the layer annotations), then parses and validates it.
-  static absl::StatusOr<LayerIndex> Parse(std::string_view index_frame, const Digest& expected_digest);
+  // Refuses (ResourceExhausted) an index that would take more than `limits.max_memory` to load.
+  static absl::StatusOr<LayerIndex> Parse(std::string_view index_frame, const Digest& expected_digest,
+                                          const IndexLimits& limits = {});
   // Parses and validates without a digest check: for tools and for the writer's self-check.
-  static absl::StatusOr<LayerIndex> ParseUnverified(std::string_view index_frame);
+  static absl::StatusOr<LayerIndex> ParseUnverified(std::string_view index_frame,
+                                                    const IndexLimits& limits = {});
 
   LayerIndex(LayerIndex&&) noexcept = default;
   LayerIndex& operator=(LayerIndex&&) noexcept = default;

@@ -11,13 +11,13 @@
 #include "common/digest.h"
 #include "format/annotations.h"
 #include "format/byte_io.h"
+#include "format/index_limits.h"
 
 namespace tide::format {
 
 // Defaults chosen by measurement (docs/format.md, docs/bench-format.md): 2 MiB chunks keep a /usr
 // tree within ~3.5% of plain `zstd -3` while a small read fetches at most a few hundred KiB.
 inline constexpr uint32_t kDefaultChunkSize = 2u << 20;
-inline constexpr uint32_t kMaxChunkSize = 64u << 20;
 inline constexpr uint32_t kDefaultSmallFileThreshold = 256u << 10;
 
 // Rank of a startup file whose position in the image-wide access order is not known.

@@ -57,12 +57,19 @@ std::vector<fetch::ChunkRef> ChunkRefs(const format::LayerIndex& index) {
 
 absl::StatusOr<std::shared_ptr<const format::LayerIndex>> LoadLayerIndex(fetch::BlobSource& blob,
                                                                          const IndexLocation& where,
-                                                                         cache::ChunkCache* cache) {
+                                                                         cache::ChunkCache* cache,
+                                                                         const format::IndexLimits& limits) {
+  // The location comes from annotations; bound it before it sizes a buffer.
+  if (where.size > format::kMaxIndexFrameSize) {
+    return absl::InvalidArgumentError(absl::StrCat("tide index size ", where.size, " exceeds the ",
+                                                   format::kMaxIndexFrameSize, "-byte limit"));
+  }
   if (where.digest.empty()) {
     if (where.blob_size == 0)
       return absl::InvalidArgumentError("index location needs a digest or the blob size");
     SourceRangeReader reader(blob);
-    TIDE_ASSIGN_OR_RETURN(format::LayerIndex index, format::LoadIndexFromFooter(reader, where.blob_size));
+    TIDE_ASSIGN_OR_RETURN(format::LayerIndex index,
+                          format::LoadIndexFromFooter(reader, where.blob_size, limits));
     return std::make_shared<const format::LayerIndex>(std::move(index));
   }
   const Sha256Bytes key = where.digest.bytes();
@@ -71,7 +78,7 @@ absl::StatusOr<std::shared_ptr<const format::LayerIndex>> LoadLayerIndex(fetch::
     absl::StatusOr<size_t> n = cache->Read(key, 0, std::span<char>(frame.data(), frame.size()));
     if (n.ok() && *n == frame.size()) {
       CachedIndexReader reader(std::move(frame), where.offset);
-      auto index = format::LoadIndexAt(reader, where.offset, where.size, where.digest);
+      auto index = format::LoadIndexAt(reader, where.offset, where.size, where.digest, limits);
       if (index.ok()) return std::make_shared<const format::LayerIndex>(std::move(*index));
       log::Warn("cached index unusable, fetching it again",
                 {{"index", where.digest.str()}, {"error", index.status().message()}});
@@ -80,7 +87,7 @@ absl::StatusOr<std::shared_ptr<const format::LayerIndex>> LoadLayerIndex(fetch::
   TIDE_ASSIGN_OR_RETURN(std::string frame, blob.ReadAt(where.offset, where.size));
   CachedIndexReader reader(frame, where.offset);
   TIDE_ASSIGN_OR_RETURN(format::LayerIndex index,
-                        format::LoadIndexAt(reader, where.offset, where.size, where.digest));
+                        format::LoadIndexAt(reader, where.offset, where.size, where.digest, limits));
   // LoadIndexAt verified the frame against the digest, so it may be cached under it.
   if (cache != nullptr) {
     absl::Status st = cache->Put(key, frame);

@@ -55,9 +55,9 @@ struct LayerMountOptions {
 
 // Loads and verifies a layer's index. Verified index frames are kept in the chunk cache (keyed by
 // their digest) so a restart with a warm cache does not need the registry to mount.
-absl::StatusOr<std::shared_ptr<const format::LayerIndex>> LoadLayerIndex(fetch::BlobSource& blob,
-                                                                         const IndexLocation& where,
-                                                                         cache::ChunkCache* cache);
+absl::StatusOr<std::shared_ptr<const format::LayerIndex>> LoadLayerIndex(
+    fetch::BlobSource& blob, const IndexLocation& where, cache::ChunkCache* cache,
+    const format::IndexLimits& limits = {});
 
 // One layer mounted through FUSE: index, fetcher, optional prefetch and access recording. The
 // destructor stops prefetch, releases blocked readers and unmounts.

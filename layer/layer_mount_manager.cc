@@ -5,6 +5,7 @@
 #include "common/status_macros.h"
 #include "fetch/registry_blob_source.h"
 #include "format/annotations.h"
+#include "format/index_limits.h"
 #include "registry/blob_range_reader.h"
 #include "registry/reference.h"
 
@@ -27,6 +28,17 @@ absl::StatusOr<IndexLocation> IndexLocationFromAnnotations(
   if (!absl::SimpleAtoi(*offset, &where.offset) || !absl::SimpleAtoi(*size, &where.size) || where.size == 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("tide index annotations: bad offset \"", *offset, "\" or size \"", *size, "\""));
+  }
+  // Bounded here, before anything is sized by them: the annotations are the image author's.
+  if (where.size > format::kMaxIndexFrameSize) {
+    return absl::InvalidArgumentError(absl::StrCat("tide index annotations: size ", where.size,
+                                                   " exceeds the ", format::kMaxIndexFrameSize,
+                                                   "-byte limit"));
+  }
+  if (blob_size != 0 && (where.offset > blob_size || where.size > blob_size - where.offset)) {
+    return absl::InvalidArgumentError(absl::StrCat("tide index annotations: index ", where.offset, "+",
+                                                   where.size, " lies outside the ", blob_size,
+                                                   "-byte blob"));
   }
   TIDE_ASSIGN_OR_RETURN(where.digest, Digest::Parse(*digest));
   return where;
@@ -80,7 +92,7 @@ absl::Status LayerMountManager::MountBlob(const std::string& name, std::shared_p
       return absl::AlreadyExistsError(absl::StrCat(key.string(), " is already mounted"));
   }
   TIDE_ASSIGN_OR_RETURN(std::shared_ptr<const format::LayerIndex> idx,
-                        LoadLayerIndex(*blob, index, cache_.get()));
+                        LoadLayerIndex(*blob, index, cache_.get(), options_.index_limits));
   TIDE_ASSIGN_OR_RETURN(
       std::unique_ptr<LayerMount> mount,
       LayerMount::Create(name, std::move(blob), std::move(idx), cache_, queue_, key, options));

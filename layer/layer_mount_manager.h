@@ -20,6 +20,7 @@ struct LayerMountManagerOptions {
   fetch::FetchLimits limits;                 // node-wide prefetch budget
   LayerMountOptions defaults;                // per-mount options unless a Mount call overrides them
   registry::RegistryClientOptions registry;  // retries are kept short: the fetcher retries itself
+  format::IndexLimits index_limits;          // per layer; a layer over them is not mounted
 };
 
 // A layer in a registry, as the snapshotter or `tidectl mount` knows it.

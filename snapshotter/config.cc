@@ -119,6 +119,7 @@ constexpr std::string_view kKeys[] = {"root",
                                       "prefetch_startup_streams",
                                       "prefetch_bandwidth",
                                       "read_timeout",
+                                      "max_index_memory",
                                       "log_level"};
 
 absl::Status CheckKnownKeys(const toml::table& table, std::string_view source) {
@@ -173,6 +174,9 @@ absl::StatusOr<Config> ParseConfig(std::string_view text, std::string_view sourc
   config.prefetch_startup_streams = static_cast<int>(streams);
   TIDE_RETURN_IF_ERROR(r.Size("prefetch_bandwidth", &config.prefetch_bandwidth));
   TIDE_RETURN_IF_ERROR(r.Duration("read_timeout", &config.read_timeout));
+  TIDE_RETURN_IF_ERROR(r.Size("max_index_memory", &config.max_index_memory));
+  if (config.max_index_memory < (uint64_t{1} << 20))
+    return r.Error("max_index_memory", "must be at least 1 MiB");
   std::string level = "info";
   TIDE_RETURN_IF_ERROR(r.String("log_level", &level));
   auto parsed = log::ParseLevel(level);

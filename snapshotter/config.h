@@ -10,6 +10,7 @@
 #include "absl/time/time.h"
 #include "common/log.h"
 #include "fetch/prefetch_mode.h"
+#include "format/index_limits.h"
 
 namespace tide::snapshotter {
 
@@ -26,6 +27,8 @@ struct Config {
   int prefetch_startup_streams = 2;  // startup-set range requests in flight per node
   uint64_t prefetch_bandwidth = 0;   // bytes per second, 0: no limit
   absl::Duration read_timeout = absl::Seconds(30);
+  // Memory one layer's index may take to load; a layer over it takes the ordinary (non-lazy) path.
+  uint64_t max_index_memory = format::kDefaultMaxIndexMemory;
   log::Level log_level = log::Level::kInfo;
 };
 

@@ -120,6 +120,7 @@ absl::StatusOr<std::unique_ptr<RemoteLayerMounter>> MakeRemoteLayerMounter(const
   options.limits.startup_streams = config.prefetch_startup_streams;
   options.limits.prefetch_bytes_per_second = config.prefetch_bandwidth;
   options.defaults.prefetch = config.prefetch;
+  options.index_limits.max_memory = config.max_index_memory;
   options.defaults.fetcher.read_timeout = absl::ToChronoMilliseconds(config.read_timeout);
   options.registry.hosts_dir = config.hosts_dir.string();
   // The fetcher retries within read_timeout itself; keep each registry call short.

@@ -70,7 +70,8 @@ absl::StatusOr<BuiltLayer> WithIndexDiffId(const BuiltLayer& layer, const Sha256
                                            const fs::path& out_dir, const std::string& name) {
   const std::string blob = tide::testing::ReadFile(layer.blob);
   const std::string frame = blob.substr(layer.result.index_offset, layer.result.index_size);
-  TIDE_ASSIGN_OR_RETURN(std::string payload, format::DecompressIndexFrame(frame));
+  TIDE_ASSIGN_OR_RETURN(std::string payload,
+                        format::DecompressIndexFrame(frame, format::kDefaultMaxIndexMemory));
   tide::format::v1::LayerIndex pb;
   if (!pb.ParseFromString(payload)) return absl::InternalError("index proto does not parse");
   pb.set_tar_sha256(std::string(reinterpret_cast<const char*>(diff_id.data()), diff_id.size()));

@@ -1,9 +1,13 @@
 #include "test/unit/format/format_test_util.h"
 
+#include <zstd.h>
+
 #include <catch2/catch.hpp>
 
 #include "format/blob_reader.h"
 #include "format/byte_io.h"
+#include "format/footer.h"
+#include "format/le_bytes.h"
 #include "format/tar_reader.h"
 #include "test/support/subprocess.h"
 #include "test/support/temp_dir.h"
@@ -94,6 +98,16 @@ void CheckAllFileReads(const Converted& c, const format::LayerIndex& index,
       }
     }
   }
+}
+
+std::string FrameIndex(const tide::format::v1::LayerIndex& pb) {
+  std::string raw = pb.SerializeAsString();
+  std::string payload(ZSTD_compressBound(raw.size()), '\0');
+  payload.resize(ZSTD_compress(payload.data(), payload.size(), raw.data(), raw.size(), 19));
+  std::string frame;
+  format::PutLe32(&frame, format::kIndexFrameMagic);
+  format::PutLe32(&frame, static_cast<uint32_t>(payload.size()));
+  return frame + payload;
 }
 
 }  // namespace tide::testing

@@ -6,6 +6,7 @@
 
 #include "format/layer_index.h"
 #include "format/layer_writer.h"
+#include "tide/format/v1/layer_index.pb.h"
 
 namespace tide::testing {
 
@@ -20,6 +21,9 @@ Converted ConvertTar(const std::string& tar, const format::LayerWriterOptions& o
 std::string ZstdCliDecompress(const std::string& blob);
 // Loads the index through the footer and checks it against the annotations.
 format::LayerIndex LoadIndex(const Converted& c);
+
+// Serializes, compresses and frames an index protobuf as a writer would (tests edit the protobuf).
+std::string FrameIndex(const tide::format::v1::LayerIndex& pb);
 // Regular files by normalized path -> content, read from a tar with GNU-tar-independent code
 // (the tar reader), keeping the last entry per path.
 std::map<std::string, std::string> FileContents(const std::string& tar);

@@ -37,19 +37,9 @@ Proto ValidProto() {
   return pb;
 }
 
-std::string Frame(const Proto& pb) {
-  std::string raw = pb.SerializeAsString();
-  std::string payload(ZSTD_compressBound(raw.size()), '\0');
-  payload.resize(ZSTD_compress(payload.data(), payload.size(), raw.data(), raw.size(), 1));
-  std::string frame;
-  PutLe32(&frame, kIndexFrameMagic);
-  PutLe32(&frame, static_cast<uint32_t>(payload.size()));
-  return frame + payload;
-}
-
 TEST_CASE("the index loader rejects inconsistent indexes") {
   const Proto valid = ValidProto();
-  REQUIRE(LayerIndex::ParseUnverified(Frame(valid)).ok());
+  REQUIRE(LayerIndex::ParseUnverified(testing::FrameIndex(valid)).ok());
   struct Case {
     const char* what;
     std::function<void(Proto&)> edit;
@@ -70,6 +60,10 @@ TEST_CASE("the index loader rejects inconsistent indexes") {
       {"bad type", [](Proto& p) { p.set_types(0, 9); }, "bad type"},
       {"tar size mismatch", [](Proto& p) { p.set_tar_size(p.tar_size() + 1); }, "tar size"},
       {"empty chunk", [](Proto& p) { p.set_chunk_uncompressed_sizes(0, 0); }, "empty"},
+      {"chunk over the chunk limit", [](Proto& p) { p.set_chunk_uncompressed_sizes(0, kMaxChunkSize + 1); },
+       "chunk limit"},
+      {"compressed chunk over the chunk limit",
+       [](Proto& p) { p.set_chunk_compressed_sizes(0, 0xffffffffu); }, "chunk limit"},
       {"digest column short", [](Proto& p) { p.mutable_chunk_sha256s()->pop_back(); }, "chunk columns"},
       {"content beyond the tar", [](Proto& p) { p.set_data_offsets(1, p.tar_size()); }, "outside"},
       {"startup chunk out of range", [](Proto& p) { p.add_startup_chunks(100000); }, "startup chunk"},
@@ -108,7 +102,7 @@ TEST_CASE("the index loader rejects inconsistent indexes") {
     INFO(c.what);
     Proto pb = valid;
     c.edit(pb);
-    auto parsed = LayerIndex::ParseUnverified(Frame(pb));
+    auto parsed = LayerIndex::ParseUnverified(testing::FrameIndex(pb));
     REQUIRE_FALSE(parsed.ok());
     INFO(parsed.status().ToString());
     CHECK(std::string(parsed.status().message()).find(c.expect) != std::string::npos);
@@ -119,20 +113,20 @@ TEST_CASE("startup ranks are optional: indexes without them stay valid") {
   Proto pb = ValidProto();
   pb.add_startup_chunks(1);
   pb.add_startup_chunks(0);
-  auto unranked = LayerIndex::ParseUnverified(Frame(pb));
+  auto unranked = LayerIndex::ParseUnverified(testing::FrameIndex(pb));
   REQUIRE(unranked.ok());
   CHECK(unranked->startup_chunks().size() == 2);
   CHECK(unranked->startup_ranks().empty());
   pb.add_startup_ranks(9);
   pb.add_startup_ranks(4);
-  auto ranked = LayerIndex::ParseUnverified(Frame(pb));
+  auto ranked = LayerIndex::ParseUnverified(testing::FrameIndex(pb));
   REQUIRE(ranked.ok());
   CHECK(std::vector<uint32_t>(ranked->startup_ranks().begin(), ranked->startup_ranks().end()) ==
         std::vector<uint32_t>{9, 4});
 }
 
 TEST_CASE("the index frame itself is checked") {
-  std::string frame = Frame(ValidProto());
+  std::string frame = testing::FrameIndex(ValidProto());
   CHECK_FALSE(LayerIndex::ParseUnverified("").ok());
   std::string wrong_magic = frame;
   wrong_magic[0] ^= 1;
