@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/status_macros.h"
 #include "common/string_view_compat.h"
+#include "fuse/op_guard.h"
 
 namespace tide::fuse {
 
@@ -353,20 +354,20 @@ struct LayerFsOps {
   static fuse_lowlevel_ops Make() {
     fuse_lowlevel_ops ops{};
     ops.init = Init;
-    ops.lookup = Lookup;
+    ops.lookup = OpGuard<Lookup>::Call;
     ops.forget = Forget;
     ops.forget_multi = ForgetMulti;
-    ops.getattr = Getattr;
-    ops.readlink = Readlink;
-    ops.open = Open;
-    ops.read = Read;
-    ops.release = Release;
-    ops.opendir = Opendir;
-    ops.readdir = ReaddirPlain;
-    ops.readdirplus = ReaddirPlus;
-    ops.statfs = Statfs;
-    ops.getxattr = Getxattr;
-    ops.listxattr = Listxattr;
+    ops.getattr = OpGuard<Getattr>::Call;
+    ops.readlink = OpGuard<Readlink>::Call;
+    ops.open = OpGuard<Open>::Call;
+    ops.read = OpGuard<Read>::Call;
+    ops.release = OpGuard<Release>::Call;
+    ops.opendir = OpGuard<Opendir>::Call;
+    ops.readdir = OpGuard<ReaddirPlain>::Call;
+    ops.readdirplus = OpGuard<ReaddirPlus>::Call;
+    ops.statfs = OpGuard<Statfs>::Call;
+    ops.getxattr = OpGuard<Getxattr>::Call;
+    ops.listxattr = OpGuard<Listxattr>::Call;
     return ops;
   }
 };

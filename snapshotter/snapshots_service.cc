@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "snapshotter/rpc_guard.h"
 
 namespace tide::snapshotter {
 namespace {
@@ -64,101 +65,121 @@ void ToProto(const std::vector<MountSpec>& mounts, Response* out) {
 
 grpc::Status SnapshotsService::Prepare(grpc::ServerContext*, const pb::PrepareSnapshotRequest* request,
                                        pb::PrepareSnapshotResponse* response) {
-  auto mounts = snapshotter_->Prepare(request->key(), request->parent(), ToLabels(request->labels()));
-  if (!mounts.ok()) return Failed("Prepare", request->key(), mounts.status());
-  log::Debug("prepared", {{"key", request->key()}, {"parent", request->parent()}});
-  ToProto(*mounts, response);
-  return grpc::Status::OK;
+  return GuardRpc("Prepare", [&]() -> grpc::Status {
+    auto mounts = snapshotter_->Prepare(request->key(), request->parent(), ToLabels(request->labels()));
+    if (!mounts.ok()) return Failed("Prepare", request->key(), mounts.status());
+    log::Debug("prepared", {{"key", request->key()}, {"parent", request->parent()}});
+    ToProto(*mounts, response);
+    return grpc::Status::OK;
+  });
 }
 
 grpc::Status SnapshotsService::View(grpc::ServerContext*, const pb::ViewSnapshotRequest* request,
                                     pb::ViewSnapshotResponse* response) {
-  auto mounts = snapshotter_->View(request->key(), request->parent(), ToLabels(request->labels()));
-  if (!mounts.ok()) return Failed("View", request->key(), mounts.status());
-  ToProto(*mounts, response);
-  return grpc::Status::OK;
+  return GuardRpc("View", [&]() -> grpc::Status {
+    auto mounts = snapshotter_->View(request->key(), request->parent(), ToLabels(request->labels()));
+    if (!mounts.ok()) return Failed("View", request->key(), mounts.status());
+    ToProto(*mounts, response);
+    return grpc::Status::OK;
+  });
 }
 
 grpc::Status SnapshotsService::Mounts(grpc::ServerContext*, const pb::MountsRequest* request,
                                       pb::MountsResponse* response) {
-  auto mounts = snapshotter_->Mounts(request->key());
-  if (!mounts.ok()) return Failed("Mounts", request->key(), mounts.status());
-  ToProto(*mounts, response);
-  return grpc::Status::OK;
+  return GuardRpc("Mounts", [&]() -> grpc::Status {
+    auto mounts = snapshotter_->Mounts(request->key());
+    if (!mounts.ok()) return Failed("Mounts", request->key(), mounts.status());
+    ToProto(*mounts, response);
+    return grpc::Status::OK;
+  });
 }
 
 grpc::Status SnapshotsService::Commit(grpc::ServerContext*, const pb::CommitSnapshotRequest* request,
                                       google::protobuf::Empty*) {
-  absl::Status status = snapshotter_->Commit(request->name(), request->key(), ToLabels(request->labels()));
-  if (!status.ok()) return Failed("Commit", request->key(), status);
-  log::Debug("committed", {{"key", request->key()}, {"name", request->name()}});
-  return grpc::Status::OK;
+  return GuardRpc("Commit", [&]() -> grpc::Status {
+    absl::Status status = snapshotter_->Commit(request->name(), request->key(), ToLabels(request->labels()));
+    if (!status.ok()) return Failed("Commit", request->key(), status);
+    log::Debug("committed", {{"key", request->key()}, {"name", request->name()}});
+    return grpc::Status::OK;
+  });
 }
 
 grpc::Status SnapshotsService::Remove(grpc::ServerContext*, const pb::RemoveSnapshotRequest* request,
                                       google::protobuf::Empty*) {
-  absl::Status status = snapshotter_->Remove(request->key());
-  if (!status.ok()) return Failed("Remove", request->key(), status);
-  log::Debug("removed", {{"key", request->key()}});
-  return grpc::Status::OK;
+  return GuardRpc("Remove", [&]() -> grpc::Status {
+    absl::Status status = snapshotter_->Remove(request->key());
+    if (!status.ok()) return Failed("Remove", request->key(), status);
+    log::Debug("removed", {{"key", request->key()}});
+    return grpc::Status::OK;
+  });
 }
 
 grpc::Status SnapshotsService::Stat(grpc::ServerContext*, const pb::StatSnapshotRequest* request,
                                     pb::StatSnapshotResponse* response) {
-  auto info = snapshotter_->Stat(request->key());
-  if (!info.ok()) return Failed("Stat", request->key(), info.status());
-  ToProto(*info, response->mutable_info());
-  return grpc::Status::OK;
+  return GuardRpc("Stat", [&]() -> grpc::Status {
+    auto info = snapshotter_->Stat(request->key());
+    if (!info.ok()) return Failed("Stat", request->key(), info.status());
+    ToProto(*info, response->mutable_info());
+    return grpc::Status::OK;
+  });
 }
 
 grpc::Status SnapshotsService::Update(grpc::ServerContext*, const pb::UpdateSnapshotRequest* request,
                                       pb::UpdateSnapshotResponse* response) {
-  SnapshotInfo info;
-  info.name = request->info().name();
-  info.labels = ToLabels(request->info().labels());
-  std::vector<std::string> paths(request->update_mask().paths().begin(),
-                                 request->update_mask().paths().end());
-  auto updated = snapshotter_->Update(info, paths);
-  if (!updated.ok()) return Failed("Update", info.name, updated.status());
-  ToProto(*updated, response->mutable_info());
-  return grpc::Status::OK;
+  return GuardRpc("Update", [&]() -> grpc::Status {
+    SnapshotInfo info;
+    info.name = request->info().name();
+    info.labels = ToLabels(request->info().labels());
+    std::vector<std::string> paths(request->update_mask().paths().begin(),
+                                   request->update_mask().paths().end());
+    auto updated = snapshotter_->Update(info, paths);
+    if (!updated.ok()) return Failed("Update", info.name, updated.status());
+    ToProto(*updated, response->mutable_info());
+    return grpc::Status::OK;
+  });
 }
 
 grpc::Status SnapshotsService::List(grpc::ServerContext* context, const pb::ListSnapshotsRequest* request,
                                     grpc::ServerWriter<pb::ListSnapshotsResponse>* writer) {
-  auto filter = Filter::Parse({request->filters().begin(), request->filters().end()});
-  if (!filter.ok()) return Failed("List", "", filter.status());
-  pb::ListSnapshotsResponse batch;
-  auto flush = [&]() -> absl::Status {
-    if (batch.info_size() == 0) return absl::OkStatus();
-    if (context->IsCancelled() || !writer->Write(batch))
-      return absl::CancelledError("List stream closed by client");
-    batch.Clear();
-    return absl::OkStatus();
-  };
-  absl::Status status = snapshotter_->List(*filter, [&](const SnapshotInfo& info) -> absl::Status {
-    ToProto(info, batch.add_info());
-    return batch.info_size() >= kListBatch ? flush() : absl::OkStatus();
+  return GuardRpc("List", [&]() -> grpc::Status {
+    auto filter = Filter::Parse({request->filters().begin(), request->filters().end()});
+    if (!filter.ok()) return Failed("List", "", filter.status());
+    pb::ListSnapshotsResponse batch;
+    auto flush = [&]() -> absl::Status {
+      if (batch.info_size() == 0) return absl::OkStatus();
+      if (context->IsCancelled() || !writer->Write(batch))
+        return absl::CancelledError("List stream closed by client");
+      batch.Clear();
+      return absl::OkStatus();
+    };
+    absl::Status status = snapshotter_->List(*filter, [&](const SnapshotInfo& info) -> absl::Status {
+      ToProto(info, batch.add_info());
+      return batch.info_size() >= kListBatch ? flush() : absl::OkStatus();
+    });
+    if (status.ok()) status = flush();
+    if (!status.ok()) return Failed("List", "", status);
+    return grpc::Status::OK;
   });
-  if (status.ok()) status = flush();
-  if (!status.ok()) return Failed("List", "", status);
-  return grpc::Status::OK;
 }
 
 grpc::Status SnapshotsService::Usage(grpc::ServerContext*, const pb::UsageRequest* request,
                                      pb::UsageResponse* response) {
-  auto usage = snapshotter_->GetUsage(request->key());
-  if (!usage.ok()) return Failed("Usage", request->key(), usage.status());
-  response->set_size(usage->size);
-  response->set_inodes(usage->inodes);
-  return grpc::Status::OK;
+  return GuardRpc("Usage", [&]() -> grpc::Status {
+    auto usage = snapshotter_->GetUsage(request->key());
+    if (!usage.ok()) return Failed("Usage", request->key(), usage.status());
+    response->set_size(usage->size);
+    response->set_inodes(usage->inodes);
+    return grpc::Status::OK;
+  });
 }
 
 grpc::Status SnapshotsService::Cleanup(grpc::ServerContext*, const pb::CleanupRequest*,
                                        google::protobuf::Empty*) {
-  absl::Status status = snapshotter_->Cleanup();
-  if (!status.ok()) return Failed("Cleanup", "", status);
-  return grpc::Status::OK;
+  return GuardRpc("Cleanup", [&]() -> grpc::Status {
+    absl::Status status = snapshotter_->Cleanup();
+    if (!status.ok()) return Failed("Cleanup", "", status);
+    return grpc::Status::OK;
+  });
 }
 
 }  // namespace tide::snapshotter
