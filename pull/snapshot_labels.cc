@@ -1,11 +1,17 @@
 #include "pull/snapshot_labels.h"
 
 #include "absl/strings/str_cat.h"
+#include "format/annotations.h"
 
 namespace tide::pull {
 namespace {
 
 constexpr size_t kMaxLabelBytes = 4096;  // key + value, enforced by containerd
+
+bool IsImageDescribedLabel(std::string_view key) {
+  return key.starts_with(format::kAnnotationPrefix) && key != format::kAnnotationRepository &&
+         key != format::kAnnotationLayerDigest;
+}
 
 }  // namespace
 
@@ -25,9 +31,15 @@ std::string ImageLayersLabel(const std::vector<oci::Descriptor>& layers, size_t 
 containerd_client::Labels PrepareLabels(const PullPlan& plan, size_t layer, bool cri) {
   const oci::Descriptor& desc = plan.parsed_manifest.layers[layer];
   containerd_client::Labels labels;
+  // Only what describes the blob's own bytes comes from the image: the index annotations, which the
+  // manifest digest covers and the index digest binds. Where to fetch from is never the image's to
+  // say: an image could otherwise point the node at any registry or blob (cri.image-ref,
+  // tide.repository), so those come from the reference the operator pulled and the manifest.
   for (const auto& [key, value] : desc.annotations) {
-    if (key.starts_with(kSnapshotLabelPrefix)) labels[key] = value;
+    if (IsImageDescribedLabel(key)) labels[key] = value;
   }
+  labels[std::string(format::kAnnotationRepository)] = plan.ref.String();
+  labels[std::string(format::kAnnotationLayerDigest)] = desc.digest.str();
   if (cri) {
     labels[kCriImageRefLabel] = plan.ref.String();
     labels[kCriManifestDigestLabel] = plan.manifest.descriptor.digest.str();

@@ -17,9 +17,10 @@ inline constexpr char kUncompressedLabel[] = "containerd.io/uncompressed";
 inline constexpr char kGcRefSnapshotPrefix[] = "containerd.io/gc.ref.snapshot.";
 inline constexpr char kGcExpireLabel[] = "containerd.io/gc.expire";
 
-// The labels containerd's unpacker sends on Prepare for layer i: the target chainID
-// as containerd.io/snapshot.ref, every containerd.io/snapshot/* annotation of the layer
-// descriptor (tide's index location among them) and, when cri is set, the four cri.* labels.
+// The labels containerd's unpacker sends on Prepare for layer i: the target chainID as
+// containerd.io/snapshot.ref, the layer descriptor's tide index annotations, the layer's
+// repository and digest from the pulled reference and manifest (never from the image's
+// annotations) and, when cri is set, the four cri.* labels.
 containerd_client::Labels PrepareLabels(const PullPlan& plan, size_t layer, bool cri);
 
 // cri.image-layers: this layer's digest and those above it, comma-separated, cut so that key and

@@ -62,10 +62,38 @@ TEST_CASE("PrepareLabels sends snapshot.ref, the layer's snapshot annotations an
         absl::StrCat(plan.parsed_manifest.layers[0].digest.str(), ",",
                      plan.parsed_manifest.layers[1].digest.str()));
 
-  // What nerdctl sends for a snapshotter it does not know: no cri.* at all.
-  containerd_client::Labels nerdctl = PrepareLabels(plan, 1, /*cri=*/false);
-  CHECK(nerdctl.size() == 2);
-  CHECK(nerdctl.contains(kSnapshotRefLabel));
+  // Without cri.*: the layer is located by tide.repository and tide.layer-digest, set by tidectl.
+  containerd_client::Labels plain = PrepareLabels(plan, 1, /*cri=*/false);
+  CHECK(plain.size() == 4);
+  CHECK(plain.contains(kSnapshotRefLabel));
+  CHECK(plain.at("containerd.io/snapshot/tide.repository") == "127.0.0.1:5000/app:v1");
+  CHECK(plain.at("containerd.io/snapshot/tide.layer-digest") == plan.parsed_manifest.layers[1].digest.str());
+}
+
+TEST_CASE("an image's annotations cannot choose where a layer is fetched from") {
+  PullPlan plan;
+  auto ref = registry::Reference::Parse("127.0.0.1:5000/app:v1");
+  REQUIRE(ref.ok());
+  plan.ref = *ref;
+  plan.parsed_manifest.layers = {Layer('a', {{"containerd.io/snapshot/cri.image-ref", "evil.example/x:y"},
+                                             {"containerd.io/snapshot/cri.layer-digest", "sha256:evil"},
+                                             {"containerd.io/snapshot/tide.repository", "evil.example/x"},
+                                             {"containerd.io/snapshot/tide.layer-digest", "sha256:evil"},
+                                             {"containerd.io/snapshot.ref", "sha256:evil"},
+                                             {"containerd.io/snapshot/tide.index-size", "123"}})};
+  plan.chain_ids = {D(absl::StrCat("sha256:", std::string(64, '1')))};
+  for (bool cri : {false, true}) {
+    INFO("cri labels: " << cri);
+    containerd_client::Labels labels = PrepareLabels(plan, 0, cri);
+    for (const auto& [key, value] : labels) {
+      INFO(key << "=" << value);
+      CHECK(value.find("evil") == std::string::npos);
+    }
+    CHECK(labels.at("containerd.io/snapshot/tide.index-size") == "123");
+    CHECK(labels.at("containerd.io/snapshot/tide.repository") == "127.0.0.1:5000/app:v1");
+    CHECK(labels.at(kSnapshotRefLabel) == plan.chain_ids[0].str());
+    CHECK(labels.contains(kCriImageRefLabel) == cri);
+  }
 }
 
 TEST_CASE("cri.image-layers is cut to containerd's 4096-byte label limit") {
