@@ -50,11 +50,12 @@ absl::Status WriteAll(int fd, std::string_view data, const std::filesystem::path
 
 absl::StatusOr<std::shared_ptr<ChunkCache>> ChunkCache::Open(const std::filesystem::path& root,
                                                              uint64_t max_bytes) {
+  TIDE_ASSIGN_OR_RETURN(DirLock lock, DirLock::Acquire(root, "chunk cache", "another tide process"));
   std::error_code ec;
   std::filesystem::create_directories(root / "chunks", ec);
   if (!ec) std::filesystem::create_directories(root / "tmp", ec);
   if (ec) return absl::InternalError(absl::StrCat("create cache dir ", root.string(), ": ", ec.message()));
-  std::shared_ptr<ChunkCache> cache(new ChunkCache(root, max_bytes));
+  std::shared_ptr<ChunkCache> cache(new ChunkCache(std::move(lock), max_bytes));
   TIDE_RETURN_IF_ERROR(cache->Scan());
   return cache;
 }

@@ -12,6 +12,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "common/dir_lock.h"
 #include "common/sha256.h"
 #include "common/unique_fd.h"
 
@@ -33,6 +34,8 @@ struct Sha256Hash {
 // used first) once the total exceeds max_bytes.
 class ChunkCache {
  public:
+  // Takes the cache directory's lock first: FailedPrecondition, touching nothing, when another
+  // ChunkCache (in any process) has it open.
   static absl::StatusOr<std::shared_ptr<ChunkCache>> Open(const std::filesystem::path& root,
                                                           uint64_t max_bytes);
 
@@ -54,13 +57,16 @@ class ChunkCache {
     uint64_t size = 0;
     uint64_t last_use = 0;
   };
-  ChunkCache(std::filesystem::path root, uint64_t max_bytes)
-      : root_(std::move(root)), max_bytes_(max_bytes) {}
+  ChunkCache(DirLock lock, uint64_t max_bytes)
+      : lock_(std::move(lock)), root_(lock_.dir()), max_bytes_(max_bytes) {}
   absl::Status Scan();
   std::filesystem::path PathOf(const Sha256Bytes& digest) const;
   void Touch(const Sha256Bytes& digest);
   void EvictLocked();
 
+  // Held for the cache's lifetime: Open scans, evicts and deletes tmp/, which would damage a cache
+  // another process (a daemon, `tidectl mount --cache`) is using.
+  DirLock lock_;
   const std::filesystem::path root_;
   const uint64_t max_bytes_;
   std::atomic<uint64_t> used_bytes_{0};

@@ -4,7 +4,7 @@
 #include <filesystem>
 
 #include "absl/status/statusor.h"
-#include "common/unique_fd.h"
+#include "common/dir_lock.h"
 
 namespace tide::snapshotter {
 
@@ -18,12 +18,11 @@ class RootLock {
   // root (and the holder's pid when known) when another process holds it.
   static absl::StatusOr<RootLock> Acquire(const std::filesystem::path& root);
 
-  const std::filesystem::path& root() const { return root_; }
+  const std::filesystem::path& root() const { return lock_.dir(); }
 
  private:
-  RootLock(std::filesystem::path root, UniqueFd fd) : root_(std::move(root)), fd_(std::move(fd)) {}
-  std::filesystem::path root_;
-  UniqueFd fd_;  // closing it releases the lock
+  explicit RootLock(DirLock lock) : lock_(std::move(lock)) {}
+  DirLock lock_;
 };
 
 }  // namespace tide::snapshotter

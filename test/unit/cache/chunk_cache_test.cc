@@ -66,5 +66,24 @@ TEST_CASE("chunk cache removes torn temp files and evicts least recently used ch
                                       HexEncode(Sha256Of(c2))));
 }
 
+TEST_CASE("a second opener of a live cache is refused and touches nothing") {
+  testing::TempDir dir("tide-cache");
+  auto first = ChunkCache::Open(dir.path(), 1 << 20);
+  REQUIRE(first.ok());
+  std::string a(1000, 'a');
+  REQUIRE((*first)->Put(Sha256Of(a), a).ok());
+  // A write in flight: Open's scan would delete it, and an eviction pass would drop chunks.
+  std::ofstream(dir.path() / "tmp" / "inflight").put('x');
+
+  auto second = ChunkCache::Open(dir.path(), 1);
+  REQUIRE(absl::IsFailedPrecondition(second.status()));
+  CHECK_THAT(std::string(second.status().message()), Catch::Contains(dir.path().string()));
+  CHECK(std::filesystem::exists(dir.path() / "tmp" / "inflight"));
+  CHECK(ReadChunk(**first, Sha256Of(a), a.size()) == a);
+
+  first->reset();
+  CHECK(ChunkCache::Open(dir.path(), 1 << 20).ok());
+}
+
 }  // namespace
 }  // namespace tide::cache
