@@ -19,7 +19,19 @@ namespace fs = std::filesystem;
 
 constexpr const char* kSystemCaBundle = "/etc/ssl/certs/ca-certificates.crt";
 
+// The system bundle is ~200 KiB; a path to a device, a fifo or a huge file must not hang or fill memory.
+constexpr uintmax_t kMaxConfigFileSize = 4 << 20;
+
 absl::StatusOr<std::string> ReadWholeFile(const fs::path& path, std::string_view what) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) {
+    return absl::NotFoundError(
+        absl::StrCat("cannot read ", Sv(what), " ", path.string(), ": not a regular file"));
+  }
+  if (uintmax_t size = fs::file_size(path, ec); ec || size > kMaxConfigFileSize) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(Sv(what), " ", path.string(), " is larger than ", kMaxConfigFileSize, " bytes"));
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", Sv(what), " ", path.string()));
   std::ostringstream s;

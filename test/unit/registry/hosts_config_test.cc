@@ -1,6 +1,9 @@
 #include "registry/hosts_config.h"
 
+#include <sys/stat.h>
+
 #include <catch2/catch.hpp>
+#include <filesystem>
 
 #include "test/support/temp_dir.h"
 
@@ -100,6 +103,29 @@ TEST_CASE("Malformed hosts.toml is an error naming the file") {
   auto missing_ca = ConfigureHosts("t.io", options);
   REQUIRE_FALSE(missing_ca.ok());
   CHECK(std::string(missing_ca.status().message()).find("missing.pem") != std::string::npos);
+}
+
+TEST_CASE("A CA path to a device, a fifo or a huge file is refused, not read") {
+  testing::TempDir dir;
+  HostsOptions options{.hosts_dir = dir.path().string(), .plain_http = false};
+  testing::WriteFile(dir / "z.io" / "hosts.toml", "ca = \"/dev/zero\"\n");
+  auto device = ConfigureHosts("z.io", options);
+  REQUIRE_FALSE(device.ok());
+  CHECK_THAT(std::string(device.status().message()), Catch::Contains("not a regular file"));
+
+  // Opening a fifo for reading would block until a writer came, hanging the pull.
+  std::filesystem::create_directories(dir / "f.io");
+  REQUIRE(::mkfifo((dir / "f.io" / "ca.pem").c_str(), 0600) == 0);
+  testing::WriteFile(dir / "f.io" / "hosts.toml", "ca = \"ca.pem\"\n");
+  auto fifo = ConfigureHosts("f.io", options);
+  REQUIRE_FALSE(fifo.ok());
+  CHECK_THAT(std::string(fifo.status().message()), Catch::Contains("not a regular file"));
+
+  testing::WriteFile(dir / "b.io" / "big.pem", std::string((4 << 20) + 1, 'x'));
+  testing::WriteFile(dir / "b.io" / "hosts.toml", "ca = \"big.pem\"\n");
+  auto big = ConfigureHosts("b.io", options);
+  REQUIRE_FALSE(big.ok());
+  CHECK_THAT(std::string(big.status().message()), Catch::Contains("is larger than"));
 }
 
 }  // namespace
