@@ -14,6 +14,7 @@ packages=(
   zlib1g-dev libclang-rt-14-dev gnuplot-nox
   iproute2 curl python3 attr libcap2-bin tar e2fsprogs util-linux procps
   golang-go  # Go's archive/tar (containerd's tar reader) for format_tar_differential_test
+  golang-github-containerd-containerd-dev  # containerd's snapshots/testsuite: containerd_snapshotter_suite
 )
 missing=()
 for p in "${packages[@]}"; do
