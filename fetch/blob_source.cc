@@ -11,7 +11,8 @@
 
 namespace tide::fetch {
 
-absl::Status BlobSource::ReadInto(uint64_t offset, std::span<char> out, const Progress& progress) {
+absl::Status BlobSource::ReadInto(uint64_t offset, std::span<char> out, const Progress& progress,
+                                  Deadline /*deadline*/) {
   absl::StatusOr<std::string> bytes = ReadAt(offset, out.size());
   if (!bytes.ok()) return bytes.status();
   if (bytes->size() != out.size()) {

@@ -1,6 +1,7 @@
 #ifndef TIDE_FETCH_BLOB_SOURCE_H_
 #define TIDE_FETCH_BLOB_SOURCE_H_
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -22,10 +23,13 @@ class BlobSource {
   virtual absl::StatusOr<std::string> ReadAt(uint64_t offset, uint64_t length) = 0;
   // Reads exactly out.size() bytes at `offset` into `out`. Sources that stream call `progress` with the
   // number of leading bytes of `out` that have arrived, so large prefetch requests can be used before
-  // they end; an error from `progress` aborts the read with that error. The default reads it all with
-  // ReadAt and reports once.
+  // they end; an error from `progress` aborts the read with that error. Sources that wait on a
+  // network end the read with kDeadlineExceeded at `deadline` (time_point::max(): no deadline).
+  // The default reads it all with ReadAt and reports once.
   using Progress = std::function<absl::Status(uint64_t received)>;
-  virtual absl::Status ReadInto(uint64_t offset, std::span<char> out, const Progress& progress);
+  using Deadline = std::chrono::steady_clock::time_point;
+  virtual absl::Status ReadInto(uint64_t offset, std::span<char> out, const Progress& progress,
+                                Deadline deadline);
   // Human-readable name for log lines (e.g. "registry.local/app@sha256:...").
   virtual std::string Describe() const = 0;
 };

@@ -13,6 +13,7 @@ namespace {
 // Tar headers and padding sit between the chunks of consecutive files; reading over a gap this small
 // is cheaper than a second request.
 constexpr uint64_t kMaxMergeGap = 64 << 10;
+constexpr BlobSource::Deadline kNoDeadline = BlobSource::Deadline::max();
 
 }  // namespace
 
@@ -98,7 +99,7 @@ absl::Status ChunkFetcher::FetchReserved(std::span<const uint32_t> reserved, uin
     for (uint32_t i : mine) Finish(i, absl::CancelledError("unmounting"));
     return absl::CancelledError("unmounting");
   }
-  return FetchClaimed(mine, merge_bytes, /*pipelined=*/true);
+  return FetchClaimed(mine, merge_bytes, /*pipelined=*/true, kNoDeadline);
 }
 
 void ChunkFetcher::Release(std::span<const uint32_t> reserved) {
@@ -153,7 +154,8 @@ absl::Status ChunkFetcher::StoreChunk(uint32_t index, std::string_view blob_byte
   return st;
 }
 
-absl::Status ChunkFetcher::FetchRun(const std::vector<uint32_t>& run, bool pipelined) {
+absl::Status ChunkFetcher::FetchRun(const std::vector<uint32_t>& run, bool pipelined,
+                                    BlobSource::Deadline deadline) {
   const uint64_t start = chunks_[run.front()].blob_offset;
   const uint64_t end = chunks_[run.back()].blob_offset + chunks_[run.back()].blob_length;
   stats_.requests.fetch_add(1, std::memory_order_relaxed);
@@ -186,7 +188,7 @@ absl::Status ChunkFetcher::FetchRun(const std::vector<uint32_t>& run, bool pipel
     if (cancelled_) return absl::CancelledError(absl::StrCat("layer ", layer_name_, " is being unmounted"));
     return absl::OkStatus();
   };
-  absl::Status read = source_->ReadInto(start, bytes, deliver);
+  absl::Status read = source_->ReadInto(start, bytes, deliver, deadline);
   stats_.blob_bytes.fetch_add(arrived, std::memory_order_relaxed);
   if (!read.ok()) {
     if (pipeline) pipeline->Close();
@@ -201,12 +203,12 @@ absl::Status ChunkFetcher::FetchRun(const std::vector<uint32_t>& run, bool pipel
 }
 
 absl::Status ChunkFetcher::FetchClaimed(const std::vector<uint32_t>& mine, uint64_t merge_bytes,
-                                        bool pipelined) {
+                                        bool pipelined, BlobSource::Deadline deadline) {
   absl::Status first_error;
   std::vector<uint32_t> run;
   auto flush = [&] {
     if (run.empty()) return;
-    absl::Status st = FetchRun(run, pipelined);
+    absl::Status st = FetchRun(run, pipelined, deadline);
     if (first_error.ok()) first_error = st;
     run.clear();
   };
@@ -228,7 +230,7 @@ absl::Status ChunkFetcher::FetchClaimed(const std::vector<uint32_t>& mine, uint6
 absl::Status ChunkFetcher::Attempt(uint32_t first, uint32_t last,
                                    std::chrono::steady_clock::time_point deadline, bool* dropped) {
   Plan plan = Claim(first, last, /*wait_for_others=*/true);
-  absl::Status status = FetchClaimed(plan.mine, options_.max_merge_bytes, /*pipelined=*/false);
+  absl::Status status = FetchClaimed(plan.mine, options_.max_merge_bytes, /*pipelined=*/false, deadline);
   std::unique_lock lock(mu_);
   for (const auto& flight : plan.others) {
     bool done = cv_.wait_until(lock, deadline, [&] { return flight->done || cancelled_; });
@@ -280,7 +282,7 @@ absl::Status ChunkFetcher::FetchOnce(uint32_t first, uint32_t last, uint64_t mer
   if (cancelled_) return absl::CancelledError("unmounting");
   if (last >= chunks_.size() || first > last) return absl::OutOfRangeError("chunk range outside layer");
   Plan plan = Claim(first, last, /*wait_for_others=*/false);
-  return FetchClaimed(plan.mine, merge_bytes, /*pipelined=*/false);
+  return FetchClaimed(plan.mine, merge_bytes, /*pipelined=*/false, kNoDeadline);
 }
 
 }  // namespace tide::fetch

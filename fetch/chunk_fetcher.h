@@ -107,9 +107,11 @@ class ChunkFetcher {
   };
   Plan Claim(uint32_t first, uint32_t last, bool wait_for_others);
   // `pipelined`: store chunks on a second thread while the transfer goes on (large requests).
-  absl::Status FetchRun(const std::vector<uint32_t>& run, bool pipelined);
+  // `deadline`: a reader's read_timeout; background fetches have none (BlobSource::ReadInto).
+  absl::Status FetchRun(const std::vector<uint32_t>& run, bool pipelined, BlobSource::Deadline deadline);
   absl::Status StoreChunk(uint32_t index, std::string_view blob_bytes);
-  absl::Status FetchClaimed(const std::vector<uint32_t>& mine, uint64_t merge_bytes, bool pipelined);
+  absl::Status FetchClaimed(const std::vector<uint32_t>& mine, uint64_t merge_bytes, bool pipelined,
+                            BlobSource::Deadline deadline);
   void Finish(uint32_t index, const absl::Status& status);
   // `dropped`: a chunk waited for was a prefetch reservation given back unfetched (try again now).
   absl::Status Attempt(uint32_t first, uint32_t last, std::chrono::steady_clock::time_point deadline,

@@ -13,8 +13,9 @@ absl::StatusOr<std::string> RegistryBlobSource::ReadAt(uint64_t offset, uint64_t
   return reader_->ReadAt(offset, length);
 }
 
-absl::Status RegistryBlobSource::ReadInto(uint64_t offset, std::span<char> out, const Progress& progress) {
-  return reader_->ReadInto(offset, out, progress);
+absl::Status RegistryBlobSource::ReadInto(uint64_t offset, std::span<char> out, const Progress& progress,
+                                          Deadline deadline) {
+  return reader_->ReadInto(offset, out, progress, deadline);
 }
 
 }  // namespace tide::fetch

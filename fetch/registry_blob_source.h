@@ -14,7 +14,8 @@ class RegistryBlobSource : public BlobSource {
  public:
   explicit RegistryBlobSource(std::unique_ptr<registry::BlobRangeReader> reader);
   absl::StatusOr<std::string> ReadAt(uint64_t offset, uint64_t length) override;
-  absl::Status ReadInto(uint64_t offset, std::span<char> out, const Progress& progress) override;
+  absl::Status ReadInto(uint64_t offset, std::span<char> out, const Progress& progress,
+                        Deadline deadline) override;
   std::string Describe() const override { return name_; }
 
  private:

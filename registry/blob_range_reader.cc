@@ -18,9 +18,10 @@ absl::Status BlobRangeReader::CheckRange(uint64_t offset, uint64_t length) const
   return absl::OkStatus();
 }
 
-absl::Status BlobRangeReader::ReadInto(uint64_t offset, std::span<char> out, const RangeProgress& progress) {
+absl::Status BlobRangeReader::ReadInto(uint64_t offset, std::span<char> out, const RangeProgress& progress,
+                                       std::chrono::steady_clock::time_point deadline) {
   TIDE_RETURN_IF_ERROR(CheckRange(offset, out.size()));
-  return core_->ReadRangeInto(repo_, digest_, offset, out, progress);
+  return core_->ReadRangeInto(repo_, digest_, offset, out, progress, deadline);
 }
 
 absl::StatusOr<std::string> BlobRangeReader::ReadAt(uint64_t offset, uint64_t length) {

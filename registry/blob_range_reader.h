@@ -1,6 +1,7 @@
 #ifndef TIDE_REGISTRY_BLOB_RANGE_READER_H_
 #define TIDE_REGISTRY_BLOB_RANGE_READER_H_
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -19,6 +20,10 @@ class ClientCore;
 // Hears how many leading bytes of a ranged read have arrived; an error aborts the read with it.
 using RangeProgress = std::function<absl::Status(uint64_t received)>;
 
+// A read given this deadline is bounded only by the transport's low-speed limit.
+inline constexpr std::chrono::steady_clock::time_point kNoDeadline =
+    std::chrono::steady_clock::time_point::max();
+
 struct ByteRange {
   uint64_t offset = 0;
   uint64_t length = 0;
@@ -36,8 +41,10 @@ class BlobRangeReader {
 
   // Exactly out.size() bytes at offset into out, with no allocation on the data path beyond curl's.
   // `progress` (optional) hears how many leading bytes of `out` have arrived, so a caller can use them
-  // before the whole range is in; an error from it aborts the read with that error.
-  absl::Status ReadInto(uint64_t offset, std::span<char> out, const RangeProgress& progress = {});
+  // before the whole range is in; an error from it aborts the read with that error. Past `deadline`,
+  // retries included, the read fails with kDeadlineExceeded.
+  absl::Status ReadInto(uint64_t offset, std::span<char> out, const RangeProgress& progress = {},
+                        std::chrono::steady_clock::time_point deadline = kNoDeadline);
   absl::StatusOr<std::string> ReadAt(uint64_t offset, uint64_t length);
   // Ranges fetched concurrently (bounded by max_concurrent_ranges); all succeed or the first error
   // is returned.

@@ -216,11 +216,18 @@ absl::StatusOr<HttpResponse> ClientCore::Execute(const RegistryHost& host, Regis
   std::string method = call.method;
   int redirects = 0;
   int auth_rounds = 0;
+  // False when waiting `delay` would outlast the call's deadline: the caller gives up instead.
   auto restart = [&](std::optional<std::chrono::milliseconds> delay) {
+    if (std::chrono::steady_clock::now() + *delay >= call.deadline) return false;
     std::this_thread::sleep_for(*delay);
     url = call.url;
     method = call.method;
     redirects = 0;
+    return true;
+  };
+  auto past_deadline = [&](const std::string& last) {
+    return WithContext(absl::DeadlineExceededError(absl::StrCat("no time left to retry: ", last)), host,
+                       call);
   };
   while (true) {
     HttpRequest req;
@@ -228,6 +235,7 @@ absl::StatusOr<HttpResponse> ClientCore::Execute(const RegistryHost& host, Regis
     req.url = url;
     req.tls = &host.tls;
     req.headers = call.headers;
+    req.deadline = call.deadline;
     if (method == call.method) {
       req.body = call.body;
       req.body_file = call.body_file;
@@ -254,7 +262,7 @@ absl::StatusOr<HttpResponse> ClientCore::Execute(const RegistryHost& host, Regis
                                                                retry.attempts(), " attempts)")),
                            host, call);
       }
-      restart(delay);
+      if (!restart(delay)) return past_deadline(std::string(resp.status().message()));
       continue;
     }
     long status = resp->status;
@@ -275,7 +283,7 @@ absl::StatusOr<HttpResponse> ClientCore::Execute(const RegistryHost& host, Regis
     if (status == 429 || status >= 500) {
       auto delay = retry.NextDelay(ParseRetryAfter(resp->Header("retry-after")));
       if (!delay) return resp;
-      restart(delay);
+      if (!restart(delay)) return past_deadline(absl::StrCat("HTTP ", status));
       continue;
     }
     return resp;
@@ -283,7 +291,8 @@ absl::StatusOr<HttpResponse> ClientCore::Execute(const RegistryHost& host, Regis
 }
 
 absl::Status ClientCore::ReadRangeInto(const Reference& repo, const Digest& digest, uint64_t offset,
-                                       std::span<char> out, const RangeProgress& progress) {
+                                       std::span<char> out, const RangeProgress& progress,
+                                       std::chrono::steady_clock::time_point deadline) {
   if (out.empty()) return absl::OkStatus();
   std::string what = absl::StrCat("repository ", repo.repository(), " blob ", digest.str(), " range ", offset,
                                   "+", out.size());
@@ -296,6 +305,7 @@ absl::Status ClientCore::ReadRangeInto(const Reference& repo, const Digest& dige
         call.scopes = {RepositoryScope(repo.repository(), false)};
         call.handler = &handler;
         call.what = what;
+        call.deadline = deadline;
         call.per_attempt = [&handler](std::vector<std::string>& headers) { handler.AddRange(headers); };
         TIDE_ASSIGN_OR_RETURN(HttpResponse resp, Execute(host, call));
         if (resp.status != 200 && resp.status != 206) return HttpError(host, call, resp);

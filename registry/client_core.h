@@ -37,6 +37,8 @@ struct RegistryCall {
   std::function<void(std::vector<std::string>&)> per_attempt;
   // Describes the target in errors: "repository a/b blob sha256:..".
   std::string what;
+  // Every attempt, and every wait between attempts, ends by then (see HttpRequest::deadline).
+  std::chrono::steady_clock::time_point deadline = kNoDeadline;
 };
 
 // Shared internals of RegistryClient and the BlobRangeReaders it hands out (they may outlive it).
@@ -80,7 +82,8 @@ class ClientCore {
   }
 
   absl::Status ReadRangeInto(const Reference& repo, const Digest& digest, uint64_t offset,
-                             std::span<char> out, const RangeProgress& progress = {});
+                             std::span<char> out, const RangeProgress& progress = {},
+                             std::chrono::steady_clock::time_point deadline = kNoDeadline);
   absl::Status ReadRangesInto(const Reference& repo, const Digest& digest, std::span<const ByteRange> ranges,
                               std::span<const std::span<char>> outs);
 

@@ -211,6 +211,15 @@ absl::StatusOr<HttpResponse> HttpTransport::Perform(const HttpRequest& request, 
     ~Releaser() { self->Release(curl); }
   } releaser{this, curl};
   curl_easy_reset(curl);
+  const bool has_deadline = request.deadline != std::chrono::steady_clock::time_point::max();
+  if (has_deadline) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(request.deadline -
+                                                                      std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      return absl::DeadlineExceededError(absl::StrCat(request.method, " ", request.url, ": deadline passed"));
+    }
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(left.count()));
+  }
 
   Exchange ex;
   ex.request = &request;
@@ -296,6 +305,11 @@ absl::StatusOr<HttpResponse> HttpTransport::Perform(const HttpRequest& request, 
   if (code != CURLE_OK) {
     std::string what = absl::StrCat(request.method, " ", request.url, ": ", curl_easy_strerror(code),
                                     error_buffer[0] != 0 ? absl::StrCat(" (", error_buffer, ")") : "");
+    // curl's own clock may stop it a hair before ours reaches the deadline.
+    if (code == CURLE_OPERATION_TIMEDOUT && has_deadline &&
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(20) >= request.deadline) {
+      return absl::DeadlineExceededError(absl::StrCat(what, " (deadline)"));
+    }
     if (Retriable(code)) return absl::UnavailableError(what);
     if (code == CURLE_PEER_FAILED_VERIFICATION || code == CURLE_SSL_CERTPROBLEM ||
         code == CURLE_SSL_CACERT_BADFILE) {

@@ -26,6 +26,9 @@ struct HttpRequest {
   std::string body_file;
   uint64_t body_file_offset = 0;
   uint64_t body_file_length = 0;
+  // The whole exchange, headers and body, ends by then or fails with kDeadlineExceeded: a registry
+  // that trickles bytes stays above any low-speed limit. max(): only the low-speed limit applies.
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
 };
 
 struct HttpResponse {
@@ -67,8 +70,9 @@ class HttpTransport {
   HttpTransport& operator=(const HttpTransport&) = delete;
 
   // Transport failures come back as errors: kUnavailable for ones worth retrying (connection
-  // refused/reset, timeouts, truncated bodies), other codes for ones that are not (TLS
-  // verification, bad URL). Handler errors are returned unchanged.
+  // refused/reset, timeouts, truncated bodies), kDeadlineExceeded once the request's deadline has
+  // passed, other codes for ones that are not worth retrying (TLS verification, bad URL). Handler errors are
+  // returned unchanged.
   absl::StatusOr<HttpResponse> Perform(const HttpRequest& request, ResponseHandler* handler = nullptr);
 
   const TransportOptions& options() const { return options_; }

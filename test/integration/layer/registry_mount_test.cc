@@ -21,6 +21,7 @@
 #include "test/integration/layer/layer_builder.h"
 #include "test/integration/layer/restartable_registry.h"
 #include "test/integration/layer/tree_compare.h"
+#include "test/support/registry/fault_proxy.h"
 #include "test/support/subprocess.h"
 #include "test/support/temp_dir.h"
 
@@ -162,6 +163,35 @@ TEST_CASE("registry down: reads fail with EIO after the timeout, with a log line
   CHECK(logged.find(layer.result.blob_digest.str()) != std::string::npos);
 
   REQUIRE(env.registry.Start().ok());
+  auto [n2, err2] = PRead(mnt / "big.bin", buf, 6 << 20);
+  CHECK(n2 == 4096);
+  CHECK(buf == want.substr(6 << 20, 4096));
+}
+
+TEST_CASE("a registry that trickles bytes: a read gets EIO at read_timeout, not when the transfer ends") {
+  Env env;
+  env.StartManager(env.Options(std::chrono::seconds(2)));
+  auto layer = BuildBigLayer(env.dir.path());
+  RemoteLayer remote = env.Push(layer);
+  auto proxy = tide::testing::FaultProxy::Start(env.registry.port(), 1204);
+  REQUIRE(proxy.ok());
+  remote.reference = (*proxy)->host() + "/tide/test";
+  fs::path mnt = env.Mount(remote, "trickle");
+  std::string want = ReadFile(env.dir / "tree/big.bin");
+  std::string buf(4096, '\0');
+  REQUIRE(PRead(mnt / "big.bin", buf, 0).first == 4096);
+
+  // 5 B/s: above curl's low-speed limit, so only a deadline on the whole request ends it.
+  (*proxy)->SetTrickle(true);
+  auto start = std::chrono::steady_clock::now();
+  auto [n, err] = PRead(mnt / "big.bin", buf, 6 << 20);
+  auto waited = std::chrono::steady_clock::now() - start;
+  CHECK(n == -1);
+  CHECK(err == EIO);
+  CHECK(waited >= std::chrono::milliseconds(1500));
+  CHECK(waited < std::chrono::seconds(8));
+
+  (*proxy)->SetTrickle(false);
   auto [n2, err2] = PRead(mnt / "big.bin", buf, 6 << 20);
   CHECK(n2 == 4096);
   CHECK(buf == want.substr(6 << 20, 4096));

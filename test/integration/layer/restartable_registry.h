@@ -19,6 +19,7 @@ class RestartableRegistry {
   absl::Status Start();
   void Stop();
   std::string host() const { return "127.0.0.1:" + std::to_string(port_); }
+  int port() const { return port_; }
   // The stored bytes of a blob (to corrupt them behind the registry's back).
   std::filesystem::path BlobDataPath(std::string_view digest_hex) const;
 

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <random>
+#include <span>
 
 #include "registry/registry_client.h"
 #include "test/integration/registry/registry_fixture.h"
@@ -145,6 +146,41 @@ TEST_CASE_METHOD(
   auto whole = c.FetchBlobBytes(ref, big.digest);
   REQUIRE(whole.ok());
   CHECK(*whole == big.bytes);
+}
+
+TEST_CASE_METHOD(RegistryFixture, "A registry that trickles bytes: a read with a deadline ends by it") {
+  PushedImage image = PushRandomImage(*client, Ref("trickle/app:v1"), {1 << 20}, 62);
+  const TestBlob& blob = image.layers[0];
+  auto proxy = FaultProxy::Start(registry->port(), 20261204);
+  REQUIRE(proxy.ok());
+  auto through_proxy = NewClient(FastOptions(dir));
+  auto reader = through_proxy->OpenBlob(ParseRef((*proxy)->host() + "/trickle/app"), blob.digest);
+  REQUIRE(reader.ok());
+  std::string out(256 << 10, '\0');
+  // A clean read first, so the trickle also hits a pooled keep-alive connection.
+  REQUIRE((*reader)->ReadInto(0, std::span<char>(out.data(), 4096)).ok());
+
+  (*proxy)->SetTrickle(true);
+  // At 5 B/s the transfer stays above curl's low-speed limit and would take half a day.
+  const auto timeout = std::chrono::seconds(2);
+  auto start = std::chrono::steady_clock::now();
+  absl::Status st = (*reader)->ReadInto(0, std::span<char>(out.data(), out.size()), {}, start + timeout);
+  auto took = std::chrono::steady_clock::now() - start;
+  INFO(st.ToString());
+  CHECK(st.code() == absl::StatusCode::kDeadlineExceeded);
+  CHECK(std::string(st.message()).find((*proxy)->host()) != std::string::npos);
+  CHECK(took >= timeout - std::chrono::milliseconds(50));
+  CHECK(took < timeout + std::chrono::seconds(3));
+
+  // A deadline that has already passed sends nothing.
+  int connections = (*proxy)->counts().connections;
+  st = (*reader)->ReadInto(0, std::span<char>(out.data(), 10), {}, std::chrono::steady_clock::now());
+  CHECK(st.code() == absl::StatusCode::kDeadlineExceeded);
+  CHECK((*proxy)->counts().connections == connections);
+
+  (*proxy)->SetTrickle(false);
+  REQUIRE((*reader)->ReadInto(0, std::span<char>(out.data(), out.size())).ok());
+  CHECK(out == blob.bytes.substr(0, out.size()));
 }
 
 }  // namespace

@@ -6,8 +6,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
 #include <string_view>
+#include <thread>
 
 namespace tide::testing {
 namespace {
@@ -145,6 +147,17 @@ void FaultProxy::Handle(int client_fd) {
   connections_.Close(client_fd);
 }
 
+bool FaultProxy::Trickle(int to, const char* data, size_t len) {
+  for (size_t i = 0; i < len; ++i) {
+    if (!SendAll(to, data + i, 1)) return false;
+    for (int slept = 0; slept < 200; slept += 20) {
+      if (connections_.stopping()) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  return true;
+}
+
 void FaultProxy::Forward(int client_fd, int upstream_fd, int64_t truncate_after) {
   char buf[65536];
   int64_t moved = 0;  // both directions, so uploads get cut midway too
@@ -153,6 +166,7 @@ void FaultProxy::Forward(int client_fd, int upstream_fd, int64_t truncate_after)
     ssize_t n = recv(from, buf, sizeof(buf), 0);
     if (n <= 0) return false;
     size_t len = static_cast<size_t>(n);
+    if (from == upstream_fd && trickle_) return Trickle(to, buf, len);
     if (truncate_after >= 0 && moved + n > truncate_after) {
       SendAll(to, buf, static_cast<size_t>(truncate_after - moved));
       return false;  // the caller closes mid-message

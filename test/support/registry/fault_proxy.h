@@ -1,6 +1,7 @@
 #ifndef TIDE_TEST_SUPPORT_REGISTRY_FAULT_PROXY_H_
 #define TIDE_TEST_SUPPORT_REGISTRY_FAULT_PROXY_H_
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -37,6 +38,9 @@ class FaultProxy {
                                                               Fault::k503});
   // The next connections get these faults, in order, before the rate applies again.
   void FailNextConnections(std::vector<Fault> faults);
+  // While on, every forwarded reply, on open connections too, reaches the client one byte every
+  // 200 ms: fast enough for any low-speed limit, far too slow to finish.
+  void SetTrickle(bool on) { trickle_ = on; }
   FaultCounts counts();
   int port() const { return connections_.port(); }
   std::string host() const { return "127.0.0.1:" + std::to_string(port()); }
@@ -45,6 +49,7 @@ class FaultProxy {
   FaultProxy() = default;
   void Handle(int client_fd);
   void Forward(int client_fd, int upstream_fd, int64_t truncate_after);
+  bool Trickle(int to, const char* data, size_t len);
 
   int upstream_port_ = 0;
   AcceptLoop connections_;
@@ -54,6 +59,7 @@ class FaultProxy {
   std::vector<Fault> faults_;
   std::vector<Fault> forced_;
   FaultCounts counts_;
+  std::atomic<bool> trickle_{false};
 };
 
 }  // namespace tide::testing
