@@ -37,7 +37,8 @@ bool Snapshotter::WantsRemote(const Labels& labels) {
 
 Snapshotter::RemoteState Snapshotter::FindCommittedRemoteLocked(const std::string& key,
                                                                 const std::string& parent,
-                                                                const Labels& labels) {
+                                                                const Labels& labels,
+                                                                SnapshotInfo* existing_out) {
   std::string name = RemoteSnapshotName(labels.at(kSnapshotRefLabel), parent);
   auto existing = store_->Get(name);
   if (!existing.ok() || existing->kind != Kind::kCommitted || existing->parent != parent) {
@@ -50,20 +51,53 @@ Snapshotter::RemoteState Snapshotter::FindCommittedRemoteLocked(const std::strin
               {{"key", key}, {"name", name}});
     return RemoteState::kBroken;
   }
+  if (removing_.count(existing->id) != 0) {
+    log::Info("remote snapshot is being removed, not reused", {{"key", key}, {"name", name}});
+    return RemoteState::kBroken;
+  }
   if (mounter_->Poisoned(SnapshotDir(existing->id) / "fs")) {
     log::Error("remote snapshot failed verification, not reused", {{"key", key}, {"name", name}});
     return RemoteState::kBroken;
   }
   if (unhealthy_.count(existing->id) != 0) {
     // Its restore failed at start-up; a new pull of the layer is the moment to try again.
-    absl::Status healed = mounter_->Restore(existing->labels, SnapshotDir(existing->id) / "fs");
-    log::Info("remote snapshot restore retried", {{"name", name}, {"status", healed.ToString()}});
-    if (!healed.ok()) return RemoteState::kBroken;
-    unhealthy_.erase(existing->id);
+    *existing_out = *existing;
+    return RemoteState::kNeedsRestore;
   }
   // Another namespace or a re-pull: both point containerd at the one backend snapshot.
   log::Info("remote snapshot already committed", {{"key", key}, {"name", name}});
   return RemoteState::kHealthy;
+}
+
+Snapshotter::RemoteState Snapshotter::RestoreUnlocked(std::unique_lock<std::mutex>& lock,
+                                                      const SnapshotInfo& existing) {
+  const int64_t id = existing.id;
+  if (restoring_.count(id) == 0) {
+    restoring_.insert(id);
+    lock.unlock();
+    absl::Status healed = mounter_->Restore(existing.labels, SnapshotDir(id) / "fs");
+    lock.lock();
+    restoring_.erase(id);
+    remote_cv_.notify_all();
+    log::Info("remote snapshot restore retried", {{"name", existing.name}, {"status", healed.ToString()}});
+    // Remove waits for restoring_ to clear, so the row is still there.
+    if (healed.ok()) unhealthy_.erase(id);
+  } else {
+    remote_cv_.wait(lock, [&] { return restoring_.count(id) == 0; });  // another pull is restoring it
+  }
+  auto now = store_->Get(existing.name);
+  bool same = now.ok() && now->id == id && removing_.count(id) == 0;
+  return same && unhealthy_.count(id) == 0 ? RemoteState::kHealthy : RemoteState::kBroken;
+}
+
+absl::Status Snapshotter::UnmountUnlocked(std::unique_lock<std::mutex>& lock, const SnapshotInfo& info) {
+  removing_.insert(info.id);
+  lock.unlock();
+  absl::Status status = mounter_->Unmount(SnapshotDir(info.id) / "fs");
+  lock.lock();
+  removing_.erase(info.id);
+  remote_cv_.notify_all();
+  return status;
 }
 
 absl::StatusOr<bool> Snapshotter::TryCommitRemote(const SnapshotInfo& active, const std::string& parent,
@@ -77,9 +111,11 @@ absl::StatusOr<bool> Snapshotter::TryCommitRemote(const SnapshotInfo& active, co
               {{"key", active.name}, {"ref", ref}, {"error", diff_id.status().message()}});
     return false;
   }
-  std::lock_guard lock(mu_);
+  // Unmounting waits for the layer's FUSE session to end: never with mu_ held.
+  std::unique_lock lock(mu_);
   absl::Status bound = CheckBindingLocked(ref, parent, *diff_id);
   if (!bound.ok()) {
+    lock.unlock();
     mounter_->Unmount(layer).IgnoreError();
     log::Warn("remote layer is not bound to its chainID, falling back to an ordinary snapshot",
               {{"key", active.name}, {"ref", ref}, {"error", bound.message()}});
@@ -90,8 +126,11 @@ absl::StatusOr<bool> Snapshotter::TryCommitRemote(const SnapshotInfo& active, co
   bool taken = store_->Get(name).ok();
   if (!current.ok() || taken) {
     // Removed meanwhile, or a concurrent Prepare of the same layer won: ours is not needed.
+    lock.unlock();
     mounter_->Unmount(layer).IgnoreError();
-    if (current.ok()) {
+    lock.lock();
+    current = store_->Get(active.name);
+    if (current.ok() && current->id == active.id) {
       TIDE_ASSIGN_OR_RETURN(auto tx, store_->Begin());
       TIDE_RETURN_IF_ERROR(store_->Delete(current->id));
       TIDE_RETURN_IF_ERROR(tx.Commit());
@@ -112,6 +151,7 @@ absl::StatusOr<bool> Snapshotter::TryCommitRemote(const SnapshotInfo& active, co
   absl::Status status = tx.ok() ? store_->Save(info) : tx.status();
   if (status.ok()) status = tx->Commit();
   if (!status.ok()) {
+    lock.unlock();
     mounter_->Unmount(layer).IgnoreError();
     return status;
   }

@@ -101,6 +101,9 @@ absl::StatusOr<SnapshotInfo> Snapshotter::CreateLocked(Kind kind, const std::str
     if (p->kind != Kind::kCommitted) {
       return absl::InvalidArgumentError(absl::StrCat("parent ", parent, " is not a committed snapshot"));
     }
+    if (removing_.count(p->id) != 0) {
+      return absl::FailedPreconditionError(absl::StrCat("parent snapshot ", parent, " is being removed"));
+    }
     parent_fs = SnapshotDir(p->id) / "fs";
     // Fails (UNAVAILABLE) before anything is made when a lower remote layer is not mounted.
     TIDE_RETURN_IF_ERROR(LowerDirsLocked(parent).status());
@@ -183,12 +186,16 @@ absl::StatusOr<std::vector<MountSpec>> Snapshotter::Prepare(const std::string& k
                                                             const Labels& labels) {
   bool remote = WantsRemote(labels);
   if (remote) {
-    std::lock_guard lock(mu_);
-    switch (FindCommittedRemoteLocked(key, parent, labels)) {
+    std::unique_lock lock(mu_);
+    SnapshotInfo existing;
+    RemoteState state = FindCommittedRemoteLocked(key, parent, labels, &existing);
+    if (state == RemoteState::kNeedsRestore) state = RestoreUnlocked(lock, existing);
+    switch (state) {
       case RemoteState::kHealthy:
         return absl::AlreadyExistsError(
             absl::StrCat("target snapshot ", labels.at(kSnapshotRefLabel), ": already exists"));
       case RemoteState::kBroken:
+      case RemoteState::kNeedsRestore:
         remote = false;  // the name is taken by a snapshot that cannot serve: unpack this one locally
         break;
       case RemoteState::kAbsent:
@@ -269,21 +276,28 @@ absl::Status Snapshotter::Commit(const std::string& name, const std::string& key
 absl::Status Snapshotter::Remove(const std::string& key) {
   fs::path trash;
   {
-    std::lock_guard lock(mu_);
-    TIDE_ASSIGN_OR_RETURN(SnapshotInfo info, store_->Get(key));
-    TIDE_ASSIGN_OR_RETURN(int64_t children, store_->CountChildren(key));
-    if (children > 0) {
-      return absl::FailedPreconditionError(absl::StrCat("cannot remove snapshot ", key, " with child"));
-    }
-    fs::path dir = SnapshotDir(info.id);
+    std::unique_lock lock(mu_);
+    auto removable = [&]() -> absl::StatusOr<SnapshotInfo> {
+      TIDE_ASSIGN_OR_RETURN(SnapshotInfo info, store_->Get(key));
+      TIDE_ASSIGN_OR_RETURN(int64_t children, store_->CountChildren(key));
+      if (children > 0) {
+        return absl::FailedPreconditionError(absl::StrCat("cannot remove snapshot ", key, " with child"));
+      }
+      return info;
+    };
+    TIDE_ASSIGN_OR_RETURN(SnapshotInfo info, removable());
     if (info.remote && mounter_ != nullptr) {
-      absl::Status status = mounter_->Unmount(dir / "fs");
+      // Another Remove or a restore of it may be under way: wait for it, then look again.
+      remote_cv_.wait(lock, [&] { return restoring_.count(info.id) == 0 && removing_.count(info.id) == 0; });
+      TIDE_ASSIGN_OR_RETURN(info, removable());
+      absl::Status status = UnmountUnlocked(lock, info);
       if (!status.ok()) {
         // FailedPrecondition lets containerd's GC carry on with other snapshots and retry later.
         return absl::FailedPreconditionError(
             absl::StrCat("unmount remote layer of ", key, ": ", status.message()));
       }
     }
+    fs::path dir = SnapshotDir(info.id);
     TIDE_ASSIGN_OR_RETURN(auto tx, store_->Begin());
     TIDE_RETURN_IF_ERROR(store_->Delete(info.id));
     TIDE_RETURN_IF_ERROR(tx.Commit());

@@ -1,6 +1,7 @@
 #ifndef TIDE_SNAPSHOTTER_SNAPSHOTTER_H_
 #define TIDE_SNAPSHOTTER_SNAPSHOTTER_H_
 
+#include <condition_variable>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -63,10 +64,17 @@ class Snapshotter {
   absl::StatusOr<std::vector<std::filesystem::path>> LowerDirsLocked(const std::string& parent);
   // True when the mounter should be asked to serve this layer lazily.
   bool WantsRemote(const Labels& labels);
-  enum class RemoteState { kAbsent, kHealthy, kBroken };
-  // Whether this layer (ref label + parent) is already a committed remote snapshot that can serve.
+  enum class RemoteState { kAbsent, kHealthy, kBroken, kNeedsRestore };
+  // Whether this layer (ref label + parent) is already a committed remote snapshot that can serve;
+  // kNeedsRestore: it exists but its mount failed to restore at start-up (`existing` is set).
   RemoteState FindCommittedRemoteLocked(const std::string& key, const std::string& parent,
-                                        const Labels& labels);
+                                        const Labels& labels, SnapshotInfo* existing);
+  // Retries the restore of `existing` with `lock` released (it may fetch from the registry);
+  // kHealthy or kBroken.
+  RemoteState RestoreUnlocked(std::unique_lock<std::mutex>& lock, const SnapshotInfo& existing);
+  // Unmounts a remote snapshot's layer with `lock` released; meanwhile it is in removing_, so no
+  // child can be made on it.
+  absl::Status UnmountUnlocked(std::unique_lock<std::mutex>& lock, const SnapshotInfo& info);
   // Mounts the active snapshot's layer remotely and commits it; false means: fall back.
   absl::StatusOr<bool> TryCommitRemote(const SnapshotInfo& active, const std::string& parent,
                                        const Labels& labels);
@@ -84,6 +92,12 @@ class Snapshotter {
   std::unique_ptr<MetadataStore> store_;
   std::unique_ptr<RemoteLayerMounter> mounter_;
   std::set<int64_t> unhealthy_;  // remote snapshots whose mount could not be restored
+  // Mounter work on a remote snapshot runs without mu_ (it may wait on the registry or on readers
+  // of an unmounting layer) so other RPCs do not queue behind it; these mark the snapshots it is
+  // running on, and remote_cv_ signals when it ends.
+  std::set<int64_t> restoring_;
+  std::set<int64_t> removing_;
+  std::condition_variable remote_cv_;
 };
 
 }  // namespace tide::snapshotter

@@ -89,7 +89,8 @@ class GatedSource : public BlobSource {
     WaitGate(offset);
     return inner_->ReadAt(offset, length);
   }
-  absl::Status ReadInto(uint64_t offset, std::span<char> out, const Progress& progress) override {
+  absl::Status ReadInto(uint64_t offset, std::span<char> out, const Progress& progress,
+                        Deadline /*deadline*/) override {
     Log(offset, out.size());
     auto data = inner_->ReadAt(offset, out.size());
     if (!data.ok()) return data.status();

@@ -5,6 +5,9 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <condition_variable>
+#include <future>
+#include <mutex>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -442,4 +445,135 @@ TEST_CASE("snapshotter: a committed snapshot is created when committed (Created 
   REQUIRE(updated.ok());
   CHECK(updated->created == info->created);
   CHECK(updated->updated > info->updated);
+}
+
+namespace {
+
+// A BindLayerMounter whose Unmount and Restore, once held, wait at a gate: the mounter work that
+// can take long in the real daemon (readers of an unmounting FUSE layer, an index fetch).
+class GatedMounter : public BindLayerMounter {
+ public:
+  using BindLayerMounter::BindLayerMounter;
+  void Hold() { held_ = true; }
+  // Blocks until a held call has reached the gate; false after 10 s.
+  bool WaitEntered() {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(10), [&] { return entered_; });
+  }
+  void Open() {
+    std::lock_guard lock(mu_);
+    held_ = false;
+    cv_.notify_all();
+  }
+  absl::Status Unmount(const fs::path& target) override {
+    Gate();
+    return BindLayerMounter::Unmount(target);
+  }
+  absl::Status Restore(const Labels& labels, const fs::path& target) override {
+    Gate();
+    return BindLayerMounter::Restore(labels, target);
+  }
+
+ private:
+  void Gate() {
+    std::unique_lock lock(mu_);
+    if (!held_) return;
+    entered_ = true;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return !held_; });
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool held_ = false;
+  bool entered_ = false;
+};
+
+// Runs `rpcs` on another thread and reports whether it finished within 10 s; the gate is opened
+// either way, so a snapshotter that does wait does not hang the test.
+bool FinishesWhileGated(GatedMounter& mounter, const std::function<void()>& rpcs) {
+  auto done = std::async(std::launch::async, rpcs);
+  bool finished = done.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+  mounter.Open();
+  done.wait();
+  return finished;
+}
+
+}  // namespace
+
+TEST_CASE("snapshotter: no RPC waits behind a remote layer's unmount", "[snapshotter]") {
+  TempDir root("tide-snap");
+  TempDir layers("tide-layers");
+  std::string hex(64, 'f');
+  tide::testing::WriteFile(layers / hex / "f", "x");
+  const std::string chain = "sha256:" + std::string(64, '7');
+  WriteBindLayerDiffId(layers.path(), hex, chain);
+  auto owned = std::make_unique<GatedMounter>(layers.path());
+  GatedMounter* mounter = owned.get();
+  auto s = OpenAt(root.path(), std::move(owned));
+  REQUIRE(s.ok());
+  Snapshotter& sn = **s;
+  const std::string name = Snapshotter::RemoteSnapshotName(chain, "");
+  REQUIRE(absl::IsAlreadyExists(sn.Prepare("k", "", RemoteLabels(chain, hex)).status()));
+  REQUIRE(sn.Prepare("other", "", {}).ok());
+
+  mounter->Hold();
+  auto removal = std::async(std::launch::async, [&] { return sn.Remove(name); });
+  REQUIRE(mounter->WaitEntered());
+  bool finished = FinishesWhileGated(*mounter, [&] {
+    CHECK(sn.Stat(name).ok());
+    CHECK(sn.Mounts("other").ok());
+    CHECK(sn.Commit("other-done", "other", {}).ok());
+    CHECK(sn.View("v", "other-done", {}).ok());
+    // Nothing may be built on the layer being unmounted.
+    auto child = sn.Prepare("child", name, {});
+    CHECK(absl::IsFailedPrecondition(child.status()));
+    CHECK(std::string(child.status().message()).find("being removed") != std::string::npos);
+    // A new pull of it while it goes away unpacks locally.
+    auto again = sn.Prepare("k2", "", RemoteLabels(chain, hex));
+    REQUIRE(again.ok());
+    CHECK(again->at(0).type == "bind");
+  });
+  CHECK(finished);
+  CHECK(removal.get().ok());
+  CHECK(absl::IsNotFound(sn.Stat(name).status()));
+  CHECK(absl::IsNotFound(sn.Stat("child").status()));
+}
+
+TEST_CASE("snapshotter: no RPC waits behind a remote layer's restore", "[snapshotter]") {
+  TempDir root("tide-snap");
+  TempDir layers("tide-layers");
+  std::string hex(64, 'c');
+  tide::testing::WriteFile(layers / hex / "f", "x");
+  const std::string chain = "sha256:" + std::string(64, '8');
+  WriteBindLayerDiffId(layers.path(), hex, chain);
+  const std::string name = Snapshotter::RemoteSnapshotName(chain, "");
+  {
+    auto s = OpenAt(root.path(), std::make_unique<BindLayerMounter>(layers.path()));
+    REQUIRE(s.ok());
+    REQUIRE(absl::IsAlreadyExists((*s)->Prepare("k", "", RemoteLabels(chain, hex)).status()));
+  }
+  // The restart cannot restore the layer (its source is gone); it comes back afterwards.
+  umount2((root / "snapshots" / "1" / "fs").c_str(), MNT_DETACH);
+  fs::rename(layers / hex, layers / "away");
+  auto owned = std::make_unique<GatedMounter>(layers.path());
+  GatedMounter* mounter = owned.get();
+  auto s = OpenAt(root.path(), std::move(owned));
+  REQUIRE(s.ok());
+  Snapshotter& sn = **s;
+  fs::rename(layers / "away", layers / hex);
+  REQUIRE(sn.Prepare("other", "", {}).ok());
+
+  mounter->Hold();
+  auto pull = std::async(std::launch::async, [&] { return sn.Prepare("k3", "", RemoteLabels(chain, hex)); });
+  REQUIRE(mounter->WaitEntered());
+  bool finished = FinishesWhileGated(*mounter, [&] {
+    CHECK(sn.Stat(name).ok());
+    CHECK(sn.Mounts("other").ok());
+    CHECK(absl::IsUnavailable(sn.Prepare("child", name, {}).status()));  // not restored yet
+    CHECK(sn.Commit("other-done", "other", {}).ok());
+  });
+  CHECK(finished);
+  CHECK(absl::IsAlreadyExists(pull.get().status()));  // healed: the pull reuses it
+  CHECK(sn.Prepare("child", name, {}).ok());
+  umount2((root / "snapshots" / "1" / "fs").c_str(), MNT_DETACH);
 }
