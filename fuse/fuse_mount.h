@@ -11,6 +11,8 @@
 #include <thread>
 
 #include "absl/status/statusor.h"
+#include "common/unique_fd.h"
+#include "fuse/fuse_keepers.h"
 
 namespace tide::fuse {
 
@@ -19,6 +21,9 @@ struct FuseMountOptions {
   int max_threads = 16;          // worker threads of the session loop
   uint32_t readahead_kb = 1024;  // 0: keep the kernel's default
   bool allow_other = true;       // containers run as other users
+  // Non-null: the connection is handed to a keeper process so it survives a restart of this daemon
+  // (fuse_keepers.h). Must outlive the mount.
+  FuseKeepers* keepers = nullptr;
 };
 
 // A mounted FUSE session served by a multi-threaded loop on its own thread. Destruction (or Stop)
@@ -30,6 +35,14 @@ class FuseMount {
   static absl::StatusOr<std::unique_ptr<FuseMount>> Start(const std::filesystem::path& mountpoint,
                                                           const fuse_lowlevel_ops& ops, void* userdata,
                                                           const FuseMountOptions& options);
+  // Serves a connection that is already mounted at `mountpoint`, on its /dev/fuse descriptor `fd`
+  // (from a keeper, after a restart): the kernel negotiated INIT with the previous daemon, so the
+  // session is given the INIT it would have seen, and the kernel is asked to resend the requests the
+  // previous daemon had read but not answered (FUSE_NOTIFY_RESEND, Linux 6.9+). The inode numbers
+  // must mean what they meant to the previous daemon (LayerFs: index entry + 1).
+  static absl::StatusOr<std::unique_ptr<FuseMount>> Adopt(const std::filesystem::path& mountpoint,
+                                                          UniqueFd fd, const fuse_lowlevel_ops& ops,
+                                                          void* userdata, const FuseMountOptions& options);
   ~FuseMount();
   FuseMount(const FuseMount&) = delete;
   FuseMount& operator=(const FuseMount&) = delete;
@@ -45,7 +58,13 @@ class FuseMount {
 
  private:
   FuseMount() = default;
+  static absl::StatusOr<std::unique_ptr<FuseMount>> NewSession(const std::filesystem::path& mountpoint,
+                                                               const fuse_lowlevel_ops& ops, void* userdata,
+                                                               const FuseMountOptions& options);
+  void StartLoop(const FuseMountOptions& options);
   std::filesystem::path mountpoint_;
+  FuseKeepers* keepers_ = nullptr;
+  bool adopted_ = false;
   fuse_session* session_ = nullptr;
   unsigned connection_ = 0;
   std::thread loop_;

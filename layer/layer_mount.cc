@@ -100,7 +100,7 @@ absl::StatusOr<std::unique_ptr<LayerMount>> LayerMount::Create(
     std::string layer_name, std::shared_ptr<fetch::BlobSource> blob,
     std::shared_ptr<const format::LayerIndex> index, std::shared_ptr<cache::ChunkCache> cache,
     std::shared_ptr<fetch::PrefetchQueue> queue, const std::filesystem::path& mountpoint,
-    const LayerMountOptions& options) {
+    const LayerMountOptions& options, UniqueFd adopt) {
   std::unique_ptr<LayerMount> m(new LayerMount());
   m->name_ = std::move(layer_name);
   m->index_ = std::move(index);
@@ -115,8 +115,13 @@ absl::StatusOr<std::unique_ptr<LayerMount>> LayerMount::Create(
   m->fs_ = std::make_unique<fuse::LayerFs>(m->index_, m->fetcher_, m->recorder_, options.kernel, options.ids);
   fuse::FuseMountOptions fuse_options = options.fuse;
   fuse_options.readahead_kb = options.kernel.readahead_kb;
-  TIDE_ASSIGN_OR_RETURN(m->fuse_,
-                        fuse::FuseMount::Start(mountpoint, fuse::LayerFs::Ops(), m->fs_.get(), fuse_options));
+  if (adopt.valid()) {
+    TIDE_ASSIGN_OR_RETURN(m->fuse_, fuse::FuseMount::Adopt(mountpoint, std::move(adopt), fuse::LayerFs::Ops(),
+                                                           m->fs_.get(), fuse_options));
+  } else {
+    TIDE_ASSIGN_OR_RETURN(
+        m->fuse_, fuse::FuseMount::Start(mountpoint, fuse::LayerFs::Ops(), m->fs_.get(), fuse_options));
+  }
   std::span<const uint32_t> startup = idx->startup_chunks();
   std::span<const uint32_t> ranks = idx->startup_ranks();
   LearnedStartup learned;

@@ -60,16 +60,15 @@ absl::StatusOr<std::shared_ptr<const format::LayerIndex>> LoadLayerIndex(
     const format::IndexLimits& limits = {});
 
 // One layer mounted through FUSE: index, fetcher, optional prefetch and access recording. The
-// destructor stops prefetch, releases blocked readers and unmounts.
+// destructor stops prefetch, releases blocked readers and unmounts. Create with `adopt` (a kept
+// connection already mounted at `mountpoint`) serves that connection instead of mounting.
 class LayerMount {
  public:
-  static absl::StatusOr<std::unique_ptr<LayerMount>> Create(std::string layer_name,
-                                                            std::shared_ptr<fetch::BlobSource> blob,
-                                                            std::shared_ptr<const format::LayerIndex> index,
-                                                            std::shared_ptr<cache::ChunkCache> cache,
-                                                            std::shared_ptr<fetch::PrefetchQueue> queue,
-                                                            const std::filesystem::path& mountpoint,
-                                                            const LayerMountOptions& options);
+  static absl::StatusOr<std::unique_ptr<LayerMount>> Create(
+      std::string layer_name, std::shared_ptr<fetch::BlobSource> blob,
+      std::shared_ptr<const format::LayerIndex> index, std::shared_ptr<cache::ChunkCache> cache,
+      std::shared_ptr<fetch::PrefetchQueue> queue, const std::filesystem::path& mountpoint,
+      const LayerMountOptions& options, UniqueFd adopt = UniqueFd());
   ~LayerMount();
 
   const std::string& name() const { return name_; }

@@ -2,6 +2,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/log.h"
 #include "common/status_macros.h"
 #include "fetch/registry_blob_source.h"
 #include "format/annotations.h"
@@ -53,6 +54,9 @@ absl::StatusOr<std::unique_ptr<LayerMountManager>> LayerMountManager::Create(
   m->limiter_ = std::make_shared<fetch::FetchLimiter>(options.limits);
   m->queue_ = std::make_shared<fetch::PrefetchQueue>(m->limiter_, options.limits);
   TIDE_ASSIGN_OR_RETURN(m->registry_, registry::RegistryClient::Create(options.registry));
+  if (!options.keeper_dir.empty() && !options.keeper_binary.empty()) {
+    m->keepers_ = std::make_unique<fuse::FuseKeepers>(options.keeper_dir, options.keeper_binary);
+  }
   return m;
 }
 
@@ -67,6 +71,11 @@ absl::Status LayerMountManager::Mount(const RemoteLayer& layer, const fs::path& 
 
 absl::Status LayerMountManager::Mount(const RemoteLayer& layer, const fs::path& mountpoint,
                                       const LayerMountOptions& options) {
+  return MountRemote(layer, mountpoint, options, UniqueFd());
+}
+
+absl::Status LayerMountManager::MountRemote(const RemoteLayer& layer, const fs::path& mountpoint,
+                                            const LayerMountOptions& options, UniqueFd adopt) {
   TIDE_ASSIGN_OR_RETURN(registry::Reference ref, registry::Reference::Parse(layer.reference));
   IndexLocation where = layer.index;
   // With the index location known, no request is needed before the first read: a warm cache
@@ -79,12 +88,18 @@ absl::Status LayerMountManager::Mount(const RemoteLayer& layer, const fs::path& 
   if (where.blob_size == 0 && where.digest.empty()) where.blob_size = reader->size();
   auto source = std::make_shared<fetch::RegistryBlobSource>(std::move(reader));
   std::string name = absl::StrCat(ref.registry(), "/", ref.repository(), "@", layer.layer_digest.str());
-  return MountBlob(name, std::move(source), where, mountpoint, options);
+  return MountBlobOn(name, std::move(source), where, mountpoint, options, std::move(adopt));
 }
 
 absl::Status LayerMountManager::MountBlob(const std::string& name, std::shared_ptr<fetch::BlobSource> blob,
                                           const IndexLocation& index, const fs::path& mountpoint,
                                           const LayerMountOptions& options) {
+  return MountBlobOn(name, std::move(blob), index, mountpoint, options, UniqueFd());
+}
+
+absl::Status LayerMountManager::MountBlobOn(const std::string& name, std::shared_ptr<fetch::BlobSource> blob,
+                                            const IndexLocation& index, const fs::path& mountpoint,
+                                            const LayerMountOptions& options, UniqueFd adopt) {
   fs::path key = mountpoint.lexically_normal();
   {
     std::lock_guard lock(mu_);
@@ -93,9 +108,11 @@ absl::Status LayerMountManager::MountBlob(const std::string& name, std::shared_p
   }
   TIDE_ASSIGN_OR_RETURN(std::shared_ptr<const format::LayerIndex> idx,
                         LoadLayerIndex(*blob, index, cache_.get(), options_.index_limits));
-  TIDE_ASSIGN_OR_RETURN(
-      std::unique_ptr<LayerMount> mount,
-      LayerMount::Create(name, std::move(blob), std::move(idx), cache_, queue_, key, options));
+  LayerMountOptions with_keepers = options;
+  with_keepers.fuse.keepers = keepers_.get();
+  TIDE_ASSIGN_OR_RETURN(std::unique_ptr<LayerMount> mount,
+                        LayerMount::Create(name, std::move(blob), std::move(idx), cache_, queue_, key,
+                                           with_keepers, std::move(adopt)));
   std::lock_guard lock(mu_);
   mounts_[key] = std::move(mount);
   return absl::OkStatus();
@@ -125,6 +142,18 @@ absl::Status LayerMountManager::Restore(const RemoteLayer& layer, const fs::path
 
 absl::Status LayerMountManager::Restore(const RemoteLayer& layer, const fs::path& mountpoint,
                                         const LayerMountOptions& options) {
+  if (keepers_ != nullptr) {
+    absl::StatusOr<UniqueFd> kept = keepers_->Reclaim(mountpoint);
+    if (kept.ok()) {
+      absl::Status adopted = MountRemote(layer, mountpoint, options, std::move(*kept));
+      if (adopted.ok()) {
+        log::Info("layer mount taken over from the previous process", {{"mountpoint", mountpoint.string()}});
+        return adopted;
+      }
+      log::Warn("cannot take over the kept layer mount, mounting it again",
+                {{"mountpoint", mountpoint.string()}, {"error", adopted.message()}});
+    }
+  }
   TIDE_RETURN_IF_ERROR(Unmount(mountpoint));
   return Mount(layer, mountpoint, options);
 }

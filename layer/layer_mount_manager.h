@@ -21,6 +21,10 @@ struct LayerMountManagerOptions {
   LayerMountOptions defaults;                // per-mount options unless a Mount call overrides them
   registry::RegistryClientOptions registry;  // retries are kept short: the fetcher retries itself
   format::IndexLimits index_limits;          // per layer; a layer over them is not mounted
+  // Both set: every mount's connection is held by a tide-fuse-keeper (`keeper_binary`, records in
+  // `keeper_dir`), so it outlives this process, and Restore takes a kept connection back.
+  std::filesystem::path keeper_dir;
+  std::filesystem::path keeper_binary;
 };
 
 // A layer in a registry, as the snapshotter or `tidectl mount` knows it.
@@ -55,9 +59,11 @@ class LayerMountManager {
   // left there. OK when nothing is mounted.
   absl::Status Unmount(const std::filesystem::path& mountpoint);
 
-  // After a restart: replaces whatever is at `mountpoint` (typically the dead FUSE mount of a previous
-  // process, which fails every access with ENOTCONN) with a working mount of the layer. The chunk
-  // cache makes this cheap: nothing already fetched is fetched again.
+  // After a restart: serves the layer at `mountpoint` again. When a keeper still holds the previous
+  // process's connection there, that connection is served as it is: its readers never noticed the
+  // restart. Otherwise whatever is there (typically a dead FUSE mount, which fails every access with
+  // ENOTCONN) is replaced with a new mount. The chunk cache makes either cheap: nothing already
+  // fetched is fetched again.
   absl::Status Restore(const RemoteLayer& layer, const std::filesystem::path& mountpoint);
   absl::Status Restore(const RemoteLayer& layer, const std::filesystem::path& mountpoint,
                        const LayerMountOptions& options);
@@ -70,7 +76,13 @@ class LayerMountManager {
 
  private:
   LayerMountManager() = default;
+  absl::Status MountRemote(const RemoteLayer& layer, const std::filesystem::path& mountpoint,
+                           const LayerMountOptions& options, UniqueFd adopt);
+  absl::Status MountBlobOn(const std::string& name, std::shared_ptr<fetch::BlobSource> blob,
+                           const IndexLocation& index, const std::filesystem::path& mountpoint,
+                           const LayerMountOptions& options, UniqueFd adopt);
   LayerMountManagerOptions options_;
+  std::unique_ptr<fuse::FuseKeepers> keepers_;
   std::shared_ptr<cache::ChunkCache> cache_;
   std::shared_ptr<fetch::FetchLimiter> limiter_;
   std::shared_ptr<fetch::PrefetchQueue> queue_;

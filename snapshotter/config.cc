@@ -32,6 +32,14 @@ class Reader {
     return absl::OkStatus();
   }
 
+  absl::Status Bool(std::string_view key, bool* out) const {
+    const toml::node* node = table_.get(key);
+    if (node == nullptr) return absl::OkStatus();
+    if (!node->is_boolean()) return Error(key, "must be true or false");
+    *out = *node->value<bool>();
+    return absl::OkStatus();
+  }
+
   absl::Status Int(std::string_view key, int64_t min, int64_t* out) const {
     const toml::node* node = table_.get(key);
     if (node == nullptr) return absl::OkStatus();
@@ -120,6 +128,8 @@ constexpr std::string_view kKeys[] = {"root",
                                       "prefetch_bandwidth",
                                       "read_timeout",
                                       "max_index_memory",
+                                      "keep_mounts_on_restart",
+                                      "fuse_keeper",
                                       "log_level"};
 
 absl::Status CheckKnownKeys(const toml::table& table, std::string_view source) {
@@ -177,6 +187,12 @@ absl::StatusOr<Config> ParseConfig(std::string_view text, std::string_view sourc
   TIDE_RETURN_IF_ERROR(r.Size("max_index_memory", &config.max_index_memory));
   if (config.max_index_memory < (uint64_t{1} << 20))
     return r.Error("max_index_memory", "must be at least 1 MiB");
+  TIDE_RETURN_IF_ERROR(r.Bool("keep_mounts_on_restart", &config.keep_mounts_on_restart));
+  std::string keeper;
+  TIDE_RETURN_IF_ERROR(r.String("fuse_keeper", &keeper));
+  config.fuse_keeper = keeper;
+  if (!config.fuse_keeper.empty() && !config.fuse_keeper.is_absolute())
+    return r.Error("fuse_keeper", "must be an absolute path");
   std::string level = "info";
   TIDE_RETURN_IF_ERROR(r.String("log_level", &level));
   auto parsed = log::ParseLevel(level);

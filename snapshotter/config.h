@@ -29,6 +29,12 @@ struct Config {
   absl::Duration read_timeout = absl::Seconds(30);
   // Memory one layer's index may take to load; a layer over it takes the ordinary (non-lazy) path.
   uint64_t max_index_memory = format::kDefaultMaxIndexMemory;
+  // Lazy layer mounts outlive a restart or upgrade of the daemon: each FUSE connection is also held
+  // by a tide-fuse-keeper process, SIGTERM leaves the mounts in place, and the next daemon serves
+  // them again, so running containers never see the restart (docs/restart.md).
+  bool keep_mounts_on_restart = true;
+  // The tide-fuse-keeper binary; empty: the one beside the tide-snapshotter executable.
+  std::filesystem::path fuse_keeper;
   log::Level log_level = log::Level::kInfo;
 };
 

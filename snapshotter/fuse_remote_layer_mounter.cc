@@ -107,6 +107,14 @@ class FuseRemoteLayerMounter : public RemoteLayerMounter {
   std::unique_ptr<ProfileKeeper> keeper_;  // declared after manager_: goes first
 };
 
+// The keeper the daemon hands its FUSE connections to: configured, or the one installed beside it.
+std::filesystem::path FuseKeeperBinary(const Config& config) {
+  if (!config.fuse_keeper.empty()) return config.fuse_keeper;
+  std::error_code ec;
+  std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::filesystem::path("tide-fuse-keeper") : self.parent_path() / "tide-fuse-keeper";
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<RemoteLayerMounter>> MakeRemoteLayerMounter(const Config& config,
@@ -126,6 +134,10 @@ absl::StatusOr<std::unique_ptr<RemoteLayerMounter>> MakeRemoteLayerMounter(const
   // The fetcher retries within read_timeout itself; keep each registry call short.
   options.registry.retry.max_attempts = 2;
   options.registry.retry.budget = std::chrono::seconds(2);
+  if (config.keep_mounts_on_restart) {
+    options.keeper_dir = root.root() / "fuse-keepers";
+    options.keeper_binary = FuseKeeperBinary(config);
+  }
   TIDE_ASSIGN_OR_RETURN(std::unique_ptr<layer::LayerMountManager> manager,
                         layer::LayerMountManager::Create(options));
   return std::unique_ptr<RemoteLayerMounter>(

@@ -59,6 +59,13 @@ int Run(const Config& config) {
   (*server)->Shutdown();
   (*server)->Wait();
   server->reset();
+  if (config.keep_mounts_on_restart) {
+    // Lazy layers stay mounted, their connections held by their keepers, for the next daemon to
+    // serve; what was in flight is resent to it. Destructors would unmount them, so leave as a
+    // crash would: the metadata store's committed transactions are already durable.
+    log::Info("stopped", {{"layer_mounts", "kept for the next start"}});
+    std::_Exit(0);
+  }
   log::Info("stopped");
   return 0;
 }

@@ -83,6 +83,17 @@ void PullEnv::KillAndRestartSnapshotter(const std::function<void()>& while_down)
   tide_.reset();
   if (while_down) while_down();
   auto tide = TideSnapshotterProcess::Start(tide_options_);
+  INFO(tide.status().ToString());
+  REQUIRE(tide.ok());
+  tide_ = std::move(*tide);
+}
+
+void PullEnv::StopAndRestartSnapshotter(const std::string& binary) {
+  tide_->Stop();
+  tide_.reset();
+  if (!binary.empty()) tide_options_.binary = binary;
+  auto tide = TideSnapshotterProcess::Start(tide_options_);
+  INFO(tide.status().ToString());
   REQUIRE(tide.ok());
   tide_ = std::move(*tide);
 }

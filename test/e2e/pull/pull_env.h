@@ -66,6 +66,10 @@ class PullEnv {
   // kill -9 tide-snapshotter and start it again on the same root and socket; `while_down` runs
   // in between (e.g. to wipe the chunk cache).
   void KillAndRestartSnapshotter(const std::function<void()>& while_down = {});
+  // SIGTERM to tide-snapshotter, then starts `binary` (empty: the same one) on the same root and
+  // socket: an upgrade.
+  void StopAndRestartSnapshotter(const std::string& binary = "");
+  std::string tide_log_path() const { return tide_options_.log_path; }
 
  private:
   TempDir dir_{"tide-pull-e2e"};

@@ -80,3 +80,21 @@ TEST_CASE("config: the shipped example config loads", "[snapshotter][config]") {
   CHECK(config->prefetch_bandwidth == 200ULL << 20);
   CHECK(config->address == "/run/tide-snapshotter/tide-snapshotter.sock");
 }
+
+TEST_CASE("Config: keep_mounts_on_restart and fuse_keeper") {
+  auto defaults = ParseConfig("", "c.toml");
+  REQUIRE(defaults.ok());
+  CHECK(defaults->keep_mounts_on_restart);
+  CHECK(defaults->fuse_keeper.empty());
+  auto set =
+      ParseConfig("keep_mounts_on_restart = false\nfuse_keeper = \"/opt/tide/tide-fuse-keeper\"\n", "c.toml");
+  REQUIRE(set.ok());
+  CHECK_FALSE(set->keep_mounts_on_restart);
+  CHECK(set->fuse_keeper == "/opt/tide/tide-fuse-keeper");
+  auto not_bool = ParseConfig("keep_mounts_on_restart = \"yes\"\n", "c.toml");
+  REQUIRE_FALSE(not_bool.ok());
+  CHECK_THAT(std::string(not_bool.status().message()), Catch::Contains("keep_mounts_on_restart"));
+  auto relative = ParseConfig("fuse_keeper = \"bin/keeper\"\n", "c.toml");
+  REQUIRE_FALSE(relative.ok());
+  CHECK_THAT(std::string(relative.status().message()), Catch::Contains("absolute"));
+}
