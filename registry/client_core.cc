@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "common/string_view_compat.h"
+#include "registry/content_range.h"
 
 namespace tide::registry {
 namespace {
@@ -66,25 +67,20 @@ class RangeHandler : public ResponseHandler {
     uint64_t want_start = offset_ + pos_;
     uint64_t want_end = offset_ + out_.size() - 1;
     if (head.status == 206) {
-      std::string_view cr = head.Header("content-range");
-      uint64_t start = 0, end = 0, total = 0;
-      bool total_known = false;
-      if (cr.starts_with("bytes ")) cr.remove_prefix(6);
-      size_t dash = cr.find('-'), slash = cr.find('/');
-      if (dash == std::string_view::npos || slash == std::string_view::npos || slash < dash ||
-          !ParseU64(cr.substr(0, dash), start) || !ParseU64(cr.substr(dash + 1, slash - dash - 1), end)) {
+      std::optional<ContentRange> range = ParseContentRange(head.Header("content-range"));
+      if (!range) {
         return absl::DataLossError(
             absl::StrCat(*what_, ": bad Content-Range \"", Sv(head.Header("content-range")), "\""));
       }
-      total_known = ParseU64(cr.substr(slash + 1), total);
+      const uint64_t start = range->first, end = range->last;
       if (start != want_start) {
         return absl::DataLossError(
             absl::StrCat(*what_, ": asked for bytes from ", want_start, ", got from ", start));
       }
       if (end != want_end) {
-        if (end < want_end && total_known && want_end >= total) {
+        if (end < want_end && range->total && want_end >= *range->total) {
           return absl::OutOfRangeError(absl::StrCat(*what_, ": range ", offset_, "+", out_.size(),
-                                                    " ends beyond the blob's ", total, " bytes"));
+                                                    " ends beyond the blob's ", *range->total, " bytes"));
         }
         return absl::DataLossError(
             absl::StrCat(*what_, ": asked for bytes up to ", want_end, ", got up to ", end));

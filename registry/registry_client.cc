@@ -13,6 +13,7 @@
 #include "oci/media_types.h"
 #include "registry/blob_range_reader.h"
 #include "registry/client_core.h"
+#include "registry/content_range.h"
 
 namespace tide::registry {
 namespace {
@@ -55,8 +56,8 @@ class BlobHandler : public ResponseHandler {
     skip_ = 0;
     if (head.status == 206) {
       std::string_view cr = head.Header("content-range");
-      std::string expect = absl::StrCat("bytes ", delivered_, "-");
-      if (!cr.starts_with(expect)) {
+      std::optional<ContentRange> range = ParseContentRange(cr);
+      if (!range || range->first != delivered_) {
         return absl::DataLossError(
             absl::StrCat(*what_, ": resume at ", delivered_, " got Content-Range \"", Sv(cr), "\""));
       }

@@ -29,18 +29,22 @@ std::optional<std::chrono::milliseconds> RetryState::NextDelay(
 
 std::optional<std::chrono::milliseconds> ParseRetryAfter(std::string_view value) {
   if (value.empty()) return std::nullopt;
+  // A registry's number is capped before it is scaled: "9223372036854775807" seconds must not
+  // overflow into a negative wait (found by registry_fuzz_responses).
+  constexpr int64_t kMaxSeconds = 24 * 3600;
   int64_t seconds = 0;
   auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
   if (ec == std::errc() && end == value.data() + value.size()) {
     if (seconds < 0) return std::nullopt;
-    return std::chrono::milliseconds(seconds * 1000);
+    return std::chrono::milliseconds(std::min(seconds, kMaxSeconds) * 1000);
   }
   std::tm tm{};
   std::string text(value);
   if (strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm) == nullptr) return std::nullopt;
   int64_t at = timegm(&tm);
   int64_t now = std::time(nullptr);
-  return std::chrono::milliseconds(std::max<int64_t>(0, at - now) * 1000);
+  if (at < now) return std::chrono::milliseconds(0);
+  return std::chrono::milliseconds(std::min(at - now, kMaxSeconds) * 1000);
 }
 
 }  // namespace tide::registry

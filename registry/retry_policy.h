@@ -32,7 +32,7 @@ class RetryState {
   std::chrono::milliseconds waited_{0};
 };
 
-// Parses a Retry-After value: delta seconds or an HTTP-date.
+// Parses a Retry-After value: delta seconds or an HTTP-date, capped at a day.
 std::optional<std::chrono::milliseconds> ParseRetryAfter(std::string_view value);
 
 }  // namespace tide::registry

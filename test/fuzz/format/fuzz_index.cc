@@ -11,13 +11,11 @@
 #include "format/footer.h"
 #include "format/layer_index.h"
 #include "format/le_bytes.h"
+#include "test/fuzz/fuzz_check.h"
 
 namespace {
 
 using namespace tide::format;
-
-#define FUZZ_CHECK(cond) \
-  if (!(cond)) __builtin_trap()
 
 void Exercise(const absl::StatusOr<LayerIndex>& parsed) {
   if (!parsed.ok()) return;

@@ -11,13 +11,11 @@
 #include "format/layer_index.h"
 #include "format/layer_writer.h"
 #include "format/tar_reader.h"
+#include "test/fuzz/fuzz_check.h"
 
 namespace {
 
 using namespace tide::format;
-
-#define FUZZ_CHECK(cond) \
-  if (!(cond)) __builtin_trap()
 
 // Reads everything; returns whether the whole archive was accepted, and checks the reader hands out
 // every byte.

@@ -56,5 +56,13 @@ TEST_CASE("Retry-After parses seconds and HTTP dates") {
   CHECK(*d <= milliseconds(100000));
 }
 
+TEST_CASE("A huge Retry-After is capped at a day, never overflowed into a negative wait") {
+  const auto day = std::chrono::milliseconds(24LL * 3600 * 1000);
+  CHECK(ParseRetryAfter("9223372036854775807") == day);
+  CHECK(ParseRetryAfter("9223372036854776") == day);
+  CHECK(ParseRetryAfter("Fri, 31 Dec 9999 23:59:59 GMT") == day);
+  CHECK(ParseRetryAfter("86399") == std::chrono::milliseconds(86399000));
+}
+
 }  // namespace
 }  // namespace tide::registry

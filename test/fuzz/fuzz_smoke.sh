@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Builds every libFuzzer target (tide_fuzz_target) in a separate clang build tree and runs each for
+# SECONDS on its committed corpus (test/fuzz/<component>/corpus/<target>/) plus seeds made here and
+# now: GNU tar archives in ustar, gnu and pax formats of a small tree with long names, links and
+# xattrs, and the tide index of one of them. Fails if any target crashes or finds a violated property.
+# usage: fuzz_smoke.sh SOURCE_DIR BUILD_DIR SECONDS [TARGET...]   (no TARGET: all of them)
+set -euo pipefail
+src=$1 build=$(realpath -m "$2") seconds=$3
+shift 3
+if [ ! -f "$build/CMakeCache.txt" ]; then
+  cmake -S "$src" -B "$build" -G Ninja -DTIDE_FUZZ=ON -DTIDE_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+    -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined" >"$build.configure.log" 2>&1 ||
+    { cat "$build.configure.log"; exit 1; }
+fi
+cmake --build "$build" --target tide_fuzz_all format_make_index_seed -j"$(nproc)"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+tree=$work/tree
+mkdir -p "$tree/dir/sub" "$work/tar" "$work/index"
+echo "hello" >"$tree/dir/file.txt"
+head -c 3000 /dev/zero >"$tree/dir/zeros"
+ln -s file.txt "$tree/dir/link"
+ln "$tree/dir/file.txt" "$tree/dir/hardlink"
+touch "$tree/dir/sub/$(printf 'n%.0s' $(seq 1 150))"
+touch "$tree/dir/.wh.gone" "$tree/dir/sub/.wh..wh..opq"
+setfattr -n user.seed -v value "$tree/dir/file.txt" 2>/dev/null || true
+for fmt in ustar gnu pax; do
+  tar --format="$fmt" --xattrs -C "$tree" -cf "$work/tar/$fmt.tar" dir 2>/dev/null ||
+    tar --format="$fmt" -C "$tree" -cf "$work/tar/$fmt.tar" dir
+done
+"$build/test/fuzz/format/format_make_index_seed" "$work/tar/pax.tar" "$work/index/frame.bin" "$work/index/proto.bin"
+
+# Inputs that crash a target are kept here (crash-<target>-<sha1>) for a unit test of the fix.
+crashes=$build/crashes
+mkdir -p "$crashes"
+status=0
+while read -r name binary corpus; do
+  [ -n "$name" ] || continue
+  if [ $# -gt 0 ] && ! printf '%s\n' "$@" | grep -qx "$name"; then continue; fi
+  seeds=$work/seeds-$name
+  mkdir -p "$seeds"
+  [ -d "$corpus" ] && cp "$corpus"/* "$seeds"/ 2>/dev/null || true
+  case $name in
+    format_fuzz_tar) cp "$work"/tar/* "$seeds"/ ;;
+    format_fuzz_index) cp "$work"/index/* "$seeds"/ ;;
+  esac
+  echo "== $name: ${seconds}s on $(ls "$seeds" | wc -l) seeds"
+  if ! (cd "$work" && "$binary" -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 \
+    -artifact_prefix="$crashes/crash-$name-" -print_final_stats=1 "$seeds" >"$work/$name.log" 2>&1); then
+    status=1
+    echo "!! $name failed:"
+  fi
+  grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+==ERROR|SUMMARY)|Test unit written" \
+    "$work/$name.log" || true
+done <"$build/fuzz_targets.txt"
+exit $status
