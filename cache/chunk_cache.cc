@@ -156,6 +156,7 @@ void ChunkCache::EvictLocked() {
     ::unlink(PathOf(digest).c_str());
     used_bytes_ -= entries_[digest].size;
     entries_.erase(digest);
+    evictions_.fetch_add(1, std::memory_order_relaxed);
   }
 }
 

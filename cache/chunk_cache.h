@@ -49,6 +49,7 @@ class ChunkCache {
 
   uint64_t used_bytes() const { return used_bytes_.load(std::memory_order_relaxed); }
   uint64_t max_bytes() const { return max_bytes_; }
+  uint64_t evictions() const { return evictions_.load(std::memory_order_relaxed); }
   size_t chunk_count();
   const std::filesystem::path& root() const { return root_; }
 
@@ -70,6 +71,7 @@ class ChunkCache {
   const std::filesystem::path root_;
   const uint64_t max_bytes_;
   std::atomic<uint64_t> used_bytes_{0};
+  std::atomic<uint64_t> evictions_{0};
   std::atomic<uint64_t> tmp_seq_{0};
   std::mutex mu_;
   uint64_t clock_ = 0;

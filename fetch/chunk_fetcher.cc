@@ -1,11 +1,13 @@
 #include "fetch/chunk_fetcher.h"
 
 #include <algorithm>
+#include <chrono>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "common/string_view_compat.h"
 #include "fetch/store_pipeline.h"
+#include "metrics/node_latencies.h"
 
 namespace tide::fetch {
 namespace {
@@ -46,6 +48,12 @@ bool ChunkFetcher::IsCached(uint32_t index) {
   if (!cache_->Contains(chunks_[index].digest)) return false;
   present_[index].store(true, std::memory_order_release);
   return true;
+}
+
+size_t ChunkFetcher::present_count() const {
+  size_t n = 0;
+  for (size_t i = 0; i < chunks_.size(); ++i) n += present_[i].load(std::memory_order_relaxed) ? 1 : 0;
+  return n;
 }
 
 void ChunkFetcher::MarkEvicted(uint32_t index) { present_[index].store(false, std::memory_order_release); }
@@ -99,7 +107,7 @@ absl::Status ChunkFetcher::FetchReserved(std::span<const uint32_t> reserved, uin
     for (uint32_t i : mine) Finish(i, absl::CancelledError("unmounting"));
     return absl::CancelledError("unmounting");
   }
-  return FetchClaimed(mine, merge_bytes, /*pipelined=*/true, kNoDeadline);
+  return FetchClaimed(mine, merge_bytes, /*pipelined=*/true, kNoDeadline, FetchKind::kStartup);
 }
 
 void ChunkFetcher::Release(std::span<const uint32_t> reserved) {
@@ -147,6 +155,7 @@ absl::Status ChunkFetcher::StoreChunk(uint32_t index, std::string_view blob_byte
     present_[index].store(true, std::memory_order_release);
     stats_.chunks_fetched.fetch_add(1, std::memory_order_relaxed);
   } else {
+    if (absl::IsDataLoss(st)) stats_.verify_failures.fetch_add(1, std::memory_order_relaxed);
     st = absl::Status(st.code(),
                       absl::StrCat("chunk ", index, " of ", source_->Describe(), ": ", st.message()));
   }
@@ -155,10 +164,13 @@ absl::Status ChunkFetcher::StoreChunk(uint32_t index, std::string_view blob_byte
 }
 
 absl::Status ChunkFetcher::FetchRun(const std::vector<uint32_t>& run, bool pipelined,
-                                    BlobSource::Deadline deadline) {
+                                    BlobSource::Deadline deadline, FetchKind kind) {
   const uint64_t start = chunks_[run.front()].blob_offset;
   const uint64_t end = chunks_[run.back()].blob_offset + chunks_[run.back()].blob_length;
+  const auto kind_index = static_cast<size_t>(kind);
   stats_.requests.fetch_add(1, std::memory_order_relaxed);
+  stats_.requests_by_kind[kind_index].fetch_add(1, std::memory_order_relaxed);
+  const auto began = std::chrono::steady_clock::now();
   // Not zero-filled: every byte is written by the read before it is used.
   std::unique_ptr<char[]> buffer(new char[end - start]);
   const std::span<char> bytes(buffer.get(), end - start);
@@ -190,6 +202,8 @@ absl::Status ChunkFetcher::FetchRun(const std::vector<uint32_t>& run, bool pipel
   };
   absl::Status read = source_->ReadInto(start, bytes, deliver, deadline);
   stats_.blob_bytes.fetch_add(arrived, std::memory_order_relaxed);
+  stats_.bytes_by_kind[kind_index].fetch_add(arrived, std::memory_order_relaxed);
+  metrics::FetchLatency().Observe(std::chrono::steady_clock::now() - began);
   if (!read.ok()) {
     if (pipeline) pipeline->Close();
     absl::Status st(read.code(), absl::StrCat("fetch ", source_->Describe(), " range ", start, "+",
@@ -203,12 +217,12 @@ absl::Status ChunkFetcher::FetchRun(const std::vector<uint32_t>& run, bool pipel
 }
 
 absl::Status ChunkFetcher::FetchClaimed(const std::vector<uint32_t>& mine, uint64_t merge_bytes,
-                                        bool pipelined, BlobSource::Deadline deadline) {
+                                        bool pipelined, BlobSource::Deadline deadline, FetchKind kind) {
   absl::Status first_error;
   std::vector<uint32_t> run;
   auto flush = [&] {
     if (run.empty()) return;
-    absl::Status st = FetchRun(run, pipelined, deadline);
+    absl::Status st = FetchRun(run, pipelined, deadline, kind);
     if (first_error.ok()) first_error = st;
     run.clear();
   };
@@ -230,7 +244,8 @@ absl::Status ChunkFetcher::FetchClaimed(const std::vector<uint32_t>& mine, uint6
 absl::Status ChunkFetcher::Attempt(uint32_t first, uint32_t last,
                                    std::chrono::steady_clock::time_point deadline, bool* dropped) {
   Plan plan = Claim(first, last, /*wait_for_others=*/true);
-  absl::Status status = FetchClaimed(plan.mine, options_.max_merge_bytes, /*pipelined=*/false, deadline);
+  absl::Status status =
+      FetchClaimed(plan.mine, options_.max_merge_bytes, /*pipelined=*/false, deadline, FetchKind::kOnDemand);
   std::unique_lock lock(mu_);
   for (const auto& flight : plan.others) {
     bool done = cv_.wait_until(lock, deadline, [&] { return flight->done || cancelled_; });
@@ -249,7 +264,13 @@ absl::Status ChunkFetcher::Ensure(uint32_t first, uint32_t last, FetchPriority p
   if (last >= chunks_.size() || first > last) {
     return absl::OutOfRangeError(absl::StrCat("chunks ", first, "..", last, " outside layer ", layer_name_));
   }
-  if (priority == FetchPriority::kOnDemand) limiter_->NoteRead();
+  if (priority == FetchPriority::kOnDemand) {
+    limiter_->NoteRead();
+    bool all_present = true;
+    for (uint32_t i = first; i <= last && all_present; ++i)
+      all_present = present_[i].load(std::memory_order_relaxed);
+    (all_present ? stats_.cache_hits : stats_.cache_misses).fetch_add(1, std::memory_order_relaxed);
+  }
   const auto start = std::chrono::steady_clock::now();
   const auto deadline = start + options_.read_timeout;
   int data_loss = 0;
@@ -282,7 +303,7 @@ absl::Status ChunkFetcher::FetchOnce(uint32_t first, uint32_t last, uint64_t mer
   if (cancelled_) return absl::CancelledError("unmounting");
   if (last >= chunks_.size() || first > last) return absl::OutOfRangeError("chunk range outside layer");
   Plan plan = Claim(first, last, /*wait_for_others=*/false);
-  return FetchClaimed(plan.mine, merge_bytes, /*pipelined=*/false, kNoDeadline);
+  return FetchClaimed(plan.mine, merge_bytes, /*pipelined=*/false, kNoDeadline, FetchKind::kBackground);
 }
 
 }  // namespace tide::fetch

@@ -1,6 +1,7 @@
 #ifndef TIDE_FETCH_CHUNK_FETCHER_H_
 #define TIDE_FETCH_CHUNK_FETCHER_H_
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -46,11 +47,22 @@ struct FetcherOptions {
   uint64_t sequential_lookahead_bytes = 4 << 20;
 };
 
+// Why a range request was made: a reader needed it, a startup set's prefetch, or the background
+// prefetch of the rest.
+enum class FetchKind { kOnDemand, kStartup, kBackground };
+inline constexpr size_t kFetchKinds = 3;
+
 struct FetcherStats {
   std::atomic<uint64_t> requests{0};
   std::atomic<uint64_t> blob_bytes{0};
+  std::array<std::atomic<uint64_t>, kFetchKinds> requests_by_kind{};
+  std::array<std::atomic<uint64_t>, kFetchKinds> bytes_by_kind{};
   std::atomic<uint64_t> chunks_fetched{0};
   std::atomic<uint64_t> failures{0};
+  std::atomic<uint64_t> verify_failures{0};  // chunks that did not decode to their digest
+  // Reads (Ensure on demand) whose chunks were all in the cache already, and those that were not.
+  std::atomic<uint64_t> cache_hits{0};
+  std::atomic<uint64_t> cache_misses{0};
 };
 
 // Brings a layer's chunks into the cache: one fetch per chunk however many readers wait for it
@@ -85,6 +97,8 @@ class ChunkFetcher {
   bool IsClaimed(uint32_t index);
 
   bool IsCached(uint32_t index);
+  // Chunks known to be in the cache (no disk check): prefetch progress.
+  size_t present_count() const;
   // The cache lost this chunk (evicted); the next Ensure refetches it.
   void MarkEvicted(uint32_t index);
   size_t chunk_count() const { return chunks_.size(); }
@@ -108,10 +122,11 @@ class ChunkFetcher {
   Plan Claim(uint32_t first, uint32_t last, bool wait_for_others);
   // `pipelined`: store chunks on a second thread while the transfer goes on (large requests).
   // `deadline`: a reader's read_timeout; background fetches have none (BlobSource::ReadInto).
-  absl::Status FetchRun(const std::vector<uint32_t>& run, bool pipelined, BlobSource::Deadline deadline);
+  absl::Status FetchRun(const std::vector<uint32_t>& run, bool pipelined, BlobSource::Deadline deadline,
+                        FetchKind kind);
   absl::Status StoreChunk(uint32_t index, std::string_view blob_bytes);
   absl::Status FetchClaimed(const std::vector<uint32_t>& mine, uint64_t merge_bytes, bool pipelined,
-                            BlobSource::Deadline deadline);
+                            BlobSource::Deadline deadline, FetchKind kind);
   void Finish(uint32_t index, const absl::Status& status);
   // `dropped`: a chunk waited for was a prefetch reservation given back unfetched (try again now).
   absl::Status Attempt(uint32_t first, uint32_t last, std::chrono::steady_clock::time_point deadline,

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <vector>
 
@@ -16,6 +17,7 @@
 #include "common/status_macros.h"
 #include "common/string_view_compat.h"
 #include "fuse/op_guard.h"
+#include "metrics/node_latencies.h"
 
 namespace tide::fuse {
 
@@ -235,9 +237,12 @@ struct LayerFsOps {
     // One buffer per worker thread, grown to the largest request once.
     thread_local std::vector<char> buffer;
     if (buffer.size() < size) buffer.resize(size);
+    const auto began = std::chrono::steady_clock::now();
     absl::StatusOr<size_t> n =
         fs.ReadFile(id, static_cast<uint64_t>(off), std::span<char>(buffer.data(), size));
+    metrics::FuseReadLatency().Observe(std::chrono::steady_clock::now() - began);
     if (!n.ok()) {
+      fs.read_errors_.fetch_add(1, std::memory_order_relaxed);
       log::Error("read failed", {{"layer", fs.fetcher_->layer_name()},
                                  {"file", fs.index_->path(id)},
                                  {"offset", absl::StrCat(off)},

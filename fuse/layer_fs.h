@@ -52,6 +52,8 @@ class LayerFs {
   // From now on every read fails: the layer's content turned out not to be what its image commits to.
   void Poison() { poisoned_.store(true, std::memory_order_relaxed); }
   bool poisoned() const { return poisoned_.load(std::memory_order_relaxed); }
+  // Reads answered with EIO since the mount.
+  uint64_t read_errors() const { return read_errors_.load(std::memory_order_relaxed); }
 
  private:
   friend struct LayerFsOps;
@@ -67,6 +69,7 @@ class LayerFs {
   const IdShift ids_;
   const OverlayView view_;
   std::atomic<bool> poisoned_{false};
+  std::atomic<uint64_t> read_errors_{0};
   // Per-file "where the last read ended" hints, hashed into a fixed table: lock-free, and a collision
   // only costs a missed or needless lookahead.
   static constexpr size_t kSequentialHints = 4096;

@@ -2,6 +2,7 @@
 #define TIDE_LAYER_LAYER_MOUNT_H_
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -75,15 +76,20 @@ class LayerMount {
   const std::filesystem::path& mountpoint() const { return fuse_->mountpoint(); }
   const format::LayerIndex& index() const { return *index_; }
   fetch::ChunkFetcher& fetcher() { return *fetcher_; }
+  const fetch::ChunkFetcher& fetcher() const { return *fetcher_; }
   AccessRecorder* recorder() { return recorder_.get(); }
   fetch::Prefetcher* prefetcher() { return prefetcher_.get(); }
+  const fetch::Prefetcher* prefetcher() const { return prefetcher_.get(); }
   bool finished() const { return fuse_->finished(); }
   // The whole layer was fetched and its tar does not hash to the index's diff_id: reads fail.
   bool poisoned() const { return fs_->poisoned(); }
+  uint64_t read_errors() const { return fs_->read_errors(); }
+  std::chrono::steady_clock::time_point mounted_at() const { return mounted_at_; }
 
  private:
   LayerMount() = default;
   std::string name_;
+  std::chrono::steady_clock::time_point mounted_at_ = std::chrono::steady_clock::now();
   std::shared_ptr<const format::LayerIndex> index_;
   std::shared_ptr<fetch::ChunkFetcher> fetcher_;
   std::shared_ptr<AccessRecorder> recorder_;

@@ -158,6 +158,11 @@ absl::Status LayerMountManager::Restore(const RemoteLayer& layer, const fs::path
   return Mount(layer, mountpoint, options);
 }
 
+void LayerMountManager::ForEachMount(const std::function<void(const LayerMount&)>& visit) {
+  std::lock_guard lock(mu_);
+  for (const auto& [mountpoint, mount] : mounts_) visit(*mount);
+}
+
 LayerMount* LayerMountManager::Find(const fs::path& mountpoint) {
   std::lock_guard lock(mu_);
   auto it = mounts_.find(mountpoint.lexically_normal());

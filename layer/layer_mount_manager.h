@@ -2,6 +2,7 @@
 #define TIDE_LAYER_LAYER_MOUNT_MANAGER_H_
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -70,6 +71,8 @@ class LayerMountManager {
 
   // The mount at `mountpoint`, or null. Valid until Unmount of that mountpoint.
   LayerMount* Find(const std::filesystem::path& mountpoint);
+  // Calls visit for every mount, with mounting and unmounting held off meanwhile (metrics, status).
+  void ForEachMount(const std::function<void(const LayerMount&)>& visit);
   cache::ChunkCache& cache() { return *cache_; }
   fetch::FetchLimiter& limiter() { return *limiter_; }
   registry::RegistryClient& registry() { return *registry_; }

@@ -11,6 +11,7 @@
 #include "common/status_macros.h"
 #include "common/string_view_compat.h"
 #include "registry/content_range.h"
+#include "registry/registry_metrics.h"
 
 namespace tide::registry {
 namespace {
@@ -249,7 +250,10 @@ absl::StatusOr<HttpResponse> ClientCore::Execute(const RegistryHost& host, Regis
     }
     if (call.per_attempt) call.per_attempt(req.headers);
     absl::StatusOr<HttpResponse> resp = transport_.Perform(req, call.handler);
+    RegistryMetrics& counted = GlobalRegistryMetrics();
     if (!resp.ok()) {
+      counted.Count(absl::IsDeadlineExceeded(resp.status()) ? RegistryErrorClass::kDeadline
+                                                            : RegistryErrorClass::kTransport);
       if (resp.status().code() != absl::StatusCode::kUnavailable)
         return WithContext(resp.status(), host, call);
       auto delay = retry.NextDelay(std::nullopt);
@@ -259,6 +263,7 @@ absl::StatusOr<HttpResponse> ClientCore::Execute(const RegistryHost& host, Regis
                            host, call);
       }
       if (!restart(delay)) return past_deadline(std::string(resp.status().message()));
+      counted.retries.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
     long status = resp->status;
@@ -277,11 +282,14 @@ absl::StatusOr<HttpResponse> ClientCore::Execute(const RegistryHost& host, Regis
       continue;
     }
     if (status == 429 || status >= 500) {
+      counted.Count(status == 429 ? RegistryErrorClass::kTooManyRequests : RegistryErrorClass::kServerError);
       auto delay = retry.NextDelay(ParseRetryAfter(resp->Header("retry-after")));
       if (!delay) return resp;
       if (!restart(delay)) return past_deadline(absl::StrCat("HTTP ", status));
+      counted.retries.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
+    if (status >= 400) counted.Count(RegistryErrorClass::kClientError);
     return resp;
   }
 }

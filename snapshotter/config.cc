@@ -130,6 +130,7 @@ constexpr std::string_view kKeys[] = {"root",
                                       "max_index_memory",
                                       "keep_mounts_on_restart",
                                       "fuse_keeper",
+                                      "metrics_address",
                                       "log_level"};
 
 absl::Status CheckKnownKeys(const toml::table& table, std::string_view source) {
@@ -193,6 +194,7 @@ absl::StatusOr<Config> ParseConfig(std::string_view text, std::string_view sourc
   config.fuse_keeper = keeper;
   if (!config.fuse_keeper.empty() && !config.fuse_keeper.is_absolute())
     return r.Error("fuse_keeper", "must be an absolute path");
+  TIDE_RETURN_IF_ERROR(r.String("metrics_address", &config.metrics_address));
   std::string level = "info";
   TIDE_RETURN_IF_ERROR(r.String("log_level", &level));
   auto parsed = log::ParseLevel(level);

@@ -35,6 +35,9 @@ struct Config {
   bool keep_mounts_on_restart = true;
   // The tide-fuse-keeper binary; empty: the one beside the tide-snapshotter executable.
   std::filesystem::path fuse_keeper;
+  // "IPV4-ADDRESS:PORT" where GET /metrics answers in the Prometheus text format (docs/metrics.md);
+  // empty: no metrics endpoint.
+  std::string metrics_address;
   log::Level log_level = log::Level::kInfo;
 };
 

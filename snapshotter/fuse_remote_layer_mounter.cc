@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "common/status_macros.h"
+#include "layer/layer_metrics.h"
 #include "layer/layer_mount_manager.h"
 #include "snapshotter/profile_keeper.h"
 #include "snapshotter/remote_layer_labels.h"
@@ -48,6 +49,8 @@ class FuseRemoteLayerMounter : public RemoteLayerMounter {
       : manager_(std::move(manager)),
         defaults_(std::move(defaults)),
         keeper_(std::make_unique<ProfileKeeper>(*manager_, profile_dir)) {}
+
+  void WriteMetrics(metrics::TextWriter& out) override { layer::WriteLayerMetrics(*manager_, out); }
 
   absl::StatusOr<bool> IsRemoteLayer(const Labels& labels) override {
     auto layer = ToRemoteLayer(labels);

@@ -8,6 +8,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "metrics/http_endpoint.h"
+#include "metrics/text_writer.h"
 #include "snapshotter/config.h"
 #include "snapshotter/remote_layer_mounter_factory.h"
 #include "snapshotter/root_lock.h"
@@ -46,6 +48,23 @@ int Run(const Config& config) {
     log::Error("cannot serve", {{"address", config.address}, {"error", server.status().message()}});
     return 1;
   }
+  std::unique_ptr<tide::metrics::HttpEndpoint> metrics;
+  if (!config.metrics_address.empty()) {
+    tide::snapshotter::Snapshotter* s = snapshotter->get();
+    auto started = tide::metrics::HttpEndpoint::Start(
+        config.metrics_address, [s](std::string_view path) -> std::optional<tide::metrics::HttpReply> {
+          if (path != "/metrics") return std::nullopt;
+          tide::metrics::TextWriter out;
+          s->WriteMetrics(out);
+          return tide::metrics::HttpReply{"text/plain; version=0.0.4; charset=utf-8", out.text()};
+        });
+    if (!started.ok()) {
+      log::Error("cannot serve metrics",
+                 {{"address", config.metrics_address}, {"error", started.status().message()}});
+      return 1;
+    }
+    metrics = std::move(*started);
+  }
   log::Info("serving", {{"address", config.address}, {"root", config.root.string()}});
 
   // Signals are blocked in every thread (set before any was started) and taken here synchronously.
@@ -59,6 +78,7 @@ int Run(const Config& config) {
   (*server)->Shutdown();
   (*server)->Wait();
   server->reset();
+  metrics.reset();
   if (config.keep_mounts_on_restart) {
     // Lazy layers stay mounted, their connections held by their keepers, for the next daemon to
     // serve; what was in flight is resent to it. Destructors would unmount them, so leave as a

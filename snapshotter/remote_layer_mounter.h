@@ -6,6 +6,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/digest.h"
+#include "metrics/text_writer.h"
 #include "snapshotter/snapshot_info.h"
 
 namespace tide::snapshotter {
@@ -39,6 +40,8 @@ class RemoteLayerMounter {
   // The layer on `target` failed verification of its whole content (its reads now fail): it must not
   // be reused for another pull.
   virtual bool Poisoned(const std::filesystem::path& target) = 0;
+  // Writes the mounter's metrics (docs/metrics.md); none by default.
+  virtual void WriteMetrics(metrics::TextWriter& out) { (void)out; }
 };
 
 }  // namespace tide::snapshotter

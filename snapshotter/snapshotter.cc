@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 
@@ -415,6 +416,31 @@ absl::Status Snapshotter::RemoveOrphanDirsLocked() {
     if (ec) log::Warn("orphan not removed", {{"path", orphan.string()}, {"error", ec.message()}});
   }
   return absl::OkStatus();
+}
+
+}  // namespace tide::snapshotter
+
+namespace tide::snapshotter {
+
+void Snapshotter::WriteMetrics(metrics::TextWriter& out) {
+  std::array<double, 3> by_kind{};
+  double remote = 0;
+  {
+    std::lock_guard lock(mu_);
+    auto all = store_->List();
+    if (all.ok()) {
+      for (const SnapshotInfo& info : *all) {
+        by_kind[static_cast<size_t>(info.kind) - 1] += 1;  // kinds are 1..3
+        remote += info.remote ? 1 : 0;
+      }
+    }
+  }
+  for (Kind kind : {Kind::kView, Kind::kActive, Kind::kCommitted}) {
+    out.Gauge("tide_snapshots", "Snapshots in the metadata store, by kind",
+              {{"kind", std::string(KindName(kind))}}, by_kind[static_cast<size_t>(kind) - 1]);
+  }
+  out.Gauge("tide_remote_snapshots", "Committed snapshots served lazily from the registry", {}, remote);
+  if (mounter_ != nullptr) mounter_->WriteMetrics(out);
 }
 
 }  // namespace tide::snapshotter

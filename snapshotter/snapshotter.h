@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "metrics/text_writer.h"
 #include "snapshotter/filter.h"
 #include "snapshotter/metadata_store.h"
 #include "snapshotter/mount_spec.h"
@@ -49,6 +50,8 @@ class Snapshotter {
   absl::StatusOr<Usage> GetUsage(const std::string& key);
   // Removes directories of removed or half-made snapshots.
   absl::Status Cleanup();
+  // Snapshots by kind and the mounter's metrics, in the Prometheus text format (docs/metrics.md).
+  void WriteMetrics(metrics::TextWriter& out);
 
   std::filesystem::path SnapshotDir(int64_t id) const;
   // The backend name a remote layer with target chainID `ref` on `parent` is committed under.

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "test/support/free_port.h"
 
 namespace tide::testing {
 
@@ -36,6 +37,11 @@ PullEnv::PullEnv(const PullEnvOptions& options) {
     tide_options.binary =
         std::string(std::getenv("TIDE_BINARY_DIR")) + "/test/e2e/snapshotter/tide-snapshotter-bindmounter";
     tide_options.env = {"TIDE_TEST_LAYERS_DIR=" + layers_dir().string()};
+  }
+  if (options.metrics) {
+    metrics_port_ = FreeLoopbackPort();
+    tide_options.config = (dir_.path() / "tide.toml").string();
+    WriteFile(tide_options.config, absl::StrCat("metrics_address = \"127.0.0.1:", metrics_port_, "\"\n"));
   }
   tide_options_ = tide_options;
   if (!options.seed_profiles.empty()) {

@@ -27,6 +27,8 @@ struct PullEnvOptions {
   // Copied to <tide root>/profiles before the snapshotter first starts: a node that kept learned
   // profiles from an earlier life but lost its chunk cache.
   std::filesystem::path seed_profiles;
+  // tide-snapshotter serves /metrics on 127.0.0.1:<metrics_port()>.
+  bool metrics = false;
 };
 
 // A private docker-registry, a tide-snapshotter and a containerd with tide as proxy snapshotter,
@@ -70,6 +72,7 @@ class PullEnv {
   // socket: an upgrade.
   void StopAndRestartSnapshotter(const std::string& binary = "");
   std::string tide_log_path() const { return tide_options_.log_path; }
+  int metrics_port() const { return metrics_port_; }
 
  private:
   TempDir dir_{"tide-pull-e2e"};
@@ -79,6 +82,7 @@ class PullEnv {
   std::unique_ptr<ContainerdProcess> containerd_;
   std::filesystem::path layout_;
   std::string registry_creds_;
+  int metrics_port_ = 0;
 };
 
 std::string TidectlBinary();

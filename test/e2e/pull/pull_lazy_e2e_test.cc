@@ -4,6 +4,9 @@
 // pull_protocol_e2e_tests (bind test mounter).
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <regex>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -24,7 +27,9 @@ int64_t ImageSize(const RegistryImage& image) {
 
 TEST_CASE("LAZY: tidectl pull mounts tide layers remotely; ctr run reads far less than the image",
           "[pull][lazy]") {
-  PullEnv env;
+  PullEnvOptions options;
+  options.metrics = true;
+  PullEnv env(options);
   env.PushTide("busybox-tide:v1");
   const std::string ref = env.Ref("busybox-tide:v1");
   RegistryImage image = FetchRegistryImage(env, ref);
@@ -48,6 +53,25 @@ TEST_CASE("LAZY: tidectl pull mounts tide layers remotely; ctr run reads far les
   const int64_t after_run = env.RegistryBlobBytes() - before;
   INFO("registry served " << after_run << " blob bytes of an image of " << ImageSize(image));
   CHECK(after_run < ImageSize(image) / 2);
+  // The daemon's metrics agree: three layers mounted, and what the run fetched on demand.
+  auto scraped =
+      RunCommand({"curl", "-sf", absl::StrCat("http://127.0.0.1:", env.metrics_port(), "/metrics")});
+  INFO(scraped.output);
+  REQUIRE(scraped.exit_code == 0);
+  CHECK(absl::StrContains(scraped.output, "\ntide_layer_mounts 3\n"));
+  CHECK(absl::StrContains(scraped.output, "\ntide_remote_snapshots 3\n"));
+  CHECK(absl::StrContains(scraped.output, "kind=\"on_demand\"} "));
+  CHECK(absl::StrContains(scraped.output, "# TYPE tide_fuse_read_duration_seconds histogram\n"));
+  // Every series the shipped Grafana dashboard queries is one the daemon serves.
+  std::ifstream dashboard_file(std::string(std::getenv("TIDE_SOURCE_DIR")) + "/examples/grafana/tide.json");
+  std::string dashboard((std::istreambuf_iterator<char>(dashboard_file)), std::istreambuf_iterator<char>());
+  REQUIRE_FALSE(dashboard.empty());
+  std::regex metric_name("tide_[a-z_]+");
+  for (std::sregex_iterator it(dashboard.begin(), dashboard.end(), metric_name), end; it != end; ++it) {
+    if (it->str() == "tide_snapshotter") continue;  // the dashboard's own uid
+    INFO(it->str());
+    CHECK(absl::StrContains(scraped.output, "\n" + it->str()));
+  }
   CheckRemovedByGc(env, ref);  // includes: no FUSE mount left under the snapshotter's root
 }
 

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/log.h"
+#include "layer/layer_metrics.h"
 #include "layer/layer_mount_manager.h"
 #include "oci/manifest.h"
 #include "oci/media_types.h"
@@ -195,6 +196,57 @@ TEST_CASE("a registry that trickles bytes: a read gets EIO at read_timeout, not 
   auto [n2, err2] = PRead(mnt / "big.bin", buf, 6 << 20);
   CHECK(n2 == 4096);
   CHECK(buf == want.substr(6 << 20, 4096));
+}
+
+// The value of the sample `series` (name and labels exactly as written) in `text`, or -1.
+double MetricValue(const std::string& text, const std::string& series) {
+  size_t at = text.find("\n" + series + " ");
+  if (at == std::string::npos) return -1;
+  at += series.size() + 2;
+  return std::stod(text.substr(at, text.find('\n', at) - at));
+}
+
+TEST_CASE("metrics: reads move the layer's counters by what they fetched and found cached") {
+  Env env;
+  env.StartManager(env.Options());
+  auto layer = BuildBigLayer(env.dir.path());
+  RemoteLayer remote = env.Push(layer);
+  fs::path mnt = env.Mount(remote, "metrics");
+  const std::string name = env.manager->Find(mnt)->name();
+  const std::string on_demand = "{layer=\"" + name + "\",kind=\"on_demand\"}";
+  auto scrape = [&] {
+    metrics::TextWriter out;
+    WriteLayerMetrics(*env.manager, out);
+    return out.text();
+  };
+  std::string before = scrape();
+  CHECK(MetricValue(before, "tide_layer_mounts") == 1);
+  CHECK(MetricValue(before, "tide_layer_fetch_bytes_total" + on_demand) == 0);
+
+  std::string buf(4096, '\0');
+  REQUIRE(PRead(mnt / "big.bin", buf, 3 << 20).first == 4096);
+  std::string after = scrape();
+  // One 256 KiB chunk (plus read-ahead at most) came from the registry for the read, on demand.
+  const double fetched = MetricValue(after, "tide_layer_fetch_bytes_total" + on_demand);
+  CHECK(fetched >= 200 << 10);
+  CHECK(fetched == env.manager->Find(mnt)->fetcher().stats().blob_bytes.load());
+  CHECK(MetricValue(after, "tide_layer_fetch_requests_total" + on_demand) >= 1);
+  CHECK(MetricValue(after, "tide_layer_read_cache_misses_total{layer=\"" + name + "\"}") >= 1);
+  CHECK(MetricValue(after, "tide_layer_chunks_cached{layer=\"" + name + "\"}") >= 1);
+  CHECK(MetricValue(after, "tide_fuse_read_duration_seconds_count") >= 1);
+  CHECK(MetricValue(after, "tide_fetch_duration_seconds_count") >= 1);
+  CHECK(MetricValue(after, "tide_cache_bytes") >= 256 << 10);
+
+  // The same bytes again, past the kernel's page cache: served from tide's cache, nothing fetched.
+  {
+    UniqueFd fd(::open((mnt / "big.bin").c_str(), O_RDONLY | O_CLOEXEC));
+    ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_DONTNEED);
+  }
+  const double hits = MetricValue(after, "tide_layer_read_cache_hits_total{layer=\"" + name + "\"}");
+  REQUIRE(PRead(mnt / "big.bin", buf, 3 << 20).first == 4096);
+  std::string again = scrape();
+  CHECK(MetricValue(again, "tide_layer_read_cache_hits_total{layer=\"" + name + "\"}") > hits);
+  CHECK(MetricValue(again, "tide_layer_fetch_bytes_total" + on_demand) == fetched);
 }
 
 TEST_CASE("a registry serving a corrupted chunk gives EIO, never wrong bytes") {

@@ -98,3 +98,13 @@ TEST_CASE("Config: keep_mounts_on_restart and fuse_keeper") {
   REQUIRE_FALSE(relative.ok());
   CHECK_THAT(std::string(relative.status().message()), Catch::Contains("absolute"));
 }
+
+TEST_CASE("Config: metrics_address") {
+  auto defaults = ParseConfig("", "c.toml");
+  REQUIRE(defaults.ok());
+  CHECK(defaults->metrics_address.empty());
+  auto set = ParseConfig("metrics_address = \"127.0.0.1:9880\"\n", "c.toml");
+  REQUIRE(set.ok());
+  CHECK(set->metrics_address == "127.0.0.1:9880");
+  CHECK_FALSE(ParseConfig("metrics_address = 9880\n", "c.toml").ok());
+}

@@ -22,9 +22,10 @@ absl::StatusOr<std::unique_ptr<TideSnapshotterProcess>> TideSnapshotterProcess::
   if (o.binary.empty()) o.binary = TideSnapshotterBinary();
   if (o.log_path.empty()) o.log_path = o.root.string() + ".log";
   // The log is opened for appending, so a killed predecessor's log stays for diagnosis.
-  auto proc =
-      Subprocess::Start({o.binary, "--root", o.root.string(), "--address", o.socket, "--log-level", "debug"},
-                        SubprocessOptions{.env = o.env, .log_path = o.log_path, .cwd = ""});
+  std::vector<std::string> argv = {o.binary, "--root",      o.root.string(), "--address",
+                                   o.socket, "--log-level", "debug"};
+  if (!o.config.empty()) argv.insert(argv.end(), {"--config", o.config});
+  auto proc = Subprocess::Start(argv, SubprocessOptions{.env = o.env, .log_path = o.log_path, .cwd = ""});
   if (!proc.ok()) return proc.status();
   p->process_.emplace(std::move(*proc));
   if (!WaitForUnixSocket(o.socket, std::chrono::seconds(20))) {

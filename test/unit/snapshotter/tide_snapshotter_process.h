@@ -18,6 +18,7 @@ struct TideSnapshotterOptions {
   std::string binary;            // default: $TIDE_BINARY_DIR/snapshotter/tide-snapshotter
   std::vector<std::string> env;  // extra NAME=VALUE
   std::string log_path;          // default: <root>.log
+  std::string config;            // a config file (--config), if any
 };
 
 // A tide-snapshotter daemon started by a test; stopped (SIGTERM) on destruction.
