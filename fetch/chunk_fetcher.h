@@ -99,6 +99,7 @@ class ChunkFetcher {
   bool IsCached(uint32_t index);
   // Chunks known to be in the cache (no disk check): prefetch progress.
   size_t present_count() const;
+  bool present(uint32_t index) const { return present_[index].load(std::memory_order_relaxed); }
   // The cache lost this chunk (evicted); the next Ensure refetches it.
   void MarkEvicted(uint32_t index);
   size_t chunk_count() const { return chunks_.size(); }

@@ -9,6 +9,7 @@
 #include "common/status_macros.h"
 #include "layer/layer_metrics.h"
 #include "layer/layer_mount_manager.h"
+#include "layer/layer_status.h"
 #include "snapshotter/profile_keeper.h"
 #include "snapshotter/remote_layer_labels.h"
 #include "snapshotter/remote_layer_mounter.h"
@@ -51,6 +52,7 @@ class FuseRemoteLayerMounter : public RemoteLayerMounter {
         keeper_(std::make_unique<ProfileKeeper>(*manager_, profile_dir)) {}
 
   void WriteMetrics(metrics::TextWriter& out) override { layer::WriteLayerMetrics(*manager_, out); }
+  nlohmann::json Status() override { return layer::LayerStatus(*manager_); }
 
   absl::StatusOr<bool> IsRemoteLayer(const Labels& labels) override {
     auto layer = ToRemoteLayer(labels);

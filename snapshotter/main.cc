@@ -53,6 +53,8 @@ int Run(const Config& config) {
     tide::snapshotter::Snapshotter* s = snapshotter->get();
     auto started = tide::metrics::HttpEndpoint::Start(
         config.metrics_address, [s](std::string_view path) -> std::optional<tide::metrics::HttpReply> {
+          if (path == "/status")
+            return tide::metrics::HttpReply{"application/json", s->Status().dump() + "\n"};
           if (path != "/metrics") return std::nullopt;
           tide::metrics::TextWriter out;
           s->WriteMetrics(out);

@@ -2,6 +2,7 @@
 #define TIDE_SNAPSHOTTER_REMOTE_LAYER_MOUNTER_H_
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -42,6 +43,8 @@ class RemoteLayerMounter {
   virtual bool Poisoned(const std::filesystem::path& target) = 0;
   // Writes the mounter's metrics (docs/metrics.md); none by default.
   virtual void WriteMetrics(metrics::TextWriter& out) { (void)out; }
+  // The mounted layers for `tidectl status` ({"images": [...]}, layer/layer_status.h); none by default.
+  virtual nlohmann::json Status() { return {{"images", nlohmann::json::array()}}; }
 };
 
 }  // namespace tide::snapshotter

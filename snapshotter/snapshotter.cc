@@ -443,4 +443,8 @@ void Snapshotter::WriteMetrics(metrics::TextWriter& out) {
   if (mounter_ != nullptr) mounter_->WriteMetrics(out);
 }
 
+nlohmann::json Snapshotter::Status() {
+  return mounter_ != nullptr ? mounter_->Status() : nlohmann::json{{"images", nlohmann::json::array()}};
+}
+
 }  // namespace tide::snapshotter

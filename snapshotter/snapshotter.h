@@ -52,6 +52,8 @@ class Snapshotter {
   absl::Status Cleanup();
   // Snapshots by kind and the mounter's metrics, in the Prometheus text format (docs/metrics.md).
   void WriteMetrics(metrics::TextWriter& out);
+  // The lazily mounted layers by image, as `tidectl status` shows them.
+  nlohmann::json Status();
 
   std::filesystem::path SnapshotDir(int64_t id) const;
   // The backend name a remote layer with target chainID `ref` on `parent` is committed under.

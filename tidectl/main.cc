@@ -10,6 +10,7 @@
 #include "tidectl/optimize_command.h"
 #include "tidectl/profile_command.h"
 #include "tidectl/pull_command.h"
+#include "tidectl/status_command.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"tidectl: convert, inspect, lazily pull and mount tide images"};
@@ -30,6 +31,7 @@ int main(int argc, char** argv) {
   tide::tidectl::AddProfileCommand(app);
   tide::tidectl::AddPullCommand(app);
   tide::tidectl::AddMountCommand(app);
+  tide::tidectl::AddStatusCommand(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }

@@ -6,10 +6,12 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <thread>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "containerd_client/containerd_client.h"
 #include "test/e2e/pull/cri_client.h"
 #include "test/e2e/pull/nerdctl_style_client.h"
@@ -72,6 +74,29 @@ TEST_CASE("LAZY: tidectl pull mounts tide layers remotely; ctr run reads far les
     INFO(it->str());
     CHECK(absl::StrContains(scraped.output, "\n" + it->str()));
   }
+  // tidectl status asks the daemon: one image, its three layers, what the run fetched cached.
+  const std::string address = absl::StrCat("127.0.0.1:", env.metrics_port());
+  auto status = RunCommand({TidectlBinary(), "status", "--address", address});
+  INFO(status.output);
+  REQUIRE(status.exit_code == 0);
+  CHECK(absl::StrContains(status.output, "image " + env.Ref("busybox-tide")));
+  CHECK(absl::StrContains(status.output, "LAYER"));
+  for (const auto& layer : image.manifest.layers) {
+    CHECK(absl::StrContains(status.output, layer.digest.str().substr(0, 19)));
+  }
+  auto as_json = RunCommand({TidectlBinary(), "status", "--address", address, "--json"});
+  REQUIRE(as_json.exit_code == 0);
+  auto doc = nlohmann::json::parse(as_json.output, nullptr, false);
+  REQUIRE(doc.is_object());
+  REQUIRE(doc["images"].size() == 1);
+  int64_t cached = 0;
+  for (const auto& layer : doc["images"][0]["layers"]) {
+    CHECK(layer["bytes_cached"].get<int64_t>() <= layer["bytes"].get<int64_t>());
+    CHECK(layer["read_errors"].get<int64_t>() == 0);
+    cached += layer["bytes_cached"].get<int64_t>();
+  }
+  CHECK(doc["images"][0]["layers"].size() == 3);
+  CHECK(cached > 0);
   CheckRemovedByGc(env, ref);  // includes: no FUSE mount left under the snapshotter's root
 }
 
