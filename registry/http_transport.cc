@@ -20,18 +20,6 @@ std::string_view HttpResponse::Header(std::string_view lower_name) const {
   return {};
 }
 
-struct HttpTransport::Shared {
-  CURLSH* share = nullptr;
-  std::array<std::mutex, CURL_LOCK_DATA_LAST> locks;
-
-  static void Lock(CURL*, curl_lock_data data, curl_lock_access, void* self) {
-    static_cast<Shared*>(self)->locks[data].lock();
-  }
-  static void Unlock(CURL*, curl_lock_data data, void* self) {
-    static_cast<Shared*>(self)->locks[data].unlock();
-  }
-};
-
 namespace {
 
 void GlobalInit() {
@@ -162,55 +150,63 @@ struct FileCloser {
 
 }  // namespace
 
-HttpTransport::HttpTransport(TransportOptions options)
-    : options_(std::move(options)), shared_(std::make_unique<Shared>()) {
-  GlobalInit();
-  shared_->share = curl_share_init();
-  curl_share_setopt(shared_->share, CURLSHOPT_LOCKFUNC, &Shared::Lock);
-  curl_share_setopt(shared_->share, CURLSHOPT_UNLOCKFUNC, &Shared::Unlock);
-  curl_share_setopt(shared_->share, CURLSHOPT_USERDATA, shared_.get());
-  // Connections stay per handle: libcurl does not support sharing them across threads.
-  curl_share_setopt(shared_->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-  curl_share_setopt(shared_->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-}
+HttpTransport::HttpTransport(TransportOptions options) : options_(std::move(options)) { GlobalInit(); }
 
 HttpTransport::~HttpTransport() {
-  for (void* easy : idle_) curl_easy_cleanup(static_cast<CURL*>(easy));
-  curl_share_cleanup(shared_->share);
+  for (void* share : idle_) curl_share_cleanup(static_cast<CURLSH*>(share));
 }
 
-void* HttpTransport::Acquire() {
+void* HttpTransport::AcquireSlot() {
   {
     std::lock_guard lock(pool_mu_);
     if (!idle_.empty()) {
-      void* easy = idle_.back();
+      void* share = idle_.back();
       idle_.pop_back();
-      return easy;
+      return share;
     }
   }
-  return curl_easy_init();
+  // Used by one request at a time, so it needs no lock callbacks: libcurl supports a shared
+  // connection cache only without concurrent users.
+  CURLSH* share = curl_share_init();
+  if (share == nullptr) return nullptr;
+  curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+  curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+  curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+  return share;
 }
 
-void HttpTransport::Release(void* easy) {
+void HttpTransport::ReleaseSlot(void* share) {
   {
     std::lock_guard lock(pool_mu_);
-    if (idle_.size() < kMaxIdleHandles) {
-      idle_.push_back(easy);
+    if (idle_.size() < kMaxIdleSlots) {
+      idle_.push_back(share);
       return;
     }
   }
-  curl_easy_cleanup(static_cast<CURL*>(easy));  // a burst beyond the pool: close its connection
+  curl_share_cleanup(static_cast<CURLSH*>(share));  // a burst beyond the pool: close its connections
 }
 
 absl::StatusOr<HttpResponse> HttpTransport::Perform(const HttpRequest& request, ResponseHandler* handler) {
-  CURL* curl = static_cast<CURL*>(Acquire());
-  if (curl == nullptr) return absl::ResourceExhaustedError("curl_easy_init failed");
+  // A new easy handle for every request, its connections kept in a pooled share: libcurl 7.88
+  // (Debian 12) keeps header-parsing state in an easy handle that curl_easy_reset does not clear, and
+  // a hostile server's response to a reused handle made it free a header buffer twice
+  // (registry_fuzz_client). Fresh handles never carry that state; the share keeps keep-alive.
+  CURLSH* slot = static_cast<CURLSH*>(AcquireSlot());
+  if (slot == nullptr) return absl::ResourceExhaustedError("curl_share_init failed");
+  CURL* curl = curl_easy_init();
+  if (curl == nullptr) {
+    ReleaseSlot(slot);
+    return absl::ResourceExhaustedError("curl_easy_init failed");
+  }
   struct Releaser {
     HttpTransport* self;
+    CURLSH* slot;
     CURL* curl;
-    ~Releaser() { self->Release(curl); }
-  } releaser{this, curl};
-  curl_easy_reset(curl);
+    ~Releaser() {
+      curl_easy_cleanup(curl);  // first: the share must have no users when it is pooled or freed
+      self->ReleaseSlot(slot);
+    }
+  } releaser{this, slot, curl};
   const bool has_deadline = request.deadline != std::chrono::steady_clock::time_point::max();
   if (has_deadline) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(request.deadline -
@@ -237,7 +233,7 @@ absl::StatusOr<HttpResponse> HttpTransport::Perform(const HttpRequest& request, 
   }
   ex.memory_body = request.body;
 
-  curl_easy_setopt(curl, CURLOPT_SHARE, shared_->share);
+  curl_easy_setopt(curl, CURLOPT_SHARE, slot);
   curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);

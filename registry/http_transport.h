@@ -60,8 +60,9 @@ struct TransportOptions {
 };
 
 // One HTTP exchange at a time per call, never following redirects (the caller decides where
-// credentials may go). Thread-safe: curl handles are pooled so each keeps its live connections
-// (keep-alive, HTTP/2 where offered) across requests; DNS and TLS sessions are shared.
+// credentials may go). Thread-safe: every request gets a new curl handle, and connection slots are
+// pooled so their live connections (keep-alive, HTTP/2 where offered), DNS entries and TLS sessions
+// serve later requests.
 class HttpTransport {
  public:
   explicit HttpTransport(TransportOptions options);
@@ -78,15 +79,15 @@ class HttpTransport {
   const TransportOptions& options() const { return options_; }
 
  private:
-  struct Shared;
-  void* Acquire();
-  void Release(void* easy);
+  // A slot is a libcurl share holding a connection cache (and DNS, TLS sessions), used by one
+  // request at a time.
+  void* AcquireSlot();
+  void ReleaseSlot(void* share);
 
-  // Idle handles kept with their live connection; enough for FUSE's readers plus a batch.
-  static constexpr size_t kMaxIdleHandles = 64;
+  // Idle slots kept with their live connections; enough for FUSE's readers plus a batch.
+  static constexpr size_t kMaxIdleSlots = 64;
 
   TransportOptions options_;
-  std::unique_ptr<Shared> shared_;
   std::mutex pool_mu_;
   std::vector<void*> idle_;
 };

@@ -148,6 +148,22 @@ TEST_CASE_METHOD(
   CHECK(*whole == big.bytes);
 }
 
+TEST_CASE_METHOD(RegistryFixture,
+                 "Sequential requests reuse their connection (every request has a new curl handle)") {
+  PushedImage image = PushRandomImage(*client, Ref("keepalive/app:v1"), {1 << 20}, 63);
+  const TestBlob& blob = image.layers[0];
+  auto proxy = FaultProxy::Start(registry->port(), 20261205);
+  REQUIRE(proxy.ok());
+  auto through_proxy = NewClient(FastOptions(dir));
+  Reference ref = ParseRef((*proxy)->host() + "/keepalive/app");
+  for (uint64_t i = 0; i < 20; ++i) {
+    auto got = through_proxy->ReadBlobRange(ref, blob.digest, i * 1000, 1000);
+    REQUIRE(got.ok());
+    CHECK(*got == blob.bytes.substr(i * 1000, 1000));
+  }
+  CHECK((*proxy)->counts().connections <= 2);
+}
+
 TEST_CASE_METHOD(RegistryFixture, "A registry that trickles bytes: a read with a deadline ends by it") {
   PushedImage image = PushRandomImage(*client, Ref("trickle/app:v1"), {1 << 20}, 62);
   const TestBlob& blob = image.layers[0];
