@@ -6,18 +6,23 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <system_error>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/log.h"
 #include "common/status_macros.h"
 
 namespace tide::cache {
 namespace {
 
 absl::Status ErrnoError(std::string_view what, const std::filesystem::path& path) {
-  return absl::InternalError(absl::StrCat(std::string(what), " ", path.string(), ": ", std::strerror(errno)));
+  std::string message = absl::StrCat(std::string(what), " ", path.string(), ": ", std::strerror(errno));
+  // A full disk is a condition the cache handles (MakeRoom), not an internal failure.
+  if (errno == ENOSPC || errno == EDQUOT) return absl::ResourceExhaustedError(message);
+  return absl::InternalError(message);
 }
 
 bool ParseHex(std::string_view hex, Sha256Bytes* out) {
@@ -46,7 +51,22 @@ absl::Status WriteAll(int fd, std::string_view data, const std::filesystem::path
   return absl::OkStatus();
 }
 
+// Truncates before unlinking: readers keep chunk files open (chunk_reader.h), and an unlinked file
+// that is still open keeps its blocks, so on a full disk eviction would free nothing. A reader of the
+// truncated file sees its stamp change and fetches the chunk again.
+void RemoveFile(const std::filesystem::path& path) {
+  ::truncate(path.c_str(), 0);
+  ::unlink(path.c_str());
+}
+
 }  // namespace
+
+FileStamp StampOf(int fd) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return {};
+  return FileStamp{static_cast<uint64_t>(st.st_ino), static_cast<uint64_t>(st.st_size),
+                   static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec};
+}
 
 absl::StatusOr<std::shared_ptr<ChunkCache>> ChunkCache::Open(const std::filesystem::path& root,
                                                              uint64_t max_bytes) {
@@ -99,21 +119,50 @@ size_t ChunkCache::chunk_count() {
   return entries_.size();
 }
 
+absl::Status ChunkCache::WriteFile(const std::filesystem::path& tmp_path, std::string_view data) {
+  UniqueFd fd(::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!fd.valid()) return ErrnoError("create", tmp_path);
+  absl::Status written = WriteAll(fd.get(), data, tmp_path);
+  if (written.ok() && ::fsync(fd.get()) != 0) written = ErrnoError("fsync", tmp_path);
+  if (!written.ok()) ::unlink(tmp_path.c_str());
+  return written;
+}
+
+void ChunkCache::WarnDiskFull() {
+  // A disk smaller than the bound fills again with every write: say so once a minute, not per chunk.
+  const int64_t now =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch())
+          .count();
+  int64_t last = last_full_warning_.load(std::memory_order_relaxed);
+  if (last != 0 && now - last < 60) return;
+  if (!last_full_warning_.compare_exchange_strong(last, now)) return;
+  log::Warn("cache disk full: evicting to make room; cache_max_bytes is larger than the disk",
+            {{"cache", root_.string()}, {"bytes_cached", std::to_string(used_bytes())}});
+}
+
+bool ChunkCache::MakeRoom(uint64_t needed) {
+  std::lock_guard lock(mu_);
+  if (entries_.empty()) return false;
+  const uint64_t used = used_bytes_;
+  const uint64_t freed = std::max(needed, used / 10);
+  EvictDownToLocked(used > freed ? used - freed : 0);
+  disk_full_.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
 absl::Status ChunkCache::Put(const Sha256Bytes& digest, std::string_view data) {
   if (Contains(digest)) return absl::OkStatus();
   std::filesystem::path final_path = PathOf(digest);
   std::filesystem::path tmp_path =
       root_ / "tmp" / absl::StrCat(HexEncode(digest), ".", ::getpid(), ".", tmp_seq_.fetch_add(1));
-  {
-    UniqueFd fd(::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-    if (!fd.valid()) return ErrnoError("create", tmp_path);
-    absl::Status written = WriteAll(fd.get(), data, tmp_path);
-    if (written.ok() && ::fsync(fd.get()) != 0) written = ErrnoError("fsync", tmp_path);
-    if (!written.ok()) {
-      ::unlink(tmp_path.c_str());
-      return written;
-    }
+  absl::Status written = WriteFile(tmp_path, data);
+  // The filesystem is smaller than the bound (or shared and filling up): the disk is the bound.
+  for (int attempt = 0; absl::IsResourceExhausted(written) && attempt < 8; ++attempt) {
+    if (attempt == 0) WarnDiskFull();
+    if (!MakeRoom(data.size())) break;
+    written = WriteFile(tmp_path, data);
   }
+  if (!written.ok()) return written;
   std::error_code ec;
   std::filesystem::create_directories(final_path.parent_path(), ec);
   if (::rename(tmp_path.c_str(), final_path.c_str()) != 0) {
@@ -125,6 +174,11 @@ absl::Status ChunkCache::Put(const Sha256Bytes& digest, std::string_view data) {
   // (harmless: it is refetched) but never leave a partial one.
   UniqueFd dir(::open(final_path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dir.valid()) ::fsync(dir.get());
+  // The caller verified these bytes: the file as written needs no hashing when first opened.
+  FileStamp stamp;
+  if (UniqueFd written_fd(::open(final_path.c_str(), O_RDONLY | O_CLOEXEC)); written_fd.valid()) {
+    stamp = StampOf(written_fd.get());
+  }
   std::lock_guard lock(mu_);
   auto [it, inserted] = entries_.try_emplace(digest);
   if (inserted) {
@@ -132,35 +186,32 @@ absl::Status ChunkCache::Put(const Sha256Bytes& digest, std::string_view data) {
     used_bytes_ += data.size();
   }
   it->second.last_use = ++clock_;
+  it->second.verified = stamp;
   EvictLocked();
   return absl::OkStatus();
-}
-
-void ChunkCache::Touch(const Sha256Bytes& digest) {
-  std::lock_guard lock(mu_);
-  auto it = entries_.find(digest);
-  if (it != entries_.end()) it->second.last_use = ++clock_;
 }
 
 void ChunkCache::EvictLocked() {
   if (used_bytes_ <= max_bytes_) return;
   // Evict down to 90% so a full cache does not scan on every insert.
-  const uint64_t target = max_bytes_ / 10 * 9;
+  EvictDownToLocked(max_bytes_ / 10 * 9);
+}
+
+void ChunkCache::EvictDownToLocked(uint64_t target) {
   std::vector<std::pair<uint64_t, Sha256Bytes>> order;
   order.reserve(entries_.size());
   for (const auto& [digest, entry] : entries_) order.emplace_back(entry.last_use, digest);
   std::sort(order.begin(), order.end());
   for (const auto& [use, digest] : order) {
     if (used_bytes_ <= target) break;
-    // Readers holding the file open keep their data; later opens miss and refetch.
-    ::unlink(PathOf(digest).c_str());
+    RemoveFile(PathOf(digest));
     used_bytes_ -= entries_[digest].size;
     entries_.erase(digest);
     evictions_.fetch_add(1, std::memory_order_relaxed);
   }
 }
 
-absl::StatusOr<UniqueFd> ChunkCache::OpenChunk(const Sha256Bytes& digest) {
+absl::StatusOr<UniqueFd> ChunkCache::OpenChunk(const Sha256Bytes& digest, FileStamp* stamp) {
   std::filesystem::path path = PathOf(digest);
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) {
@@ -175,8 +226,67 @@ absl::StatusOr<UniqueFd> ChunkCache::OpenChunk(const Sha256Bytes& digest) {
     }
     return ErrnoError("open cached chunk", path);
   }
-  Touch(digest);
+  const FileStamp now = StampOf(fd.get());
+  bool verified = false;
+  {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(digest);
+    if (it != entries_.end()) {
+      verified = now.ino != 0 && it->second.verified == now;
+      it->second.last_use = ++clock_;
+    }
+  }
+  if (!verified) {
+    absl::Status ok = Verify(fd.get(), digest, now);
+    if (!ok.ok()) {
+      // A file evicted (truncated) while being hashed is not corrupt, just gone.
+      if (Discard(digest, now)) {
+        corruptions_.fetch_add(1, std::memory_order_relaxed);
+        log::Warn("cached chunk is corrupt, removed it to fetch it again",
+                  {{"chunk", path.string()}, {"error", ok.message()}});
+      }
+      return absl::NotFoundError(absl::StrCat("chunk ", HexEncode(digest), " is not cached intact"));
+    }
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(digest);
+    if (it != entries_.end()) it->second.verified = now;
+  }
+  if (stamp != nullptr) *stamp = now;
   return fd;
+}
+
+absl::Status ChunkCache::Verify(int fd, const Sha256Bytes& digest, const FileStamp& stamp) {
+  if (stamp.ino == 0) return absl::InternalError("cannot stat the chunk file");
+  // Reused per thread: chunk verification runs on FUSE worker threads and must not allocate per call.
+  constexpr size_t kPiece = 256 << 10;
+  thread_local std::unique_ptr<char[]> buffer(new char[kPiece]);
+  Sha256 hash;
+  uint64_t done = 0;
+  while (true) {
+    ssize_t n = ::pread(fd, buffer.get(), kPiece, static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return absl::DataLossError(absl::StrCat("read: ", std::strerror(errno)));
+    if (n == 0) break;
+    hash.Update(buffer.get(), static_cast<size_t>(n));
+    done += static_cast<uint64_t>(n);
+  }
+  if (done != stamp.size) return absl::DataLossError("changed size while being read");
+  if (hash.Finish() != digest) return absl::DataLossError("its bytes no longer match its digest");
+  return absl::OkStatus();
+}
+
+bool ChunkCache::Discard(const Sha256Bytes& digest, const FileStamp& seen) {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(digest);
+  if (it == entries_.end()) return false;
+  const std::filesystem::path path = PathOf(digest);
+  // Only the file that failed: an eviction and a new Put may have replaced it meanwhile.
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || static_cast<uint64_t>(st.st_ino) != seen.ino) return false;
+  RemoveFile(path);
+  used_bytes_ -= it->second.size;
+  entries_.erase(it);
+  return true;
 }
 
 absl::StatusOr<size_t> ChunkCache::Read(const Sha256Bytes& digest, uint64_t offset, std::span<char> dst) {

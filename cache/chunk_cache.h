@@ -27,11 +27,27 @@ struct Sha256Hash {
   }
 };
 
+// What a chunk file looked like when its bytes last matched their digest. Any write to the file
+// changes its change time (and usually its size), so a file whose stamp differs is hashed again
+// before it is used: a chunk corrupted on disk is refetched, never served.
+struct FileStamp {
+  uint64_t ino = 0;  // 0: never verified by this process
+  uint64_t size = 0;
+  int64_t ctime_ns = 0;
+  bool operator==(const FileStamp&) const = default;
+};
+
+// The stamp of an open file; a zero stamp when fstat fails.
+FileStamp StampOf(int fd);
+
 // Node-wide on-disk cache of decompressed, verified chunks, content-addressed by the chunk's sha256,
 // so equal chunks of different layers and images are stored once and every mount shares them.
 // Layout: <root>/chunks/<2 hex>/<64 hex>; writes go through <root>/tmp and are fsync'ed and renamed,
 // so after a crash a chunk file is either complete or absent. Cold chunks are evicted (least recently
-// used first) once the total exceeds max_bytes.
+// used first) once the total exceeds max_bytes, and to make room when the disk itself is full (a
+// cache_max_bytes larger than the filesystem). A chunk file is hashed again the first time this
+// process opens it and whenever it changed since (FileStamp); one that no longer matches is removed
+// and reported as not cached, so the caller fetches it again.
 class ChunkCache {
  public:
   // Takes the cache directory's lock first: FailedPrecondition, touching nothing, when another
@@ -42,14 +58,19 @@ class ChunkCache {
   bool Contains(const Sha256Bytes& digest);
   // Stores a chunk the caller has already verified against `digest`.
   absl::Status Put(const Sha256Bytes& digest, std::string_view data);
-  // Opens a cached chunk for reading; NotFound if absent (never cached or evicted).
-  absl::StatusOr<UniqueFd> OpenChunk(const Sha256Bytes& digest);
+  // Opens a cached chunk for reading, verified (see FileStamp); NotFound if absent (never cached or
+  // evicted) or corrupt. `stamp`, if given, gets the verified file's stamp.
+  absl::StatusOr<UniqueFd> OpenChunk(const Sha256Bytes& digest, FileStamp* stamp = nullptr);
   // Copies up to dst.size() bytes from `offset` of the chunk; returns the count copied.
   absl::StatusOr<size_t> Read(const Sha256Bytes& digest, uint64_t offset, std::span<char> dst);
 
   uint64_t used_bytes() const { return used_bytes_.load(std::memory_order_relaxed); }
   uint64_t max_bytes() const { return max_bytes_; }
   uint64_t evictions() const { return evictions_.load(std::memory_order_relaxed); }
+  // Chunk files found corrupt on disk (and removed).
+  uint64_t corruptions() const { return corruptions_.load(std::memory_order_relaxed); }
+  // Writes that found the disk full and evicted chunks to make room.
+  uint64_t disk_full_events() const { return disk_full_.load(std::memory_order_relaxed); }
   size_t chunk_count();
   const std::filesystem::path& root() const { return root_; }
 
@@ -57,13 +78,21 @@ class ChunkCache {
   struct Entry {
     uint64_t size = 0;
     uint64_t last_use = 0;
+    FileStamp verified;
   };
   ChunkCache(DirLock lock, uint64_t max_bytes)
       : lock_(std::move(lock)), root_(lock_.dir()), max_bytes_(max_bytes) {}
   absl::Status Scan();
   std::filesystem::path PathOf(const Sha256Bytes& digest) const;
-  void Touch(const Sha256Bytes& digest);
   void EvictLocked();
+  void EvictDownToLocked(uint64_t target);
+  absl::Status WriteFile(const std::filesystem::path& tmp_path, std::string_view data);
+  // Evicts the least recently used tenth (at least `needed` bytes); false when nothing is left.
+  bool MakeRoom(uint64_t needed);
+  void WarnDiskFull();
+  absl::Status Verify(int fd, const Sha256Bytes& digest, const FileStamp& stamp);
+  // Removes the chunk if its file is still the one `seen` describes; true if it did.
+  bool Discard(const Sha256Bytes& digest, const FileStamp& seen);
 
   // Held for the cache's lifetime: Open scans, evicts and deletes tmp/, which would damage a cache
   // another process (a daemon, `tidectl mount --cache`) is using.
@@ -72,6 +101,9 @@ class ChunkCache {
   const uint64_t max_bytes_;
   std::atomic<uint64_t> used_bytes_{0};
   std::atomic<uint64_t> evictions_{0};
+  std::atomic<uint64_t> corruptions_{0};
+  std::atomic<uint64_t> disk_full_{0};
+  std::atomic<int64_t> last_full_warning_{0};  // steady-clock seconds
   std::atomic<uint64_t> tmp_seq_{0};
   std::mutex mu_;
   uint64_t clock_ = 0;

@@ -12,8 +12,11 @@ namespace tide::cache {
 
 // Reads cached chunks for the FUSE read path. Each worker thread keeps its last few chunk files open,
 // so a sequential reader neither reopens the file per request nor loses the kernel's readahead state
-// on it (a fresh fd starts readahead from scratch). An fd of a chunk evicted meanwhile still reads
-// the complete, verified file. NotFound when the chunk is not cached.
+// on it (a fresh fd starts readahead from scratch). Eviction truncates a chunk file before unlinking
+// it, so these fds never hold disk space; a read that races an eviction gets NotFound. Each read
+// checks the open file's stamp (one fstat): a chunk file written to since it was verified is
+// verified again. NotFound when the chunk is not cached or was found corrupt (and removed), so the
+// caller fetches it again.
 absl::StatusOr<size_t> ReadCachedChunk(ChunkCache& cache, const Sha256Bytes& digest, uint64_t offset,
                                        std::span<char> dst);
 

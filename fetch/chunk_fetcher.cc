@@ -260,7 +260,8 @@ absl::Status ChunkFetcher::Attempt(uint32_t first, uint32_t last,
   return status;
 }
 
-absl::Status ChunkFetcher::Ensure(uint32_t first, uint32_t last, FetchPriority priority) {
+absl::Status ChunkFetcher::Ensure(uint32_t first, uint32_t last, FetchPriority priority,
+                                  std::chrono::steady_clock::time_point deadline) {
   if (last >= chunks_.size() || first > last) {
     return absl::OutOfRangeError(absl::StrCat("chunks ", first, "..", last, " outside layer ", layer_name_));
   }
@@ -272,7 +273,7 @@ absl::Status ChunkFetcher::Ensure(uint32_t first, uint32_t last, FetchPriority p
     (all_present ? stats_.cache_hits : stats_.cache_misses).fetch_add(1, std::memory_order_relaxed);
   }
   const auto start = std::chrono::steady_clock::now();
-  const auto deadline = start + options_.read_timeout;
+  if (deadline == std::chrono::steady_clock::time_point{}) deadline = start + options_.read_timeout;
   int data_loss = 0;
   while (true) {
     if (cancelled_) return absl::CancelledError(absl::StrCat("layer ", layer_name_, " is being unmounted"));

@@ -75,8 +75,11 @@ class ChunkFetcher {
                std::shared_ptr<FetchLimiter> limiter, FetcherOptions options);
   ~ChunkFetcher();
 
-  // Makes chunks [first, last] present in the cache, retrying failures until the read timeout.
-  absl::Status Ensure(uint32_t first, uint32_t last, FetchPriority priority);
+  // Makes chunks [first, last] present in the cache, retrying failures until `deadline`, or the read
+  // timeout from now when it is the default. A reader that calls again (its chunks were evicted
+  // meanwhile) passes the deadline of its first call, so the read as a whole stays within one.
+  absl::Status Ensure(uint32_t first, uint32_t last, FetchPriority priority,
+                      std::chrono::steady_clock::time_point deadline = {});
   // One attempt for prefetch: fetches what is missing in [first, last]; never waits on in-flight work.
   // Merges up to merge_bytes per request (prefetch uses larger requests than on-demand reads).
   absl::Status FetchOnce(uint32_t first, uint32_t last, uint64_t merge_bytes);

@@ -123,9 +123,11 @@ absl::StatusOr<size_t> LayerFs::ReadFile(EntryId id, uint64_t offset, std::span<
     }
   }
   hint.store(SequentialHint(id, offset + length), std::memory_order_relaxed);
-  // A chunk can be evicted between Ensure and the copy; then fetch again (rarely more than once).
+  // A chunk can be evicted between Ensure and the copy; then fetch again (rarely more than once),
+  // within the same read_timeout.
+  const auto deadline = std::chrono::steady_clock::now() + fetcher_->options().read_timeout;
   for (int attempt = 0; attempt < 4; ++attempt) {
-    TIDE_RETURN_IF_ERROR(fetcher_->Ensure(range.first, last, fetch::FetchPriority::kOnDemand));
+    TIDE_RETURN_IF_ERROR(fetcher_->Ensure(range.first, last, fetch::FetchPriority::kOnDemand, deadline));
     uint64_t pos = a.data_offset + offset;
     uint64_t done = 0;
     bool evicted = false;

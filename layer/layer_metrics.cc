@@ -112,6 +112,11 @@ void WriteLayerMetrics(LayerMountManager& manager, metrics::TextWriter& out) {
             static_cast<double>(cache.max_bytes()));
   out.Counter("tide_cache_evictions_total", "Chunks evicted from the cache", {},
               static_cast<double>(cache.evictions()));
+  out.Counter("tide_cache_corrupt_chunks_total", "Cached chunks found corrupt on disk, removed and refetched",
+              {}, static_cast<double>(cache.corruptions()));
+  out.Counter("tide_cache_disk_full_total",
+              "Writes that found the cache's disk full and evicted to make room", {},
+              static_cast<double>(cache.disk_full_events()));
   out.Histogram("tide_fetch_duration_seconds", "Range requests to the registry, request to last byte", {},
                 metrics::FetchLatency().Read());
   out.Histogram("tide_fuse_read_duration_seconds", "FUSE read requests, arrival to answer", {},

@@ -40,15 +40,28 @@ absl::StatusOr<std::unique_ptr<RegistryProcess>> RegistryProcess::Start(const Re
   std::filesystem::path config_path = r->dir() / "config.yml";
   WriteFile(config_path, config);
   r->log_path_ = r->dir() / "registry.log";
-  auto proc = Subprocess::Start({"docker-registry", "serve", config_path.string()},
-                                SubprocessOptions{.env = {}, .log_path = r->log_path_.string(), .cwd = ""});
-  if (!proc.ok()) return proc.status();
-  r->process_.emplace(std::move(*proc));
-  if (!WaitForPort(r->port_, std::chrono::seconds(20))) {
-    return absl::UnavailableError(absl::StrCat("docker-registry did not listen on port ", r->port_,
-                                               "; log:\n", ReadFile(r->log_path_)));
-  }
+  absl::Status launched = r->Launch();
+  if (!launched.ok()) return launched;
   return r;
+}
+
+absl::Status RegistryProcess::Launch() {
+  // Appends to the same log: access-log readers see the whole life of the registry.
+  auto proc = Subprocess::Start({"docker-registry", "serve", (dir() / "config.yml").string()},
+                                SubprocessOptions{.env = {}, .log_path = log_path_.string(), .cwd = ""});
+  if (!proc.ok()) return proc.status();
+  process_.emplace(std::move(*proc));
+  if (!WaitForPort(port_, std::chrono::seconds(20))) {
+    return absl::UnavailableError(
+        absl::StrCat("docker-registry did not listen on port ", port_, "; log:\n", ReadFile(log_path_)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RegistryProcess::Restart() {
+  if (process_) process_->Stop();
+  process_.reset();
+  return Launch();
 }
 
 RegistryProcess::~RegistryProcess() {

@@ -33,6 +33,10 @@ class RegistryProcess {
   static absl::StatusOr<std::unique_ptr<RegistryProcess>> Start(const RegistryOptions& options = {});
   ~RegistryProcess();
 
+  // Stops docker-registry and starts it again on the same port, config and storage: a registry
+  // restart (or upgrade) as clients see it, connections refused in between.
+  absl::Status Restart();
+
   int port() const { return port_; }
   std::string host() const { return "127.0.0.1:" + std::to_string(port_); }  // host:port
   std::string url() const;                                                   // scheme://host:port
@@ -41,6 +45,7 @@ class RegistryProcess {
 
  private:
   RegistryProcess() = default;
+  absl::Status Launch();
   TempDir dir_{"tide-registry"};
   std::filesystem::path log_path_;
   std::optional<Subprocess> process_;

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "test/support/free_port.h"
+#include "test/support/registry/pki.h"
 
 namespace tide::testing {
 
@@ -24,9 +25,36 @@ PullEnv::PullEnv(const PullEnvOptions& options) {
     registry_options.htpasswd_path = htpasswd;
     registry_creds_ = options.registry_user + ":" + options.registry_password;
   }
+  if (options.token_auth) {
+    auto pki = MakeTestPki(dir_.path() / "pki");
+    REQUIRE(pki.ok());
+    TokenServerOptions token_options;
+    token_options.signing_key_path = pki->signing_key.string();
+    token_options.signing_cert_path = pki->signing_cert.string();
+    auto tokens = TokenServer::Start(token_options);
+    REQUIRE(tokens.ok());
+    token_server_ = std::move(*tokens);
+    registry_options.token_realm = token_server_->realm();
+    registry_options.token_service = token_options.service;
+    registry_options.token_issuer = token_options.issuer;
+    registry_options.token_rootcert_path = pki->signing_cert.string();
+  }
   auto registry = RegistryProcess::Start(registry_options);
   REQUIRE(registry.ok());
   registry_ = std::move(*registry);
+  if (options.fault_proxy) {
+    auto proxy = FaultProxy::Start(registry_->port(), 20261204);
+    REQUIRE(proxy.ok());
+    fault_proxy_ = std::move(*proxy);
+  }
+  if (options.cache_disk_bytes > 0) {
+    cache_disk_ = tide_root() / "cache";
+    std::filesystem::create_directories(cache_disk_);
+    auto mounted = RunCommand({"mount", "-t", "tmpfs", "-o", absl::StrCat("size=", options.cache_disk_bytes),
+                               "tide-test-cache", cache_disk_.string()});
+    INFO(mounted.output);
+    REQUIRE(mounted.exit_code == 0);
+  }
 
   std::filesystem::create_directories(layers_dir());
   TideSnapshotterOptions tide_options;
@@ -38,10 +66,14 @@ PullEnv::PullEnv(const PullEnvOptions& options) {
         std::string(std::getenv("TIDE_BINARY_DIR")) + "/test/e2e/snapshotter/tide-snapshotter-bindmounter";
     tide_options.env = {"TIDE_TEST_LAYERS_DIR=" + layers_dir().string()};
   }
+  std::string config = options.tide_config;
   if (options.metrics) {
     metrics_port_ = FreeLoopbackPort();
+    absl::StrAppend(&config, "\nmetrics_address = \"127.0.0.1:", metrics_port_, "\"\n");
+  }
+  if (!config.empty()) {
     tide_options.config = (dir_.path() / "tide.toml").string();
-    WriteFile(tide_options.config, absl::StrCat("metrics_address = \"127.0.0.1:", metrics_port_, "\"\n"));
+    WriteFile(tide_options.config, config);
   }
   tide_options_ = tide_options;
   if (!options.seed_profiles.empty()) {
@@ -81,8 +113,13 @@ PullEnv::~PullEnv() {
   // containerd first (it holds mounts on tide's layers), then the snapshotter, then the registry.
   containerd_.reset();
   tide_.reset();
+  fault_proxy_.reset();
   registry_.reset();
+  token_server_.reset();
+  if (!cache_disk_.empty()) RunCommand({"umount", "-l", cache_disk_.string()});
 }
+
+int PullEnv::tide_pid() const { return tide_ ? tide_->pid() : 0; }
 
 void PullEnv::KillAndRestartSnapshotter(const std::function<void()>& while_down) {
   tide_->Kill();
@@ -104,7 +141,9 @@ void PullEnv::StopAndRestartSnapshotter(const std::string& binary) {
   tide_ = std::move(*tide);
 }
 
-std::string PullEnv::Ref(const std::string& repo_tag) const { return registry_->host() + "/" + repo_tag; }
+std::string PullEnv::Ref(const std::string& repo_tag) const {
+  return (fault_proxy_ ? fault_proxy_->host() : registry_->host()) + "/" + repo_tag;
+}
 
 std::filesystem::path PullEnv::Layout() {
   if (layout_.empty()) {
@@ -179,7 +218,7 @@ std::vector<std::string> PullEnv::MountsUnderEnv() const {
     std::istringstream fields(line);
     std::string source, target;
     fields >> source >> target;
-    if (target.starts_with(dir_.path().string())) found.push_back(line);
+    if (target.starts_with(dir_.path().string()) && target != cache_disk_.string()) found.push_back(line);
   }
   return found;
 }

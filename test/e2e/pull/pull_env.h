@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "test/support/containerd_process.h"
+#include "test/support/registry/fault_proxy.h"
+#include "test/support/registry/token_server.h"
 #include "test/support/registry_process.h"
 #include "test/support/subprocess.h"
 #include "test/support/temp_dir.h"
@@ -29,6 +31,15 @@ struct PullEnvOptions {
   std::filesystem::path seed_profiles;
   // tide-snapshotter serves /metrics on 127.0.0.1:<metrics_port()>.
   bool metrics = false;
+  // docker-registry takes bearer tokens from a TokenServer (anonymous, all actions granted).
+  bool token_auth = false;
+  // A FaultProxy in front of the registry (clean until told otherwise); Ref() names the proxy, so
+  // containerd, tidectl and tide-snapshotter all reach the registry through it.
+  bool fault_proxy = false;
+  // > 0: the chunk cache (<tide root>/cache) is a tmpfs of this many bytes, unmounted at the end.
+  uint64_t cache_disk_bytes = 0;
+  // More lines for tide-snapshotter's config file.
+  std::string tide_config;
 };
 
 // A private docker-registry, a tide-snapshotter and a containerd with tide as proxy snapshotter,
@@ -61,7 +72,7 @@ class PullEnv {
 
   // Sum of response bytes of blob GETs in the registry's access log so far.
   int64_t RegistryBlobBytes() const;
-  // Lines of /proc/mounts whose mount point is under this env's dir.
+  // Lines of /proc/mounts whose mount point is under this env's dir (but the cache's own disk).
   std::vector<std::string> MountsUnderEnv() const;
   // Blob GETs (200/206) per blob digest ("sha256:...") in the registry's access log so far.
   std::map<std::string, int> RegistryBlobGets() const;
@@ -73,10 +84,17 @@ class PullEnv {
   void StopAndRestartSnapshotter(const std::string& binary = "");
   std::string tide_log_path() const { return tide_options_.log_path; }
   int metrics_port() const { return metrics_port_; }
+  FaultProxy* fault_proxy() { return fault_proxy_.get(); }
+  TokenServer* token_server() { return token_server_.get(); }
+  // tide-snapshotter's pid (0 when not running).
+  int tide_pid() const;
 
  private:
   TempDir dir_{"tide-pull-e2e"};
+  std::unique_ptr<TokenServer> token_server_;
   std::unique_ptr<RegistryProcess> registry_;
+  std::unique_ptr<FaultProxy> fault_proxy_;
+  std::filesystem::path cache_disk_;  // the tmpfs mount point, if any
   std::unique_ptr<TideSnapshotterProcess> tide_;
   TideSnapshotterOptions tide_options_;
   std::unique_ptr<ContainerdProcess> containerd_;

@@ -123,15 +123,18 @@ void FaultProxy::Handle(int client_fd) {
     connections_.Close(client_fd);
     return;
   }
-  if (faulty && fault == Fault::k503) {
-    count(&FaultCounts::unavailable);
+  if (faulty && (fault == Fault::k503 || fault == Fault::k429)) {
+    count(fault == Fault::k503 ? &FaultCounts::unavailable : &FaultCounts::too_many);
     if (!ReadRequestHead(client_fd, connections_.stopping())) {
       connections_.Close(client_fd);
       return;
     }
     const char* reply =
-        "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 0\r\nContent-Length: 0\r\nConnection: "
-        "close\r\n\r\n";
+        fault == Fault::k503
+            ? "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 0\r\nContent-Length: 0\r\nConnection: "
+              "close\r\n\r\n"
+            : "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: "
+              "close\r\n\r\n";
     SendAll(client_fd, reply, std::strlen(reply));
     connections_.Close(client_fd);
     return;
@@ -174,7 +177,18 @@ void FaultProxy::Forward(int client_fd, int upstream_fd, int64_t truncate_after)
     moved += n;
     return SendAll(to, buf, len);
   };
+  const auto opened = std::chrono::steady_clock::now();
   while (!connections_.stopping()) {
+    const int64_t lifetime = lifetime_ms_;
+    if (lifetime > 0 && std::chrono::steady_clock::now() - opened > std::chrono::milliseconds(lifetime)) {
+      {
+        std::lock_guard lock(mu_);
+        ++counts_.cut_open;
+      }
+      linger l{1, 0};
+      setsockopt(client_fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+      return;
+    }
     pollfd p[2] = {{client_fd, POLLIN, 0}, {upstream_fd, POLLIN, 0}};
     if (poll(p, 2, 50) <= 0) continue;
     if ((p[0].revents & (POLLIN | POLLHUP | POLLERR)) && !pump(client_fd, upstream_fd)) return;

@@ -72,6 +72,9 @@ absl::StatusOr<std::unique_ptr<TokenServer>> TokenServer::Start(const TokenServe
   return t;
 }
 
+// docker-registry accepts a token this many seconds past its exp claim.
+constexpr int64_t kRegistryLeeway = 60;
+
 TestHttpResponse TokenServer::Handle(const TestHttpRequest& req) {
   if (req.Path() != "/token" || (req.method != "GET" && req.method != "POST")) return {404, {}, "not found"};
   int n = ++requests_;
@@ -115,6 +118,7 @@ TestHttpResponse TokenServer::Handle(const TestHttpRequest& req) {
           .count();
   // docker-registry allows 60 s of clock leeway, so an "expired" token must be well past it.
   int64_t exp = n <= options_.expired_first_tokens ? now - 600 : now + std::max(options_.expires_in, 60) + 60;
+  if (real_lifetime_ > 0 && n > options_.expired_first_tokens) exp = now + real_lifetime_ - kRegistryLeeway;
   nlohmann::json header = {{"typ", "JWT"}, {"alg", "RS256"}, {"x5c", {cert_der_b64_}}};
   nlohmann::json claims = {
       {"iss", options_.issuer}, {"sub", subject},    {"aud", options_.service},         {"exp", exp},

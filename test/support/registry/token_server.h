@@ -31,6 +31,9 @@ class TokenServer {
 
   std::string realm() const { return server_->url() + "/token"; }
   int token_requests() const { return requests_; }
+  // Tokens issued from now on stop being accepted by docker-registry `seconds` after issue, while
+  // the client is still told expires_in: a token that expires mid-run. 0: the normal lifetime.
+  void SetRealLifetime(int seconds) { real_lifetime_ = seconds; }
   int refused() const { return refused_; }
   const TokenServerOptions& options() const { return options_; }
 
@@ -43,6 +46,7 @@ class TokenServer {
   std::string cert_der_b64_;
   std::atomic<int> requests_{0};
   std::atomic<int> refused_{0};
+  std::atomic<int> real_lifetime_{0};
   std::unique_ptr<TestHttpServer> server_;
 };
 

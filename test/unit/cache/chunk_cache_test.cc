@@ -1,10 +1,14 @@
 #include "cache/chunk_cache.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <string>
 
+#include "cache/chunk_reader.h"
 #include "test/support/temp_dir.h"
 
 namespace tide::cache {
@@ -83,6 +87,69 @@ TEST_CASE("a second opener of a live cache is refused and touches nothing") {
 
   first->reset();
   CHECK(ChunkCache::Open(dir.path(), 1 << 20).ok());
+}
+
+std::filesystem::path ChunkPath(const std::filesystem::path& root, const Sha256Bytes& d) {
+  return root / "chunks" / HexEncode(d).substr(0, 2) / HexEncode(d);
+}
+
+// What a failing disk or a stray writer does: same size, one byte different.
+void FlipByte(const std::filesystem::path& file, off_t at) {
+  int fd = ::open(file.c_str(), O_RDWR | O_CLOEXEC);
+  REQUIRE(fd >= 0);
+  char c = 0;
+  REQUIRE(::pread(fd, &c, 1, at) == 1);
+  c = static_cast<char>(c ^ 0x5a);
+  REQUIRE(::pwrite(fd, &c, 1, at) == 1);
+  ::close(fd);
+}
+
+std::string ReadThroughReader(ChunkCache& cache, const Sha256Bytes& d, size_t size, absl::Status* status) {
+  std::string out(size, '\0');
+  auto n = ReadCachedChunk(cache, d, 0, std::span<char>(out.data(), out.size()));
+  *status = n.status();
+  if (n.ok()) out.resize(*n);
+  return out;
+}
+
+TEST_CASE("a chunk corrupted on disk is removed, never served, whether found at open or by a reader") {
+  testing::TempDir dir;
+  std::string a(300000, 'a'), b(200000, 'b');
+  for (size_t i = 0; i < a.size(); i += 7) a[i] = static_cast<char>(i);
+  const Sha256Bytes da = Sha256Of(a), db = Sha256Of(b);
+  {
+    auto cache = ChunkCache::Open(dir.path(), 1 << 30);
+    REQUIRE(cache.ok());
+    REQUIRE((*cache)->Put(da, a).ok());
+    REQUIRE((*cache)->Put(db, b).ok());
+    absl::Status st;
+    // The reader keeps `a` open; a write to the file under it is seen at the next read.
+    REQUIRE(ReadThroughReader(**cache, da, a.size(), &st) == a);
+    FlipByte(ChunkPath(dir.path(), da), 150000);
+    ReadThroughReader(**cache, da, a.size(), &st);
+    CHECK(absl::IsNotFound(st));
+    CHECK_FALSE((*cache)->Contains(da));
+    CHECK_FALSE(std::filesystem::exists(ChunkPath(dir.path(), da)));
+    CHECK((*cache)->corruptions() == 1);
+    CHECK((*cache)->used_bytes() == b.size());
+    // Stored again (refetched), it reads correctly.
+    REQUIRE((*cache)->Put(da, a).ok());
+    REQUIRE(ReadThroughReader(**cache, da, a.size(), &st) == a);
+  }
+  // Corrupted while no process had the cache open: found at the first open after the restart.
+  FlipByte(ChunkPath(dir.path(), db), 10);
+  auto reopened = ChunkCache::Open(dir.path(), 1 << 30);
+  REQUIRE(reopened.ok());
+  std::string out(b.size(), '\0');
+  auto n = (*reopened)->Read(db, 0, std::span<char>(out.data(), out.size()));
+  CHECK(absl::IsNotFound(n.status()));
+  CHECK((*reopened)->corruptions() == 1);
+  // A truncated file is just as corrupt.
+  std::filesystem::resize_file(ChunkPath(dir.path(), da), 1000);
+  n = (*reopened)->Read(da, 0, std::span<char>(out.data(), 1000));
+  CHECK(absl::IsNotFound(n.status()));
+  CHECK((*reopened)->corruptions() == 2);
+  CHECK((*reopened)->chunk_count() == 0);
 }
 
 }  // namespace

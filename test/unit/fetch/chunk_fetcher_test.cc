@@ -96,6 +96,25 @@ TEST_CASE("an unreachable source fails after the timeout and recovers when it re
   CHECK(f.Cached(1) == f.blob.raw[1]);
 }
 
+TEST_CASE("a caller's own deadline bounds Ensure: a second call for an evicted chunk gets no new timeout") {
+  FetcherOptions options;
+  options.read_timeout = std::chrono::seconds(5);
+  options.retry_backoff = std::chrono::milliseconds(50);
+  Fixture f(4, options);
+  f.source->down = true;
+  const auto start = std::chrono::steady_clock::now();
+  absl::Status st = f.fetcher->Ensure(0, 1, FetchPriority::kOnDemand, start + std::chrono::milliseconds(400));
+  const auto waited = std::chrono::steady_clock::now() - start;
+  CHECK_FALSE(st.ok());
+  CHECK(waited >= std::chrono::milliseconds(300));
+  CHECK(waited < std::chrono::seconds(2));  // not the 5 s read_timeout
+  // A deadline already behind the caller fails at once.
+  const auto late = std::chrono::steady_clock::now();
+  st = f.fetcher->Ensure(0, 1, FetchPriority::kOnDemand, late - std::chrono::milliseconds(1));
+  CHECK_FALSE(st.ok());
+  CHECK(std::chrono::steady_clock::now() - late < std::chrono::seconds(1));
+}
+
 TEST_CASE("corrupted chunks are rejected and never cached") {
   Fixture f(4);
   f.source->corrupt = true;

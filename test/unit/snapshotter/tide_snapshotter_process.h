@@ -29,6 +29,7 @@ class TideSnapshotterProcess {
 
   const std::string& socket() const { return options_.socket; }
   const std::string& log_path() const { return options_.log_path; }
+  int pid() const { return process_ ? process_->pid() : 0; }
   // SIGKILL, as a crash: no clean-up of any kind runs in the daemon.
   void Kill();
   // SIGTERM and wait; returns the exit status.
