@@ -124,6 +124,20 @@ void ChunkFetcher::Release(std::span<const uint32_t> reserved) {
   cv_.notify_all();
 }
 
+void ChunkFetcher::Drop(std::span<const uint32_t> claimed) {
+  {
+    std::lock_guard lock(mu_);
+    for (uint32_t i : claimed) {
+      auto it = in_flight_.find(i);
+      if (it == in_flight_.end()) continue;
+      it->second->done = true;
+      it->second->dropped = true;
+      in_flight_.erase(it);
+    }
+  }
+  cv_.notify_all();
+}
+
 bool ChunkFetcher::IsClaimed(uint32_t index) {
   if (IsCached(index)) return true;
   std::lock_guard lock(mu_);
@@ -198,12 +212,24 @@ absl::Status ChunkFetcher::FetchRun(const std::vector<uint32_t>& run, bool pipel
     }
     if (pipeline) pipeline->Arrived(next);
     if (cancelled_) return absl::CancelledError(absl::StrCat("layer ", layer_name_, " is being unmounted"));
+    if (kind == FetchKind::kBackground && limiter_->on_demand_waiting()) {
+      return absl::AbortedError("yielded to a container read");
+    }
     return absl::OkStatus();
   };
   absl::Status read = source_->ReadInto(start, bytes, deliver, deadline);
   stats_.blob_bytes.fetch_add(arrived, std::memory_order_relaxed);
   stats_.bytes_by_kind[kind_index].fetch_add(arrived, std::memory_order_relaxed);
   metrics::FetchLatency().Observe(std::chrono::steady_clock::now() - began);
+  if (!read.ok() && kind == FetchKind::kBackground && absl::IsAborted(read)) {
+    if (pipeline) pipeline->Close();
+    // Not a failure: the chunks that arrived are stored, and whoever needs the others (a reader
+    // waiting on this request, or the prefetch later) fetches them.
+    stats_.yields.fetch_add(1, std::memory_order_relaxed);
+    std::vector<uint32_t> rest(run.begin() + static_cast<std::ptrdiff_t>(next), run.end());
+    Drop(rest);
+    return read;
+  }
   if (!read.ok()) {
     if (pipeline) pipeline->Close();
     absl::Status st(read.code(), absl::StrCat("fetch ", source_->Describe(), " range ", start, "+",
@@ -220,10 +246,16 @@ absl::Status ChunkFetcher::FetchClaimed(const std::vector<uint32_t>& mine, uint6
                                         bool pipelined, BlobSource::Deadline deadline, FetchKind kind) {
   absl::Status first_error;
   std::vector<uint32_t> run;
+  bool yielded = false;
   auto flush = [&] {
     if (run.empty()) return;
-    absl::Status st = FetchRun(run, pipelined, deadline, kind);
-    if (first_error.ok()) first_error = st;
+    if (yielded) {
+      Drop(run);  // a background fetch that gave way leaves its later runs to whoever needs them
+    } else {
+      absl::Status st = FetchRun(run, pipelined, deadline, kind);
+      yielded = kind == FetchKind::kBackground && absl::IsAborted(st);
+      if (first_error.ok()) first_error = st;
+    }
     run.clear();
   };
   for (uint32_t i : mine) {

@@ -63,6 +63,8 @@ struct FetcherStats {
   // Reads (Ensure on demand) whose chunks were all in the cache already, and those that were not.
   std::atomic<uint64_t> cache_hits{0};
   std::atomic<uint64_t> cache_misses{0};
+  // Background requests cut short because a container read started (the rest is fetched later).
+  std::atomic<uint64_t> yields{0};
 };
 
 // Brings a layer's chunks into the cache: one fetch per chunk however many readers wait for it
@@ -131,6 +133,8 @@ class ChunkFetcher {
   absl::Status StoreChunk(uint32_t index, std::string_view blob_bytes);
   absl::Status FetchClaimed(const std::vector<uint32_t>& mine, uint64_t merge_bytes, bool pipelined,
                             BlobSource::Deadline deadline, FetchKind kind);
+  // Gives up this fetcher's claims on chunks it will not fetch now; waiting readers fetch them.
+  void Drop(std::span<const uint32_t> claimed);
   void Finish(uint32_t index, const absl::Status& status);
   // `dropped`: a chunk waited for was a prefetch reservation given back unfetched (try again now).
   absl::Status Attempt(uint32_t first, uint32_t last, std::chrono::steady_clock::time_point deadline,

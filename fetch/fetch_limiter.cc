@@ -7,12 +7,14 @@ namespace tide::fetch {
 void FetchLimiter::BeginOnDemand() {
   std::lock_guard lock(mu_);
   ++on_demand_;
+  on_demand_waiting_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void FetchLimiter::EndOnDemand() {
   {
     std::lock_guard lock(mu_);
     --on_demand_;
+    on_demand_waiting_.fetch_sub(1, std::memory_order_relaxed);
   }
   cv_.notify_all();
 }

@@ -19,8 +19,8 @@ struct FetchLimits {
   int startup_streams = 2;
   uint64_t startup_request_bytes = 32 << 20;
   uint64_t rest_request_bytes = 8 << 20;
-  // While a workload is starting (a startup set was queued recently), the rest waits until reads have
-  // been quiet for rest_idle_delay, or at most rest_max_delay after the last startup set was queued:
+  // While a workload may be starting (a layer was mounted recently), the rest waits until reads on
+  // the node have been quiet for rest_idle_delay, or at most rest_max_delay after the last mount:
   // fetching it earlier only competes with the startup for link, CPU and disk.
   std::chrono::milliseconds rest_idle_delay{1000};
   std::chrono::milliseconds rest_max_delay{30000};
@@ -69,6 +69,9 @@ class FetchLimiter {
   void Wake();
 
   int on_demand_active();
+  // Lock-free: whether a container read is waiting on a fetch right now. Background transfers check
+  // it as their bytes arrive and stop at once (ChunkFetcher), so a read never queues behind them.
+  bool on_demand_waiting() const { return on_demand_waiting_.load(std::memory_order_relaxed) > 0; }
 
   // Every read of a mounted file notes itself (one relaxed store), so background prefetch can tell
   // whether a workload is still reading.
@@ -91,6 +94,7 @@ class FetchLimiter {
   std::mutex mu_;
   std::condition_variable cv_;
   int on_demand_ = 0;
+  std::atomic<int> on_demand_waiting_{0};  // on_demand_, readable without mu_
   int prefetching_ = 0;
   // Token bucket in bytes; refilled at prefetch_bytes_per_second, capped at one second's worth.
   double tokens_ = 0;

@@ -112,7 +112,7 @@ std::shared_ptr<PrefetchQueue::Layer> PrefetchQueue::Add(std::shared_ptr<ChunkFe
     for (const StartupRequest& r : requests) {
       for (uint32_t c : r.chunks) layer->startup_bytes += layer->fetcher->chunk(c).blob_length;
     }
-    if (!plan.startup.empty()) startup_queued_at_ = std::chrono::steady_clock::now();
+    last_mount_at_ = std::chrono::steady_clock::now();
     for (StartupRequest& r : requests) {
       r.seq = next_seq_++;
       startup_.push_back(std::move(r));
@@ -157,7 +157,9 @@ void PrefetchQueue::Settle(Layer& layer) {
 }
 
 bool PrefetchQueue::StartingUp(std::chrono::steady_clock::time_point now) const {
-  if (!startup_queued_at_ || now - *startup_queued_at_ >= limits_.rest_max_delay) return false;
+  // Whether or not the image has a startup set: until the node's reads go quiet, the rest would
+  // only compete with a starting workload for link, CPU and disk.
+  if (!last_mount_at_ || now - *last_mount_at_ >= limits_.rest_max_delay) return false;
   return now - limiter_->last_read() < limits_.rest_idle_delay;
 }
 
@@ -228,9 +230,16 @@ void PrefetchQueue::RunRest(std::unique_lock<std::mutex>& lock, RestBatch batch)
   if (slot) st = layer.fetcher->FetchOnce(batch.first, batch.last, limits_.rest_request_bytes);
   lock.lock();
   --layer.running;
-  if (!st.ok() && !absl::IsCancelled(st) && layer.rest) {
+  // Another worker may have found the layer's cursor at its end meanwhile and ended its rest; a batch
+  // to do again starts it anew.
+  if (absl::IsAborted(st) && !layer.removed) {
+    // It gave way to a container read: not a failure; what did not arrive is fetched later.
+    layer.cursor = std::min(layer.cursor, batch.first);
+    layer.rest = true;
+  } else if (!st.ok() && !absl::IsCancelled(st) && !layer.removed) {
     if (++layer.rest_failures <= kMaxRestFailures) {
       // Back off and try the batch again; on-demand reads still fetch what they need meanwhile.
+      layer.rest = true;
       layer.cursor = std::min(layer.cursor, batch.first);
       layer.retry_at =
           std::chrono::steady_clock::now() + std::chrono::milliseconds(500) * layer.rest_failures;

@@ -69,7 +69,8 @@ class PrefetchQueue {
   void Work(Phase phase);
   void RunStartup(std::unique_lock<std::mutex>& lock);
   void RunRest(std::unique_lock<std::mutex>& lock, RestBatch batch);
-  // A workload is still starting: a startup set was queued lately and reads have not gone quiet.
+  // A workload may still be starting: a layer was mounted lately and the node's reads have not gone
+  // quiet.
   bool StartingUp(std::chrono::steady_clock::time_point now) const;
   bool NextRestBatch(RestBatch* batch);
   void Settle(Layer& layer);
@@ -81,7 +82,8 @@ class PrefetchQueue {
   std::condition_variable cv_;
   bool stop_ = false;
   uint64_t next_seq_ = 0;
-  std::optional<std::chrono::steady_clock::time_point> startup_queued_at_;
+  // When a layer was last mounted (queued): a workload is probably starting on it.
+  std::optional<std::chrono::steady_clock::time_point> last_mount_at_;
   std::vector<StartupRequest> startup_;  // sorted by (rank, seq)
   std::vector<std::shared_ptr<Layer>> layers_;
   int startup_running_ = 0;  // the rest waits for these too

@@ -235,5 +235,60 @@ TEST_CASE("after a startup set, the rest waits until the workload's reads go qui
   CHECK(l.source->log().size() == 2);
 }
 
+TEST_CASE("without a startup set, the rest still waits until reads on the node go quiet") {
+  tide::testing::TempDir dir;
+  FetchLimits limits;
+  limits.rest_idle_delay = std::chrono::milliseconds(400);
+  auto limiter = std::make_shared<FetchLimiter>(limits);
+  auto queue = std::make_shared<PrefetchQueue>(limiter, limits);
+  GatedLayer l(dir / "l", 8, limiter);
+  GatedLayer other(dir / "other", 2, limiter);
+  REQUIRE(other.fetcher->Ensure(0, 0, FetchPriority::kOnDemand).ok());
+  Prefetcher p(queue, l.fetcher, MakePrefetchPlan(PrefetchMode::kAll, std::vector<uint32_t>{}, {}, 8));
+  // A workload reads another layer of the node: this layer's rest waits all the same.
+  const auto until = Clock::now() + std::chrono::milliseconds(1200);
+  while (Clock::now() < until) {
+    REQUIRE(other.fetcher->Ensure(0, 0, FetchPriority::kOnDemand).ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  CHECK(l.source->log().empty());
+  REQUIRE(p.WaitDone(std::chrono::seconds(5)));
+  CHECK(l.source->log().size() == 1);
+}
+
+TEST_CASE("a background request gives way as soon as a container read waits, and resumes later") {
+  tide::testing::TempDir dir;
+  FetchLimits limits;
+  limits.rest_idle_delay = std::chrono::milliseconds(50);
+  auto limiter = std::make_shared<FetchLimiter>(limits);
+  auto queue = std::make_shared<PrefetchQueue>(limiter, limits);
+  GatedLayer l(dir / "l", 8, limiter);
+  l.source->SetSteps(4);
+  l.source->Hold(l.offset(0));  // the rest (one request, chunks 0..7) stops after its first quarter
+  Prefetcher p(queue, l.fetcher, MakePrefetchPlan(PrefetchMode::kAll, std::vector<uint32_t>{}, {}, 8));
+  REQUIRE(WaitFor([&] { return l.fetcher->IsCached(0); }));
+  REQUIRE(l.source->log().size() == 1);
+  // A container read of another layer, itself held at its gate: an on-demand fetch is waiting.
+  GatedLayer other(dir / "other", 2, limiter);
+  other.source->Hold(other.offset(0));
+  std::thread reader([&] { CHECK(other.fetcher->Ensure(0, 0, FetchPriority::kOnDemand).ok()); });
+  REQUIRE(WaitFor([&] { return other.source->log().size() == 1; }));
+  // The background bytes keep coming, but the request stops at the next piece: its last chunks are
+  // not taken from it.
+  l.source->Release(l.offset(0));
+  REQUIRE(WaitFor([&] { return l.fetcher->stats().yields.load() == 1; }));
+  CHECK_FALSE(l.fetcher->IsCached(7));
+  CHECK(l.fetcher->stats().failures.load() == 0);
+  other.source->Open();
+  reader.join();
+  // Reads are quiet again: the rest resumes at the first chunk it did not get.
+  REQUIRE(p.WaitDone(std::chrono::seconds(5)));
+  for (uint32_t i = 0; i < 8; ++i) CHECK(l.fetcher->IsCached(i));
+  const auto log = l.source->log();
+  REQUIRE(log.size() == 2);
+  CHECK(log[1].first > l.offset(0));
+  CHECK(log[1].first <= l.offset(7));
+}
+
 }  // namespace
 }  // namespace tide::fetch

@@ -80,7 +80,7 @@ class FlakyFileSource : public BlobSource {
 
 // A file blob that logs each read (offset, length) and can hold reads at chosen offsets until the
 // test opens the gate. ReadInto streams: it reports the first half of a range, then (if the range's
-// offset is held) waits at the gate, then reports the rest.
+// offset is held) waits at the gate, then reports the rest (in more steps if asked).
 class GatedSource : public BlobSource {
  public:
   explicit GatedSource(std::unique_ptr<FileBlobSource> inner) : inner_(std::move(inner)) {}
@@ -95,10 +95,23 @@ class GatedSource : public BlobSource {
     auto data = inner_->ReadAt(offset, out.size());
     if (!data.ok()) return data.status();
     std::memcpy(out.data(), data->data(), out.size());
-    const uint64_t half = out.size() / 2;
-    if (absl::Status st = progress(half); !st.ok()) return st;
+    const uint64_t step = out.size() / steps_;
+    if (absl::Status st = progress(step); !st.ok()) return st;
     WaitGate(offset);
+    for (int k = 2; k < steps_; ++k) {
+      if (absl::Status st = progress(step * static_cast<uint64_t>(k)); !st.ok()) return st;
+    }
     return progress(out.size());
+  }
+  // ReadInto reports the range in this many equal steps (default 2), the gate after the first.
+  void SetSteps(int steps) { steps_ = steps; }
+  // Opens the gate of one held offset only.
+  void Release(uint64_t offset) {
+    {
+      std::lock_guard lock(mu_);
+      held_.erase(std::remove(held_.begin(), held_.end(), offset), held_.end());
+    }
+    cv_.notify_all();
   }
   std::string Describe() const override { return inner_->Describe(); }
 
@@ -131,6 +144,7 @@ class GatedSource : public BlobSource {
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<uint64_t> held_;
+  std::atomic<int> steps_{2};
   std::vector<std::pair<uint64_t, uint64_t>> log_;
 };
 
