@@ -110,26 +110,14 @@ absl::Status ChunkFetcher::FetchReserved(std::span<const uint32_t> reserved, uin
   return FetchClaimed(mine, merge_bytes, /*pipelined=*/true, kNoDeadline, FetchKind::kStartup);
 }
 
-void ChunkFetcher::Release(std::span<const uint32_t> reserved) {
-  {
-    std::lock_guard lock(mu_);
-    for (uint32_t i : reserved) {
-      auto it = in_flight_.find(i);
-      if (it == in_flight_.end() || !it->second->queued) continue;
-      it->second->done = true;
-      it->second->dropped = true;
-      in_flight_.erase(it);
-    }
-  }
-  cv_.notify_all();
-}
+void ChunkFetcher::Release(std::span<const uint32_t> reserved) { Drop(reserved, /*queued_only=*/true); }
 
-void ChunkFetcher::Drop(std::span<const uint32_t> claimed) {
+void ChunkFetcher::Drop(std::span<const uint32_t> claimed, bool queued_only) {
   {
     std::lock_guard lock(mu_);
     for (uint32_t i : claimed) {
       auto it = in_flight_.find(i);
-      if (it == in_flight_.end()) continue;
+      if (it == in_flight_.end() || (queued_only && !it->second->queued)) continue;
       it->second->done = true;
       it->second->dropped = true;
       in_flight_.erase(it);

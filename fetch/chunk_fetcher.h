@@ -133,8 +133,9 @@ class ChunkFetcher {
   absl::Status StoreChunk(uint32_t index, std::string_view blob_bytes);
   absl::Status FetchClaimed(const std::vector<uint32_t>& mine, uint64_t merge_bytes, bool pipelined,
                             BlobSource::Deadline deadline, FetchKind kind);
-  // Gives up this fetcher's claims on chunks it will not fetch now; waiting readers fetch them.
-  void Drop(std::span<const uint32_t> claimed);
+  // Gives up this fetcher's claims (only those not started, with queued_only) on chunks it will not
+  // fetch now; waiting readers fetch them.
+  void Drop(std::span<const uint32_t> claimed, bool queued_only = false);
   void Finish(uint32_t index, const absl::Status& status);
   // `dropped`: a chunk waited for was a prefetch reservation given back unfetched (try again now).
   absl::Status Attempt(uint32_t first, uint32_t last, std::chrono::steady_clock::time_point deadline,

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <memory>
@@ -83,6 +84,8 @@ absl::Status RunMount(const MountArgs& args) {
   TIDE_ASSIGN_OR_RETURN(options.defaults.prefetch, fetch::ParsePrefetchMode(args.prefetch));
   options.defaults.record_access = !args.record_path.empty();
   options.defaults.fetcher.read_timeout = std::chrono::seconds(args.read_timeout_s);
+  // As tide-snapshotter: a transfer that receives nothing for read_timeout is dead.
+  options.registry.low_speed_time = std::chrono::seconds(std::max(1, args.read_timeout_s));
 
   // Block the signals before any thread starts so they all inherit the mask and only sigtimedwait sees them.
   sigset_t set;
