@@ -12,6 +12,7 @@
 # default <repo>/build. Writes the table to docs/bench-sdwebui.md (or --out). --repeat N runs every
 # case (and the warm start) N times, cases interleaved, and reports the run with the median time.
 # --cases "c s" runs only some cases (for experiments: prints each run, writes no table); d needs b.
+# Case n (only with --cases): b's image with prefetch = "none", the on-demand baseline for b.
 set -euo pipefail
 cmdline="$0 $*"
 here=$(dirname "$(realpath "$0")")
@@ -269,6 +270,8 @@ for run in $(seq 1 "$repeat"); do
   # fetch of the rest), so what arrives before ready is what startup needs.
   if want s; then tide_run s "$run" opt "" startup; fi
   if want d; then tide_run d "$run" tide "$work/b1/tide/profiles"; fi
+  # b's image on demand only (prefetch = "none"): what b's background prefetch must not make worse.
+  if want n; then tide_run n "$run" tide "" none; fi
 done
 if [ "$cases" != "a b c s d" ]; then
   for c in $cases; do echo "$c: $(tr '\n' ';' <"$work/$c.runs")"; done
