@@ -6,15 +6,13 @@ namespace tide::fetch {
 
 void FetchLimiter::BeginOnDemand() {
   std::lock_guard lock(mu_);
-  ++on_demand_;
-  on_demand_waiting_.fetch_add(1, std::memory_order_relaxed);
+  on_demand_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void FetchLimiter::EndOnDemand() {
   {
     std::lock_guard lock(mu_);
-    --on_demand_;
-    on_demand_waiting_.fetch_sub(1, std::memory_order_relaxed);
+    on_demand_.fetch_sub(1, std::memory_order_relaxed);
   }
   cv_.notify_all();
 }
@@ -30,11 +28,6 @@ void FetchLimiter::ReleasePrefetch() {
 void FetchLimiter::Wake() {
   std::lock_guard lock(mu_);
   cv_.notify_all();
-}
-
-int FetchLimiter::on_demand_active() {
-  std::lock_guard lock(mu_);
-  return on_demand_;
 }
 
 FetchLimiter::PrefetchSlot FetchLimiter::AcquirePrefetch(uint64_t bytes, const std::atomic<bool>& stop,

@@ -68,10 +68,10 @@ class FetchLimiter {
   // Wakes AcquirePrefetch waiters so they re-check their stop flag.
   void Wake();
 
-  int on_demand_active();
+  int on_demand_active() const { return on_demand_.load(std::memory_order_relaxed); }
   // Lock-free: whether a container read is waiting on a fetch right now. Background transfers check
   // it as their bytes arrive and stop at once (ChunkFetcher), so a read never queues behind them.
-  bool on_demand_waiting() const { return on_demand_waiting_.load(std::memory_order_relaxed) > 0; }
+  bool on_demand_waiting() const { return on_demand_.load(std::memory_order_relaxed) > 0; }
 
   // Every read of a mounted file notes itself (one relaxed store), so background prefetch can tell
   // whether a workload is still reading.
@@ -93,8 +93,8 @@ class FetchLimiter {
   std::atomic<std::chrono::steady_clock::rep> last_read_ns_{0};
   std::mutex mu_;
   std::condition_variable cv_;
-  int on_demand_ = 0;
-  std::atomic<int> on_demand_waiting_{0};  // on_demand_, readable without mu_
+  // Changed under mu_ (AcquirePrefetch waits on it), read without it by on_demand_waiting().
+  std::atomic<int> on_demand_{0};
   int prefetching_ = 0;
   // Token bucket in bytes; refilled at prefetch_bytes_per_second, capped at one second's worth.
   double tokens_ = 0;
