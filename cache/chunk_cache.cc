@@ -61,11 +61,18 @@ void RemoveFile(const std::filesystem::path& path) {
 
 }  // namespace
 
-FileStamp StampOf(int fd) {
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) return {};
+namespace {
+
+FileStamp StampOfStat(const struct stat& st) {
   return FileStamp{static_cast<uint64_t>(st.st_ino), static_cast<uint64_t>(st.st_size),
                    static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec};
+}
+
+}  // namespace
+
+FileStamp StampOf(int fd) {
+  struct stat st {};
+  return ::fstat(fd, &st) == 0 ? StampOfStat(st) : FileStamp{};
 }
 
 absl::StatusOr<std::shared_ptr<ChunkCache>> ChunkCache::Open(const std::filesystem::path& root,
@@ -176,9 +183,7 @@ absl::Status ChunkCache::Put(const Sha256Bytes& digest, std::string_view data) {
   if (dir.valid()) ::fsync(dir.get());
   // The caller verified these bytes: the file as written needs no hashing when first opened.
   FileStamp stamp;
-  if (UniqueFd written_fd(::open(final_path.c_str(), O_RDONLY | O_CLOEXEC)); written_fd.valid()) {
-    stamp = StampOf(written_fd.get());
-  }
+  if (struct stat st{}; ::stat(final_path.c_str(), &st) == 0) stamp = StampOfStat(st);
   std::lock_guard lock(mu_);
   auto [it, inserted] = entries_.try_emplace(digest);
   if (inserted) {
