@@ -1,5 +1,8 @@
 #include "layer/layer_mount_manager.h"
 
+#include <algorithm>
+#include <chrono>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
@@ -13,6 +16,13 @@
 namespace tide::layer {
 
 namespace fs = std::filesystem;
+
+void SetRegistryTimingForReads(LayerMountManagerOptions& options) {
+  options.registry.retry.max_attempts = 2;
+  options.registry.retry.budget = std::chrono::seconds(2);
+  options.registry.low_speed_time =
+      std::max<std::chrono::milliseconds>(std::chrono::seconds(1), options.defaults.fetcher.read_timeout);
+}
 
 absl::StatusOr<IndexLocation> IndexLocationFromAnnotations(
     const std::map<std::string, std::string>& annotations, uint64_t blob_size) {

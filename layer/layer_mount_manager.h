@@ -28,6 +28,13 @@ struct LayerMountManagerOptions {
   std::filesystem::path keeper_binary;
 };
 
+// Sets the registry timing of a process that serves reads, from defaults.fetcher.read_timeout: the
+// fetcher retries within read_timeout itself, so each registry call is kept short, and a transfer
+// that receives nothing for read_timeout is dead, since prefetch requests have no deadline of their
+// own and a reader waiting for one of their chunks must not wait behind a stalled connection for
+// curl's default 30 s.
+void SetRegistryTimingForReads(LayerMountManagerOptions& options);
+
 // A layer in a registry, as the snapshotter or `tidectl mount` knows it.
 struct RemoteLayer {
   std::string reference;  // host/repo[:tag|@digest]; only host and repository are used

@@ -1,7 +1,6 @@
 // The FUSE-backed RemoteLayerMounter, the daemon's side of the remote_layer_mounter_factory.h seam.
 // It maps Prepare labels to layer::RemoteLayer and leaves the rest to layer::LayerMountManager (shared chunk
 // cache under <root>/cache, node-wide prefetch limits).
-#include <algorithm>
 #include <limits>
 #include <memory>
 
@@ -137,14 +136,7 @@ absl::StatusOr<std::unique_ptr<RemoteLayerMounter>> MakeRemoteLayerMounter(const
   options.index_limits.max_memory = config.max_index_memory;
   options.defaults.fetcher.read_timeout = absl::ToChronoMilliseconds(config.read_timeout);
   options.registry.hosts_dir = config.hosts_dir.string();
-  // The fetcher retries within read_timeout itself; keep each registry call short.
-  options.registry.retry.max_attempts = 2;
-  options.registry.retry.budget = std::chrono::seconds(2);
-  // A transfer that receives nothing for read_timeout is dead. Prefetch requests have no deadline of
-  // their own, and a reader waiting for one of their chunks must not wait behind a stalled
-  // connection for curl's default 30 s.
-  options.registry.low_speed_time = std::max<std::chrono::milliseconds>(
-      std::chrono::seconds(1), absl::ToChronoMilliseconds(config.read_timeout));
+  layer::SetRegistryTimingForReads(options);
   if (config.keep_mounts_on_restart) {
     options.keeper_dir = root.root() / "fuse-keepers";
     options.keeper_binary = FuseKeeperBinary(config);

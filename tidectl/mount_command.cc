@@ -2,7 +2,6 @@
 
 #include <signal.h>
 
-#include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <memory>
@@ -78,14 +77,10 @@ absl::Status RunMount(const MountArgs& args) {
   options.cache_max_bytes = args.cache_max_gb << 30;
   options.registry.plain_http = args.plain_http;
   options.registry.hosts_dir = args.hosts_dir;
-  // The fetcher retries within its own read timeout; keep each registry call short.
-  options.registry.retry.max_attempts = 2;
-  options.registry.retry.budget = std::chrono::seconds(2);
   TIDE_ASSIGN_OR_RETURN(options.defaults.prefetch, fetch::ParsePrefetchMode(args.prefetch));
   options.defaults.record_access = !args.record_path.empty();
   options.defaults.fetcher.read_timeout = std::chrono::seconds(args.read_timeout_s);
-  // As tide-snapshotter: a transfer that receives nothing for read_timeout is dead.
-  options.registry.low_speed_time = std::chrono::seconds(std::max(1, args.read_timeout_s));
+  layer::SetRegistryTimingForReads(options);
 
   // Block the signals before any thread starts so they all inherit the mask and only sigtimedwait sees them.
   sigset_t set;
