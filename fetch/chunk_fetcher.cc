@@ -16,12 +16,17 @@ namespace {
 // is cheaper than a second request.
 constexpr uint64_t kMaxMergeGap = 64 << 10;
 constexpr BlobSource::Deadline kNoDeadline = BlobSource::Deadline::max();
+// Read-ahead windows double per level; the cap keeps the shift defined (bytes cap the window first).
+constexpr uint8_t kMaxAheadLevel = 24;
+// FetchAhead's ranges (a loader's segments) go out in requests of up to this many blob bytes.
+constexpr uint64_t kAheadRequestBytes = 32 << 20;
 
 }  // namespace
 
 ChunkFetcher::ChunkFetcher(std::string layer_name, std::vector<ChunkRef> chunks, ChunkDecoder decoder,
                            std::shared_ptr<BlobSource> source, std::shared_ptr<cache::ChunkCache> cache,
-                           std::shared_ptr<FetchLimiter> limiter, FetcherOptions options)
+                           std::shared_ptr<FetchLimiter> limiter, FetcherOptions options,
+                           std::shared_ptr<ReadAheadWorkers> workers)
     : layer_name_(std::move(layer_name)),
       chunks_(std::move(chunks)),
       decoder_(std::move(decoder)),
@@ -29,8 +34,15 @@ ChunkFetcher::ChunkFetcher(std::string layer_name, std::vector<ChunkRef> chunks,
       cache_(std::move(cache)),
       limiter_(std::move(limiter)),
       options_(options),
-      present_(new std::atomic<bool>[chunks_.size()]) {
-  for (size_t i = 0; i < chunks_.size(); ++i) present_[i].store(false, std::memory_order_relaxed);
+      workers_(std::move(workers)),
+      present_(new std::atomic<bool>[chunks_.size()]),
+      ahead_level_(new std::atomic<uint8_t>[chunks_.size()]),
+      was_read_(new std::atomic<bool>[chunks_.size()]) {
+  for (size_t i = 0; i < chunks_.size(); ++i) {
+    present_[i].store(false, std::memory_order_relaxed);
+    ahead_level_[i].store(0, std::memory_order_relaxed);
+    was_read_[i].store(false, std::memory_order_relaxed);
+  }
 }
 
 ChunkFetcher::~ChunkFetcher() { Cancel(); }
@@ -65,17 +77,94 @@ ChunkFetcher::Plan ChunkFetcher::Claim(uint32_t first, uint32_t last, bool wait_
     if (IsCached(i)) continue;
     auto it = in_flight_.find(i);
     if (it == in_flight_.end()) {
-      in_flight_.emplace(i, std::make_shared<Flight>());
+      auto flight = std::make_shared<Flight>();
+      plan.mine_flights.push_back(flight);
+      in_flight_.emplace(i, std::move(flight));
       plan.mine.push_back(i);
     } else if (wait_for_others && it->second->queued) {
       // Needed now, but its prefetch request has not started: fetch it here rather than wait.
       it->second->queued = false;
+      plan.mine_flights.push_back(it->second);
       plan.mine.push_back(i);
     } else if (wait_for_others) {
       plan.others.push_back(it->second);
     }
   }
   return plan;
+}
+
+uint8_t ChunkFetcher::UseReadAhead(uint32_t first, uint32_t last) {
+  uint8_t level = 0;
+  for (uint32_t i = first; i <= last; ++i) {
+    if (!was_read_[i].load(std::memory_order_relaxed)) was_read_[i].store(true, std::memory_order_relaxed);
+    if (ahead_level_[i].load(std::memory_order_relaxed) == 0) continue;
+    const uint8_t l = ahead_level_[i].exchange(0, std::memory_order_relaxed);
+    if (l == 0) continue;
+    level = std::max(level, l);
+    stats_.read_ahead_used.fetch_add(1, std::memory_order_relaxed);
+  }
+  return level;
+}
+
+std::vector<uint32_t> ChunkFetcher::ClaimAhead(uint32_t after, const ReadAhead& ahead, uint8_t level) {
+  std::vector<uint32_t> claimed;
+  const uint32_t end = std::min<uint64_t>(ahead.last, chunks_.size() - 1);
+  if (ahead.bytes == 0 || after >= end) return claimed;
+  const uint64_t from = chunks_[after + 1].blob_offset;
+  uint32_t stop = after + 1;  // one past the window's last chunk
+  bool all_present = true;
+  for (; stop <= end; ++stop) {
+    const ChunkRef& c = chunks_[stop];
+    if (stop > after + 1 && c.blob_offset + c.blob_length - from > ahead.bytes) break;
+    all_present = all_present && present_[stop].load(std::memory_order_relaxed);
+  }
+  if (all_present) return claimed;
+  return ClaimUnclaimed(after + 1, stop, level);
+}
+
+std::vector<uint32_t> ChunkFetcher::ClaimUnclaimed(uint32_t first, uint32_t end, uint8_t level) {
+  std::vector<uint32_t> claimed;
+  std::lock_guard lock(mu_);
+  if (cancelled_) return claimed;
+  // Chunks someone else has are skipped, not stopped at: a reader walking through a window then
+  // tops it up one chunk at a time instead of draining it.
+  for (uint32_t i = first; i < end; ++i) {
+    if (IsCached(i) || in_flight_.contains(i)) continue;
+    in_flight_.emplace(i, std::make_shared<Flight>());
+    ahead_level_[i].store(level, std::memory_order_relaxed);
+    claimed.push_back(i);
+  }
+  return claimed;
+}
+
+void ChunkFetcher::FetchAhead(uint32_t first, uint32_t last) {
+  if (last >= chunks_.size() || first > last) return;
+  bool all_present = true;
+  for (uint32_t i = first; i <= last && all_present; ++i)
+    all_present = present_[i].load(std::memory_order_relaxed);
+  if (all_present) return;
+  std::vector<uint32_t> claimed = ClaimUnclaimed(first, last + 1, 1);
+  if (claimed.empty()) return;
+  const size_t count = claimed.size();
+  if (!Detach(claimed, kAheadRequestBytes, std::chrono::steady_clock::now() + options_.read_timeout)) {
+    for (uint32_t i : claimed) ahead_level_[i].store(0, std::memory_order_relaxed);
+    Drop(claimed);
+    return;
+  }
+  stats_.read_ahead_chunks.fetch_add(count, std::memory_order_relaxed);
+}
+
+bool ChunkFetcher::Detach(std::vector<uint32_t> run, uint64_t merge_bytes, BlobSource::Deadline deadline) {
+  std::shared_ptr<ReadAheadWorkers> workers = workers_.lock();
+  std::shared_ptr<ChunkFetcher> self = weak_from_this().lock();
+  if (workers == nullptr || self == nullptr) return false;
+  return workers->TrySubmit([self = std::move(self), run = std::move(run), merge_bytes, deadline] {
+    // A container is waiting on (or about to read) these chunks: background prefetch gives way.
+    FetchLimiter::OnDemandScope scope(*self->limiter_);
+    absl::Status st =
+        self->FetchClaimed(run, merge_bytes, /*pipelined=*/true, deadline, FetchKind::kOnDemand);
+    if (!st.ok() && !absl::IsCancelled(st)) self->stats_.failures.fetch_add(1, std::memory_order_relaxed);
+  });
 }
 
 std::vector<uint32_t> ChunkFetcher::Reserve(std::span<const uint32_t> chunks) {
@@ -262,10 +351,46 @@ absl::Status ChunkFetcher::FetchClaimed(const std::vector<uint32_t>& mine, uint6
 }
 
 absl::Status ChunkFetcher::Attempt(uint32_t first, uint32_t last,
-                                   std::chrono::steady_clock::time_point deadline, bool* dropped) {
+                                   std::chrono::steady_clock::time_point deadline, const ReadAhead& ahead,
+                                   uint8_t ahead_level, bool* dropped) {
   Plan plan = Claim(first, last, /*wait_for_others=*/true);
-  absl::Status status =
-      FetchClaimed(plan.mine, options_.max_merge_bytes, /*pipelined=*/false, deadline, FetchKind::kOnDemand);
+  // A read that used earlier read-ahead widens it; a read that had to fetch starts it small; a read
+  // served from the cache by other means starts none.
+  ReadAhead window = ahead;
+  uint8_t level = 0;
+  if (ahead_level > 0) {
+    level = static_cast<uint8_t>(std::min<int>(ahead_level + 1, kMaxAheadLevel));
+  } else if (!plan.mine.empty() && (!ahead.only_when_walking ||
+                                    (first > 0 && was_read_[first - 1].load(std::memory_order_relaxed)))) {
+    level = 1;
+  }
+  if (ahead.whole) level = std::max<uint8_t>(level, 1);  // cheap when the file is there already
+  window.bytes =
+      level == 0 ? 0 : std::min<uint64_t>(ahead.bytes, options_.first_lookahead_bytes << (level - 1));
+  if (ahead.whole && level > 0) window.bytes = ahead.bytes;
+  const std::vector<uint32_t> extra = ClaimAhead(last, window, level);
+  absl::Status status;
+  if (extra.empty()) {
+    status = FetchClaimed(plan.mine, options_.max_merge_bytes, /*pipelined=*/false, deadline,
+                          FetchKind::kOnDemand);
+  } else {
+    std::vector<uint32_t> run = plan.mine;
+    run.insert(run.end(), extra.begin(), extra.end());
+    const uint64_t merge_bytes = options_.max_merge_bytes + std::min(window.bytes, kAheadRequestBytes);
+    if (workers_.expired()) {
+      stats_.read_ahead_chunks.fetch_add(extra.size(), std::memory_order_relaxed);
+      status = FetchClaimed(run, merge_bytes, /*pipelined=*/false, deadline, FetchKind::kOnDemand);
+    } else if (Detach(std::move(run), merge_bytes, deadline)) {
+      stats_.read_ahead_chunks.fetch_add(extra.size(), std::memory_order_relaxed);
+      // The worker stores this reader's chunks first; wait for them like for anyone else's.
+      plan.others.insert(plan.others.end(), plan.mine_flights.begin(), plan.mine_flights.end());
+    } else {
+      for (uint32_t i : extra) ahead_level_[i].store(0, std::memory_order_relaxed);
+      Drop(extra);  // every worker is busy: read-ahead waits for a later read
+      status = FetchClaimed(plan.mine, options_.max_merge_bytes, /*pipelined=*/false, deadline,
+                            FetchKind::kOnDemand);
+    }
+  }
   std::unique_lock lock(mu_);
   for (const auto& flight : plan.others) {
     bool done = cv_.wait_until(lock, deadline, [&] { return flight->done || cancelled_; });
@@ -281,7 +406,7 @@ absl::Status ChunkFetcher::Attempt(uint32_t first, uint32_t last,
 }
 
 absl::Status ChunkFetcher::Ensure(uint32_t first, uint32_t last, FetchPriority priority,
-                                  std::chrono::steady_clock::time_point deadline) {
+                                  std::chrono::steady_clock::time_point deadline, ReadAhead ahead) {
   if (last >= chunks_.size() || first > last) {
     return absl::OutOfRangeError(absl::StrCat("chunks ", first, "..", last, " outside layer ", layer_name_));
   }
@@ -294,6 +419,8 @@ absl::Status ChunkFetcher::Ensure(uint32_t first, uint32_t last, FetchPriority p
   }
   const auto start = std::chrono::steady_clock::now();
   if (deadline == std::chrono::steady_clock::time_point{}) deadline = start + options_.read_timeout;
+  const uint8_t used_level = priority == FetchPriority::kOnDemand ? UseReadAhead(first, last) : 0;
+  const uint8_t ahead_level = ahead.bytes == 0 ? 0 : used_level;
   int data_loss = 0;
   while (true) {
     if (cancelled_) return absl::CancelledError(absl::StrCat("layer ", layer_name_, " is being unmounted"));
@@ -301,10 +428,11 @@ absl::Status ChunkFetcher::Ensure(uint32_t first, uint32_t last, FetchPriority p
     bool dropped = false;
     if (priority == FetchPriority::kOnDemand) {
       FetchLimiter::OnDemandScope scope(*limiter_);
-      st = Attempt(first, last, deadline, &dropped);
+      st = Attempt(first, last, deadline, ahead, ahead_level, &dropped);
     } else {
-      st = Attempt(first, last, deadline, &dropped);
+      st = Attempt(first, last, deadline, ahead, ahead_level, &dropped);
     }
+    ahead = ReadAhead{};  // a retry fetches what the reader needs, nothing more
     if (st.ok() && dropped) continue;
     if (st.ok() || absl::IsCancelled(st)) return st;
     stats_.failures.fetch_add(1, std::memory_order_relaxed);

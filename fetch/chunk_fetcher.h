@@ -21,6 +21,7 @@
 #include "common/sha256.h"
 #include "fetch/blob_source.h"
 #include "fetch/fetch_limiter.h"
+#include "fetch/read_ahead_workers.h"
 
 namespace tide::fetch {
 
@@ -45,6 +46,34 @@ struct FetcherOptions {
   // A read that continues where the previous read of the same file ended also fetches up to this many
   // further bytes of that file in the same request, so cold sequential reads are not latency-bound.
   uint64_t sequential_lookahead_bytes = 4 << 20;
+  // A read that reaches the end of a file also fetches up to this many blob bytes of the chunks
+  // after it: the files next to it in the tar, which are usually its neighbours in the same
+  // directory (a Python package imports from one range). 0: off.
+  uint64_t cluster_lookahead_bytes = 4 << 20;
+  // A read of a file no larger than this fetches all of the file's chunks (ReadAhead::whole): small
+  // files are read whole (an importer's module, a shared library the loader maps). 0: off.
+  uint64_t whole_file_bytes = 4 << 20;
+  // A read of the head of a larger shared object also fetches what the dynamic loader reads of it
+  // next: its headers-and-tables segment and its writable segments (format::ElfLoadRanges).
+  bool loader_lookahead = true;
+  // The first window of a read-ahead (ReadAhead) in blob bytes; each used window doubles the next.
+  // Small enough that a wrong guess costs about one chunk.
+  uint64_t first_lookahead_bytes = 512 << 10;
+};
+
+// How far a read may look ahead: the chunks after its last one up to `last`, within `bytes` of blob.
+// The window is adaptive, as the kernel's page-cache read-ahead is: a read that had to fetch starts a
+// small one (one chunk), and a read that uses a chunk read ahead earlier doubles the window of that
+// earlier read-ahead, up to `bytes`. A guess that was wrong costs one chunk; a walk through a
+// directory or a file soon streams `bytes` ahead of the reader. The reader never waits for it.
+struct ReadAhead {
+  uint32_t last = 0;
+  uint64_t bytes = 0;  // 0: none
+  // Start a window only when the chunk before the read's first was read too: the reader walks
+  // forward through the layer (a directory's files), rather than jumping to one file of it.
+  bool only_when_walking = false;
+  // All of (last read chunk, last] within `bytes` at once, with no window to grow into (a whole file).
+  bool whole = false;
 };
 
 // Why a range request was made: a reader needed it, a startup set's prefetch, or the background
@@ -65,26 +94,35 @@ struct FetcherStats {
   std::atomic<uint64_t> cache_misses{0};
   // Background requests cut short because a container read started (the rest is fetched later).
   std::atomic<uint64_t> yields{0};
+  // Chunks claimed as read-ahead, and those of them a read then used.
+  std::atomic<uint64_t> read_ahead_chunks{0};
+  std::atomic<uint64_t> read_ahead_used{0};
 };
 
 // Brings a layer's chunks into the cache: one fetch per chunk however many readers wait for it
 // (single-flight), adjacent missing chunks merged into one range request, every chunk verified
-// before it is cached. Thread-safe.
-class ChunkFetcher {
+// before it is cached. Thread-safe. With `workers`, a read's request that carries read-ahead runs on a
+// worker thread and the reader waits only for its own chunks; without, the reader fetches them all.
+class ChunkFetcher : public std::enable_shared_from_this<ChunkFetcher> {
  public:
   ChunkFetcher(std::string layer_name, std::vector<ChunkRef> chunks, ChunkDecoder decoder,
                std::shared_ptr<BlobSource> source, std::shared_ptr<cache::ChunkCache> cache,
-               std::shared_ptr<FetchLimiter> limiter, FetcherOptions options);
+               std::shared_ptr<FetchLimiter> limiter, FetcherOptions options,
+               std::shared_ptr<ReadAheadWorkers> workers = nullptr);
   ~ChunkFetcher();
 
   // Makes chunks [first, last] present in the cache, retrying failures until `deadline`, or the read
   // timeout from now when it is the default. A reader that calls again (its chunks were evicted
   // meanwhile) passes the deadline of its first call, so the read as a whole stays within one.
+  // `ahead`: chunks to fetch in the same request if unclaimed, without waiting for them.
   absl::Status Ensure(uint32_t first, uint32_t last, FetchPriority priority,
-                      std::chrono::steady_clock::time_point deadline = {});
+                      std::chrono::steady_clock::time_point deadline = {}, ReadAhead ahead = {});
   // One attempt for prefetch: fetches what is missing in [first, last]; never waits on in-flight work.
   // Merges up to merge_bytes per request (prefetch uses larger requests than on-demand reads).
   absl::Status FetchOnce(uint32_t first, uint32_t last, uint64_t merge_bytes);
+  // Read-ahead that no read waits for: fetches the chunks in [first, last] nobody has, on a read-ahead
+  // worker, if one is idle (a hint from what a file is, e.g. the segments a loader will map).
+  void FetchAhead(uint32_t first, uint32_t last);
   // Fails all current and future waits promptly (unmount).
   void Cancel();
 
@@ -122,10 +160,20 @@ class ChunkFetcher {
     absl::Status status;
   };
   struct Plan {
-    std::vector<uint32_t> mine;  // chunks this caller fetches
+    std::vector<uint32_t> mine;                         // chunks this caller fetches
+    std::vector<std::shared_ptr<Flight>> mine_flights;  // parallel to mine
     std::vector<std::shared_ptr<Flight>> others;
   };
   Plan Claim(uint32_t first, uint32_t last, bool wait_for_others);
+  // Claims the chunks in (after, ahead.last] that nobody has, within ahead.bytes of blob from the
+  // first of them. Lock-free when they are all present.
+  std::vector<uint32_t> ClaimAhead(uint32_t after, const ReadAhead& ahead, uint8_t level);
+  // Claims the chunks in [first, end) that nobody has, marked as read-ahead of `level`.
+  std::vector<uint32_t> ClaimUnclaimed(uint32_t first, uint32_t end, uint8_t level);
+  // The largest read-ahead level among [first, last] not used before (0: none), clearing them.
+  uint8_t UseReadAhead(uint32_t first, uint32_t last);
+  // Hands `run` (this reader's chunks, then read-ahead) to a worker; false when none is idle.
+  bool Detach(std::vector<uint32_t> run, uint64_t merge_bytes, BlobSource::Deadline deadline);
   // `pipelined`: store chunks on a second thread while the transfer goes on (large requests).
   // `deadline`: a reader's read_timeout; background fetches have none (BlobSource::ReadInto).
   absl::Status FetchRun(const std::vector<uint32_t>& run, bool pipelined, BlobSource::Deadline deadline,
@@ -138,8 +186,9 @@ class ChunkFetcher {
   void Drop(std::span<const uint32_t> claimed, bool queued_only = false);
   void Finish(uint32_t index, const absl::Status& status);
   // `dropped`: a chunk waited for was a prefetch reservation given back unfetched (try again now).
+  // `ahead_level`: the read-ahead level this read used (0: none).
   absl::Status Attempt(uint32_t first, uint32_t last, std::chrono::steady_clock::time_point deadline,
-                       bool* dropped);
+                       const ReadAhead& ahead, uint8_t ahead_level, bool* dropped);
 
   const std::string layer_name_;
   const std::vector<ChunkRef> chunks_;
@@ -148,8 +197,15 @@ class ChunkFetcher {
   const std::shared_ptr<cache::ChunkCache> cache_;
   const std::shared_ptr<FetchLimiter> limiter_;
   const FetcherOptions options_;
+  // Not owned: a worker's task may hold the last reference to this fetcher, and the workers must not
+  // be destroyed from one of their own threads.
+  const std::weak_ptr<ReadAheadWorkers> workers_;
   // Per chunk: known to be in the cache. Lets the hot path skip the cache's lock.
   std::unique_ptr<std::atomic<bool>[]> present_;
+  // Per chunk: claimed as read-ahead with this window level and not yet read (0: neither).
+  std::unique_ptr<std::atomic<uint8_t>[]> ahead_level_;
+  // Per chunk: a reader asked for it (ReadAhead::only_when_walking looks at the chunk before).
+  std::unique_ptr<std::atomic<bool>[]> was_read_;
   std::atomic<bool> cancelled_{false};
   FetcherStats stats_;
   std::mutex mu_;

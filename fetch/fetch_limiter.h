@@ -19,6 +19,9 @@ struct FetchLimits {
   int startup_streams = 2;
   uint64_t startup_request_bytes = 32 << 20;
   uint64_t rest_request_bytes = 8 << 20;
+  // Reads whose requests carry read-ahead, in flight per node (ReadAheadWorkers threads). A read that
+  // finds them all busy fetches its own chunks and no read-ahead.
+  int read_ahead_streams = 4;
   // While a workload may be starting (a layer was mounted recently), the rest waits until reads on
   // the node have been quiet for rest_idle_delay, or at most rest_max_delay after the last mount:
   // fetching it earlier only competes with the startup for link, CPU and disk.

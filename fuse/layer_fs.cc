@@ -12,10 +12,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "cache/chunk_reader.h"
 #include "common/log.h"
 #include "common/status_macros.h"
 #include "common/string_view_compat.h"
+#include "fuse/layer_file_reader.h"
 #include "fuse/op_guard.h"
 #include "metrics/node_latencies.h"
 
@@ -27,7 +27,8 @@ using format::kNoEntry;
 
 LayerFs::LayerFs(std::shared_ptr<const format::LayerIndex> index,
                  std::shared_ptr<fetch::ChunkFetcher> fetcher, std::shared_ptr<ReadObserver> observer,
-                 KernelCacheOptions cache_options, IdShift ids)
+                 KernelCacheOptions cache_options, IdShift ids,
+                 std::shared_ptr<fetch::ReadAheadWorkers> loader_walkers)
     : index_(std::move(index)),
       fetcher_(std::move(fetcher)),
       observer_(std::move(observer)),
@@ -36,6 +37,9 @@ LayerFs::LayerFs(std::shared_ptr<const format::LayerIndex> index,
       view_(*index_),
       sequential_hints_(new std::atomic<uint64_t>[kSequentialHints]) {
   for (size_t i = 0; i < kSequentialHints; ++i) sequential_hints_[i].store(0, std::memory_order_relaxed);
+  if (fetcher_->options().loader_lookahead) {
+    loader_walk_ = std::make_shared<LoaderWalk>(index_, fetcher_, std::move(loader_walkers));
+  }
 }
 
 namespace {
@@ -108,50 +112,25 @@ absl::StatusOr<size_t> LayerFs::ReadFile(EntryId id, uint64_t offset, std::span<
   if (a.type != EntryType::kRegular) return absl::InvalidArgumentError("not a regular file");
   if (offset >= a.size || dst.empty()) return 0;
   const uint64_t length = std::min<uint64_t>(dst.size(), a.size - offset);
-  const format::ChunkRange range = index_->ChunksFor(id, offset, length);
-  if (range.count == 0) return absl::InternalError("index maps no chunks to a non-empty range");
-  uint32_t last = range.first + range.count - 1;
+  const fetch::FetcherOptions& options = fetcher_->options();
   std::atomic<uint64_t>& hint = sequential_hints_[id % kSequentialHints];
-  if (offset > 0 && hint.load(std::memory_order_relaxed) == SequentialHint(id, offset)) {
-    const uint32_t file_last = a.first_chunk + a.chunk_count - 1;
-    uint64_t extra = 0;
-    // Read-ahead stops at chunks another fetch or a prefetch reservation already has.
-    while (last < file_last && !fetcher_->IsClaimed(last + 1)) {
-      extra += index_->chunk(last + 1).compressed_size;
-      if (extra > fetcher_->options().sequential_lookahead_bytes) break;
-      ++last;
-    }
+  fetch::ReadAhead ahead;
+  const uint32_t file_last = a.first_chunk + a.chunk_count - 1;
+  if (offset + length == a.size && options.cluster_lookahead_bytes != 0) {
+    // The end of a file: the files after it in the tar are likely next (same directory).
+    ahead = {.last = UINT32_MAX, .bytes = options.cluster_lookahead_bytes, .only_when_walking = true};
+  } else if (a.size <= options.whole_file_bytes) {
+    ahead = {.last = file_last, .bytes = UINT64_MAX, .whole = true};
+  } else if (offset > 0 && hint.load(std::memory_order_relaxed) == SequentialHint(id, offset)) {
+    ahead = {.last = file_last, .bytes = options.sequential_lookahead_bytes};
   }
   hint.store(SequentialHint(id, offset + length), std::memory_order_relaxed);
-  // A chunk can be evicted between Ensure and the copy; then fetch again (rarely more than once),
-  // within the same read_timeout.
-  const auto deadline = std::chrono::steady_clock::now() + fetcher_->options().read_timeout;
-  for (int attempt = 0; attempt < 4; ++attempt) {
-    TIDE_RETURN_IF_ERROR(fetcher_->Ensure(range.first, last, fetch::FetchPriority::kOnDemand, deadline));
-    uint64_t pos = a.data_offset + offset;
-    uint64_t done = 0;
-    bool evicted = false;
-    for (uint32_t c = range.first; c < range.first + range.count && done < length; ++c) {
-      const format::ChunkInfo& chunk = index_->chunk(c);
-      const uint64_t within = pos + done - chunk.uncompressed_offset;
-      const uint64_t n = std::min<uint64_t>(length - done, chunk.uncompressed_size - within);
-      absl::StatusOr<size_t> got =
-          cache::ReadCachedChunk(fetcher_->cache(), chunk.sha256, within, dst.subspan(done, n));
-      if (absl::IsNotFound(got.status())) {
-        fetcher_->MarkEvicted(c);
-        evicted = true;
-        break;
-      }
-      if (!got.ok()) return got.status();
-      if (*got != n) return absl::DataLossError(absl::StrCat("cached chunk ", c, " is short"));
-      done += n;
-    }
-    if (evicted) continue;
-    if (done != length) return absl::DataLossError("chunks end before the file does");
-    if (observer_) observer_->OnRead(id, offset, length);
-    return length;
+  TIDE_ASSIGN_OR_RETURN(size_t n, ReadLayerFile(*index_, *fetcher_, id, offset, dst.first(length), ahead));
+  if (offset == 0 && loader_walk_ != nullptr && a.size > options.whole_file_bytes) {
+    loader_walk_->OnHead(id, dst.first(n));
   }
-  return absl::UnavailableError("chunks were evicted from the cache while being read; cache too small?");
+  if (observer_) observer_->OnRead(id, offset, n);
+  return n;
 }
 
 namespace {

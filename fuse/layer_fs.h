@@ -11,6 +11,7 @@
 
 #include "fetch/chunk_fetcher.h"
 #include "format/layer_index.h"
+#include "fuse/loader_walk.h"
 #include "fuse/overlay_view.h"
 #include "fuse/read_observer.h"
 
@@ -39,8 +40,11 @@ struct IdShift {
 // served from the chunk cache through the fetcher.
 class LayerFs {
  public:
+  // `loader_walkers`: threads for following shared objects' dependencies (LoaderWalk); null: the
+  // loader read-ahead only fetches each object's own segments.
   LayerFs(std::shared_ptr<const format::LayerIndex> index, std::shared_ptr<fetch::ChunkFetcher> fetcher,
-          std::shared_ptr<ReadObserver> observer, KernelCacheOptions cache_options, IdShift ids = {});
+          std::shared_ptr<ReadObserver> observer, KernelCacheOptions cache_options, IdShift ids = {},
+          std::shared_ptr<fetch::ReadAheadWorkers> loader_walkers = nullptr);
 
   static const fuse_lowlevel_ops& Ops();
   const KernelCacheOptions& cache_options() const { return cache_options_; }
@@ -68,6 +72,7 @@ class LayerFs {
   const KernelCacheOptions cache_options_;
   const IdShift ids_;
   const OverlayView view_;
+  std::shared_ptr<LoaderWalk> loader_walk_;  // null: loader read-ahead off
   std::atomic<bool> poisoned_{false};
   std::atomic<uint64_t> read_errors_{0};
   // Per-file "where the last read ended" hints, hashed into a fixed table: lock-free, and a collision

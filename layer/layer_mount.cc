@@ -105,23 +105,10 @@ absl::StatusOr<std::unique_ptr<LayerMount>> LayerMount::Create(
   m->name_ = std::move(layer_name);
   m->index_ = std::move(index);
   const format::LayerIndex* idx = m->index_.get();
-  fetch::ChunkDecoder decoder = [idx](uint32_t i, std::string_view compressed) {
-    return format::DecodeChunk(compressed, idx->chunk(i));
+  // Holds the index: a read-ahead request may still be storing chunks after the mount is gone.
+  fetch::ChunkDecoder decoder = [index = m->index_](uint32_t i, std::string_view compressed) {
+    return format::DecodeChunk(compressed, index->chunk(i));
   };
-  m->fetcher_ =
-      std::make_shared<fetch::ChunkFetcher>(m->name_, ChunkRefs(*idx), std::move(decoder), std::move(blob),
-                                            cache, queue->limiter(), options.fetcher);
-  if (options.record_access) m->recorder_ = std::make_shared<AccessRecorder>();
-  m->fs_ = std::make_unique<fuse::LayerFs>(m->index_, m->fetcher_, m->recorder_, options.kernel, options.ids);
-  fuse::FuseMountOptions fuse_options = options.fuse;
-  fuse_options.readahead_kb = options.kernel.readahead_kb;
-  if (adopt.valid()) {
-    TIDE_ASSIGN_OR_RETURN(m->fuse_, fuse::FuseMount::Adopt(mountpoint, std::move(adopt), fuse::LayerFs::Ops(),
-                                                           m->fs_.get(), fuse_options));
-  } else {
-    TIDE_ASSIGN_OR_RETURN(
-        m->fuse_, fuse::FuseMount::Start(mountpoint, fuse::LayerFs::Ops(), m->fs_.get(), fuse_options));
-  }
   std::span<const uint32_t> startup = idx->startup_chunks();
   std::span<const uint32_t> ranks = idx->startup_ranks();
   LearnedStartup learned;
@@ -132,6 +119,29 @@ absl::StatusOr<std::unique_ptr<LayerMount>> LayerMount::Create(
   }
   fetch::PrefetchPlan plan =
       fetch::MakePrefetchPlan(options.prefetch, startup, ranks, static_cast<uint32_t>(idx->chunks().size()));
+  fetch::FetcherOptions fetcher_options = options.fetcher;
+  // A startup set says what startup reads; guessing from file order or content would only compete
+  // with it. Sequential read-ahead stays: it follows a reader, never leads it.
+  if (!plan.startup.empty()) {
+    fetcher_options.cluster_lookahead_bytes = 0;
+    fetcher_options.whole_file_bytes = 0;
+    fetcher_options.loader_lookahead = false;
+  }
+  m->fetcher_ = std::make_shared<fetch::ChunkFetcher>(m->name_, ChunkRefs(*idx), std::move(decoder),
+                                                      std::move(blob), cache, queue->limiter(),
+                                                      fetcher_options, options.read_ahead_workers);
+  if (options.record_access) m->recorder_ = std::make_shared<AccessRecorder>();
+  m->fs_ = std::make_unique<fuse::LayerFs>(m->index_, m->fetcher_, m->recorder_, options.kernel, options.ids,
+                                           options.loader_walkers);
+  fuse::FuseMountOptions fuse_options = options.fuse;
+  fuse_options.readahead_kb = options.kernel.readahead_kb;
+  if (adopt.valid()) {
+    TIDE_ASSIGN_OR_RETURN(m->fuse_, fuse::FuseMount::Adopt(mountpoint, std::move(adopt), fuse::LayerFs::Ops(),
+                                                           m->fs_.get(), fuse_options));
+  } else {
+    TIDE_ASSIGN_OR_RETURN(
+        m->fuse_, fuse::FuseMount::Start(mountpoint, fuse::LayerFs::Ops(), m->fs_.get(), fuse_options));
+  }
   if (!plan.empty())
     m->prefetcher_ = std::make_unique<fetch::Prefetcher>(std::move(queue), m->fetcher_, plan);
   if (plan.rest) m->verifier_ = std::thread([mount = m.get()] { mount->VerifyWhenFetched(); });

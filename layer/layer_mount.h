@@ -19,6 +19,7 @@
 #include "fetch/fetch_limiter.h"
 #include "fetch/prefetch_queue.h"
 #include "fetch/prefetcher.h"
+#include "fetch/read_ahead_workers.h"
 #include "format/layer_index.h"
 #include "fuse/fuse_mount.h"
 #include "fuse/layer_fs.h"
@@ -49,6 +50,10 @@ struct LayerMountOptions {
   // (a learned profile), prefetched first like a startup set. Unset or empty: none.
   std::function<LearnedStartup(const format::LayerIndex&)> learned_startup;
   fetch::FetcherOptions fetcher;
+  // The node's threads for reads whose requests carry read-ahead; null: readers fetch it themselves.
+  std::shared_ptr<fetch::ReadAheadWorkers> read_ahead_workers;
+  // The node's threads that follow shared objects' dependencies (fuse::LoaderWalk); null: none.
+  std::shared_ptr<fetch::ReadAheadWorkers> loader_walkers;
   fuse::KernelCacheOptions kernel;
   fuse::FuseMountOptions fuse;
   fuse::IdShift ids;  // owners as served (optimize's user namespace); default: as in the layer

@@ -63,6 +63,10 @@ absl::StatusOr<std::unique_ptr<LayerMountManager>> LayerMountManager::Create(
   TIDE_ASSIGN_OR_RETURN(m->cache_, cache::ChunkCache::Open(options.cache_dir, options.cache_max_bytes));
   m->limiter_ = std::make_shared<fetch::FetchLimiter>(options.limits);
   m->queue_ = std::make_shared<fetch::PrefetchQueue>(m->limiter_, options.limits);
+  if (options.limits.read_ahead_streams > 0) {
+    m->read_ahead_ = std::make_shared<fetch::ReadAheadWorkers>(options.limits.read_ahead_streams);
+    m->loader_walkers_ = std::make_shared<fetch::ReadAheadWorkers>(options.limits.read_ahead_streams);
+  }
   TIDE_ASSIGN_OR_RETURN(m->registry_, registry::RegistryClient::Create(options.registry));
   if (!options.keeper_dir.empty() && !options.keeper_binary.empty()) {
     m->keepers_ = std::make_unique<fuse::FuseKeepers>(options.keeper_dir, options.keeper_binary);
@@ -118,8 +122,11 @@ absl::Status LayerMountManager::MountBlobOn(const std::string& name, std::shared
   }
   TIDE_ASSIGN_OR_RETURN(std::shared_ptr<const format::LayerIndex> idx,
                         LoadLayerIndex(*blob, index, cache_.get(), options_.index_limits));
+
   LayerMountOptions with_keepers = options;
   with_keepers.fuse.keepers = keepers_.get();
+  if (with_keepers.read_ahead_workers == nullptr) with_keepers.read_ahead_workers = read_ahead_;
+  if (with_keepers.loader_walkers == nullptr) with_keepers.loader_walkers = loader_walkers_;
   TIDE_ASSIGN_OR_RETURN(std::unique_ptr<LayerMount> mount,
                         LayerMount::Create(name, std::move(blob), std::move(idx), cache_, queue_, key,
                                            with_keepers, std::move(adopt)));

@@ -97,6 +97,9 @@ class LayerMountManager {
   std::shared_ptr<fetch::FetchLimiter> limiter_;
   std::shared_ptr<fetch::PrefetchQueue> queue_;
   std::unique_ptr<registry::RegistryClient> registry_;
+  // After registry_: its requests must end (threads joined) before the client goes.
+  std::shared_ptr<fetch::ReadAheadWorkers> read_ahead_;
+  std::shared_ptr<fetch::ReadAheadWorkers> loader_walkers_;
   std::mutex mu_;
   std::map<std::filesystem::path, std::unique_ptr<LayerMount>> mounts_;
 };

@@ -127,6 +127,11 @@ constexpr std::string_view kKeys[] = {"root",
                                       "prefetch_startup_streams",
                                       "prefetch_bandwidth",
                                       "read_timeout",
+                                      "read_ahead",
+                                      "read_ahead_neighbours",
+                                      "read_ahead_whole_file",
+                                      "read_ahead_loader",
+                                      "read_ahead_streams",
                                       "max_index_memory",
                                       "keep_mounts_on_restart",
                                       "fuse_keeper",
@@ -185,6 +190,20 @@ absl::StatusOr<Config> ParseConfig(std::string_view text, std::string_view sourc
   config.prefetch_startup_streams = static_cast<int>(streams);
   TIDE_RETURN_IF_ERROR(r.Size("prefetch_bandwidth", &config.prefetch_bandwidth));
   TIDE_RETURN_IF_ERROR(r.Duration("read_timeout", &config.read_timeout));
+  TIDE_RETURN_IF_ERROR(r.Size("read_ahead", &config.read_ahead));
+  TIDE_RETURN_IF_ERROR(r.Size("read_ahead_neighbours", &config.read_ahead_neighbours));
+  // Bounded: each byte of read-ahead is a buffer byte of a request in flight.
+  if (config.read_ahead > (uint64_t{256} << 20)) return r.Error("read_ahead", "must be at most 256MiB");
+  if (config.read_ahead_neighbours > (uint64_t{256} << 20))
+    return r.Error("read_ahead_neighbours", "must be at most 256MiB");
+  TIDE_RETURN_IF_ERROR(r.Size("read_ahead_whole_file", &config.read_ahead_whole_file));
+  if (config.read_ahead_whole_file > (uint64_t{256} << 20))
+    return r.Error("read_ahead_whole_file", "must be at most 256MiB");
+  TIDE_RETURN_IF_ERROR(r.Bool("read_ahead_loader", &config.read_ahead_loader));
+  int64_t read_ahead_streams = config.read_ahead_streams;
+  TIDE_RETURN_IF_ERROR(r.Int("read_ahead_streams", 0, &read_ahead_streams));
+  if (read_ahead_streams > 64) return r.Error("read_ahead_streams", "must be at most 64");
+  config.read_ahead_streams = static_cast<int>(read_ahead_streams);
   TIDE_RETURN_IF_ERROR(r.Size("max_index_memory", &config.max_index_memory));
   if (config.max_index_memory < (uint64_t{1} << 20))
     return r.Error("max_index_memory", "must be at least 1 MiB");

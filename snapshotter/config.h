@@ -27,6 +27,16 @@ struct Config {
   int prefetch_startup_streams = 2;  // startup-set range requests in flight per node
   uint64_t prefetch_bandwidth = 0;   // bytes per second, 0: no limit
   absl::Duration read_timeout = absl::Seconds(30);
+  // Read-ahead for cold reads (docs/prefetch.md): blob bytes fetched beyond a read that continues a
+  // file, and beyond a read that ends one (the next files in the tar); requests carrying it in
+  // flight per node. 0 bytes: off.
+  uint64_t read_ahead = 4 << 20;
+  uint64_t read_ahead_neighbours = 4 << 20;
+  // Files up to this size are fetched whole at their first read; a shared object's head brings the
+  // segments the loader reads next (read_ahead_loader).
+  uint64_t read_ahead_whole_file = 4 << 20;
+  bool read_ahead_loader = true;
+  int read_ahead_streams = 4;
   // Memory one layer's index may take to load; a layer over it takes the ordinary (non-lazy) path.
   uint64_t max_index_memory = format::kDefaultMaxIndexMemory;
   // Lazy layer mounts outlive a restart or upgrade of the daemon: each FUSE connection is also held

@@ -135,6 +135,11 @@ absl::StatusOr<std::unique_ptr<RemoteLayerMounter>> MakeRemoteLayerMounter(const
   options.defaults.prefetch = config.prefetch;
   options.index_limits.max_memory = config.max_index_memory;
   options.defaults.fetcher.read_timeout = absl::ToChronoMilliseconds(config.read_timeout);
+  options.defaults.fetcher.sequential_lookahead_bytes = config.read_ahead;
+  options.defaults.fetcher.cluster_lookahead_bytes = config.read_ahead_neighbours;
+  options.defaults.fetcher.whole_file_bytes = config.read_ahead_whole_file;
+  options.defaults.fetcher.loader_lookahead = config.read_ahead_loader;
+  options.limits.read_ahead_streams = config.read_ahead_streams;
   options.registry.hosts_dir = config.hosts_dir.string();
   layer::SetRegistryTimingForReads(options);
   if (config.keep_mounts_on_restart) {

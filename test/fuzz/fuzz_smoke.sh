@@ -52,6 +52,13 @@ while read -r name binary corpus; do
   case $name in
     format_fuzz_tar) cp "$work"/tar/* "$seeds"/ ;;
     format_fuzz_index) cp "$work"/index/* "$seeds"/ ;;
+    # Heads of real shared objects, each behind its file size (8 bytes LE).
+    format_fuzz_elf)
+      for so in /lib/x86_64-linux-gnu/libc.so.6 /lib/x86_64-linux-gnu/libm.so.6 /bin/sh; do
+        [ -f "$so" ] || continue
+        python3 -c 'import os,struct,sys; p=sys.argv[1]; sys.stdout.buffer.write(struct.pack("<Q", os.path.getsize(p)) + open(p, "rb").read(4096))' \
+          "$(realpath "$so")" >"$seeds/$(basename "$so").head"
+      done ;;
   esac
   echo "== $name: ${seconds}s on $(ls "$seeds" | wc -l) seeds"
   if ! (cd "$work" && "${netns[@]}" "$binary" -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 \

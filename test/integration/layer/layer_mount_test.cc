@@ -9,10 +9,12 @@
 
 #include <catch2/catch.hpp>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "format/elf_load_ranges.h"
 #include "test/integration/layer/layer_builder.h"
 #include "test/integration/layer/tree_compare.h"
 #include "test/support/subprocess.h"
@@ -365,6 +367,148 @@ TEST_CASE("a fully fetched layer whose tar is not its index's diff_id is poisone
   CHECK(::pread(fd.get(), buf.data(), buf.size(), 0) == -1);
   CHECK(errno == EIO);
   CHECK(tide::testing::ReadFile(good->mountpoint() / "who") == "content the index does not commit to\n");
+}
+
+// Reads one page with the kernel's read-ahead off, so whatever else arrives was tide's doing.
+std::string ReadPage(const fs::path& path, off_t offset) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  REQUIRE(fd.valid());
+  REQUIRE(::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_RANDOM) == 0);
+  std::string page(4096, '\0');
+  REQUIRE(::pread(fd.get(), page.data(), page.size(), offset) == 4096);
+  return page;
+}
+
+// Waits for read-ahead requests (which no reader waits for) to store the chunks they claimed.
+bool AllCached(fetch::ChunkFetcher& fetcher, format::ChunkRange chunks) {
+  for (auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+       std::chrono::steady_clock::now() < end; std::this_thread::sleep_for(std::chrono::milliseconds(5))) {
+    bool all = true;
+    for (uint32_t c = chunks.first; c < chunks.first + chunks.count && all; ++c) all = fetcher.IsCached(c);
+    if (all) return true;
+  }
+  return false;
+}
+
+// Mounts `tree` as a layer of `chunk_size` chunks, on demand only, with the kernel's read-ahead
+// nearly off: what arrives beyond a read is tide's read-ahead. The caller holds the read-ahead
+// workers (a fetcher only refers to them, as a manager's mounts do).
+std::unique_ptr<LayerMount> MountForReadAhead(Env& env, const fs::path& tree, const std::string& name,
+                                              uint64_t chunk_size, LayerMountOptions options) {
+  format::LayerWriterOptions wo;
+  wo.chunk_size = chunk_size;
+  auto layer = testing::BuildLayer(tree, env.dir.path(), name, wo);
+  REQUIRE(layer.ok());
+  options.prefetch = fetch::PrefetchMode::kNone;
+  options.kernel.readahead_kb = 4;
+  REQUIRE(options.read_ahead_workers != nullptr);
+  return env.Mount(*layer, name, options);
+}
+
+// Each case mounts its own layer with its own two read-ahead workers: a worker still closing a
+// finished request is not idle yet, and read-ahead that finds none idle is (by design) dropped.
+TEST_CASE("read-ahead by content: a small file's first page brings the whole file") {
+  Env env;
+  fs::path tree = env.dir / "tree";
+  std::string noise(1 << 20, '\0');
+  std::mt19937 rng(7);
+  for (char& c : noise) c = static_cast<char>(rng());
+  tide::testing::WriteFile(tree / "small.bin", noise);
+  LayerMountOptions options;
+  options.fetcher.whole_file_bytes = 1 << 20;
+  auto workers = std::make_shared<fetch::ReadAheadWorkers>(2);
+  options.read_ahead_workers = workers;
+  auto mount = MountForReadAhead(env, tree, "small", 128 << 10, options);
+  const format::EntryId small = mount->index().LookupPath("small.bin");
+  REQUIRE(small != format::kNoEntry);
+  CHECK(ReadPage(mount->mountpoint() / "small.bin", 0) == noise.substr(0, 4096));
+  CHECK(AllCached(mount->fetcher(), mount->index().ChunksFor(small, 0, noise.size())));
+  CHECK(mount->fetcher().stats().read_ahead_chunks >= 7);  // 8 chunks of 128 KiB: one read, seven ahead
+}
+
+TEST_CASE("read-ahead by content: a shared library's head brings its loader segments, not its code") {
+  Env env;
+  fs::path tree = env.dir / "tree";
+  fs::create_directories(tree / "lib");
+  const fs::path libc = fs::canonical("/lib/x86_64-linux-gnu/libc.so.6");
+  fs::copy_file(libc, tree / "lib/libc.so");
+  LayerMountOptions options;
+  options.fetcher.whole_file_bytes = 64 << 10;
+  auto workers = std::make_shared<fetch::ReadAheadWorkers>(2);
+  options.read_ahead_workers = workers;
+  auto mount = MountForReadAhead(env, tree, "lib", 128 << 10, options);
+  const format::LayerIndex& index = mount->index();
+  fetch::ChunkFetcher& fetcher = mount->fetcher();
+  const format::EntryId lib = index.LookupPath("lib/libc.so");
+  REQUIRE(lib != format::kNoEntry);
+  const std::string host_libc = tide::testing::ReadFile(libc);
+  const auto segments =
+      format::ElfLoadRanges(std::span<const char>(host_libc.data(), 4096), host_libc.size());
+  REQUIRE(segments.size() == 2);  // libc: the tables segment and one writable segment
+  const format::ChunkRange code = index.ChunksFor(lib, segments[0].offset + segments[0].length, 1);
+  CHECK(ReadPage(mount->mountpoint() / "lib/libc.so", 0) == host_libc.substr(0, 4096));
+  for (const format::FileRange& r : segments) {
+    INFO("segment at " << r.offset << "+" << r.length);
+    CHECK(AllCached(fetcher, index.ChunksFor(lib, r.offset, r.length)));
+  }
+  // Code between the segments is left to the reads that need it (unless it shares their chunks).
+  const format::ChunkRange rw = index.ChunksFor(lib, segments[1].offset, segments[1].length);
+  if (code.first + 1 < rw.first) CHECK_FALSE(fetcher.IsCached(code.first + 1));
+  CHECK(ReadPage(mount->mountpoint() / "lib/libc.so", static_cast<off_t>(segments[1].offset & ~4095ull)) ==
+        host_libc.substr(segments[1].offset & ~4095ull, 4096));
+}
+
+TEST_CASE(
+    "loader read-ahead: a library's head brings the libraries it needs, and theirs, before the loader asks") {
+  Env env;
+  fs::path tree = env.dir / "tree";
+  const std::string libdir = "usr/lib/x86_64-linux-gnu";
+  fs::create_directories(tree / libdir);
+  fs::create_directory_symlink("usr/lib", tree / "lib");  // merged /usr, as in Debian
+  // libcurl and everything ldd says it loads, under their sonames (symlinks to the real files).
+  auto ldd = RunCommand({"ldd", "/usr/lib/x86_64-linux-gnu/libcurl.so.4"});
+  REQUIRE(ldd.exit_code == 0);
+  std::vector<std::string> sonames;
+  std::istringstream lines(ldd.output);
+  for (std::string line; std::getline(lines, line);) {
+    const size_t arrow = line.find(" => /");
+    if (arrow == std::string::npos) continue;
+    std::string soname = line.substr(0, arrow);
+    soname.erase(0, soname.find_first_not_of(" \t"));
+    fs::path host(std::string(line.substr(arrow + 4, line.find(" (") - arrow - 4)));
+    fs::path real = fs::canonical(host);
+    if (!fs::exists(tree / libdir / real.filename())) fs::copy_file(real, tree / libdir / real.filename());
+    if (soname != real.filename().string()) fs::create_symlink(real.filename(), tree / libdir / soname);
+    sonames.push_back(soname);
+  }
+  REQUIRE(sonames.size() >= 10);
+  const fs::path curl = fs::canonical("/usr/lib/x86_64-linux-gnu/libcurl.so.4");
+  fs::copy_file(curl, tree / libdir / curl.filename());
+  fs::create_symlink(curl.filename(), tree / libdir / "libcurl.so.4");
+  LayerMountOptions options;
+  options.fetcher.whole_file_bytes = 0;
+  options.fetcher.cluster_lookahead_bytes = 0;
+  auto workers = std::make_shared<fetch::ReadAheadWorkers>(2);
+  auto walkers = std::make_shared<fetch::ReadAheadWorkers>(2);
+  options.read_ahead_workers = workers;
+  options.loader_walkers = walkers;
+  auto mount = MountForReadAhead(env, tree, "libs", 64 << 10, options);
+  const format::LayerIndex& index = mount->index();
+
+  ReadPage(mount->mountpoint() / libdir / "libcurl.so.4", 0);
+  // Every library of the closure has its head in without the test reading it.
+  for (const std::string& soname : sonames) {
+    INFO(soname);
+    const format::EntryId id = index.Resolve(index.LookupPath(
+        libdir + "/" + fs::canonical(fs::path("/usr/lib/x86_64-linux-gnu") / soname).filename().string()));
+    REQUIRE(id != format::kNoEntry);
+    CHECK(AllCached(mount->fetcher(), index.ChunksFor(id, 0, 4096)));
+  }
+  // And the tree still reads back as it is.
+  for (const std::string& soname : sonames) {
+    CHECK(tide::testing::ReadFile(mount->mountpoint() / libdir / soname) ==
+          tide::testing::ReadFile(fs::path("/usr/lib/x86_64-linux-gnu") / soname));
+  }
 }
 
 }  // namespace

@@ -126,10 +126,13 @@ TEST_CASE("python3 runs from an overlay on a lazily mounted layer, fetching a sm
   WARN("python3 startup fetched " << fetched << " of " << layer->result.blob_size << " blob bytes ("
                                   << 100.0 * static_cast<double>(fetched) /
                                          static_cast<double>(layer->result.blob_size)
-                                  << "%) in " << mount->fetcher().stats().requests << " requests");
+                                  << "%) in " << mount->fetcher().stats().requests << " requests; read-ahead "
+                                  << mount->fetcher().stats().read_ahead_chunks << " chunks, "
+                                  << mount->fetcher().stats().read_ahead_used << " used");
   CHECK(fetched > 0);
-  CHECK(fetched * 3 <
-        layer->result.blob_size);  // ~29% with format defaults: 2 MiB chunks, shared small-file frames
+  // ~29% on demand alone with format defaults (2 MiB chunks, shared small-file frames); read-ahead
+  // (whole small files, loader segments, a forward walk's neighbours) trades ~15 points for latency.
+  CHECK(fetched * 2 < layer->result.blob_size);
 
   // The whole realistic tree, read through the registry-backed mount, equals the extracted tar.
   REQUIRE(testing::ExtractTar(layer->tar, env.dir / "expected").ok());

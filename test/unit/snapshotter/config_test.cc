@@ -16,6 +16,11 @@ prefetch = "all"
 prefetch_concurrency = 8
 prefetch_startup_streams = 3
 prefetch_bandwidth = 104857600
+read_ahead = "8MiB"
+read_ahead_neighbours = 0
+read_ahead_whole_file = "1MiB"
+read_ahead_loader = false
+read_ahead_streams = 0
 read_timeout = "1m30s"
 log_level = "debug"
 )",
@@ -29,6 +34,11 @@ log_level = "debug"
   CHECK(config->prefetch_concurrency == 8);
   CHECK(config->prefetch_startup_streams == 3);
   CHECK(config->prefetch_bandwidth == 104857600);
+  CHECK(config->read_ahead == 8 << 20);
+  CHECK(config->read_ahead_neighbours == 0);
+  CHECK(config->read_ahead_whole_file == 1 << 20);
+  CHECK_FALSE(config->read_ahead_loader);
+  CHECK(config->read_ahead_streams == 0);
   CHECK(config->read_timeout == absl::Seconds(90));
   CHECK(config->log_level == tide::log::Level::kDebug);
 }
@@ -52,6 +62,12 @@ TEST_CASE("config: bad input names the file, the key and the reason", "[snapshot
            {"prefetch_concurrency = 0", "prefetch_concurrency"},
            {"prefetch_startup_streams = 0", "prefetch_startup_streams"},
            {"prefetch_startup_streams = 65", "prefetch_startup_streams"},
+           {"read_ahead = \"1GiB\"", "read_ahead"},
+           {"read_ahead_neighbours = \"300MiB\"", "read_ahead_neighbours"},
+           {"read_ahead_whole_file = -1", "read_ahead_whole_file"},
+           {"read_ahead_loader = 1", "read_ahead_loader"},
+           {"read_ahead_streams = 65", "read_ahead_streams"},
+           {"read_ahead_streams = -1", "read_ahead_streams"},
            {"prefetch_concurrency = \"4\"", "prefetch_concurrency"},
            {"cache_max_bytes = \"10 parsecs\"", "cache_max_bytes"},
            {"cache_max_bytes = -1", "cache_max_bytes"},

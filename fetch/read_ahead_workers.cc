@@ -1,0 +1,56 @@
+#include "fetch/read_ahead_workers.h"
+
+namespace tide::fetch {
+
+ReadAheadWorkers::ReadAheadWorkers(int threads) {
+  threads_.reserve(static_cast<size_t>(threads));
+  for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
+}
+
+ReadAheadWorkers::~ReadAheadWorkers() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (std::thread& t : threads_) t.join();
+}
+
+bool ReadAheadWorkers::TrySubmit(std::function<void()> task) {
+  {
+    std::lock_guard lock(mu_);
+    // Each idle thread takes at most one task, so an accepted task starts without waiting.
+    if (stopping_ || static_cast<size_t>(idle_) <= pending_.size()) return false;
+    pending_.push_back(std::move(task));
+  }
+  cv_.notify_one();
+  return true;
+}
+
+bool ReadAheadWorkers::Post(std::function<void()> task, size_t max_queued) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_ || pending_.size() >= max_queued) return false;
+    pending_.push_back(std::move(task));
+  }
+  cv_.notify_one();
+  return true;
+}
+
+void ReadAheadWorkers::Run() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    ++idle_;
+    cv_.wait(lock, [&] { return !pending_.empty() || stopping_; });
+    --idle_;
+    if (pending_.empty()) return;  // stopping, nothing left
+    std::function<void()> task = std::move(pending_.front());
+    pending_.pop_front();
+    lock.unlock();
+    task();
+    task = nullptr;  // drop what the task holds (a fetcher) before waiting again
+    lock.lock();
+  }
+}
+
+}  // namespace tide::fetch

@@ -1,0 +1,46 @@
+#ifndef TIDE_FETCH_READ_AHEAD_WORKERS_H_
+#define TIDE_FETCH_READ_AHEAD_WORKERS_H_
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace tide::fetch {
+
+// The node's threads for range requests that outlive the read that started them. A cold read whose
+// request also carries read-ahead hands the request to one of these threads and waits only for its
+// own chunks: the reader is answered as soon as they are stored, while the same connection goes on
+// receiving, decoding and verifying the chunks after them. Never queues: a request that finds every
+// thread busy is not handed over, so a reader never waits behind read-ahead.
+class ReadAheadWorkers {
+ public:
+  explicit ReadAheadWorkers(int threads);
+  ~ReadAheadWorkers();  // finishes running tasks, then joins
+  ReadAheadWorkers(const ReadAheadWorkers&) = delete;
+  ReadAheadWorkers& operator=(const ReadAheadWorkers&) = delete;
+
+  // Runs `task` on an idle thread and returns true, or returns false at once when none is idle.
+  bool TrySubmit(std::function<void()> task);
+  // Queues `task` (run in order as threads free up); false when `max_queued` tasks already wait. For
+  // work that must not be dropped but may wait, on a pool of its own (a loader walk's steps).
+  bool Post(std::function<void()> task, size_t max_queued = 4096);
+  int threads() const { return static_cast<int>(threads_.size()); }
+
+ private:
+  void Run();
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> pending_;
+  int idle_ = 0;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace tide::fetch
+
+#endif  // TIDE_FETCH_READ_AHEAD_WORKERS_H_

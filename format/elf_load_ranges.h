@@ -1,0 +1,54 @@
+#ifndef TIDE_FORMAT_ELF_LOAD_RANGES_H_
+#define TIDE_FORMAT_ELF_LOAD_RANGES_H_
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace tide::format {
+
+// A byte range of a file.
+struct FileRange {
+  uint64_t offset = 0;
+  uint64_t length = 0;
+};
+
+// The ranges of a 64-bit little-endian ELF object that a dynamic loader reads in full when it maps
+// the object: the first loadable segment (ELF and program headers, symbol, string, hash and
+// relocation tables) and each writable one (relocated page by page). Code is left out: it is
+// touched sparsely, where it runs. `head` is the start of the file (the program headers must lie in
+// it) and `file_size` the file's size; ranges are clipped to it. Anything else (not ELF, another
+// class or byte order, headers out of bounds) gives no ranges: the input is an image author's.
+std::vector<FileRange> ElfLoadRanges(std::span<const char> head, uint64_t file_size);
+
+// What a loader needs to find an object's dependencies, from its head: where the dynamic section
+// lies in the file, and how its loadable segments map addresses to file offsets.
+struct ElfLayout {
+  struct Load {
+    uint64_t offset = 0;
+    uint64_t vaddr = 0;
+    uint64_t filesz = 0;
+  };
+  FileRange dynamic;        // length 0: none (a static object)
+  std::vector<Load> loads;  // at most 16
+  // The file offset of address `vaddr`, if a loadable segment holds it.
+  bool OffsetOf(uint64_t vaddr, uint64_t* offset) const;
+};
+// Empty (no dynamic section) for anything ElfLoadRanges would reject. The dynamic section is at most
+// 64 KiB and lies inside the file.
+ElfLayout ElfLayoutOf(std::span<const char> head, uint64_t file_size);
+
+// From a dynamic section: the string-table offsets of the DT_NEEDED names (at most 256), of the
+// DT_RUNPATH (or else DT_RPATH) list, and the address and size of the string table they index.
+struct ElfDynamic {
+  std::vector<uint64_t> needed;
+  bool has_runpath = false;
+  uint64_t runpath = 0;
+  uint64_t strtab_vaddr = 0;
+  uint64_t strtab_size = 0;
+};
+ElfDynamic ParseElfDynamic(std::span<const char> dynamic);
+
+}  // namespace tide::format
+
+#endif  // TIDE_FORMAT_ELF_LOAD_RANGES_H_

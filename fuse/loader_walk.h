@@ -1,0 +1,67 @@
+#ifndef TIDE_FUSE_LOADER_WALK_H_
+#define TIDE_FUSE_LOADER_WALK_H_
+
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "fetch/chunk_fetcher.h"
+#include "fetch/read_ahead_workers.h"
+#include "format/layer_index.h"
+
+namespace tide::fuse {
+
+// Loader read-ahead for one layer. A process that maps a shared object next maps every library the
+// object names in DT_NEEDED, then theirs, one after another, each a cold read of its head, tables and
+// writable segment: an AI image's startup loads hundreds of them (torch, OpenCV and what they link).
+// When the head of a large ELF file is read, this fetches the segments the loader reads of it
+// (format::ElfLoadRanges) and, on the walker threads, follows its DT_NEEDED names through the layer
+// (RUNPATH with $ORIGIN, then the standard library directories; symlinks followed), doing the same
+// for each library found, several at once, so their bytes are in or on the way before the loader
+// asks. Its reads count as the workload's (they are the loader's, made early): background prefetch
+// gives way to them, and a forward walk through a library directory widens the neighbour read-ahead.
+// Libraries in other layers are not followed. Each file is walked once per mount, at most
+// 4096 files. Everything read here is bounded and comes from the layer's verified chunks; a
+// malformed object only ends its own walk.
+class LoaderWalk : public std::enable_shared_from_this<LoaderWalk> {
+ public:
+  LoaderWalk(std::shared_ptr<const format::LayerIndex> index, std::shared_ptr<fetch::ChunkFetcher> fetcher,
+             std::weak_ptr<fetch::ReadAheadWorkers> walkers);
+
+  // A container read the first bytes of file `id` (a resolved regular entry): `head`.
+  void OnHead(format::EntryId id, std::span<const char> head);
+  // Files walked so far (tests).
+  size_t walked() const;
+
+ private:
+  // Fetches ahead the object's loader segments; true if it is an ELF object.
+  bool FetchSegments(format::EntryId id, std::span<const char> head);
+  // On a walker thread: reads the object's dynamic section and queues the libraries it needs.
+  void Follow(format::EntryId id, const std::string& head);
+  // On a walker thread: reads a library's head, fetches its segments ahead and follows it.
+  void Visit(format::EntryId id);
+  // Marks `id` walked; false if it was already, or the walk is at its bound.
+  bool Claim(format::EntryId id);
+  void Queue(format::EntryId id);
+  // The library `name` as the loader would find it from an object in directory `origin`.
+  format::EntryId FindLibrary(std::string_view name, std::string_view origin, std::string_view runpath) const;
+  // `path` (normalized, relative to the root) with symlinks followed in every component; a regular
+  // file's resolved entry or kNoEntry.
+  format::EntryId LookupFollowing(std::string path) const;
+  // Reads up to `max` bytes at `offset` of `id`, stopping at the first NUL.
+  std::string ReadString(format::EntryId id, uint64_t offset, size_t max) const;
+
+  const std::shared_ptr<const format::LayerIndex> index_;
+  const std::shared_ptr<fetch::ChunkFetcher> fetcher_;
+  const std::weak_ptr<fetch::ReadAheadWorkers> walkers_;
+  mutable std::mutex mu_;
+  absl::flat_hash_set<format::EntryId> walked_;
+};
+
+}  // namespace tide::fuse
+
+#endif  // TIDE_FUSE_LOADER_WALK_H_
