@@ -26,7 +26,7 @@ constexpr uint64_t kAheadRequestBytes = 32 << 20;
 ChunkFetcher::ChunkFetcher(std::string layer_name, std::vector<ChunkRef> chunks, ChunkDecoder decoder,
                            std::shared_ptr<BlobSource> source, std::shared_ptr<cache::ChunkCache> cache,
                            std::shared_ptr<FetchLimiter> limiter, FetcherOptions options,
-                           std::shared_ptr<ReadAheadWorkers> workers)
+                           std::weak_ptr<ReadAheadWorkers> workers)
     : layer_name_(std::move(layer_name)),
       chunks_(std::move(chunks)),
       decoder_(std::move(decoder)),

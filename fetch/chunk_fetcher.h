@@ -108,7 +108,7 @@ class ChunkFetcher : public std::enable_shared_from_this<ChunkFetcher> {
   ChunkFetcher(std::string layer_name, std::vector<ChunkRef> chunks, ChunkDecoder decoder,
                std::shared_ptr<BlobSource> source, std::shared_ptr<cache::ChunkCache> cache,
                std::shared_ptr<FetchLimiter> limiter, FetcherOptions options,
-               std::shared_ptr<ReadAheadWorkers> workers = nullptr);
+               std::weak_ptr<ReadAheadWorkers> workers = {});
   ~ChunkFetcher();
 
   // Makes chunks [first, last] present in the cache, retrying failures until `deadline`, or the read

@@ -28,7 +28,7 @@ using format::kNoEntry;
 LayerFs::LayerFs(std::shared_ptr<const format::LayerIndex> index,
                  std::shared_ptr<fetch::ChunkFetcher> fetcher, std::shared_ptr<ReadObserver> observer,
                  KernelCacheOptions cache_options, IdShift ids,
-                 std::shared_ptr<fetch::ReadAheadWorkers> loader_walkers)
+                 std::weak_ptr<fetch::ReadAheadWorkers> loader_walkers)
     : index_(std::move(index)),
       fetcher_(std::move(fetcher)),
       observer_(std::move(observer)),

@@ -44,7 +44,7 @@ class LayerFs {
   // loader read-ahead only fetches each object's own segments.
   LayerFs(std::shared_ptr<const format::LayerIndex> index, std::shared_ptr<fetch::ChunkFetcher> fetcher,
           std::shared_ptr<ReadObserver> observer, KernelCacheOptions cache_options, IdShift ids = {},
-          std::shared_ptr<fetch::ReadAheadWorkers> loader_walkers = nullptr);
+          std::weak_ptr<fetch::ReadAheadWorkers> loader_walkers = {});
 
   static const fuse_lowlevel_ops& Ops();
   const KernelCacheOptions& cache_options() const { return cache_options_; }

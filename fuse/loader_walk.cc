@@ -176,8 +176,9 @@ EntryId LoaderWalk::LookupFollowing(std::string path) const {
         const std::string_view target = index_->link_target(next);
         std::string rest;
         for (size_t k = i + 1; k < parts.size(); ++k) rest.append("/").append(parts[k]);
-        path = Normalized(
-            (target.starts_with('/') ? std::string(target) : walked + "/" + std::string(target)) + rest);
+        std::string redirect = target.starts_with('/') ? std::string() : walked + "/";
+        redirect.append(target).append(rest);
+        path = Normalized(redirect);
         redirected = true;
         break;
       }

@@ -133,7 +133,7 @@ TEST_CASE("the dynamic section and the address map come from the program headers
 }
 
 TEST_CASE("DT_NEEDED, RUNPATH (else RPATH) and the string table are read from dynamic entries") {
-  auto entries = [](std::vector<std::pair<uint64_t, uint64_t>> tags) {
+  auto entries = [](const std::vector<std::pair<uint64_t, uint64_t>>& tags) {
     std::string d;
     for (auto [tag, value] : tags) {
       PutLe64(&d, tag);
