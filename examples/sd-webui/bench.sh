@@ -13,6 +13,10 @@
 # case (and the warm start) N times, cases interleaved, and reports the run with the median time.
 # --cases "c s" runs only some cases (for experiments: prints each run, writes no table); d needs b.
 # Case n (only with --cases): b's image with prefetch = "none", the on-demand baseline for b.
+# TIDE_BENCH_METRICS=1 saves each tide node's /metrics at ready to <work>/<case>/metrics.txt (with
+# KEEP=1 to keep <work>): fetch requests by kind, FUSE read and fetch latency histograms.
+# --tide-config 'KEY = VALUE' (repeatable) adds lines to every node's tide-snapshotter config, e.g.
+# to compare read-ahead policies (docs/prefetch.md).
 set -euo pipefail
 cmdline="$0 $*"
 here=$(dirname "$(realpath "$0")")
@@ -23,6 +27,7 @@ small=0
 layout=
 repeat=1
 cases="a b c s d"
+extra_config=
 outdoc=$src/docs/bench-sdwebui.md
 while [ $# -gt 0 ]; do
   case $1 in
@@ -33,6 +38,7 @@ while [ $# -gt 0 ]; do
     --out) outdoc=$2; shift ;;
     --repeat) repeat=$2; shift ;;
     --cases) cases=$2; shift ;;
+    --tide-config) extra_config+="$2"$'\n'; shift ;;
     *) echo "bench.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -150,6 +156,11 @@ start_node() {
   [ -n "${3:-}" ] && cp -a "$3" "$d/tide/profiles"
   printf 'root = "%s"\naddress = "%s"\nprefetch = "%s"\nprefetch_bandwidth = "0"\n' \
     "$d/tide" "$d/tide.sock" "$2" >"$d/tide.toml"
+  printf '%s' "$extra_config" >>"$d/tide.toml"
+  if [ -n "${TIDE_BENCH_METRICS:-}" ]; then
+    metrics_at=127.0.0.1:$((20000 + RANDOM % 20000))
+    printf 'metrics_address = "%s"\n' "$metrics_at" >>"$d/tide.toml"
+  fi
   "$snapshotter" --config "$d/tide.toml" 2>"$d/tide.log" &
   node_pids+=($!)
   cat >"$d/containerd.toml" <<EOT
@@ -248,6 +259,7 @@ tide_run() {  # tide_run CASE RUN TAG [PROFILES_DIR] [PREFETCH]: one cold node, 
   "$tidectl" pull --address "$sock" --snapshotter tide --plain-http "$registry/sdwebui:$3" >/dev/null
   local r b c="n/a" total=$tide_total
   read -r r b < <(run_to_ready "$name" "$registry/sdwebui:$3" tide)
+  if [ -n "${TIDE_BENCH_METRICS:-}" ]; then curl -s "http://$metrics_at/metrics" >"$work/$name/metrics.txt" || true; fi
   [ "$3" = opt ] && total=$opt_total
   [ "${5:-all}" = all ] && c=$(wait_cached "$name" "$total")
   echo "$r $b $c" >>"$work/$1.runs"
