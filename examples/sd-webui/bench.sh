@@ -162,6 +162,7 @@ start_node() {
     printf 'metrics_address = "%s"\n' "$metrics_at" >>"$d/tide.toml"
   fi
   "$snapshotter" --config "$d/tide.toml" 2>"$d/tide.log" &
+  tide_pid=$!
   node_pids+=($!)
   cat >"$d/containerd.toml" <<EOT
 version = 2
@@ -177,11 +178,17 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
   address = "$d/tide.sock"
 EOT
   containerd --config "$d/containerd.toml" >"$d/containerd.log" 2>&1 &
+  containerd_pid=$!
   node_pids+=($!)
   sock=$d/containerd.sock
   for _ in $(seq 1 200); do [ -S "$sock" ] && [ -S "$d/tide.sock" ] && break; sleep 0.05; done
   ctr --address "$sock" version >/dev/null 2>&1 || sleep 1
 }
+# cpu_of PID: user + system CPU seconds the process has used so far.
+clk_tck=$(getconf CLK_TCK)
+cpu_of() { awk -v hz="$clk_tck" '{ sub(/^.*\) /, ""); printf "%.2f\n", ($12 + $13) / hz }' "/proc/$1/stat"; }
+# cpu_note CASE CPU_SECONDS BYTES: one line of $work/cpu.runs (CPU per GB fetched, issue 13 item 4).
+cpu_note() { echo "$1 $2 $3" >>"$work/cpu.runs"; }
 # run_to_ready NAME IMAGE [SNAPSHOTTER]: starts the container, waits for the ready line.
 # Prints "seconds_since_T0 bytes_before_ready"; T0 must be set by the caller before the pull.
 run_to_ready() {
@@ -235,9 +242,14 @@ overlay_run() {  # overlay_run RUN: ordinary pull + run, then (image local) a wa
   log "$name) overlayfs: ctr images pull + ctr run"
   start_node "$name" none
   B0=$(registry_bytes); T0=$(now)
-  ctr --address "$sock" images pull --plain-http "$registry/sdwebui:gzip" >/dev/null
+  local c0 ctr_cpu
+  c0=$(cpu_of "$containerd_pid")
+  # ctr fetches into containerd's content store; containerd unpacks: both CPUs count.
+  ctr_cpu=$( { TIMEFORMAT='%U %S'; time ctr --address "$sock" images pull --plain-http "$registry/sdwebui:gzip" >/dev/null; } 2>&1 | tail -1)
   local pulled r b
   pulled=$(since_t0)
+  cpu_note a_pull "$(python3 -c "print(f'{$(cpu_of "$containerd_pid") - $c0 + ${ctr_cpu% *} + ${ctr_cpu#* }:.2f}')")" \
+    $(($(registry_bytes) - B0))
   read -r r b < <(run_to_ready "$name" "$registry/sdwebui:gzip")
   echo "$r $b $pulled" >>"$work/a.runs"
   kill_task "$name"
@@ -256,12 +268,18 @@ tide_run() {  # tide_run CASE RUN TAG [PROFILES_DIR] [PREFETCH]: one cold node, 
   log "$name) tide: tidectl pull $3 + ctr run --snapshotter tide (prefetch ${5:-all})"
   start_node "$name" "${5:-all}" "${4:-}"
   B0=$(registry_bytes); T0=$(now)
+  local c0
+  c0=$(cpu_of "$tide_pid")
   "$tidectl" pull --address "$sock" --snapshotter tide --plain-http "$registry/sdwebui:$3" >/dev/null
   local r b c="n/a" total=$tide_total
   read -r r b < <(run_to_ready "$name" "$registry/sdwebui:$3" tide)
+  cpu_note "$1_ready" "$(python3 -c "print(f'{$(cpu_of "$tide_pid") - $c0:.2f}')")" "$b"
   if [ -n "${TIDE_BENCH_METRICS:-}" ]; then curl -s "http://$metrics_at/metrics" >"$work/$name/metrics.txt" || true; fi
   [ "$3" = opt ] && total=$opt_total
-  [ "${5:-all}" = all ] && c=$(wait_cached "$name" "$total")
+  if [ "${5:-all}" = all ]; then
+    c=$(wait_cached "$name" "$total")
+    cpu_note "$1_whole" "$(python3 -c "print(f'{$(cpu_of "$tide_pid") - $c0:.2f}')")" $(($(registry_bytes) - B0))
+  fi
   echo "$r $b $c" >>"$work/$1.runs"
   if [ "$1$2" = b1 ]; then
     # Keep b's first node up until its snapshotter has kept a profile (3 s idle after the last read).
@@ -285,10 +303,29 @@ for run in $(seq 1 "$repeat"); do
   # b's image on demand only (prefetch = "none"): what b's background prefetch must not make worse.
   if want n; then tide_run n "$run" tide "" none; fi
 done
+# CPU seconds per GB fetched, per case and phase, summed over the runs.
+cpu_report() {
+  [ -s "$work/cpu.runs" ] || return 0
+  python3 - "$work/cpu.runs" <<'PY'
+import collections, sys
+cpu, data = collections.Counter(), collections.Counter()
+for line in open(sys.argv[1]):
+    k, c, b = line.split()
+    cpu[k] += float(c); data[k] += int(b)
+names = {"a_pull": "ctr images pull (containerd + ctr, fetch and unpack)"}
+parts = []
+for k in cpu:
+    label = names.get(k, f"tide-snapshotter, {k.split('_')[0]}) " + ("start to ready" if k.endswith("ready") else "start to whole image local"))
+    parts.append(f"{label}: {cpu[k] / (data[k] / 1e9):.2f} s/GB ({cpu[k]:.1f} s for {data[k] / 1e9:.2f} GB)")
+print("CPU per GB fetched: " + "; ".join(parts))
+PY
+}
 if [ "$cases" != "a b c s d" ]; then
   for c in $cases; do echo "$c: $(tr '\n' ';' <"$work/$c.runs")"; done
+  cpu_report
   exit 0
 fi
+cpu_line=$(cpu_report)
 for c in a warm b c s d; do median_of "$c"; done
 pulled_a=$cached_a
 warm_s=$ready_warm
@@ -327,6 +364,7 @@ info = f"""image: {"$tag"}, gzip {mib($gzip_total):.0f} MiB, tide {mib($tide_tot
 link: tbf {"$rate"}, RTT {"$rtt_ms"} ms (delay proxy); measured throughput {link_Bps * 8 / 1e6:.0f} Mbit/s
 prefetch = "all" with no bandwidth limit in b) to d); each row is the median of {"$repeat"} run(s)
 warm start (image local, no network): {warm:.2f} s; tidectl optimize took {"$optimize_s"} s; profiles kept by b: {"$profiles_kept"}
+{"$cpu_line"}
 """
 print(info)
 with open(sys.argv[1], "w") as f:

@@ -130,6 +130,8 @@ TEST_CASE("python3 runs from an overlay on a lazily mounted layer, fetching a sm
                                   << mount->fetcher().stats().read_ahead_chunks << " chunks, "
                                   << mount->fetcher().stats().read_ahead_used << " used");
   CHECK(fetched > 0);
+  // The manager's read-ahead ran, and python3's reads used some of what it brought.
+  CHECK(mount->fetcher().stats().read_ahead_used > 0);
   // ~29% on demand alone with format defaults (2 MiB chunks, shared small-file frames); read-ahead
   // (whole small files, loader segments, a forward walk's neighbours) trades ~15 points for latency.
   CHECK(fetched * 2 < layer->result.blob_size);
