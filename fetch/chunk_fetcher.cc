@@ -111,14 +111,9 @@ std::vector<uint32_t> ChunkFetcher::ClaimAhead(uint32_t after, const ReadAhead& 
   const uint32_t end = std::min<uint64_t>(ahead.last, chunks_.size() - 1);
   if (ahead.bytes == 0 || after >= end) return claimed;
   const uint64_t from = chunks_[after + 1].blob_offset;
-  uint32_t stop = after + 1;  // one past the window's last chunk
-  bool all_present = true;
-  for (; stop <= end; ++stop) {
-    const ChunkRef& c = chunks_[stop];
-    if (stop > after + 1 && c.blob_offset + c.blob_length - from > ahead.bytes) break;
-    all_present = all_present && present_[stop].load(std::memory_order_relaxed);
-  }
-  if (all_present) return claimed;
+  uint32_t stop = after + 2;  // one past the window's last chunk; the window holds at least one
+  while (stop <= end && chunks_[stop].blob_offset + chunks_[stop].blob_length - from <= ahead.bytes) ++stop;
+  if (AllPresent(after + 1, stop - 1)) return claimed;
   return ClaimUnclaimed(after + 1, stop, level);
 }
 
@@ -137,18 +132,25 @@ std::vector<uint32_t> ChunkFetcher::ClaimUnclaimed(uint32_t first, uint32_t end,
   return claimed;
 }
 
+bool ChunkFetcher::AllPresent(uint32_t first, uint32_t last) const {
+  for (uint32_t i = first; i <= last; ++i) {
+    if (!present_[i].load(std::memory_order_relaxed)) return false;
+  }
+  return true;
+}
+
+void ChunkFetcher::DropAhead(std::span<const uint32_t> claimed) {
+  for (uint32_t i : claimed) ahead_level_[i].store(0, std::memory_order_relaxed);
+  Drop(claimed);
+}
+
 void ChunkFetcher::FetchAhead(uint32_t first, uint32_t last) {
-  if (last >= chunks_.size() || first > last) return;
-  bool all_present = true;
-  for (uint32_t i = first; i <= last && all_present; ++i)
-    all_present = present_[i].load(std::memory_order_relaxed);
-  if (all_present) return;
+  if (last >= chunks_.size() || first > last || AllPresent(first, last)) return;
   std::vector<uint32_t> claimed = ClaimUnclaimed(first, last + 1, 1);
   if (claimed.empty()) return;
   const size_t count = claimed.size();
   if (!Detach(claimed, kAheadRequestBytes, std::chrono::steady_clock::now() + options_.read_timeout)) {
-    for (uint32_t i : claimed) ahead_level_[i].store(0, std::memory_order_relaxed);
-    Drop(claimed);
+    DropAhead(claimed);
     return;
   }
   stats_.read_ahead_chunks.fetch_add(count, std::memory_order_relaxed);
@@ -356,40 +358,43 @@ absl::Status ChunkFetcher::Attempt(uint32_t first, uint32_t last,
   Plan plan = Claim(first, last, /*wait_for_others=*/true);
   // A read that used earlier read-ahead widens it; a read that had to fetch starts it small; a read
   // served from the cache by other means starts none.
-  ReadAhead window = ahead;
   uint8_t level = 0;
   if (ahead_level > 0) {
     level = static_cast<uint8_t>(std::min<int>(ahead_level + 1, kMaxAheadLevel));
-  } else if (!plan.mine.empty() && (!ahead.only_when_walking ||
-                                    (first > 0 && was_read_[first - 1].load(std::memory_order_relaxed)))) {
-    level = 1;
+  } else if (ahead.whole ||
+             (!plan.mine.empty() && (!ahead.only_when_walking ||
+                                     (first > 0 && was_read_[first - 1].load(std::memory_order_relaxed))))) {
+    level = 1;  // a whole file always: cheap when it is there already
   }
-  if (ahead.whole) level = std::max<uint8_t>(level, 1);  // cheap when the file is there already
-  window.bytes =
-      level == 0 ? 0 : std::min<uint64_t>(ahead.bytes, options_.first_lookahead_bytes << (level - 1));
-  if (ahead.whole && level > 0) window.bytes = ahead.bytes;
+  ReadAhead window = ahead;
+  if (level == 0) {
+    window.bytes = 0;
+  } else if (!ahead.whole) {
+    window.bytes = std::min<uint64_t>(ahead.bytes, options_.first_lookahead_bytes << (level - 1));
+  }
   const std::vector<uint32_t> extra = ClaimAhead(last, window, level);
   absl::Status status;
-  if (extra.empty()) {
-    status = FetchClaimed(plan.mine, options_.max_merge_bytes, /*pipelined=*/false, deadline,
-                          FetchKind::kOnDemand);
-  } else {
+  bool fetched = false;  // this reader's chunks are fetched or handed over
+  if (!extra.empty()) {
     std::vector<uint32_t> run = plan.mine;
     run.insert(run.end(), extra.begin(), extra.end());
     const uint64_t merge_bytes = options_.max_merge_bytes + std::min(window.bytes, kAheadRequestBytes);
     if (workers_.expired()) {
       stats_.read_ahead_chunks.fetch_add(extra.size(), std::memory_order_relaxed);
       status = FetchClaimed(run, merge_bytes, /*pipelined=*/false, deadline, FetchKind::kOnDemand);
+      fetched = true;
     } else if (Detach(std::move(run), merge_bytes, deadline)) {
       stats_.read_ahead_chunks.fetch_add(extra.size(), std::memory_order_relaxed);
       // The worker stores this reader's chunks first; wait for them like for anyone else's.
       plan.others.insert(plan.others.end(), plan.mine_flights.begin(), plan.mine_flights.end());
+      fetched = true;
     } else {
-      for (uint32_t i : extra) ahead_level_[i].store(0, std::memory_order_relaxed);
-      Drop(extra);  // every worker is busy: read-ahead waits for a later read
-      status = FetchClaimed(plan.mine, options_.max_merge_bytes, /*pipelined=*/false, deadline,
-                            FetchKind::kOnDemand);
+      DropAhead(extra);  // every worker is busy: read-ahead waits for a later read
     }
+  }
+  if (!fetched) {
+    status = FetchClaimed(plan.mine, options_.max_merge_bytes, /*pipelined=*/false, deadline,
+                          FetchKind::kOnDemand);
   }
   std::unique_lock lock(mu_);
   for (const auto& flight : plan.others) {
@@ -412,10 +417,8 @@ absl::Status ChunkFetcher::Ensure(uint32_t first, uint32_t last, FetchPriority p
   }
   if (priority == FetchPriority::kOnDemand) {
     limiter_->NoteRead();
-    bool all_present = true;
-    for (uint32_t i = first; i <= last && all_present; ++i)
-      all_present = present_[i].load(std::memory_order_relaxed);
-    (all_present ? stats_.cache_hits : stats_.cache_misses).fetch_add(1, std::memory_order_relaxed);
+    (AllPresent(first, last) ? stats_.cache_hits : stats_.cache_misses)
+        .fetch_add(1, std::memory_order_relaxed);
   }
   const auto start = std::chrono::steady_clock::now();
   if (deadline == std::chrono::steady_clock::time_point{}) deadline = start + options_.read_timeout;

@@ -170,6 +170,10 @@ class ChunkFetcher : public std::enable_shared_from_this<ChunkFetcher> {
   std::vector<uint32_t> ClaimAhead(uint32_t after, const ReadAhead& ahead, uint8_t level);
   // Claims the chunks in [first, end) that nobody has, marked as read-ahead of `level`.
   std::vector<uint32_t> ClaimUnclaimed(uint32_t first, uint32_t end, uint8_t level);
+  // Lock-free: every chunk in [first, last] is known to be cached.
+  bool AllPresent(uint32_t first, uint32_t last) const;
+  // Gives back read-ahead claims that will not be fetched now, with their levels.
+  void DropAhead(std::span<const uint32_t> claimed);
   // The largest read-ahead level among [first, last] not used before (0: none), clearing them.
   uint8_t UseReadAhead(uint32_t first, uint32_t last);
   // Hands `run` (this reader's chunks, then read-ahead) to a worker; false when none is idle.

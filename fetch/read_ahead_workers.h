@@ -14,8 +14,9 @@ namespace tide::fetch {
 // The node's threads for range requests that outlive the read that started them. A cold read whose
 // request also carries read-ahead hands the request to one of these threads and waits only for its
 // own chunks: the reader is answered as soon as they are stored, while the same connection goes on
-// receiving, decoding and verifying the chunks after them. Never queues: a request that finds every
-// thread busy is not handed over, so a reader never waits behind read-ahead.
+// receiving, decoding and verifying the chunks after them. Such requests are never queued
+// (TrySubmit): one that finds every thread busy is not handed over, so a reader never waits behind
+// read-ahead. A pool of its own can instead queue work that may wait (Post: a loader walk's steps).
 class ReadAheadWorkers {
  public:
   explicit ReadAheadWorkers(int threads);
@@ -28,7 +29,6 @@ class ReadAheadWorkers {
   // Queues `task` (run in order as threads free up); false when `max_queued` tasks already wait. For
   // work that must not be dropped but may wait, on a pool of its own (a loader walk's steps).
   bool Post(std::function<void()> task, size_t max_queued = 4096);
-  int threads() const { return static_cast<int>(threads_.size()); }
 
  private:
   void Run();

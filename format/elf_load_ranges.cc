@@ -10,6 +10,7 @@ namespace {
 
 // ELF64 header and program header fields (System V gABI).
 constexpr size_t kElfHeaderSize = 64;
+constexpr char kElfMagic[4] = {'\x7f', 'E', 'L', 'F'};
 constexpr size_t kPhoffAt = 32;
 constexpr size_t kPhentsizeAt = 54;
 constexpr size_t kPhnumAt = 56;
@@ -30,19 +31,27 @@ constexpr uint64_t kDtStrsz = 10;
 constexpr uint64_t kDtRpath = 15;
 constexpr uint64_t kDtRunpath = 29;
 
-// The program header table inside `head`, or an empty span if the head is not a well-formed
-// 64-bit little-endian ELF head that holds the whole table.
+// The program header table inside `head`; no entries if the head is not a well-formed 64-bit
+// little-endian ELF head that holds the whole table.
 struct ProgramHeaders {
   const char* first = nullptr;
   uint64_t count = 0;
   uint64_t entry_size = 0;
 };
+// The fields of one program header that tide uses.
+struct ProgramHeader {
+  uint32_t type = 0;
+  uint32_t flags = 0;
+  uint64_t offset = 0;
+  uint64_t vaddr = 0;
+  uint64_t filesz = 0;
+};
+ProgramHeader ProgramHeaderAt(const ProgramHeaders& table, uint64_t i) {
+  const char* ph = table.first + i * table.entry_size;
+  return {GetLe32(ph), GetLe32(ph + 4), GetLe64(ph + 8), GetLe64(ph + 16), GetLe64(ph + 32)};
+}
 ProgramHeaders FindProgramHeaders(std::span<const char> head) {
-  if (head.size() < kElfHeaderSize || std::memcmp(head.data(),
-                                                  "\x7f"
-                                                  "ELF",
-                                                  4) != 0)
-    return {};
+  if (head.size() < kElfHeaderSize || std::memcmp(head.data(), kElfMagic, sizeof(kElfMagic)) != 0) return {};
   if (head[4] != 2 /* ELFCLASS64 */ || head[5] != 1 /* ELFDATA2LSB */) return {};
   const uint64_t phoff = GetLe64(head.data() + kPhoffAt);
   const uint64_t phentsize = GetLe16(head.data() + kPhentsizeAt);
@@ -60,15 +69,12 @@ std::vector<FileRange> ElfLoadRanges(std::span<const char> head, uint64_t file_s
   const ProgramHeaders table = FindProgramHeaders(head);
   bool first_load = true;
   for (uint64_t i = 0; i < table.count && ranges.size() < kMaxRanges; ++i) {
-    const char* ph = table.first + i * table.entry_size;
-    if (GetLe32(ph) != kPtLoad) continue;
-    const uint32_t flags = GetLe32(ph + 4);
-    const uint64_t offset = GetLe64(ph + 8);
-    const uint64_t filesz = GetLe64(ph + 32);
-    const bool wanted = first_load || (flags & kPfWrite) != 0;
+    const ProgramHeader ph = ProgramHeaderAt(table, i);
+    if (ph.type != kPtLoad) continue;
+    const bool wanted = first_load || (ph.flags & kPfWrite) != 0;
     first_load = false;
-    if (!wanted || offset >= file_size || filesz == 0) continue;
-    ranges.push_back({offset, std::min(filesz, file_size - offset)});
+    if (!wanted || ph.offset >= file_size || ph.filesz == 0) continue;
+    ranges.push_back({ph.offset, std::min(ph.filesz, file_size - ph.offset)});
   }
   return ranges;
 }
@@ -87,16 +93,13 @@ ElfLayout ElfLayoutOf(std::span<const char> head, uint64_t file_size) {
   ElfLayout layout;
   const ProgramHeaders table = FindProgramHeaders(head);
   for (uint64_t i = 0; i < table.count; ++i) {
-    const char* ph = table.first + i * table.entry_size;
-    const uint32_t type = GetLe32(ph);
-    const uint64_t offset = GetLe64(ph + 8);
-    const uint64_t vaddr = GetLe64(ph + 16);
-    const uint64_t filesz = GetLe64(ph + 32);
-    if (offset >= file_size || filesz == 0) continue;
-    const uint64_t length = std::min(filesz, file_size - offset);
-    if (type == kPtLoad && layout.loads.size() < kMaxLoads) layout.loads.push_back({offset, vaddr, length});
-    if (type == kPtDynamic && layout.dynamic.length == 0 && length <= kMaxDynamicBytes) {
-      layout.dynamic = {offset, length};
+    const ProgramHeader ph = ProgramHeaderAt(table, i);
+    if (ph.offset >= file_size || ph.filesz == 0) continue;
+    const uint64_t length = std::min(ph.filesz, file_size - ph.offset);
+    if (ph.type == kPtLoad && layout.loads.size() < kMaxLoads)
+      layout.loads.push_back({ph.offset, ph.vaddr, length});
+    if (ph.type == kPtDynamic && layout.dynamic.length == 0 && length <= kMaxDynamicBytes) {
+      layout.dynamic = {ph.offset, length};
     }
   }
   return layout;

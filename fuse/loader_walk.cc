@@ -71,11 +71,6 @@ LoaderWalk::LoaderWalk(std::shared_ptr<const format::LayerIndex> index,
                        std::weak_ptr<fetch::ReadAheadWorkers> walkers)
     : index_(std::move(index)), fetcher_(std::move(fetcher)), walkers_(std::move(walkers)) {}
 
-size_t LoaderWalk::walked() const {
-  std::lock_guard lock(mu_);
-  return walked_.size();
-}
-
 bool LoaderWalk::FetchSegments(EntryId id, std::span<const char> head) {
   const std::vector<format::FileRange> ranges = format::ElfLoadRanges(head, index_->attr(id).size);
   for (const format::FileRange& r : ranges) {

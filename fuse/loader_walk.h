@@ -34,8 +34,6 @@ class LoaderWalk : public std::enable_shared_from_this<LoaderWalk> {
 
   // A container read the first bytes of file `id` (a resolved regular entry): `head`.
   void OnHead(format::EntryId id, std::span<const char> head);
-  // Files walked so far (tests).
-  size_t walked() const;
 
  private:
   // Fetches ahead the object's loader segments; true if it is an ELF object.
@@ -58,7 +56,7 @@ class LoaderWalk : public std::enable_shared_from_this<LoaderWalk> {
   const std::shared_ptr<const format::LayerIndex> index_;
   const std::shared_ptr<fetch::ChunkFetcher> fetcher_;
   const std::weak_ptr<fetch::ReadAheadWorkers> walkers_;
-  mutable std::mutex mu_;
+  std::mutex mu_;
   absl::flat_hash_set<format::EntryId> walked_;
 };
 

@@ -122,7 +122,6 @@ absl::Status LayerMountManager::MountBlobOn(const std::string& name, std::shared
   }
   TIDE_ASSIGN_OR_RETURN(std::shared_ptr<const format::LayerIndex> idx,
                         LoadLayerIndex(*blob, index, cache_.get(), options_.index_limits));
-
   LayerMountOptions with_keepers = options;
   with_keepers.fuse.keepers = keepers_.get();
   if (with_keepers.read_ahead_workers == nullptr) with_keepers.read_ahead_workers = read_ahead_;
