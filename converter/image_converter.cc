@@ -210,6 +210,9 @@ class Converter {
       summary_.tar_bytes += results[i]->stats.tar_size;
       summary_.source_bytes += static_cast<uint64_t>(jobs[i].source.size);
       summary_.output_bytes += results[i]->stats.blob_size;
+      summary_.startup_bytes += results[i]->stats.startup_bytes;
+      summary_.startup_read_bytes += results[i]->stats.startup_read_bytes;
+      summary_.startup_read_compressed_bytes += results[i]->stats.startup_read_compressed_bytes;
     }
     for (const LayerJob& job : jobs) out.push_back(done_.at(job.source.digest));
     return out;

@@ -38,6 +38,11 @@ struct ConvertSummary {
   uint64_t tar_bytes = 0;
   uint64_t source_bytes = 0;
   uint64_t output_bytes = 0;
+  // Startup sets (format::LayerWriteResult): their compressed bytes, and the startup ranges' bytes,
+  // uncompressed and estimated compressed.
+  uint64_t startup_bytes = 0;
+  uint64_t startup_read_bytes = 0;
+  uint64_t startup_read_compressed_bytes = 0;
 };
 
 // Converts an image manifest, or every (or the chosen) platform of an index, into tide layers:

@@ -34,6 +34,7 @@ absl::StatusOr<profile::SandboxResult> RecordStartupProfile(
   sandbox.network = workload.network;
   sandbox.user_namespace = workload.user_namespace;
   sandbox.limits = workload.limits;
+  sandbox.readahead_kb = workload.readahead_kb;
   return profile::RecordStartup(sandbox);
 }
 

@@ -10,6 +10,7 @@
 #include "converter/convert_image_refs.h"
 #include "converter/image_converter.h"
 #include "converter/image_endpoints.h"
+#include "fuse/startup_readahead.h"
 #include "profile/sandbox_recorder.h"
 #include "profile/startup_profile.h"
 
@@ -28,6 +29,7 @@ struct WorkloadOptions {
   profile::SandboxNetwork network = profile::SandboxNetwork::kPrivate;
   bool user_namespace = true;  // when the kernel allows one
   profile::SandboxLimits limits;
+  uint32_t readahead_kb = fuse::kStartupReadaheadKb;  // of the recording mounts (SandboxOptions)
 };
 
 // Records what `source` (an image reference as ImageRef::Parse reads it) reads at startup: converts

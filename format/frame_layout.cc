@@ -20,18 +20,35 @@ absl::Status FrameLayout::Append(std::string_view bytes) {
   offset_ += bytes.size();
   while (!bytes.empty()) {
     size_t take = std::min<size_t>(bytes.size(), chunk_size_ - pending_.size());
+    const bool cut_ahead = own_frames_ && next_cut_ < cuts_.size();
+    if (cut_ahead) take = static_cast<size_t>(std::min<uint64_t>(take, cuts_[next_cut_] - file_offset_));
     pending_.append(bytes.data(), take);
     bytes.remove_prefix(take);
-    if (pending_.size() == chunk_size_) TIDE_RETURN_IF_ERROR(Emit());
+    if (own_frames_) file_offset_ += take;
+    if (cut_ahead && file_offset_ == cuts_[next_cut_]) {
+      ++next_cut_;
+      TIDE_RETURN_IF_ERROR(Emit());
+    } else if (pending_.size() == chunk_size_) {
+      TIDE_RETURN_IF_ERROR(Emit());
+    }
   }
   return absl::OkStatus();
 }
 
 absl::Status FrameLayout::Shared(std::string_view bytes) { return Append(bytes); }
 
-absl::Status FrameLayout::BeginFile(uint64_t size) {
+absl::Status FrameLayout::BeginFile(uint64_t size, std::span<const uint64_t> cuts) {
   own_frames_ = size > 0 && size >= small_threshold_;
-  if (own_frames_) return Emit();
+  cuts_.clear();
+  next_cut_ = 0;
+  file_offset_ = 0;
+  if (own_frames_) {
+    for (uint64_t c : cuts) {
+      // Only ascending cuts inside the file; anything else would make an empty frame.
+      if (c > 0 && c < size && (cuts_.empty() || c > cuts_.back())) cuts_.push_back(c);
+    }
+    return Emit();
+  }
   return absl::OkStatus();
 }
 

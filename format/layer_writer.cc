@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <optional>
+#include <span>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -18,6 +19,7 @@
 #include "format/frame_pipeline.h"
 #include "format/index_builder.h"
 #include "format/layer_index.h"
+#include "format/startup_cuts.h"
 #include "format/tar_path.h"
 #include "format/tar_reader.h"
 
@@ -65,6 +67,7 @@ struct StartupItem {
 struct StartupSet {
   std::vector<uint32_t> chunks;
   std::vector<uint32_t> ranks;
+  std::vector<uint64_t> read_bytes;  // per entry of `chunks`: bytes of it that startup ranges cover
 };
 
 absl::StatusOr<UniqueFd> OpenSpool(const std::string& dir_option) {
@@ -98,7 +101,8 @@ class Writer {
   absl::Status Reorder(ByteSource& tar);
   absl::Status Spool(ByteSource& tar, int fd);
   std::vector<size_t> StartupOrder();
-  absl::Status EmitSpooled(int fd, SpooledEntry& s);
+  absl::Status EmitSpooled(int fd, SpooledEntry& s, std::span<const uint64_t> cuts);
+  absl::flat_hash_map<size_t, std::vector<uint64_t>> CutsByEntry() const;
   absl::Status CopyRange(int fd, uint64_t offset, uint64_t size, bool content);
   void Progress();
   StartupSet StartupChunks() const;
@@ -246,14 +250,31 @@ absl::Status Writer::CopyRange(int fd, uint64_t offset, uint64_t size, bool cont
   return absl::OkStatus();
 }
 
-absl::Status Writer::EmitSpooled(int fd, SpooledEntry& s) {
+absl::Status Writer::EmitSpooled(int fd, SpooledEntry& s, std::span<const uint64_t> cuts) {
   TIDE_RETURN_IF_ERROR(CopyRange(fd, s.header_offset, s.header_size, false));
   s.new_data_offset = layout_.offset();
   index_.AddEntry(s.entry, s.new_data_offset);
-  TIDE_RETURN_IF_ERROR(layout_.BeginFile(s.entry.size));
+  TIDE_RETURN_IF_ERROR(layout_.BeginFile(s.entry.size, cuts));
   TIDE_RETURN_IF_ERROR(CopyRange(fd, s.header_offset + s.header_size, s.entry.size, true));
   TIDE_RETURN_IF_ERROR(layout_.EndFile());
   return CopyRange(fd, s.header_offset + s.header_size + s.entry.size, s.padding_size, false);
+}
+
+// Frame cuts of the startup files read in part: all of a file's ranges, from every startup item that
+// names it (a hardlink and its target are one entry).
+absl::flat_hash_map<size_t, std::vector<uint64_t>> Writer::CutsByEntry() const {
+  absl::flat_hash_map<size_t, std::vector<StartupFile::Range>> ranges;
+  absl::flat_hash_map<size_t, bool> whole;
+  for (const StartupItem& item : startup_) {
+    if (item.ranges.empty()) whole[item.entry] = true;
+    auto& r = ranges[item.entry];
+    r.insert(r.end(), item.ranges.begin(), item.ranges.end());
+  }
+  absl::flat_hash_map<size_t, std::vector<uint64_t>> cuts;
+  for (const auto& [entry, r] : ranges) {
+    if (!whole.contains(entry)) cuts[entry] = StartupCuts(r, spooled_[entry].entry.size);
+  }
+  return cuts;
 }
 
 absl::Status Writer::Reorder(ByteSource& tar) {
@@ -266,8 +287,11 @@ absl::Status Writer::Reorder(ByteSource& tar) {
   size_t startup_entries = 0;
   for (const StartupItem& item : startup_)
     startup_entries = std::max(startup_entries, position[item.entry] + 1);
+  const absl::flat_hash_map<size_t, std::vector<uint64_t>> cuts = CutsByEntry();
   for (size_t i = 0; i < order.size(); ++i) {
-    TIDE_RETURN_IF_ERROR(EmitSpooled(fd.get(), spooled_[order[i]]));
+    auto cut = cuts.find(order[i]);
+    TIDE_RETURN_IF_ERROR(EmitSpooled(fd.get(), spooled_[order[i]],
+                                     cut == cuts.end() ? std::span<const uint64_t>() : cut->second));
     if (i + 1 == startup_entries) {
       TIDE_RETURN_IF_ERROR(layout_.Flush());
       startup_end_frame_ = layout_.frame_count();
@@ -291,12 +315,17 @@ StartupSet Writer::StartupChunks() const {
     size_t first =
         static_cast<size_t>(std::upper_bound(starts.begin(), starts.end(), begin) - starts.begin() - 1);
     for (size_t c = first; c < frames.size() && starts[c] < end; ++c) {
+      const uint64_t covered = std::min(end, starts[c + 1]) - std::max(begin, starts[c]);
       if (slot[c] == SIZE_MAX) {
         slot[c] = set.chunks.size();
         set.chunks.push_back(static_cast<uint32_t>(c));
         set.ranks.push_back(rank);
+        set.read_bytes.push_back(covered);
       } else {
         set.ranks[slot[c]] = std::min(set.ranks[slot[c]], rank);
+        // Overlapping ranges of two items count twice; a chunk cannot hold more than itself.
+        set.read_bytes[slot[c]] =
+            std::min<uint64_t>(set.read_bytes[slot[c]] + covered, frames[c].uncompressed_size);
       }
     }
   };
@@ -351,6 +380,13 @@ absl::StatusOr<LayerWriteResult> Writer::Run(ByteSource& tar) {
   r.entry_count = index_.entry_count();
   r.chunk_count = frames.size();
   r.startup_chunk_count = startup.chunks.size();
+  for (size_t i = 0; i < startup.chunks.size(); ++i) {
+    const auto& f = frames[startup.chunks[i]];
+    r.startup_bytes += f.compressed_size;
+    r.startup_read_bytes += startup.read_bytes[i];
+    if (f.uncompressed_size > 0)
+      r.startup_read_compressed_bytes += startup.read_bytes[i] * f.compressed_size / f.uncompressed_size;
+  }
   r.startup_end_offset = startup_end;
   r.annotations[std::string(kAnnotationVersion)] = std::string(kFormatVersion);
   r.annotations[std::string(kAnnotationIndexDigest)] = r.index_digest.str();

@@ -65,6 +65,12 @@ struct LayerWriteResult {
   uint64_t entry_count = 0;
   uint64_t chunk_count = 0;
   uint64_t startup_chunk_count = 0;
+  // Compressed bytes of the startup chunks: what a startup prefetch fetches.
+  uint64_t startup_bytes = 0;
+  // The startup ranges themselves: uncompressed bytes, and their compressed size estimated at their
+  // chunks' compression ratio (what an ideal, range-exact startup set would fetch).
+  uint64_t startup_read_bytes = 0;
+  uint64_t startup_read_compressed_bytes = 0;
   uint64_t startup_end_offset = 0;
   // Annotations to set on the layer descriptor (kAnnotation* keys).
   std::map<std::string, std::string> annotations;

@@ -130,11 +130,11 @@ absl::StatusOr<std::unique_ptr<FuseMount>> FuseMount::Start(const std::filesyste
   m->StartLoop(options);
   // The kernel answers INIT before stat on the mountpoint returns, so the connection is known now.
   m->connection_ = ConnectionOf(mountpoint);
-  if (options.readahead_kb != 0 && m->connection_ != 0) {
+  if (options.readahead_kb.has_value() && m->connection_ != 0) {
     struct stat st {};
     if (::stat(mountpoint.c_str(), &st) == 0) {
       WriteSysfs(absl::StrCat("/sys/class/bdi/", major(st.st_dev), ":", minor(st.st_dev), "/read_ahead_kb"),
-                 std::to_string(options.readahead_kb));
+                 std::to_string(*options.readahead_kb));
     }
   }
   if (options.keepers != nullptr) {

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -17,10 +18,11 @@
 namespace tide::fuse {
 
 struct FuseMountOptions {
-  std::string fsname = "tide";   // shown in /proc/mounts
-  int max_threads = 16;          // worker threads of the session loop
-  uint32_t readahead_kb = 1024;  // 0: keep the kernel's default
-  bool allow_other = true;       // containers run as other users
+  std::string fsname = "tide";  // shown in /proc/mounts
+  int max_threads = 16;         // worker threads of the session loop
+  // The mount's bdi read_ahead_kb; nullopt keeps the kernel's default, 0 turns read-ahead off.
+  std::optional<uint32_t> readahead_kb = 1024;
+  bool allow_other = true;  // containers run as other users
   // Non-null: the connection is handed to a keeper process so it survives a restart of this daemon
   // (fuse_keepers.h). Must outlive the mount.
   FuseKeepers* keepers = nullptr;

@@ -14,6 +14,7 @@
 #include "fuse/loader_walk.h"
 #include "fuse/overlay_view.h"
 #include "fuse/read_observer.h"
+#include "fuse/startup_readahead.h"
 
 namespace tide::fuse {
 
@@ -25,7 +26,8 @@ struct KernelCacheOptions {
   bool keep_cache = true;   // keep page cache across opens
   bool readdirplus = true;  // attributes with directory listings
   bool cache_symlinks = true;
-  uint32_t readahead_kb = 1024;  // the mount's bdi read_ahead_kb (kernel default 128)
+  uint32_t readahead_kb = 1024;  // the mount's bdi read_ahead_kb (kernel default 128); 0: none
+  uint32_t startup_readahead_kb = kStartupReadaheadKb;  // instead, for a layer with a startup set
 };
 
 // Owners served shifted into a range of host ids, for a user namespace that maps the range back to

@@ -134,7 +134,10 @@ absl::StatusOr<std::unique_ptr<LayerMount>> LayerMount::Create(
   m->fs_ = std::make_unique<fuse::LayerFs>(m->index_, m->fetcher_, m->recorder_, options.kernel, options.ids,
                                            options.loader_walkers);
   fuse::FuseMountOptions fuse_options = options.fuse;
-  fuse_options.readahead_kb = options.kernel.readahead_kb;
+  // A startup set was recorded with this window (kStartupReadaheadKb); a wider one would ask for
+  // pages outside the set while startup runs.
+  fuse_options.readahead_kb =
+      idx->startup_chunks().empty() ? options.kernel.readahead_kb : options.kernel.startup_readahead_kb;
   if (adopt.valid()) {
     TIDE_ASSIGN_OR_RETURN(m->fuse_, fuse::FuseMount::Adopt(mountpoint, std::move(adopt), fuse::LayerFs::Ops(),
                                                            m->fs_.get(), fuse_options));

@@ -225,6 +225,8 @@ absl::StatusOr<SandboxResult> RecordStartup(const SandboxOptions& options) {
   layer::LayerMountOptions lopts;
   lopts.prefetch = fetch::PrefetchMode::kNone;  // only what the workload reads may enter the profile
   lopts.record_access = true;
+  lopts.kernel.readahead_kb = options.readahead_kb;
+  lopts.kernel.startup_readahead_kb = options.readahead_kb;
   if (spec.user_namespace) lopts.ids = fuse::IdShift{kSandboxIdBase, kSandboxIdCount};
   std::vector<fs::path> mountpoints;
   for (size_t i = 0; i < rt.layers.size(); ++i) {

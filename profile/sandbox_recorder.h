@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "fuse/startup_readahead.h"
 #include "profile/sandbox_process.h"
 #include "profile/startup_profile.h"
 
@@ -29,6 +30,9 @@ struct SandboxOptions {
   std::filesystem::path work_dir;
   // Where the workload's stdout/stderr lines are echoed (nullptr = discarded).
   FILE* echo = nullptr;
+  // Kernel read-ahead of the recording mounts (KiB). Recorded ranges are what the kernel asked for,
+  // so they match a cold start that serves the startup set with the same window.
+  uint32_t readahead_kb = fuse::kStartupReadaheadKb;
 };
 
 struct SandboxResult {

@@ -132,6 +132,7 @@ constexpr std::string_view kKeys[] = {"root",
                                       "read_ahead_whole_file",
                                       "read_ahead_loader",
                                       "read_ahead_streams",
+                                      "startup_readahead",
                                       "max_index_memory",
                                       "keep_mounts_on_restart",
                                       "fuse_keeper",
@@ -204,6 +205,9 @@ absl::StatusOr<Config> ParseConfig(std::string_view text, std::string_view sourc
   TIDE_RETURN_IF_ERROR(r.Int("read_ahead_streams", 0, &read_ahead_streams));
   if (read_ahead_streams > 64) return r.Error("read_ahead_streams", "must be at most 64");
   config.read_ahead_streams = static_cast<int>(read_ahead_streams);
+  TIDE_RETURN_IF_ERROR(r.Size("startup_readahead", &config.startup_readahead));
+  if (config.startup_readahead > (uint64_t{64} << 20))
+    return r.Error("startup_readahead", "must be at most 64MiB");
   TIDE_RETURN_IF_ERROR(r.Size("max_index_memory", &config.max_index_memory));
   if (config.max_index_memory < (uint64_t{1} << 20))
     return r.Error("max_index_memory", "must be at least 1 MiB");

@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "fetch/prefetch_mode.h"
 #include "format/index_limits.h"
+#include "fuse/startup_readahead.h"
 
 namespace tide::snapshotter {
 
@@ -37,6 +38,9 @@ struct Config {
   uint64_t read_ahead_whole_file = 4 << 20;
   bool read_ahead_loader = true;
   int read_ahead_streams = 4;
+  // The kernel read-ahead of layers with a startup set: equal to `tidectl optimize
+  // --record-readahead`, so cold reads ask for the ranges the set was recorded from.
+  uint64_t startup_readahead = uint64_t{fuse::kStartupReadaheadKb} << 10;
   // Memory one layer's index may take to load; a layer over it takes the ordinary (non-lazy) path.
   uint64_t max_index_memory = format::kDefaultMaxIndexMemory;
   // Lazy layer mounts outlive a restart or upgrade of the daemon: each FUSE connection is also held

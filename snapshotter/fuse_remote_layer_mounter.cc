@@ -140,6 +140,7 @@ absl::StatusOr<std::unique_ptr<RemoteLayerMounter>> MakeRemoteLayerMounter(const
   options.defaults.fetcher.whole_file_bytes = config.read_ahead_whole_file;
   options.defaults.fetcher.loader_lookahead = config.read_ahead_loader;
   options.limits.read_ahead_streams = config.read_ahead_streams;
+  options.defaults.kernel.startup_readahead_kb = static_cast<uint32_t>(config.startup_readahead >> 10);
   options.registry.hosts_dir = config.hosts_dir.string();
   layer::SetRegistryTimingForReads(options);
   if (config.keep_mounts_on_restart) {

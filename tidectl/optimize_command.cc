@@ -10,6 +10,7 @@
 #include "converter/convert_image_refs.h"
 #include "converter/image_ref.h"
 #include "converter/optimize.h"
+#include "fuse/startup_readahead.h"
 #include "profile/startup_profile.h"
 #include "tidectl/conversion_flags.h"
 #include "tidectl/size_flag.h"
@@ -34,6 +35,7 @@ struct OptimizeFlags : ConversionFlags {
   uint64_t cpu_limit = 600;
   uint64_t max_processes = 1024;
   uint64_t max_open_files = 16384;
+  uint32_t record_readahead_kb = fuse::kStartupReadaheadKb;
 };
 
 int Fail(const std::string& message) {
@@ -53,6 +55,7 @@ absl::StatusOr<profile::StartupProfile> RecordProfile(const OptimizeFlags& flags
   workload.ready_line = flags.ready_line;
   workload.ready_port = flags.ready_port;
   workload.timeout_seconds = flags.timeout;
+  workload.readahead_kb = flags.record_readahead_kb;
   workload.work_dir = flags.work_dir;
   workload.echo = flags.quiet ? nullptr : stderr;
   workload.network =
@@ -87,6 +90,12 @@ absl::Status Convert(const OptimizeFlags& flags, const converter::ConvertOptions
   TIDE_ASSIGN_OR_RETURN(converter::ImageRefConversion converted,
                         converter::ConvertImageRefs(src_ref, dst_ref, flags.registry, options, flags.quiet));
   PrintConverted(converted);
+  const converter::ConvertSummary& sum = converted.summary;
+  // The second figure is the floor for the first: what a startup set exact to the byte would fetch.
+  absl::PrintF(
+      "startup set: %.1f MB compressed; the startup reads in it: %.1f MB (about %.1f MB compressed)\n",
+      static_cast<double>(sum.startup_bytes) / 1e6, static_cast<double>(sum.startup_read_bytes) / 1e6,
+      static_cast<double>(sum.startup_read_compressed_bytes) / 1e6);
   return absl::OkStatus();
 }
 
@@ -144,6 +153,11 @@ void AddOptimizeCommand(CLI::App& app) {
   cmd->add_option("--max-open-files", flags->max_open_files, "Open files per workload process (0: none)")
       ->capture_default_str();
   cmd->add_option("--timeout", flags->timeout, "Seconds to run the workload at most")->capture_default_str();
+  cmd->add_option("--record-readahead", flags->record_readahead_kb,
+                  "Kernel read-ahead (KiB) of the recording mounts; keep it equal to the snapshotter's "
+                  "startup_readahead")
+      ->check(CLI::Range(0, 65536))
+      ->capture_default_str();
   cmd->add_option("--work-dir", flags->work_dir, "Scratch directory (default: $TMPDIR or /tmp)");
   AddConversionFlags(cmd, flags.get());
   cmd->callback([flags] {

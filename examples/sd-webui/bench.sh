@@ -16,7 +16,8 @@
 # TIDE_BENCH_METRICS=1 saves each tide node's /metrics at ready to <work>/<case>/metrics.txt (with
 # KEEP=1 to keep <work>): fetch requests by kind, FUSE read and fetch latency histograms.
 # --tide-config 'KEY = VALUE' (repeatable) adds lines to every node's tide-snapshotter config, e.g.
-# to compare read-ahead policies (docs/prefetch.md).
+# to compare read-ahead policies (docs/prefetch.md). --optimize-arg ARG (repeatable) adds ARG to the
+# `tidectl optimize` command line, e.g. --optimize-arg --record-readahead=1024.
 set -euo pipefail
 cmdline="$0 $*"
 here=$(dirname "$(realpath "$0")")
@@ -28,6 +29,7 @@ layout=
 repeat=1
 cases="a b c s d"
 extra_config=
+optimize_args=()
 outdoc=$src/docs/bench-sdwebui.md
 while [ $# -gt 0 ]; do
   case $1 in
@@ -39,6 +41,7 @@ while [ $# -gt 0 ]; do
     --repeat) repeat=$2; shift ;;
     --cases) cases=$2; shift ;;
     --tide-config) extra_config+="$2"$'\n'; shift ;;
+    --optimize-arg) optimize_args+=("$2"); shift ;;
     *) echo "bench.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -135,7 +138,9 @@ skopeo copy -q --dest-tls-verify=false "oci:$layout:$tag" "docker://$registry/sd
 "$tidectl" convert -q --plain-http "oci:$layout:$tag" "docker://$registry/sdwebui:tide"
 t=$(now)
 "$tidectl" optimize -q --plain-http --ready-line "$ready" --timeout 300 --work-dir "$work" \
-  --profile-out "$work/optimize.profile" "oci:$layout:$tag" "docker://$registry/sdwebui:opt"
+  --profile-out "$work/optimize.profile" ${optimize_args[@]+"${optimize_args[@]}"} \
+  "oci:$layout:$tag" "docker://$registry/sdwebui:opt" | tee "$work/optimize.out"
+startup_set_line=$(grep '^startup set:' "$work/optimize.out" || true)
 optimize_s=$(python3 -c "print(f'{$(now) - $t:.1f}')")
 
 image_bytes() {  # compressed size of all layers of a tag, from the registry's manifest
@@ -322,6 +327,7 @@ PY
 }
 if [ "$cases" != "a b c s d" ]; then
   for c in $cases; do echo "$c: $(tr '\n' ';' <"$work/$c.runs")"; done
+  [ -n "$startup_set_line" ] && echo "optimized image's $startup_set_line"
   cpu_report
   exit 0
 fi
@@ -364,6 +370,7 @@ info = f"""image: {"$tag"}, gzip {mib($gzip_total):.0f} MiB, tide {mib($tide_tot
 link: tbf {"$rate"}, RTT {"$rtt_ms"} ms (delay proxy); measured throughput {link_Bps * 8 / 1e6:.0f} Mbit/s
 prefetch = "all" with no bandwidth limit in b) to d); each row is the median of {"$repeat"} run(s)
 warm start (image local, no network): {warm:.2f} s; tidectl optimize took {"$optimize_s"} s; profiles kept by b: {"$profiles_kept"}
+optimized image's {"$startup_set_line"}
 {"$cpu_line"}
 """
 print(info)

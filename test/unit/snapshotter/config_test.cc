@@ -21,6 +21,7 @@ read_ahead_neighbours = 0
 read_ahead_whole_file = "1MiB"
 read_ahead_loader = false
 read_ahead_streams = 0
+startup_readahead = "256KiB"
 read_timeout = "1m30s"
 log_level = "debug"
 )",
@@ -39,6 +40,7 @@ log_level = "debug"
   CHECK(config->read_ahead_whole_file == 1 << 20);
   CHECK_FALSE(config->read_ahead_loader);
   CHECK(config->read_ahead_streams == 0);
+  CHECK(config->startup_readahead == 256 << 10);
   CHECK(config->read_timeout == absl::Seconds(90));
   CHECK(config->log_level == tide::log::Level::kDebug);
 }
@@ -48,6 +50,7 @@ TEST_CASE("config: defaults for an empty file", "[snapshotter][config]") {
   REQUIRE(config.ok());
   CHECK(config->prefetch == PrefetchMode::kStartup);
   CHECK(config->read_timeout == absl::Seconds(30));
+  CHECK(config->startup_readahead == 128 << 10);  // what tidectl optimize records with
   CHECK(config->root.is_absolute());
 }
 
@@ -68,6 +71,7 @@ TEST_CASE("config: bad input names the file, the key and the reason", "[snapshot
            {"read_ahead_loader = 1", "read_ahead_loader"},
            {"read_ahead_streams = 65", "read_ahead_streams"},
            {"read_ahead_streams = -1", "read_ahead_streams"},
+           {"startup_readahead = \"1GiB\"", "startup_readahead"},
            {"prefetch_concurrency = \"4\"", "prefetch_concurrency"},
            {"cache_max_bytes = \"10 parsecs\"", "cache_max_bytes"},
            {"cache_max_bytes = -1", "cache_max_bytes"},
