@@ -12,9 +12,6 @@
 namespace tide::fetch {
 namespace {
 
-// Tar headers and padding sit between the chunks of consecutive files; reading over a gap this small
-// is cheaper than a second request.
-constexpr uint64_t kMaxMergeGap = 64 << 10;
 constexpr BlobSource::Deadline kNoDeadline = BlobSource::Deadline::max();
 // Read-ahead windows double per level; the cap keeps the shift defined (bytes cap the window first).
 constexpr uint8_t kMaxAheadLevel = 24;
@@ -183,7 +180,8 @@ std::vector<uint32_t> ChunkFetcher::Reserve(std::span<const uint32_t> chunks) {
   return reserved;
 }
 
-absl::Status ChunkFetcher::FetchReserved(std::span<const uint32_t> reserved, uint64_t merge_bytes) {
+absl::Status ChunkFetcher::FetchReserved(std::span<const uint32_t> reserved, uint64_t merge_bytes,
+                                         uint64_t max_gap) {
   std::vector<uint32_t> mine;
   {
     std::lock_guard lock(mu_);
@@ -198,7 +196,7 @@ absl::Status ChunkFetcher::FetchReserved(std::span<const uint32_t> reserved, uin
     for (uint32_t i : mine) Finish(i, absl::CancelledError("unmounting"));
     return absl::CancelledError("unmounting");
   }
-  return FetchClaimed(mine, merge_bytes, /*pipelined=*/true, kNoDeadline, FetchKind::kStartup);
+  return FetchClaimed(mine, merge_bytes, /*pipelined=*/true, kNoDeadline, FetchKind::kStartup, max_gap);
 }
 
 void ChunkFetcher::Release(std::span<const uint32_t> reserved) { Drop(reserved, /*queued_only=*/true); }
@@ -322,7 +320,8 @@ absl::Status ChunkFetcher::FetchRun(const std::vector<uint32_t>& run, bool pipel
 }
 
 absl::Status ChunkFetcher::FetchClaimed(const std::vector<uint32_t>& mine, uint64_t merge_bytes,
-                                        bool pipelined, BlobSource::Deadline deadline, FetchKind kind) {
+                                        bool pipelined, BlobSource::Deadline deadline, FetchKind kind,
+                                        uint64_t max_gap) {
   absl::Status first_error;
   std::vector<uint32_t> run;
   bool yielded = false;
@@ -342,7 +341,7 @@ absl::Status ChunkFetcher::FetchClaimed(const std::vector<uint32_t>& mine, uint6
       const ChunkRef& prev = chunks_[run.back()];
       const uint64_t prev_end = prev.blob_offset + prev.blob_length;
       const ChunkRef& c = chunks_[i];
-      bool adjacent = c.blob_offset >= prev_end && c.blob_offset - prev_end <= kMaxMergeGap;
+      bool adjacent = c.blob_offset >= prev_end && c.blob_offset - prev_end <= max_gap;
       bool fits = c.blob_offset + c.blob_length - chunks_[run.front()].blob_offset <= merge_bytes;
       if (!adjacent || !fits) flush();
     }

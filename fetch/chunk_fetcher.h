@@ -132,8 +132,9 @@ class ChunkFetcher : public std::enable_shared_from_this<ChunkFetcher> {
   // before its request has started takes it over. Returns the chunks reserved.
   std::vector<uint32_t> Reserve(std::span<const uint32_t> chunks);
   // Fetches the still-queued chunks of a reservation (ascending blob order) in streamed requests of up
-  // to merge_bytes: each chunk is served as soon as its bytes are in.
-  absl::Status FetchReserved(std::span<const uint32_t> reserved, uint64_t merge_bytes);
+  // to merge_bytes, each reading over gaps of up to max_gap between its chunks: each chunk is served
+  // as soon as its bytes are in.
+  absl::Status FetchReserved(std::span<const uint32_t> reserved, uint64_t merge_bytes, uint64_t max_gap);
   // Gives back a reservation's still-queued chunks; readers waiting for them fetch them themselves.
   void Release(std::span<const uint32_t> reserved);
   // Cached, being fetched or reserved: read-ahead leaves such chunks to whoever has them.
@@ -183,8 +184,11 @@ class ChunkFetcher : public std::enable_shared_from_this<ChunkFetcher> {
   absl::Status FetchRun(const std::vector<uint32_t>& run, bool pipelined, BlobSource::Deadline deadline,
                         FetchKind kind);
   absl::Status StoreChunk(uint32_t index, std::string_view blob_bytes);
+  // Tar headers and padding sit between the chunks of consecutive files; reading over a gap this
+  // small is cheaper than another request.
+  static constexpr uint64_t kMaxMergeGap = 64 << 10;
   absl::Status FetchClaimed(const std::vector<uint32_t>& mine, uint64_t merge_bytes, bool pipelined,
-                            BlobSource::Deadline deadline, FetchKind kind);
+                            BlobSource::Deadline deadline, FetchKind kind, uint64_t max_gap = kMaxMergeGap);
   // Gives up this fetcher's claims (only those not started, with queued_only) on chunks it will not
   // fetch now; waiting readers fetch them.
   void Drop(std::span<const uint32_t> claimed, bool queued_only = false);

@@ -1,5 +1,6 @@
 #include "fetch/prefetcher.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <thread>
 
@@ -109,6 +110,31 @@ TEST_CASE("the startup sets of all layers are fetched before the rest of any lay
   REQUIRE(pa.WaitDone(std::chrono::seconds(20)));
   REQUIRE(pb.WaitDone(std::chrono::seconds(20)));
   CHECK(b.source->log().size() <= 3);  // startup range, then the rest in large batches
+}
+
+TEST_CASE("a startup request reads over gaps of up to 256 KiB instead of making another request") {
+  tide::testing::TempDir dir;
+  FetchLimits limits;
+  auto limiter = std::make_shared<FetchLimiter>(limits);
+  auto queue = std::make_shared<PrefetchQueue>(limiter, limits);
+  GatedLayer layer(dir / "gaps", 24, limiter);
+  auto end = [&](uint32_t c) { return layer.offset(c) + layer.blob.chunks[c].blob_length; };
+  // Chunks are about 25 KiB: 0 and 6 are over 64 KiB apart (a request of a reader would skip the
+  // gap) but under 256 KiB, so one startup request reads over it; 22 is beyond the window.
+  REQUIRE(layer.offset(6) - end(0) > (64 << 10));
+  REQUIRE(layer.offset(6) - end(0) < (256 << 10));
+  REQUIRE(layer.offset(22) - end(6) > (256 << 10));
+  Prefetcher p(queue, layer.fetcher, MakePrefetchPlan(PrefetchMode::kStartup, V({0, 6, 22}), {}, 24));
+  REQUIRE(p.WaitDone(std::chrono::seconds(20)));
+  auto log = layer.source->log();
+  std::sort(log.begin(), log.end());  // two startup streams: either may start first
+  REQUIRE(log.size() == 2);
+  CHECK(log[0].first == layer.offset(0));
+  CHECK(log[0].second == end(6) - layer.offset(0));
+  CHECK(log[1].first == layer.offset(22));
+  for (uint32_t c : {0u, 6u, 22u}) CHECK(layer.fetcher->IsCached(c));
+  // The chunks read over are not part of the set: they are left for whoever needs them.
+  for (uint32_t c = 1; c < 6; ++c) CHECK_FALSE(layer.fetcher->IsCached(c));
 }
 
 TEST_CASE("startup requests of different layers run in rank order") {
