@@ -25,21 +25,6 @@ absl::Status ErrnoError(std::string_view what, const std::filesystem::path& path
   return absl::InternalError(message);
 }
 
-bool ParseHex(std::string_view hex, Sha256Bytes* out) {
-  if (hex.size() != 64) return false;
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-  };
-  for (size_t i = 0; i < 32; ++i) {
-    int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return false;
-    (*out)[i] = static_cast<uint8_t>(hi << 4 | lo);
-  }
-  return true;
-}
-
 absl::Status WriteAll(int fd, std::string_view data, const std::filesystem::path& path) {
   size_t done = 0;
   while (done < data.size()) {
@@ -82,7 +67,10 @@ absl::StatusOr<std::shared_ptr<ChunkCache>> ChunkCache::Open(const std::filesyst
   std::filesystem::create_directories(root / "chunks", ec);
   if (!ec) std::filesystem::create_directories(root / "tmp", ec);
   if (ec) return absl::InternalError(absl::StrCat("create cache dir ", root.string(), ": ", ec.message()));
+  std::filesystem::create_directories(root / "pins", ec);
+  if (ec) return absl::InternalError(absl::StrCat("create cache dir ", root.string(), ": ", ec.message()));
   std::shared_ptr<ChunkCache> cache(new ChunkCache(std::move(lock), max_bytes));
+  cache->LoadPins();
   TIDE_RETURN_IF_ERROR(cache->Scan());
   return cache;
 }
@@ -97,7 +85,7 @@ absl::Status ChunkCache::Scan() {
   for (const auto& file : std::filesystem::recursive_directory_iterator(root_ / "chunks", ec)) {
     if (!file.is_regular_file()) continue;
     Sha256Bytes digest;
-    if (!ParseHex(file.path().filename().string(), &digest)) continue;
+    if (!ParseSha256Hex(file.path().filename().string(), &digest)) continue;
     entries_[digest].size = file.file_size();
     used_bytes_ += entries_[digest].size;
     by_age.emplace_back(file.last_write_time(), digest);
@@ -152,9 +140,9 @@ bool ChunkCache::MakeRoom(uint64_t needed) {
   if (entries_.empty()) return false;
   const uint64_t used = used_bytes_;
   const uint64_t freed = std::max(needed, used / 10);
-  EvictDownToLocked(used > freed ? used - freed : 0);
   disk_full_.fetch_add(1, std::memory_order_relaxed);
-  return true;
+  // Nothing freed: every chunk left is pinned, and the disk really is full.
+  return EvictDownToLocked(used > freed ? used - freed : 0) > 0;
 }
 
 absl::Status ChunkCache::Put(const Sha256Bytes& digest, std::string_view data) {
@@ -202,18 +190,122 @@ void ChunkCache::EvictLocked() {
   EvictDownToLocked(max_bytes_ / 10 * 9);
 }
 
-void ChunkCache::EvictDownToLocked(uint64_t target) {
+uint64_t ChunkCache::EvictDownToLocked(uint64_t target) {
   std::vector<std::pair<uint64_t, Sha256Bytes>> order;
   order.reserve(entries_.size());
-  for (const auto& [digest, entry] : entries_) order.emplace_back(entry.last_use, digest);
+  for (const auto& [digest, entry] : entries_) {
+    if (!pin_count_.contains(digest)) order.emplace_back(entry.last_use, digest);
+  }
   std::sort(order.begin(), order.end());
+  uint64_t freed = 0;
   for (const auto& [use, digest] : order) {
     if (used_bytes_ <= target) break;
     RemoveFile(PathOf(digest));
-    used_bytes_ -= entries_[digest].size;
+    const uint64_t size = entries_[digest].size;
+    used_bytes_ -= size;
+    freed += size;
     entries_.erase(digest);
     evictions_.fetch_add(1, std::memory_order_relaxed);
   }
+  return freed;
+}
+
+void ChunkCache::LoadPins() {
+  std::error_code ec;
+  std::lock_guard lock(mu_);
+  for (const auto& file : std::filesystem::directory_iterator(root_ / "pins", ec)) {
+    const std::filesystem::path& path = file.path();
+    // A Pin a crash cut short (WriteFileAtomically's ".<name>.tmp-*"): its old file still holds.
+    if (path.filename().string().starts_with(".")) {
+      std::filesystem::remove(path, ec);
+      continue;
+    }
+    if (path.extension() == ".bad") continue;
+    absl::StatusOr<PinFile> pin = ReadPinFile(path);
+    if (!pin.ok()) {
+      log::Error("pin file unreadable, set aside: its chunks are not pinned",
+                 {{"file", path.string()}, {"error", pin.status().message()}});
+      std::filesystem::rename(path, path.string() + ".bad", ec);
+      continue;
+    }
+    AddPinsLocked(*pin);
+  }
+}
+
+void ChunkCache::AddPinsLocked(const PinFile& pin) {
+  auto [it, inserted] = pins_.try_emplace(pin.owner);
+  it->second.owner = pin.owner;
+  it->second.meta = pin.meta;
+  it->second.chunks.clear();
+  // Once per owner and digest, however often the owner lists it.
+  absl::flat_hash_map<Sha256Bytes, bool, Sha256Hash> seen;
+  for (const Sha256Bytes& digest : pin.chunks) {
+    if (!seen.try_emplace(digest, true).second) continue;
+    it->second.chunks.push_back(digest);
+    ++pin_count_[digest];
+  }
+}
+
+void ChunkCache::RemovePinsLocked(std::string_view owner) {
+  auto it = pins_.find(std::string(owner));
+  if (it == pins_.end()) return;
+  for (const Sha256Bytes& digest : it->second.chunks) {
+    auto count = pin_count_.find(digest);
+    if (count != pin_count_.end() && --count->second == 0) pin_count_.erase(count);
+  }
+  pins_.erase(it);
+}
+
+absl::Status ChunkCache::Pin(std::string_view owner, std::string_view meta,
+                             std::span<const Sha256Bytes> digests) {
+  if (owner.empty()) return absl::InvalidArgumentError("a pin needs an owner");
+  PinFile pin{std::string(owner), std::string(meta), {digests.begin(), digests.end()}};
+  // Durable before it counts: a pin that a restart would forget must not be reported as made.
+  TIDE_RETURN_IF_ERROR(WritePinFile(root_ / "pins" / PinFileName(owner), pin));
+  std::lock_guard lock(mu_);
+  RemovePinsLocked(owner);
+  AddPinsLocked(pin);
+  return absl::OkStatus();
+}
+
+absl::Status ChunkCache::Unpin(std::string_view owner) {
+  std::lock_guard lock(mu_);
+  if (!pins_.contains(std::string(owner)))
+    return absl::NotFoundError(absl::StrCat(std::string(owner), " is not pinned"));
+  const std::filesystem::path path = root_ / "pins" / PinFileName(owner);
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return ErrnoError("remove pin file", path);
+  RemovePinsLocked(owner);
+  EvictLocked();  // the bound may have been held up only by these pins
+  return absl::OkStatus();
+}
+
+std::vector<PinFile> ChunkCache::Pins() {
+  std::lock_guard lock(mu_);
+  std::vector<PinFile> pins;
+  pins.reserve(pins_.size());
+  for (const auto& [owner, pin] : pins_) pins.push_back(pin);
+  std::sort(pins.begin(), pins.end(), [](const PinFile& a, const PinFile& b) { return a.owner < b.owner; });
+  return pins;
+}
+
+bool ChunkCache::IsPinned(const Sha256Bytes& digest) {
+  std::lock_guard lock(mu_);
+  return pin_count_.contains(digest);
+}
+
+uint64_t ChunkCache::PinnedBytes(std::string_view except_owner) {
+  std::lock_guard lock(mu_);
+  absl::flat_hash_map<Sha256Bytes, bool, Sha256Hash> excepted;
+  if (auto it = pins_.find(std::string(except_owner)); it != pins_.end()) {
+    for (const Sha256Bytes& digest : it->second.chunks) excepted.emplace(digest, true);
+  }
+  uint64_t bytes = 0;
+  for (const auto& [digest, count] : pin_count_) {
+    if (count == 1 && excepted.contains(digest)) continue;
+    auto entry = entries_.find(digest);
+    if (entry != entries_.end()) bytes += entry->second.size;
+  }
+  return bytes;
 }
 
 absl::StatusOr<UniqueFd> ChunkCache::OpenChunk(const Sha256Bytes& digest, FileStamp* stamp) {

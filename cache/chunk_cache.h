@@ -8,10 +8,13 @@
 #include <memory>
 #include <mutex>
 #include <span>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "cache/pin_file.h"
 #include "common/dir_lock.h"
 #include "common/sha256.h"
 #include "common/unique_fd.h"
@@ -64,6 +67,18 @@ class ChunkCache {
   // Copies up to dst.size() bytes from `offset` of the chunk; returns the count copied.
   absl::StatusOr<size_t> Read(const Sha256Bytes& digest, uint64_t offset, std::span<char> dst);
 
+  // Pins (`tidectl warm`): an owner's chunks are never evicted, by the bound or by a full disk, until
+  // it unpins them. A digest may be pinned before its chunk is cached, so pin first, then fetch.
+  // Pins are durable (<root>/pins/, one file per owner) and loaded before Open evicts anything.
+  // Pin replaces what the owner pinned before; `meta` is kept with the pins, opaque to the cache.
+  absl::Status Pin(std::string_view owner, std::string_view meta, std::span<const Sha256Bytes> digests);
+  // NotFound when the owner has no pins.
+  absl::Status Unpin(std::string_view owner);
+  std::vector<PinFile> Pins();
+  bool IsPinned(const Sha256Bytes& digest);
+  // Bytes of cached chunks that are pinned, leaving out those only `except_owner` pins.
+  uint64_t PinnedBytes(std::string_view except_owner = {});
+
   uint64_t used_bytes() const { return used_bytes_.load(std::memory_order_relaxed); }
   uint64_t max_bytes() const { return max_bytes_; }
   uint64_t evictions() const { return evictions_.load(std::memory_order_relaxed); }
@@ -83,9 +98,15 @@ class ChunkCache {
   ChunkCache(DirLock lock, uint64_t max_bytes)
       : lock_(std::move(lock)), root_(lock_.dir()), max_bytes_(max_bytes) {}
   absl::Status Scan();
+  // Reads <root>/pins; a file that cannot be read is set aside (renamed *.bad) and logged.
+  void LoadPins();
+  void AddPinsLocked(const PinFile& pin);
+  void RemovePinsLocked(std::string_view owner);
   std::filesystem::path PathOf(const Sha256Bytes& digest) const;
   void EvictLocked();
-  void EvictDownToLocked(uint64_t target);
+  // Evicts unpinned chunks, least recently used first, until used_bytes_ <= target; returns the
+  // bytes freed.
+  uint64_t EvictDownToLocked(uint64_t target);
   absl::Status WriteFile(const std::filesystem::path& tmp_path, std::string_view data);
   // Evicts the least recently used tenth (at least `needed` bytes); false when nothing is left.
   bool MakeRoom(uint64_t needed);
@@ -108,6 +129,8 @@ class ChunkCache {
   std::mutex mu_;
   uint64_t clock_ = 0;
   absl::flat_hash_map<Sha256Bytes, Entry, Sha256Hash> entries_;
+  absl::flat_hash_map<std::string, PinFile> pins_;                    // by owner
+  absl::flat_hash_map<Sha256Bytes, uint32_t, Sha256Hash> pin_count_;  // owners pinning each digest
 };
 
 }  // namespace tide::cache

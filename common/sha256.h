@@ -31,6 +31,8 @@ class Sha256 {
 Sha256Bytes Sha256Of(std::string_view data);
 std::string HexEncode(const uint8_t* data, size_t size);
 inline std::string HexEncode(const Sha256Bytes& b) { return HexEncode(b.data(), b.size()); }
+// 64 lowercase hex digits -> bytes; false (out untouched in part) for anything else.
+bool ParseSha256Hex(std::string_view hex, Sha256Bytes* out);
 
 }  // namespace tide
 
