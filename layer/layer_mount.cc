@@ -44,6 +44,8 @@ class CachedIndexReader : public format::RangeReader {
   uint64_t offset_;
 };
 
+}  // namespace
+
 std::vector<fetch::ChunkRef> ChunkRefs(const format::LayerIndex& index) {
   std::vector<fetch::ChunkRef> refs;
   refs.reserve(index.chunks().size());
@@ -53,7 +55,22 @@ std::vector<fetch::ChunkRef> ChunkRefs(const format::LayerIndex& index) {
   return refs;
 }
 
-}  // namespace
+absl::StatusOr<std::shared_ptr<const format::LayerIndex>> LoadCachedLayerIndex(
+    const IndexLocation& where, cache::ChunkCache& cache, const format::IndexLimits& limits) {
+  if (where.digest.empty() || where.size > format::kMaxIndexFrameSize)
+    return absl::NotFoundError("no index digest to look up in the cache");
+  const Sha256Bytes key = where.digest.bytes();
+  if (!cache.Contains(key))
+    return absl::NotFoundError(absl::StrCat("index ", where.digest.str(), " not cached"));
+  std::string frame(where.size, '\0');
+  absl::StatusOr<size_t> n = cache.Read(key, 0, std::span<char>(frame.data(), frame.size()));
+  if (!n.ok()) return absl::NotFoundError(absl::StrCat("index ", where.digest.str(), " not cached"));
+  if (*n != frame.size()) return absl::DataLossError("cached index frame is shorter than its location says");
+  CachedIndexReader reader(std::move(frame), where.offset);
+  TIDE_ASSIGN_OR_RETURN(format::LayerIndex index,
+                        format::LoadIndexAt(reader, where.offset, where.size, where.digest, limits));
+  return std::make_shared<const format::LayerIndex>(std::move(index));
+}
 
 absl::StatusOr<std::shared_ptr<const format::LayerIndex>> LoadLayerIndex(fetch::BlobSource& blob,
                                                                          const IndexLocation& where,
@@ -73,15 +90,12 @@ absl::StatusOr<std::shared_ptr<const format::LayerIndex>> LoadLayerIndex(fetch::
     return std::make_shared<const format::LayerIndex>(std::move(index));
   }
   const Sha256Bytes key = where.digest.bytes();
-  if (cache != nullptr && cache->Contains(key)) {
-    std::string frame(where.size, '\0');
-    absl::StatusOr<size_t> n = cache->Read(key, 0, std::span<char>(frame.data(), frame.size()));
-    if (n.ok() && *n == frame.size()) {
-      CachedIndexReader reader(std::move(frame), where.offset);
-      auto index = format::LoadIndexAt(reader, where.offset, where.size, where.digest, limits);
-      if (index.ok()) return std::make_shared<const format::LayerIndex>(std::move(*index));
+  if (cache != nullptr) {
+    auto cached = LoadCachedLayerIndex(where, *cache, limits);
+    if (cached.ok()) return cached;
+    if (!absl::IsNotFound(cached.status())) {
       log::Warn("cached index unusable, fetching it again",
-                {{"index", where.digest.str()}, {"error", index.status().message()}});
+                {{"index", where.digest.str()}, {"error", cached.status().message()}});
     }
   }
   TIDE_ASSIGN_OR_RETURN(std::string frame, blob.ReadAt(where.offset, where.size));

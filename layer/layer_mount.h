@@ -65,6 +65,13 @@ absl::StatusOr<std::shared_ptr<const format::LayerIndex>> LoadLayerIndex(
     fetch::BlobSource& blob, const IndexLocation& where, cache::ChunkCache* cache,
     const format::IndexLimits& limits = {});
 
+// Where each chunk of the index sits in the blob and what it hashes to, for a ChunkFetcher.
+std::vector<fetch::ChunkRef> ChunkRefs(const format::LayerIndex& index);
+
+// The index from the chunk cache alone, never the registry: NotFound when its frame is not cached.
+absl::StatusOr<std::shared_ptr<const format::LayerIndex>> LoadCachedLayerIndex(
+    const IndexLocation& where, cache::ChunkCache& cache, const format::IndexLimits& limits = {});
+
 // One layer mounted through FUSE: index, fetcher, optional prefetch and access recording. The
 // destructor stops prefetch, releases blocked readers and unmounts. Create with `adopt` (a kept
 // connection already mounted at `mountpoint`) serves that connection instead of mounting.

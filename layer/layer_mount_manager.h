@@ -81,6 +81,10 @@ class LayerMountManager {
   // Calls visit for every mount, with mounting and unmounting held off meanwhile (metrics, status).
   void ForEachMount(const std::function<void(const LayerMount&)>& visit);
   cache::ChunkCache& cache() { return *cache_; }
+  const std::shared_ptr<cache::ChunkCache>& shared_cache() const { return cache_; }
+  // The node's prefetch queue: work queued here (a warm) yields to container reads like a mount's.
+  const std::shared_ptr<fetch::PrefetchQueue>& queue() const { return queue_; }
+  const LayerMountManagerOptions& options() const { return options_; }
   fetch::FetchLimiter& limiter() { return *limiter_; }
   registry::RegistryClient& registry() { return *registry_; }
 

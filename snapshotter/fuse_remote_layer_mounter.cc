@@ -14,6 +14,7 @@
 #include "snapshotter/remote_layer_labels.h"
 #include "snapshotter/remote_layer_mounter.h"
 #include "snapshotter/remote_layer_mounter_factory.h"
+#include "warm/node_cache.h"
 
 namespace tide::snapshotter {
 namespace {
@@ -49,7 +50,13 @@ class FuseRemoteLayerMounter : public RemoteLayerMounter {
                          const std::filesystem::path& profile_dir)
       : manager_(std::move(manager)),
         defaults_(std::move(defaults)),
-        keeper_(std::make_unique<ProfileKeeper>(*manager_, profile_dir)) {}
+        keeper_(std::make_unique<ProfileKeeper>(*manager_, profile_dir)),
+        node_cache_(std::make_unique<warm::NodeCache>(
+            *manager_, [keeper = keeper_.get()](const Digest& layer, const format::LayerIndex& index) {
+              return keeper->Has(layer) ? keeper->LearnedChunks(layer, index) : layer::LearnedStartup{};
+            })) {}
+
+  warm::NodeCache* node_cache() override { return node_cache_.get(); }
 
   void WriteMetrics(metrics::TextWriter& out) override { layer::WriteLayerMetrics(*manager_, out); }
   nlohmann::json Status() override { return layer::LayerStatus(*manager_); }
@@ -110,6 +117,7 @@ class FuseRemoteLayerMounter : public RemoteLayerMounter {
   std::unique_ptr<layer::LayerMountManager> manager_;
   layer::LayerMountOptions defaults_;
   std::unique_ptr<ProfileKeeper> keeper_;  // declared after manager_: goes first
+  std::unique_ptr<warm::NodeCache> node_cache_;
 };
 
 // The keeper the daemon hands its FUSE connections to: configured, or the one installed beside it.

@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "metrics/http_endpoint.h"
 #include "metrics/text_writer.h"
+#include "snapshotter/cache_service.h"
 #include "snapshotter/config.h"
 #include "snapshotter/remote_layer_mounter_factory.h"
 #include "snapshotter/root_lock.h"
@@ -43,7 +44,8 @@ int Run(const Config& config) {
     return 1;
   }
   tide::snapshotter::SnapshotsService service(snapshotter->get());
-  auto server = tide::snapshotter::UnixSocketServer::Start(config.address, &service);
+  tide::snapshotter::CacheService cache_service((*snapshotter)->mounter_node_cache());
+  auto server = tide::snapshotter::UnixSocketServer::Start(config.address, {&service, &cache_service});
   if (!server.ok()) {
     log::Error("cannot serve", {{"address", config.address}, {"error", server.status().message()}});
     return 1;

@@ -10,6 +10,10 @@
 #include "metrics/text_writer.h"
 #include "snapshotter/snapshot_info.h"
 
+namespace tide::warm {
+class NodeCache;
+}
+
 namespace tide::snapshotter {
 
 // Serves a layer straight from the registry at a directory (the FUSE side implements it). The
@@ -45,6 +49,8 @@ class RemoteLayerMounter {
   virtual void WriteMetrics(metrics::TextWriter& out) { (void)out; }
   // The mounted layers for `tidectl status` ({"images": [...]}, layer/layer_status.h); none by default.
   virtual nlohmann::json Status() { return {{"images", nlohmann::json::array()}}; }
+  // The node cache behind the Cache API (`tidectl warm`, `tidectl cache ls`); null: none.
+  virtual warm::NodeCache* node_cache() { return nullptr; }
 };
 
 }  // namespace tide::snapshotter

@@ -31,6 +31,11 @@ bool SomeoneListens(const std::string& path) {
 
 absl::StatusOr<std::unique_ptr<UnixSocketServer>> UnixSocketServer::Start(const std::string& path,
                                                                           grpc::Service* service) {
+  return Start(path, std::vector<grpc::Service*>{service});
+}
+
+absl::StatusOr<std::unique_ptr<UnixSocketServer>> UnixSocketServer::Start(
+    const std::string& path, const std::vector<grpc::Service*>& services) {
   std::error_code ec;
   std::filesystem::path socket(path);
   if (socket.has_parent_path()) {
@@ -46,7 +51,7 @@ absl::StatusOr<std::unique_ptr<UnixSocketServer>> UnixSocketServer::Start(const 
   }
   grpc::ServerBuilder builder;
   builder.AddListeningPort(absl::StrCat("unix:", path), grpc::InsecureServerCredentials());
-  builder.RegisterService(service);
+  for (grpc::Service* service : services) builder.RegisterService(service);
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
   builder.SetMaxSendMessageSize(kMaxMessageBytes);
   // The socket must never be reachable by others, not even between bind and chmod.

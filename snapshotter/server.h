@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
@@ -16,6 +17,9 @@ class UnixSocketServer {
  public:
   static absl::StatusOr<std::unique_ptr<UnixSocketServer>> Start(const std::string& path,
                                                                  grpc::Service* service);
+  // Several services on the one socket (containerd's snapshots API and tide's own Cache API).
+  static absl::StatusOr<std::unique_ptr<UnixSocketServer>> Start(const std::string& path,
+                                                                 const std::vector<grpc::Service*>& services);
   ~UnixSocketServer();
   void Shutdown();
   void Wait();

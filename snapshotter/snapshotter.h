@@ -54,6 +54,8 @@ class Snapshotter {
   void WriteMetrics(metrics::TextWriter& out);
   // The lazily mounted layers by image, as `tidectl status` shows them.
   nlohmann::json Status();
+  // The mounter's node cache for the Cache API; null when it has none.
+  warm::NodeCache* mounter_node_cache() { return mounter_ != nullptr ? mounter_->node_cache() : nullptr; }
 
   std::filesystem::path SnapshotDir(int64_t id) const;
   // The backend name a remote layer with target chainID `ref` on `parent` is committed under.

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "common/log.h"
+#include "tidectl/cache_command.h"
 #include "tidectl/convert_command.h"
 #include "tidectl/inspect_command.h"
 #include "tidectl/mount_command.h"
@@ -11,6 +12,7 @@
 #include "tidectl/profile_command.h"
 #include "tidectl/pull_command.h"
 #include "tidectl/status_command.h"
+#include "tidectl/warm_command.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"tidectl: convert, inspect, lazily pull and mount tide images"};
@@ -32,6 +34,8 @@ int main(int argc, char** argv) {
   tide::tidectl::AddPullCommand(app);
   tide::tidectl::AddMountCommand(app);
   tide::tidectl::AddStatusCommand(app);
+  tide::tidectl::AddWarmCommand(app);
+  tide::tidectl::AddCacheCommand(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }

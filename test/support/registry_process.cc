@@ -64,6 +64,11 @@ absl::Status RegistryProcess::Restart() {
   return Launch();
 }
 
+void RegistryProcess::Stop() {
+  if (process_) process_->Stop();
+  process_.reset();
+}
+
 RegistryProcess::~RegistryProcess() {
   if (process_) process_->Stop();
 }

@@ -36,6 +36,8 @@ class RegistryProcess {
   // Stops docker-registry and starts it again on the same port, config and storage: a registry
   // restart (or upgrade) as clients see it, connections refused in between.
   absl::Status Restart();
+  // Stops docker-registry for good: clients get connection refused from now on.
+  void Stop();
 
   int port() const { return port_; }
   std::string host() const { return "127.0.0.1:" + std::to_string(port_); }  // host:port

@@ -175,6 +175,20 @@ void PullEnv::PushTide(const std::string& repo_tag) {
   REQUIRE(converted.exit_code == 0);
 }
 
+void PullEnv::PushOtherTide(const std::string& repo_tag) {
+  static int built = 0;
+  std::filesystem::path layout = dir_.path() / ("layout-" + std::to_string(++built));
+  std::string script =
+      std::string(std::getenv("TIDE_SOURCE_DIR")) + "/test/support/images/build-busybox-image.sh";
+  auto made = RunCommand({"bash", script, layout.string(), "v1"});
+  INFO(made.output);
+  REQUIRE(made.exit_code == 0);
+  auto converted = RunCommand({TidectlBinary(), "convert", "-q", "--plain-http",
+                               "oci:" + layout.string() + ":v1", "docker://" + Ref(repo_tag)});
+  INFO(converted.output);
+  REQUIRE(converted.exit_code == 0);
+}
+
 CommandResult PullEnv::Pull(const std::string& ref, const std::vector<std::string>& extra) {
   std::vector<std::string> argv = {TidectlBinary(), "pull", "--address", containerd_->address(),
                                    "--plain-http"};

@@ -64,6 +64,9 @@ class PullEnv {
   void PushPlain(const std::string& repo_tag);
   // Converts the layout with `tidectl convert` straight into the registry.
   void PushTide(const std::string& repo_tag);
+  // Builds another busybox layout (its /data/random.bin differs from every other's) and converts it
+  // into the registry as repo_tag.
+  void PushOtherTide(const std::string& repo_tag);
 
   // `tidectl pull --address <containerd> --plain-http <extra...> REF`.
   CommandResult Pull(const std::string& ref, const std::vector<std::string>& extra = {});
@@ -83,6 +86,8 @@ class PullEnv {
   // socket: an upgrade.
   void StopAndRestartSnapshotter(const std::string& binary = "");
   std::string tide_log_path() const { return tide_options_.log_path; }
+  // tide-snapshotter's unix socket: containerd's snapshots API and tide's Cache API.
+  std::string tide_socket() const { return tide_options_.socket; }
   int metrics_port() const { return metrics_port_; }
   FaultProxy* fault_proxy() { return fault_proxy_.get(); }
   TokenServer* token_server() { return token_server_.get(); }
