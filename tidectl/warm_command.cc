@@ -90,6 +90,12 @@ int RunWarm(const WarmFlags& flags) {
     std::fprintf(stderr, "tidectl warm: %s\n", DescribeCacheError(flags.address, st).c_str());
     return 1;
   }
+  if (last.chunks_total() == 0) {
+    std::printf(
+        "nothing to warm in %s beyond its tide layers' indexes: no layer has chunks to warm (see above)\n",
+        flags.reference.c_str());
+    return 0;
+  }
   std::printf("warmed %s: %s in %llu chunks cached and pinned, %s fetched from the registry\n",
               flags.reference.c_str(), HumanBytes(static_cast<int64_t>(last.bytes_cached())).c_str(),
               static_cast<unsigned long long>(last.chunks_cached()),

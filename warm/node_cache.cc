@@ -131,8 +131,12 @@ absl::Status NodeCache::Warm(const WarmRequest& request, const std::function<boo
   const std::string owner = plan.reference.String();
   cache::ChunkCache& cache = manager_.cache();
   TIDE_RETURN_IF_ERROR(CheckRoom(cache, plan, owner));
-  // Pinned before anything is fetched, so nothing fetched is evicted before it is pinned.
-  TIDE_RETURN_IF_ERROR(cache.Pin(owner, EncodePinRecord(RecordOf(plan)), PinnedDigests(plan)));
+  // Pinned before anything is fetched, so nothing fetched is evicted before it is pinned. An image
+  // with no tide layer has nothing the cache could hold: no pin.
+  const PinRecord record = RecordOf(plan);
+  if (!record.layers.empty()) {
+    TIDE_RETURN_IF_ERROR(cache.Pin(owner, EncodePinRecord(record), PinnedDigests(plan)));
+  }
   WarmProgress progress = PlanMessage(plan);
 
   std::vector<LayerRun> runs;

@@ -319,8 +319,11 @@ warmed_run() {  # warmed_run RUN: tidectl warm on a fresh node, then a cold star
   python3 -c "print(f'{$(now) - $w0:.2f}')" >>"$work/warmtime.runs"
   B0=$(registry_bytes); T0=$(now)
   "$tidectl" pull --address "$sock" --snapshotter tide --plain-http "$registry/sdwebui:opt" >/dev/null
+  local pulled
+  pulled=$(since_t0)
   read -r r b < <(run_to_ready "$name" "$registry/sdwebui:opt" tide)
-  echo "$r $b n/a" >>"$work/w.runs"
+  # The third column is when the pull (manifest, config, the layers' mounts) was done.
+  echo "$r $b $pulled" >>"$work/w.runs"
   kill_task "$name"
   stop_node
 }

@@ -69,6 +69,24 @@ TEST_CASE("WARM: a warmed node pulls and starts the image with no request for th
   INFO(startup.output);
   REQUIRE(startup.exit_code == 0);
   CHECK(absl::StrContains(startup.output, "skipped: no startup set"));
+  CHECK(absl::StrContains(startup.output, "nothing to warm"));
+
+  // Nothing to warm lazily in a gzip image: every layer says why; a missing image is an error naming it.
+  env.PushPlain("busybox-gzip:v1");
+  auto plain = Warm(env, env.Ref("busybox-gzip:v1"), {"--all"});
+  INFO(plain.output);
+  REQUIRE(plain.exit_code == 0);
+  CHECK(absl::StrContains(plain.output, "skipped: not a tide layer"));
+  CHECK(FindImage(CacheList(env), env.Ref("busybox-gzip:v1")) == nullptr);  // nothing to pin
+  auto missing = Warm(env, env.Ref("no-such-image:v1"));
+  INFO(missing.output);
+  CHECK(missing.exit_code != 0);
+  CHECK(absl::StrContains(missing.output, "no-such-image"));
+  auto no_daemon =
+      RunCommand({TidectlBinary(), "warm", "--address", (env.dir() / "nothing.sock").string(), ref});
+  INFO(no_daemon.output);
+  CHECK(no_daemon.exit_code != 0);
+  CHECK(absl::StrContains(no_daemon.output, "cannot reach tide-snapshotter"));
 
   auto warmed = Warm(env, ref, {"--all"});
   INFO(warmed.output);
