@@ -285,9 +285,23 @@ absl::Status ChunkFetcher::FetchRun(const std::vector<uint32_t>& run, bool pipel
     for (; next < run.size(); ++next) {
       const ChunkRef& c = chunks_[run[next]];
       if (c.blob_offset + c.blob_length - start > received) break;
-      if (!pipeline) store(next);
+      if (pipeline) continue;
+      absl::Status st =
+          StoreChunk(run[next], std::string_view(bytes.data() + (c.blob_offset - start), c.blob_length));
+      // Bytes that fail their digest condemn the host that sent them (a mirror serving wrong bytes):
+      // ending the transfer with DataLoss makes the registry client cool that host down and go on
+      // from the next one, whose bytes store this chunk again.
+      if (absl::IsDataLoss(st)) return st;
+      if (!st.ok()) {
+        std::lock_guard lock(error_mu);
+        if (first_error.ok()) first_error = st;
+      }
     }
-    if (pipeline) pipeline->Arrived(next);
+    if (pipeline) {
+      pipeline->Arrived(next);
+      std::lock_guard lock(error_mu);
+      if (absl::IsDataLoss(first_error)) return first_error;
+    }
     if (cancelled_) return absl::CancelledError(absl::StrCat("layer ", layer_name_, " is being unmounted"));
     if (kind == FetchKind::kBackground && limiter_->on_demand_waiting()) {
       return absl::AbortedError("yielded to a container read");

@@ -172,7 +172,9 @@ void ClientCore::MarkHealth(const RegistryHost& host, bool healthy) {
 }
 
 bool ClientCore::HostFailoverWorthy(const absl::Status& s) {
-  return s.code() != absl::StatusCode::kInvalidArgument && s.code() != absl::StatusCode::kOutOfRange;
+  // Bad input fails on every host; a caller that aborted or cancelled its read wants it to end.
+  return s.code() != absl::StatusCode::kInvalidArgument && s.code() != absl::StatusCode::kOutOfRange &&
+         s.code() != absl::StatusCode::kAborted && s.code() != absl::StatusCode::kCancelled;
 }
 
 std::string ClientCore::RepoUrl(const RegistryHost& host, const std::string& repository,

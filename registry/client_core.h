@@ -58,8 +58,9 @@ class ClientCore {
   absl::StatusOr<HttpResponse> Execute(const RegistryHost& host, RegistryCall& call);
 
   // Calls f(host) for each host with `capability`, in order, until one succeeds; returns the last
-  // error when all fail. A host that just failed with kUnavailable (down, or out of retries) is
-  // tried last for a cool-down period, so a dead mirror costs one retry budget, not one per read.
+  // error when all fail. A host that just failed with kUnavailable (down, or out of retries) or
+  // kDataLoss (a short body, or bytes the caller found corrupt) is tried last for a cool-down
+  // period, so a dead or lying mirror costs one retry budget, not one per read.
   template <typename T, typename F>
   absl::StatusOr<T> OnHosts(const std::string& registry, unsigned capability, F&& f) {
     auto hosts = Hosts(registry);
@@ -74,7 +75,10 @@ class ClientCore {
     absl::Status last = absl::NotFoundError("no configured host has the needed capability for " + registry);
     for (const RegistryHost* host : order) {
       absl::StatusOr<T> r = f(*host);
-      if (order.size() > 1) MarkHealth(*host, r.ok() || !absl::IsUnavailable(r.status()));
+      // Down, out of retries, or serving bytes that fail their digest: tried last for a while.
+      if (order.size() > 1) {
+        MarkHealth(*host, r.ok() || !(absl::IsUnavailable(r.status()) || absl::IsDataLoss(r.status())));
+      }
       if (r.ok() || !HostFailoverWorthy(r.status())) return r;
       last = r.status();
     }

@@ -91,6 +91,17 @@ testing::BuiltLayer BuildBigLayer(const fs::path& base) {
   return std::move(*layer);
 }
 
+// Flips one bit in the middle of a chunk's stored bytes, behind the registry's back.
+void FlipByteOf(const format::ChunkInfo& chunk, const fs::path& blob_data) {
+  std::fstream f(blob_data, std::ios::in | std::ios::out | std::ios::binary);
+  REQUIRE(f.good());
+  const auto at = static_cast<std::streamoff>(chunk.compressed_offset + chunk.compressed_size / 2);
+  f.seekg(at);
+  char c = static_cast<char>(f.get());
+  f.seekp(at);
+  f.put(static_cast<char>(c ^ 0x20));
+}
+
 // pread that reports errno instead of -1.
 std::pair<ssize_t, int> PRead(const fs::path& path, std::string& buf, off_t off) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -267,15 +278,7 @@ TEST_CASE("a registry serving a corrupted chunk gives EIO, never wrong bytes") {
   format::ChunkRange bad = index.ChunksFor(big, 5 << 20, 1);
   REQUIRE(bad.count == 1);
   const format::ChunkInfo& chunk = index.chunk(bad.first);
-  fs::path data = env.registry.BlobDataPath(remote.layer_digest.hex());
-  {
-    std::fstream f(data, std::ios::in | std::ios::out | std::ios::binary);
-    REQUIRE(f.good());
-    f.seekg(static_cast<std::streamoff>(chunk.compressed_offset + chunk.compressed_size / 2));
-    char c = static_cast<char>(f.get());
-    f.seekp(static_cast<std::streamoff>(chunk.compressed_offset + chunk.compressed_size / 2));
-    f.put(static_cast<char>(c ^ 0x20));
-  }
+  FlipByteOf(chunk, env.registry.BlobDataPath(remote.layer_digest.hex()));
   std::string buf(4096, '\0');
   auto [n, err] = PRead(mnt / "big.bin", buf, 5 << 20);
   CHECK(n == -1);
@@ -285,6 +288,43 @@ TEST_CASE("a registry serving a corrupted chunk gives EIO, never wrong bytes") {
   auto [n2, err2] = PRead(mnt / "big.bin", buf, 1 << 20);
   CHECK(n2 == 4096);
   CHECK(buf == want.substr(1 << 20, 4096));
+}
+
+TEST_CASE("a mirror serving corrupted bytes is caught by digest and the next host serves the read") {
+  Env env;
+  testing::RestartableRegistry mirror;
+  REQUIRE(mirror.Start().ok());
+  // The mirror comes first in hosts.toml, as a caching proxy or P2P agent would.
+  WriteFile(env.dir / "hosts" / env.registry.host() / "hosts.toml",
+            "[host.\"http://" + mirror.host() + "\"]\n  capabilities = [\"pull\"]\n");
+  LayerMountManagerOptions options = env.Options(std::chrono::seconds(3));
+  options.registry.hosts_dir = (env.dir / "hosts").string();
+  env.StartManager(options);
+  auto layer = BuildBigLayer(env.dir.path());
+  RemoteLayer remote = env.Push(layer);
+  // The mirror holds the same blob, with one chunk's bytes flipped behind its back.
+  auto at_mirror = registry::Reference::Parse(mirror.host() + "/tide/test");
+  REQUIRE(at_mirror.ok());
+  REQUIRE(
+      env.manager->registry().PushBlobFile(*at_mirror, layer.result.blob_digest, layer.blob.string()).ok());
+  fs::path mnt = env.Mount(remote, "mirror");
+  const format::LayerIndex& index = env.manager->Find(mnt)->index();
+  format::EntryId big = index.LookupPath("big.bin");
+  REQUIRE(big != format::kNoEntry);
+  const format::ChunkInfo& chunk = index.chunk(index.ChunksFor(big, 5 << 20, 1).first);
+  FlipByteOf(chunk, mirror.BlobDataPath(remote.layer_digest.hex()));
+  const std::string want = ReadFile(env.dir / "tree/big.bin");
+  std::string buf(4096, '\0');
+  const auto began = std::chrono::steady_clock::now();
+  auto [n, err] = PRead(mnt / "big.bin", buf, 5 << 20);
+  INFO("errno " << err);
+  REQUIRE(n == 4096);
+  CHECK(buf == want.substr(5 << 20, 4096));
+  // Served by the origin in the same read, not after read_timeout's retries against the mirror.
+  CHECK(std::chrono::steady_clock::now() - began < std::chrono::seconds(2));
+  // The whole file reads back right, whichever host each range came from.
+  CHECK(ReadFile(mnt / "big.bin") == want);
+  CHECK(env.manager->Find(mnt)->fetcher().stats().verify_failures.load() >= 1);
 }
 
 TEST_CASE("a restart with a warm cache mounts and serves everything without the registry") {
