@@ -319,9 +319,16 @@ warmed_run() {  # warmed_run RUN: tidectl warm on a fresh node, then a cold star
   python3 -c "print(f'{$(now) - $w0:.2f}')" >>"$work/warmtime.runs"
   B0=$(registry_bytes); T0=$(now)
   "$tidectl" pull --address "$sock" --snapshotter tide --plain-http "$registry/sdwebui:opt" >/dev/null
-  local pulled
+  local pulled perf_pid=
   pulled=$(since_t0)
+  # TIDE_BENCH_PERF=1: where tide-snapshotter's time goes between pull and ready (perf.data in
+  # <work>/w<run>/, keep it with KEEP=1).
+  if [ -n "${TIDE_BENCH_PERF:-}" ]; then
+    perf record -q -g -p "$tide_pid" -o "$work/$name/perf.data" >/dev/null 2>&1 &
+    perf_pid=$!
+  fi
   read -r r b < <(run_to_ready "$name" "$registry/sdwebui:opt" tide)
+  if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
   # The third column is when the pull (manifest, config, the layers' mounts) was done.
   echo "$r $b $pulled" >>"$work/w.runs"
   kill_task "$name"
