@@ -55,6 +55,12 @@ std::vector<fetch::ChunkRef> ChunkRefs(const format::LayerIndex& index) {
   return refs;
 }
 
+fetch::ChunkDecoder IndexChunkDecoder(std::shared_ptr<const format::LayerIndex> index) {
+  return [index = std::move(index)](uint32_t i, std::string_view compressed) {
+    return format::DecodeChunk(compressed, index->chunk(i));
+  };
+}
+
 absl::StatusOr<std::shared_ptr<const format::LayerIndex>> LoadCachedLayerIndex(
     const IndexLocation& where, cache::ChunkCache& cache, const format::IndexLimits& limits) {
   if (where.digest.empty() || where.size > format::kMaxIndexFrameSize)
@@ -119,10 +125,7 @@ absl::StatusOr<std::unique_ptr<LayerMount>> LayerMount::Create(
   m->name_ = std::move(layer_name);
   m->index_ = std::move(index);
   const format::LayerIndex* idx = m->index_.get();
-  // Holds the index: a read-ahead request may still be storing chunks after the mount is gone.
-  fetch::ChunkDecoder decoder = [index = m->index_](uint32_t i, std::string_view compressed) {
-    return format::DecodeChunk(compressed, index->chunk(i));
-  };
+  fetch::ChunkDecoder decoder = IndexChunkDecoder(m->index_);
   std::span<const uint32_t> startup = idx->startup_chunks();
   std::span<const uint32_t> ranks = idx->startup_ranks();
   LearnedStartup learned;

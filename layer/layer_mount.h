@@ -67,6 +67,9 @@ absl::StatusOr<std::shared_ptr<const format::LayerIndex>> LoadLayerIndex(
 
 // Where each chunk of the index sits in the blob and what it hashes to, for a ChunkFetcher.
 std::vector<fetch::ChunkRef> ChunkRefs(const format::LayerIndex& index);
+// Decodes and verifies a chunk of `index` for a ChunkFetcher. Holds the index: a read-ahead request
+// may still be storing chunks after the mount (or warm) that made the fetcher is gone.
+fetch::ChunkDecoder IndexChunkDecoder(std::shared_ptr<const format::LayerIndex> index);
 
 // The index from the chunk cache alone, never the registry: NotFound when its frame is not cached.
 absl::StatusOr<std::shared_ptr<const format::LayerIndex>> LoadCachedLayerIndex(

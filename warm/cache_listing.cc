@@ -15,12 +15,8 @@ namespace {
 using tide::cache::v1::CachedImage;
 using tide::cache::v1::CachedLayer;
 
-struct DigestHash {
-  size_t operator()(const Sha256Bytes& b) const { return cache::Sha256Hash()(b); }
-};
-
 void CountLayer(cache::ChunkCache& cache, const format::LayerIndex& index,
-                const absl::flat_hash_set<Sha256Bytes, DigestHash>* pinned, CachedLayer* out) {
+                const absl::flat_hash_set<Sha256Bytes, cache::Sha256Hash>* pinned, CachedLayer* out) {
   for (const format::ChunkInfo& c : index.chunks()) {
     const bool cached = cache.Contains(c.sha256);
     out->set_bytes(out->bytes() + c.uncompressed_size);
@@ -53,7 +49,7 @@ tide::cache::v1::ListResponse NodeCache::List() {
     }
     image->set_manifest(record->manifest.str());
     image->set_mode(record->all ? "all" : "startup");
-    const absl::flat_hash_set<Sha256Bytes, DigestHash> mine(pin.chunks.begin(), pin.chunks.end());
+    const absl::flat_hash_set<Sha256Bytes, cache::Sha256Hash> mine(pin.chunks.begin(), pin.chunks.end());
     for (const PinnedLayer& l : record->layers) {
       CachedLayer* layer = image->add_layers();
       layer->set_digest(l.digest.str());

@@ -11,7 +11,6 @@
 #include "common/status_macros.h"
 #include "fetch/chunk_fetcher.h"
 #include "fetch/prefetcher.h"
-#include "format/chunk_decoder.h"
 #include "registry/reference.h"
 #include "warm/pin_record.h"
 
@@ -25,7 +24,6 @@ struct LayerRun {
   const LayerWarm* layer = nullptr;
   std::shared_ptr<fetch::ChunkFetcher> fetcher;
   std::unique_ptr<fetch::Prefetcher> prefetcher;
-  std::vector<bool> cached;  // parallel to layer->chunks
 };
 
 std::vector<Sha256Bytes> PinnedDigests(const WarmPlan& plan) {
@@ -88,16 +86,15 @@ WarmProgress PlanMessage(const WarmPlan& plan) {
   return progress;
 }
 
-// Counts what is cached now, checking the cache only for chunks not yet seen cached.
-void Tally(std::vector<LayerRun>& runs, WarmProgress* progress) {
+// Counts what is cached now. The fetcher remembers chunks it has seen cached, so only the others
+// are looked up in the cache.
+void Tally(const std::vector<LayerRun>& runs, WarmProgress* progress) {
   uint64_t chunks = 0, bytes = 0, fetched = 0;
-  for (LayerRun& run : runs) {
-    const std::vector<uint32_t>& planned = run.layer->chunks;
-    for (size_t k = 0; k < planned.size(); ++k) {
-      if (!run.cached[k]) run.cached[k] = run.fetcher->IsCached(planned[k]);
-      if (run.cached[k]) {
+  for (const LayerRun& run : runs) {
+    for (uint32_t i : run.layer->chunks) {
+      if (run.fetcher->IsCached(i)) {
         ++chunks;
-        bytes += run.layer->index->chunk(planned[k]).uncompressed_size;
+        bytes += run.layer->index->chunk(i).uncompressed_size;
       }
     }
     fetched += run.fetcher->stats().blob_bytes.load(std::memory_order_relaxed);
@@ -109,15 +106,14 @@ void Tally(std::vector<LayerRun>& runs, WarmProgress* progress) {
 
 // The prefetch queue gives up on chunks it could not fetch; fetch what is still missing the way a
 // reader would, so the warm either completes or fails with the registry's reason.
-absl::Status FetchMissing(LayerRun& run, std::chrono::milliseconds timeout) {
-  const std::vector<uint32_t>& planned = run.layer->chunks;
-  for (size_t k = 0; k < planned.size(); ++k) {
-    if (run.cached[k] || run.fetcher->IsCached(planned[k])) continue;
-    absl::Status st = run.fetcher->Ensure(planned[k], planned[k], fetch::FetchPriority::kPrefetch,
+absl::Status FetchMissing(const LayerRun& run, std::chrono::milliseconds timeout) {
+  for (uint32_t i : run.layer->chunks) {
+    if (run.fetcher->IsCached(i)) continue;
+    absl::Status st = run.fetcher->Ensure(i, i, fetch::FetchPriority::kPrefetch,
                                           std::chrono::steady_clock::now() + timeout);
     if (!st.ok()) {
-      return absl::Status(st.code(), absl::StrCat("layer ", run.layer->digest.str(), " chunk ", planned[k],
-                                                  ": ", st.message()));
+      return absl::Status(st.code(),
+                          absl::StrCat("layer ", run.layer->digest.str(), " chunk ", i, ": ", st.message()));
     }
   }
   return absl::OkStatus();
@@ -144,24 +140,20 @@ absl::Status NodeCache::Warm(const WarmRequest& request, const std::function<boo
     if (l.chunks.empty()) continue;
     LayerRun run;
     run.layer = &l;
-    run.cached.assign(l.chunks.size(), false);
-    fetch::ChunkDecoder decoder = [index = l.index](uint32_t i, std::string_view compressed) {
-      return format::DecodeChunk(compressed, index->chunk(i));
-    };
     const std::string name = absl::StrCat(plan.reference.registry(), "/", plan.reference.repository(), "@",
                                           l.digest.str(), " (warm)");
     run.fetcher = std::make_shared<fetch::ChunkFetcher>(
-        name, layer::ChunkRefs(*l.index), std::move(decoder), l.source, manager_.shared_cache(),
-        manager_.queue()->limiter(), manager_.options().defaults.fetcher);
+        name, layer::ChunkRefs(*l.index), layer::IndexChunkDecoder(l.index), l.source,
+        manager_.shared_cache(), manager_.queue()->limiter(), manager_.options().defaults.fetcher);
     runs.push_back(std::move(run));
   }
   Tally(runs, &progress);
   if (!send(progress)) return absl::CancelledError("the client went away");
   for (LayerRun& run : runs) {
-    fetch::PrefetchPlan queued;
-    queued.startup = run.layer->chunks;
-    queued.ranks.resize(queued.startup.size());
-    for (size_t k = 0; k < queued.ranks.size(); ++k) queued.ranks[k] = static_cast<uint32_t>(k);
+    // The chunks to warm as a startup set, ranked by their position.
+    const fetch::PrefetchPlan queued =
+        fetch::MakePrefetchPlan(fetch::PrefetchMode::kStartup, run.layer->chunks, {},
+                                static_cast<uint32_t>(run.fetcher->chunk_count()));
     run.prefetcher = std::make_unique<fetch::Prefetcher>(manager_.queue(), run.fetcher, queued);
   }
   progress.clear_layers();
@@ -172,7 +164,7 @@ absl::Status NodeCache::Warm(const WarmRequest& request, const std::function<boo
     Tally(runs, &progress);
     if (running && !send(progress)) return absl::CancelledError("the client went away");
   }
-  for (LayerRun& run : runs) {
+  for (const LayerRun& run : runs) {
     TIDE_RETURN_IF_ERROR(FetchMissing(run, manager_.options().defaults.fetcher.read_timeout));
   }
   Tally(runs, &progress);
