@@ -11,6 +11,7 @@
 #include <system_error>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/status_macros.h"
@@ -233,15 +234,15 @@ void ChunkCache::LoadPins() {
 }
 
 void ChunkCache::AddPinsLocked(const PinFile& pin) {
-  auto [it, inserted] = pins_.try_emplace(pin.owner);
-  it->second.owner = pin.owner;
-  it->second.meta = pin.meta;
-  it->second.chunks.clear();
+  PinFile& kept = pins_[pin.owner];
+  kept.owner = pin.owner;
+  kept.meta = pin.meta;
+  kept.chunks.clear();
   // Once per owner and digest, however often the owner lists it.
-  absl::flat_hash_map<Sha256Bytes, bool, Sha256Hash> seen;
+  absl::flat_hash_set<Sha256Bytes, Sha256Hash> seen;
   for (const Sha256Bytes& digest : pin.chunks) {
-    if (!seen.try_emplace(digest, true).second) continue;
-    it->second.chunks.push_back(digest);
+    if (!seen.insert(digest).second) continue;
+    kept.chunks.push_back(digest);
     ++pin_count_[digest];
   }
 }
@@ -295,9 +296,9 @@ bool ChunkCache::IsPinned(const Sha256Bytes& digest) {
 
 uint64_t ChunkCache::PinnedBytes(std::string_view except_owner) {
   std::lock_guard lock(mu_);
-  absl::flat_hash_map<Sha256Bytes, bool, Sha256Hash> excepted;
+  absl::flat_hash_set<Sha256Bytes, Sha256Hash> excepted;
   if (auto it = pins_.find(std::string(except_owner)); it != pins_.end()) {
-    for (const Sha256Bytes& digest : it->second.chunks) excepted.emplace(digest, true);
+    excepted.insert(it->second.chunks.begin(), it->second.chunks.end());
   }
   uint64_t bytes = 0;
   for (const auto& [digest, count] : pin_count_) {

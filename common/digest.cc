@@ -29,11 +29,7 @@ Digest Digest::FromSha256(const Sha256Bytes& bytes) {
 
 Sha256Bytes Digest::bytes() const {
   Sha256Bytes out{};
-  auto nibble = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
-  std::string_view h = hex();
-  for (size_t i = 0; i < out.size() && 2 * i + 1 < h.size(); ++i) {
-    out[i] = static_cast<uint8_t>(nibble(h[2 * i]) << 4 | nibble(h[2 * i + 1]));
-  }
+  ParseSha256Hex(hex(), &out);  // Parse checked the 64 lowercase hex digits
   return out;
 }
 
