@@ -2,6 +2,7 @@
 
 #include "common/log.h"
 #include "oci/platform.h"
+#include "snapshotter/grpc_status.h"
 #include "snapshotter/rpc_guard.h"
 #include "warm/node_cache.h"
 
@@ -9,11 +10,6 @@ namespace tide::snapshotter {
 namespace {
 
 namespace pb = tide::cache::v1;
-
-grpc::Status ToGrpc(const absl::Status& status) {
-  if (status.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
-}
 
 grpc::Status NoCache() {
   return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "this tide-snapshotter serves no lazy layers");

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "snapshotter/grpc_status.h"
 #include "snapshotter/rpc_guard.h"
 
 namespace tide::snapshotter {
@@ -10,12 +11,6 @@ namespace {
 namespace pb = containerd::services::snapshots::v1;
 
 constexpr int kListBatch = 100;  // containerd's own batch size for List streams
-
-// absl and gRPC share the canonical code numbers.
-grpc::Status ToGrpc(const absl::Status& status) {
-  if (status.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
-}
 
 grpc::Status Failed(std::string_view rpc, const std::string& key, const absl::Status& status) {
   // Expected outcomes (remote layer, missing keys, children) are not worth more than debug.
