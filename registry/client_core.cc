@@ -215,16 +215,32 @@ absl::StatusOr<HttpResponse> ClientCore::Execute(const RegistryHost& host, Regis
   std::string method = call.method;
   int redirects = 0;
   int auth_rounds = 0;
-  // False when waiting `delay` would outlast the call's deadline: the caller gives up instead.
+  int broken_transfers = 0;
+  // A host with a fallback gets half the time left, so the next host gets the other half.
+  std::chrono::steady_clock::time_point deadline = call.deadline;
+  if (call.has_fallback && deadline != kNoDeadline) {
+    const auto now = std::chrono::steady_clock::now();
+    if (deadline > now) deadline = now + (deadline - now) / 2;
+  }
+  const bool share_capped = deadline != call.deadline;
+  // False when waiting `delay` would outlast the deadline: the caller gives up instead.
   auto restart = [&](std::optional<std::chrono::milliseconds> delay) {
-    if (std::chrono::steady_clock::now() + *delay >= call.deadline) return false;
+    if (std::chrono::steady_clock::now() + *delay >= deadline) return false;
     std::this_thread::sleep_for(*delay);
     url = call.url;
     method = call.method;
     redirects = 0;
     return true;
   };
+  // Out of time at this host. When only its share ran out, the next host still has time: that is
+  // an unavailable host (cooled down by OnHosts), not the reader's deadline.
   auto past_deadline = [&](const std::string& last) {
+    if (share_capped && std::chrono::steady_clock::now() < call.deadline) {
+      return WithContext(
+          absl::UnavailableError(absl::StrCat("no complete answer within its share of the read's time (",
+                                              last, "); trying the next host")),
+          host, call);
+    }
     return WithContext(absl::DeadlineExceededError(absl::StrCat("no time left to retry: ", last)), host,
                        call);
   };
@@ -234,7 +250,8 @@ absl::StatusOr<HttpResponse> ClientCore::Execute(const RegistryHost& host, Regis
     req.url = url;
     req.tls = &host.tls;
     req.headers = call.headers;
-    req.deadline = call.deadline;
+    req.deadline = deadline;
+    if (call.has_fallback) req.low_speed_time = options_.mirror_stall_time;
     if (method == call.method) {
       req.body = call.body;
       req.body_file = call.body_file;
@@ -256,8 +273,18 @@ absl::StatusOr<HttpResponse> ClientCore::Execute(const RegistryHost& host, Regis
     if (!resp.ok()) {
       counted.Count(absl::IsDeadlineExceeded(resp.status()) ? RegistryErrorClass::kDeadline
                                                             : RegistryErrorClass::kTransport);
+      if (absl::IsDeadlineExceeded(resp.status()) && share_capped &&
+          std::chrono::steady_clock::now() < call.deadline) {
+        return past_deadline(std::string(resp.status().message()));
+      }
       if (resp.status().code() != absl::StatusCode::kUnavailable)
         return WithContext(resp.status(), host, call);
+      // A mirror that stalls or drops connections twice is left for the next host.
+      if (call.has_fallback && ++broken_transfers >= 2) {
+        return WithContext(
+            absl::UnavailableError(absl::StrCat(resp.status().message(), " (twice; trying the next host)")),
+            host, call);
+      }
       auto delay = retry.NextDelay(std::nullopt);
       if (!delay) {
         return WithContext(absl::UnavailableError(absl::StrCat(resp.status().message(), " (gave up after ",
@@ -303,10 +330,11 @@ absl::Status ClientCore::ReadRangeInto(const Reference& repo, const Digest& dige
   std::string what = absl::StrCat("repository ", repo.repository(), " blob ", digest.str(), " range ", offset,
                                   "+", out.size());
   std::string suffix = absl::StrCat("/blobs/", digest.str());
-  auto result =
-      OnHosts<bool>(repo.registry(), kCapPull, [&](const RegistryHost& host) -> absl::StatusOr<bool> {
+  auto result = OnHosts<bool>(
+      repo.registry(), kCapPull, [&](const RegistryHost& host, bool has_fallback) -> absl::StatusOr<bool> {
         RangeHandler handler(offset, out, &what, &progress);
         RegistryCall call;
+        call.has_fallback = has_fallback;
         call.url = RepoUrl(host, repo.repository(), suffix);
         call.scopes = {RepositoryScope(repo.repository(), false)};
         call.handler = &handler;

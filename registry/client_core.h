@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -39,6 +40,10 @@ struct RegistryCall {
   std::string what;
   // Every attempt, and every wait between attempts, ends by then (see HttpRequest::deadline).
   std::chrono::steady_clock::time_point deadline = kNoDeadline;
+  // Another host (the next mirror or the origin) would be tried if this one fails. Such a host
+  // gets a shorter stall limit, at most two broken transfers, and half the time left before
+  // `deadline`, so a stalled or trickling mirror leaves the rest of a reader's time to the next.
+  bool has_fallback = false;
 };
 
 // Shared internals of RegistryClient and the BlobRangeReaders it hands out (they may outlive it).
@@ -58,9 +63,10 @@ class ClientCore {
   absl::StatusOr<HttpResponse> Execute(const RegistryHost& host, RegistryCall& call);
 
   // Calls f(host) for each host with `capability`, in order, until one succeeds; returns the last
-  // error when all fail. A host that just failed with kUnavailable (down, or out of retries) or
-  // kDataLoss (a short body, or bytes the caller found corrupt) is tried last for a cool-down
-  // period, so a dead or lying mirror costs one retry budget, not one per read.
+  // error when all fail. f may take (host, has_fallback) to learn whether another host follows. A host that
+  // just failed with kUnavailable (down, or out of retries) or kDataLoss (a short body, or bytes the caller
+  // found corrupt) is tried last for a cool-down period, so a dead or lying mirror costs one retry budget,
+  // not one per read.
   template <typename T, typename F>
   absl::StatusOr<T> OnHosts(const std::string& registry, unsigned capability, F&& f) {
     auto hosts = Hosts(registry);
@@ -71,10 +77,20 @@ class ClientCore {
       if ((host.capabilities & capability) == 0) continue;
       ((*hosts)->size() > 1 && CoolingDown(host) ? cooling : order).push_back(&host);
     }
+    // Hosts that are cooling down do not count as a fallback for the healthy ones before them: the
+    // origin, first while its mirror cools down, keeps all of a reader's time.
+    const size_t healthy = order.size();
     order.insert(order.end(), cooling.begin(), cooling.end());
     absl::Status last = absl::NotFoundError("no configured host has the needed capability for " + registry);
-    for (const RegistryHost* host : order) {
-      absl::StatusOr<T> r = f(*host);
+    for (size_t i = 0; i < order.size(); ++i) {
+      const RegistryHost* host = order[i];
+      absl::StatusOr<T> r = [&] {
+        if constexpr (std::is_invocable_v<F, const RegistryHost&, bool>) {
+          return f(*host, i + 1 < (i < healthy ? healthy : order.size()));
+        } else {
+          return f(*host);
+        }
+      }();
       // Down, out of retries, or serving bytes that fail their digest: tried last for a while.
       if (order.size() > 1) {
         MarkHealth(*host, r.ok() || !(absl::IsUnavailable(r.status()) || absl::IsDataLoss(r.status())));

@@ -244,8 +244,10 @@ absl::StatusOr<HttpResponse> HttpTransport::Perform(const HttpRequest& request, 
   curl_easy_setopt(curl, CURLOPT_BUFFERSIZE, 128L * 1024);
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  const std::chrono::milliseconds low_speed =
+      request.low_speed_time.count() > 0 ? request.low_speed_time : options_.low_speed_time;
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME,
-                   static_cast<long>(std::max<int64_t>(1, (options_.low_speed_time.count() + 999) / 1000)));
+                   static_cast<long>(std::max<int64_t>(1, (low_speed.count() + 999) / 1000)));
   curl_easy_setopt(curl, CURLOPT_USERAGENT, options_.user_agent.c_str());
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &OnHeaderLine);

@@ -29,6 +29,9 @@ struct HttpRequest {
   // The whole exchange, headers and body, ends by then or fails with kDeadlineExceeded: a registry
   // that trickles bytes stays above any low-speed limit. max(): only the low-speed limit applies.
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  // Overrides TransportOptions::low_speed_time when positive: a mirror with a host behind it is
+  // given up on sooner than the last host.
+  std::chrono::milliseconds low_speed_time{0};
 };
 
 struct HttpResponse {

@@ -147,8 +147,9 @@ absl::StatusOr<std::unique_ptr<RegistryClient>> RegistryClient::Create(const Reg
 namespace {
 
 absl::StatusOr<FetchedManifest> FetchManifestFrom(ClientCore& core, const RegistryHost& host,
-                                                  const Reference& ref) {
+                                                  const Reference& ref, bool has_fallback) {
   RegistryCall call;
+  call.has_fallback = has_fallback;
   call.url = ClientCore::RepoUrl(host, ref.repository(), absl::StrCat("/manifests/", ref.ObjectName()));
   call.headers = {kManifestAccept};
   call.scopes = {RepositoryScope(ref.repository(), false)};
@@ -184,8 +185,10 @@ absl::StatusOr<oci::Descriptor> RegistryClient::Resolve(const Reference& ref) {
   unsigned cap = ref.digest() ? kCapPull : kCapResolve;
   ClientCore& core = *core_;
   return core.OnHosts<oci::Descriptor>(
-      ref.registry(), cap, [&](const RegistryHost& host) -> absl::StatusOr<oci::Descriptor> {
+      ref.registry(), cap,
+      [&](const RegistryHost& host, bool has_fallback) -> absl::StatusOr<oci::Descriptor> {
         RegistryCall call;
+        call.has_fallback = has_fallback;
         call.method = "HEAD";
         call.url = ClientCore::RepoUrl(host, ref.repository(), absl::StrCat("/manifests/", ref.ObjectName()));
         call.headers = {kManifestAccept};
@@ -212,7 +215,7 @@ absl::StatusOr<oci::Descriptor> RegistryClient::Resolve(const Reference& ref) {
           }
         }
         // HEAD was not conclusive (no digest header, or not allowed): fetch and hash.
-        TIDE_ASSIGN_OR_RETURN(FetchedManifest m, FetchManifestFrom(core, host, ref));
+        TIDE_ASSIGN_OR_RETURN(FetchedManifest m, FetchManifestFrom(core, host, ref, has_fallback));
         oci::Descriptor d;
         d.media_type = m.media_type;
         d.digest = m.digest;
@@ -223,8 +226,10 @@ absl::StatusOr<oci::Descriptor> RegistryClient::Resolve(const Reference& ref) {
 
 absl::StatusOr<FetchedManifest> RegistryClient::FetchManifest(const Reference& ref) {
   unsigned cap = ref.digest() ? kCapPull : kCapResolve;
-  return core_->OnHosts<FetchedManifest>(
-      ref.registry(), cap, [&](const RegistryHost& host) { return FetchManifestFrom(*core_, host, ref); });
+  return core_->OnHosts<FetchedManifest>(ref.registry(), cap,
+                                         [&](const RegistryHost& host, bool has_fallback) {
+                                           return FetchManifestFrom(*core_, host, ref, has_fallback);
+                                         });
 }
 
 absl::StatusOr<FetchedManifest> RegistryClient::FetchManifest(const Reference& repo, const Digest& digest) {
@@ -251,9 +256,10 @@ absl::Status RegistryClient::FetchBlob(const Reference& repo, const Digest& dige
   std::string what = absl::StrCat("repository ", repo.repository(), " blob ", digest.str());
   BlobHandler handler(sink, size, &what);
   ClientCore& core = *core_;
-  auto r =
-      core.OnHosts<bool>(repo.registry(), kCapPull, [&](const RegistryHost& host) -> absl::StatusOr<bool> {
+  auto r = core.OnHosts<bool>(
+      repo.registry(), kCapPull, [&](const RegistryHost& host, bool has_fallback) -> absl::StatusOr<bool> {
         RegistryCall call;
+        call.has_fallback = has_fallback;
         call.url = ClientCore::RepoUrl(host, repo.repository(), absl::StrCat("/blobs/", digest.str()));
         call.scopes = {RepositoryScope(repo.repository(), false)};
         call.handler = &handler;
@@ -318,8 +324,9 @@ absl::StatusOr<std::unique_ptr<BlobRangeReader>> RegistryClient::OpenBlob(const 
 absl::StatusOr<int64_t> RegistryClient::StatBlob(const Reference& repo, const Digest& digest) {
   ClientCore& core = *core_;
   return core.OnHosts<int64_t>(
-      repo.registry(), kCapPull, [&](const RegistryHost& host) -> absl::StatusOr<int64_t> {
+      repo.registry(), kCapPull, [&](const RegistryHost& host, bool has_fallback) -> absl::StatusOr<int64_t> {
         RegistryCall call;
+        call.has_fallback = has_fallback;
         call.method = "HEAD";
         call.url = ClientCore::RepoUrl(host, repo.repository(), absl::StrCat("/blobs/", digest.str()));
         call.scopes = {RepositoryScope(repo.repository(), false)};

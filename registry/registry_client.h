@@ -38,6 +38,9 @@ struct RegistryClientOptions {
   std::string credential_helper_dir;  // searched before PATH for docker-credential-* (tests)
   std::chrono::milliseconds connect_timeout{10000};
   std::chrono::milliseconds low_speed_time{30000};  // a transfer stalled this long is retried
+  // The same for a host that has another host after it (a mirror): a stalled mirror is left for
+  // the next host after this long, instead of being retried.
+  std::chrono::milliseconds mirror_stall_time{5000};
   RetryOptions retry;
   std::string user_agent = "tide/0.1";
   size_t max_concurrent_ranges = 16;  // parallel requests in one ReadBlobRanges batch

@@ -127,6 +127,7 @@ constexpr std::string_view kKeys[] = {"root",
                                       "prefetch_startup_streams",
                                       "prefetch_bandwidth",
                                       "read_timeout",
+                                      "mirror_stall_timeout",
                                       "read_ahead",
                                       "read_ahead_neighbours",
                                       "read_ahead_whole_file",
@@ -191,6 +192,7 @@ absl::StatusOr<Config> ParseConfig(std::string_view text, std::string_view sourc
   config.prefetch_startup_streams = static_cast<int>(streams);
   TIDE_RETURN_IF_ERROR(r.Size("prefetch_bandwidth", &config.prefetch_bandwidth));
   TIDE_RETURN_IF_ERROR(r.Duration("read_timeout", &config.read_timeout));
+  TIDE_RETURN_IF_ERROR(r.Duration("mirror_stall_timeout", &config.mirror_stall_timeout));
   TIDE_RETURN_IF_ERROR(r.Size("read_ahead", &config.read_ahead));
   TIDE_RETURN_IF_ERROR(r.Size("read_ahead_neighbours", &config.read_ahead_neighbours));
   // Bounded: each byte of read-ahead is a buffer byte of a request in flight.

@@ -28,6 +28,8 @@ struct Config {
   int prefetch_startup_streams = 2;  // startup-set range requests in flight per node
   uint64_t prefetch_bandwidth = 0;   // bytes per second, 0: no limit
   absl::Duration read_timeout = absl::Seconds(30);
+  // A hosts.toml mirror with a host after it that sends nothing for this long is left for that host.
+  absl::Duration mirror_stall_timeout = absl::Seconds(5);
   // Read-ahead for cold reads (docs/prefetch.md): blob bytes fetched beyond a read that continues a
   // file, and beyond a read that ends one (the next files in the tar); requests carrying it in
   // flight per node. 0 bytes: off.

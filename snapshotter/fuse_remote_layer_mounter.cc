@@ -150,6 +150,7 @@ absl::StatusOr<std::unique_ptr<RemoteLayerMounter>> MakeRemoteLayerMounter(const
   options.limits.read_ahead_streams = config.read_ahead_streams;
   options.defaults.kernel.startup_readahead_kb = static_cast<uint32_t>(config.startup_readahead >> 10);
   options.registry.hosts_dir = config.hosts_dir.string();
+  options.registry.mirror_stall_time = absl::ToChronoMilliseconds(config.mirror_stall_timeout);
   layer::SetRegistryTimingForReads(options);
   if (config.keep_mounts_on_restart) {
     options.keeper_dir = root.root() / "fuse-keepers";

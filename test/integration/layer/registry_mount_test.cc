@@ -327,6 +327,76 @@ TEST_CASE("a mirror serving corrupted bytes is caught by digest and the next hos
   CHECK(env.manager->Find(mnt)->fetcher().stats().verify_failures.load() >= 1);
 }
 
+// How a mirror in front of the origin misbehaves in the test below.
+enum class MirrorFault { kStall, kTrickle, kMidBodyClose, k500 };
+
+TEST_CASE("a mirror that stalls, trickles, closes mid-body or answers 500: reads succeed from the origin") {
+  Env env;
+  env.StartManager(env.Options());
+  auto layer = BuildBigLayer(env.dir.path());
+  RemoteLayer remote = env.Push(layer);
+  const std::string want = ReadFile(env.dir / "tree/big.bin");
+  auto proxy = tide::testing::FaultProxy::Start(env.registry.port(), 1216);
+  REQUIRE(proxy.ok());
+  // The mirror is a pass-through to the origin until it is told to misbehave.
+  WriteFile(env.dir / "hosts" / env.registry.host() / "hosts.toml",
+            "[host.\"http://" + (*proxy)->host() + "\"]\n  capabilities = [\"pull\"]\n");
+  int round = 0;
+  for (MirrorFault fault :
+       {MirrorFault::kStall, MirrorFault::kTrickle, MirrorFault::kMidBodyClose, MirrorFault::k500}) {
+    INFO("fault " << static_cast<int>(fault));
+    ++round;
+    // A new daemon each round: an empty cache, and no memory of the mirror's earlier failures.
+    env.manager.reset();
+    (*proxy)->SetTrickle(false);
+    (*proxy)->SetFaultRate(0);
+    LayerMountManagerOptions options = env.Options(std::chrono::seconds(8));
+    options.cache_dir = env.dir / ("cache-" + std::to_string(round));
+    options.registry.hosts_dir = (env.dir / "hosts").string();
+    options.registry.mirror_stall_time = std::chrono::seconds(1);
+    env.StartManager(options);
+    fs::path mnt = env.Mount(remote, "mirror-fault-" + std::to_string(round));
+    std::string buf(4096, '\0');
+    // A clean read first, so the fault also meets the pooled keep-alive connection to the mirror.
+    REQUIRE(PRead(mnt / "small.txt", buf, 0).first == 6);
+    const int connections_before = (*proxy)->counts().connections;
+    switch (fault) {
+      case MirrorFault::kStall:
+        (*proxy)->SetFaultRate(1, {tide::testing::Fault::kStall});
+        (*proxy)->SetConnectionLifetime(std::chrono::milliseconds(1));
+        break;
+      case MirrorFault::kTrickle:
+        (*proxy)->SetTrickle(true);
+        break;
+      case MirrorFault::kMidBodyClose:
+        (*proxy)->SetFaultRate(1, {tide::testing::Fault::kTruncate});
+        (*proxy)->SetConnectionLifetime(std::chrono::milliseconds(1));
+        break;
+      case MirrorFault::k500:
+        (*proxy)->SetFaultRate(1, {tide::testing::Fault::k503});
+        (*proxy)->SetConnectionLifetime(std::chrono::milliseconds(1));
+        break;
+    }
+    const auto began = std::chrono::steady_clock::now();
+    auto [n, err] = PRead(mnt / "big.bin", buf, 5 << 20);
+    const auto took = std::chrono::steady_clock::now() - began;
+    INFO("errno " << err << " after " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                  << " ms");
+    REQUIRE(n == 4096);
+    CHECK(buf == want.substr(5 << 20, 4096));
+    // The mirror had its share (half of read_timeout at most), the origin the rest.
+    CHECK(took < std::chrono::seconds(6));
+    CHECK((*proxy)->counts().connections > connections_before - 1);
+    // The mirror now cools down: the rest of the file comes from the origin without waiting on it.
+    const auto rest_began = std::chrono::steady_clock::now();
+    CHECK(ReadFile(mnt / "big.bin") == want);
+    CHECK(std::chrono::steady_clock::now() - rest_began < std::chrono::seconds(4));
+    (*proxy)->SetConnectionLifetime(std::chrono::milliseconds(0));
+  }
+  (*proxy)->SetTrickle(false);
+  (*proxy)->SetFaultRate(0);
+}
+
 TEST_CASE("a restart with a warm cache mounts and serves everything without the registry") {
   Env env;
   auto options = env.Options(std::chrono::seconds(2));

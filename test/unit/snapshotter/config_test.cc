@@ -23,6 +23,7 @@ read_ahead_loader = false
 read_ahead_streams = 0
 startup_readahead = "256KiB"
 read_timeout = "1m30s"
+mirror_stall_timeout = "2s"
 log_level = "debug"
 )",
                             "test.toml");
@@ -42,6 +43,7 @@ log_level = "debug"
   CHECK(config->read_ahead_streams == 0);
   CHECK(config->startup_readahead == 256 << 10);
   CHECK(config->read_timeout == absl::Seconds(90));
+  CHECK(config->mirror_stall_timeout == absl::Seconds(2));
   CHECK(config->log_level == tide::log::Level::kDebug);
 }
 
