@@ -8,6 +8,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/log.h"
 #include "common/status_macros.h"
 #include "common/string_view_compat.h"
 #include "registry/realm_policy.h"
@@ -129,15 +130,38 @@ absl::Status Authorizer::OnUnauthorized(const RegistryHost& host, const HttpResp
       absl::StrCat(host.host, " answered 401 without a usable WWW-Authenticate challenge"));
 }
 
+absl::StatusOr<Credential> Authorizer::CredentialForRealm(const RegistryHost& host, const std::string& realm,
+                                                          const std::string& service) {
+  TIDE_ASSIGN_OR_RETURN(Credential own, credentials_->Lookup(host.host));
+  if (!own.empty()) {
+    // The registry names the realm; its secrets go there only if realm_policy.h allows it.
+    TIDE_RETURN_IF_ERROR(CheckRealmMayReceiveCredentials(host, realm));
+    return own;
+  }
+  // A mirror without credentials of its own: maybe a proxy passing its origin's challenge on.
+  if (host.ns.empty() || !origin_challenge_) return own;
+  TIDE_ASSIGN_OR_RETURN(Credential origin_cred, credentials_->Lookup(host.ns));
+  if (origin_cred.empty()) return origin_cred;
+  absl::StatusOr<OriginChallenge> origin = origin_challenge_(host.ns);
+  if (!origin.ok() || origin->realm != realm || origin->service != service) {
+    log::Warn("mirror names a token realm its origin does not; asking it without the origin's credentials",
+              {{"mirror", host.host},
+               {"origin", host.ns},
+               {"realm", realm},
+               {"origin_realm", origin.ok() ? origin->realm : std::string(origin.status().message())}});
+    return Credential{};
+  }
+  TIDE_RETURN_IF_ERROR(CheckRealmMayReceiveCredentials(origin->host, realm));
+  return origin_cred;
+}
+
 absl::StatusOr<Authorizer::Token> Authorizer::FetchToken(const RegistryHost& host, const std::string& realm,
                                                          const std::string& service, const Scopes& scopes) {
   if (!realm.starts_with("https://") && !realm.starts_with("http://")) {
     return absl::UnauthenticatedError(
         absl::StrCat(host.host, " named a token realm that is not an http(s) URL"));
   }
-  TIDE_ASSIGN_OR_RETURN(Credential cred, credentials_->Lookup(host.host));
-  // The registry names the realm; its secrets go there only if realm_policy.h allows it.
-  if (!cred.empty()) TIDE_RETURN_IF_ERROR(CheckRealmMayReceiveCredentials(host, realm));
+  TIDE_ASSIGN_OR_RETURN(Credential cred, CredentialForRealm(host, realm, service));
   HttpRequest req;
   req.tls = &host.tls;
   std::string form;

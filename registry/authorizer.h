@@ -2,6 +2,7 @@
 #define TIDE_REGISTRY_AUTHORIZER_H_
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -20,11 +21,25 @@ namespace tide::registry {
 using Scopes = std::vector<std::string>;
 std::string RepositoryScope(const std::string& repository, bool push);
 
+// The bearer challenge an origin registry itself answers with, fetched without credentials.
+struct OriginChallenge {
+  RegistryHost host;  // the origin's own entry (scheme, TLS) from hosts.toml
+  std::string realm;
+  std::string service;
+};
+using OriginChallengeFn = std::function<absl::StatusOr<OriginChallenge>(const std::string& registry)>;
+
 // Per-host authorization state: which scheme a host asked for, its basic credentials, and bearer
 // tokens cached by scope until shortly before they expire. Thread-safe.
 class Authorizer {
  public:
   Authorizer(CredentialStore* credentials, HttpTransport* transport, const RetryOptions* retry);
+
+  // How to ask an origin registry for its challenge. With it, a mirror that passes its origin's
+  // bearer challenge on (a caching proxy) gets a token bought with the origin's credentials, but
+  // only when the realm and service it names are the ones the origin names itself: the secret then
+  // goes only where it would go without the mirror, and the mirror sees just a scoped token.
+  void SetOriginChallenge(OriginChallengeFn fn) { origin_challenge_ = std::move(fn); }
 
   // The Authorization header ("Authorization: ...") to send, or "" when the host has not asked for
   // any. Renews an expired bearer token first.
@@ -52,10 +67,14 @@ class Authorizer {
   // The header to send without fetching anything: "" when the host needs none yet, nullopt when a
   // bearer token must be (re)fetched.
   std::optional<std::string> CachedHeader(const std::string& host, const std::string& key);
+  // The credentials a token request to `realm` for `host` may carry (empty: ask anonymously).
+  absl::StatusOr<Credential> CredentialForRealm(const RegistryHost& host, const std::string& realm,
+                                                const std::string& service);
   absl::StatusOr<Token> FetchToken(const RegistryHost& host, const std::string& realm,
                                    const std::string& service, const Scopes& scopes);
 
   CredentialStore* credentials_;
+  OriginChallengeFn origin_challenge_;
   HttpTransport* transport_;
   const RetryOptions* retry_;
   std::mutex fetch_mu_;  // held across token fetches; never while holding mu_

@@ -12,6 +12,7 @@
 #include "common/string_view_compat.h"
 #include "registry/content_range.h"
 #include "registry/registry_metrics.h"
+#include "registry/www_authenticate.h"
 
 namespace tide::registry {
 namespace {
@@ -130,7 +131,42 @@ ClientCore::ClientCore(const RegistryClientOptions& options, CredentialStore cre
                            .user_agent = options.user_agent,
                            .max_body_bytes = std::max<size_t>(options.max_manifest_bytes, 1 << 20) + 1}),
       credentials_(std::move(credentials)),
-      authorizer_(&credentials_, &transport_, &options_.retry) {}
+      authorizer_(&credentials_, &transport_, &options_.retry) {
+  authorizer_.SetOriginChallenge(
+      [this](const std::string& registry) { return OriginChallengeFor(registry); });
+}
+
+absl::StatusOr<OriginChallenge> ClientCore::OriginChallengeFor(const std::string& registry) {
+  {
+    std::lock_guard lock(origin_mu_);
+    auto it = origin_challenges_.find(registry);
+    if (it != origin_challenges_.end()) return it->second;
+  }
+  TIDE_ASSIGN_OR_RETURN(auto hosts, Hosts(registry));
+  if (hosts->empty() || !hosts->back().ns.empty()) {
+    return absl::NotFoundError(absl::StrCat("no origin entry for ", registry));
+  }
+  const RegistryHost& origin = hosts->back();
+  HttpRequest req;
+  req.url = origin.BaseUrl() + "/";
+  req.tls = &origin.tls;
+  req.deadline = std::chrono::steady_clock::now() + options_.connect_timeout + options_.connect_timeout;
+  TIDE_ASSIGN_OR_RETURN(HttpResponse resp, transport_.Perform(req));
+  for (const auto& [name, value] : resp.headers) {
+    if (name != "www-authenticate") continue;
+    for (const AuthChallenge& c : ParseWwwAuthenticate(value)) {
+      auto realm = c.params.find("realm");
+      if (c.scheme != "bearer" || realm == c.params.end()) continue;
+      auto service = c.params.find("service");
+      OriginChallenge found{origin, realm->second, service == c.params.end() ? "" : service->second};
+      std::lock_guard lock(origin_mu_);
+      origin_challenges_[registry] = found;
+      return found;
+    }
+  }
+  return absl::NotFoundError(absl::StrCat(origin.host, " answered GET ", origin.path, "/ with HTTP ",
+                                          resp.status, " and no bearer challenge"));
+}
 
 absl::StatusOr<std::shared_ptr<ClientCore>> ClientCore::Create(const RegistryClientOptions& options) {
   TIDE_ASSIGN_OR_RETURN(CredentialStore creds, CredentialStore::Load(CredentialOptions{

@@ -118,6 +118,9 @@ class ClientCore {
   explicit ClientCore(const RegistryClientOptions& options, CredentialStore credentials);
   static bool HostFailoverWorthy(const absl::Status& s);
   bool CoolingDown(const RegistryHost& host);
+  // The bearer challenge of the registry's own server entry (the last host), asked anonymously
+  // once and remembered.
+  absl::StatusOr<OriginChallenge> OriginChallengeFor(const std::string& registry);
   void MarkHealth(const RegistryHost& host, bool healthy);
 
   RegistryClientOptions options_;
@@ -127,6 +130,8 @@ class ClientCore {
   HttpTransport transport_;
   CredentialStore credentials_;
   Authorizer authorizer_;
+  std::mutex origin_mu_;
+  std::map<std::string, OriginChallenge> origin_challenges_;  // by registry
   std::mutex health_mu_;
   std::map<std::string, std::chrono::steady_clock::time_point> cool_until_;  // by base URL
 };

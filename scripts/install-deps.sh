@@ -10,6 +10,7 @@ packages=(
   libsqlite3-dev libspdlog-dev
   libseccomp-dev  # the seccomp filter of tidectl optimize's sandbox (profile/seccomp_policy.cc)
   containerd runc docker-registry apache2-utils
+  nginx  # the range-aware caching mirror of examples/cluster/nginx-mirror.conf (mirror_cache_test)
   busybox-static umoci skopeo mmdebstrap
   zlib1g-dev libclang-rt-14-dev gnuplot-nox
   iproute2 curl python3 attr libcap2-bin tar e2fsprogs util-linux procps
@@ -25,7 +26,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 # Debian starts these services on install; tide's tests and examples run private instances.
-for svc in containerd docker-registry; do
+for svc in containerd docker-registry nginx; do
   if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
     systemctl disable --now "$svc" >/dev/null 2>&1 || true
   fi

@@ -134,28 +134,6 @@ TEST_CASE("Client certificates from hosts.toml for a registry that requires them
   CHECK(*back == blob.bytes.substr(10, 20));
 }
 
-struct TokenSetup {
-  TempDir dir;
-  std::unique_ptr<tide::testing::TokenServer> tokens;
-  std::unique_ptr<RegistryProcess> reg;
-};
-
-void StartTokenRegistry(TokenSetup& s, tide::testing::TokenServerOptions to) {
-  auto pki = tide::testing::MakeTestPki(s.dir.path());
-  REQUIRE(pki.ok());
-  to.signing_key_path = pki->signing_key.string();
-  to.signing_cert_path = pki->signing_cert.string();
-  auto tokens = tide::testing::TokenServer::Start(to);
-  REQUIRE(tokens.ok());
-  s.tokens = std::move(*tokens);
-  RegistryOptions ro;
-  ro.token_realm = s.tokens->realm();
-  ro.token_service = to.service;
-  ro.token_issuer = to.issuer;
-  ro.token_rootcert_path = pki->signing_cert.string();
-  s.reg = StartRegistryProcess(ro);
-}
-
 TEST_CASE("Bearer token auth: scoped tokens are fetched once and reused") {
   TokenSetup s;
   tide::testing::TokenServerOptions to;

@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "test/support/registry/pki.h"
+
 namespace tide::registry::testing {
 
 RegistryClientOptions FastOptions(const tide::testing::TempDir& dir) {
@@ -37,6 +39,22 @@ std::unique_ptr<tide::testing::RegistryProcess> StartRegistryProcess(
   INFO(registry.status().ToString());
   REQUIRE(registry.ok());
   return std::move(*registry);
+}
+
+void StartTokenRegistry(TokenSetup& s, tide::testing::TokenServerOptions to) {
+  auto pki = tide::testing::MakeTestPki(s.dir.path());
+  REQUIRE(pki.ok());
+  to.signing_key_path = pki->signing_key.string();
+  to.signing_cert_path = pki->signing_cert.string();
+  auto tokens = tide::testing::TokenServer::Start(to);
+  REQUIRE(tokens.ok());
+  s.tokens = std::move(*tokens);
+  tide::testing::RegistryOptions ro;
+  ro.token_realm = s.tokens->realm();
+  ro.token_service = to.service;
+  ro.token_issuer = to.issuer;
+  ro.token_rootcert_path = pki->signing_cert.string();
+  s.reg = StartRegistryProcess(ro);
 }
 
 }  // namespace tide::registry::testing

@@ -6,6 +6,7 @@
 
 #include "registry/reference.h"
 #include "registry/registry_client.h"
+#include "test/support/registry/token_server.h"
 #include "test/support/registry_process.h"
 #include "test/support/temp_dir.h"
 
@@ -34,6 +35,14 @@ struct RegistryFixture {
     return ParseRef(registry->host() + "/" + repository_and_tag);
   }
 };
+
+// A docker-registry with bearer token auth and the token server it trusts.
+struct TokenSetup {
+  tide::testing::TempDir dir;
+  std::unique_ptr<tide::testing::TokenServer> tokens;
+  std::unique_ptr<tide::testing::RegistryProcess> reg;
+};
+void StartTokenRegistry(TokenSetup& s, tide::testing::TokenServerOptions to);
 
 }  // namespace tide::registry::testing
 
