@@ -202,19 +202,20 @@ CommandResult PullEnv::Ctr(const std::vector<std::string>& args) { return contai
 int64_t PullEnv::RegistryBlobBytes() const {
   std::ifstream log(registry_->log_path());
   static const std::regex kBlobGet(
-      R"re("GET /v2/\S+/blobs/sha256:[0-9a-f]+ HTTP/[0-9.]+" (200|206) (\d+))re");
+      R"re("GET /v2/\S+/blobs/sha256:[0-9a-f]+(\?\S*)? HTTP/[0-9.]+" (200|206) (\d+))re");
   int64_t total = 0;
   std::string line;
   while (std::getline(log, line)) {
     std::smatch m;
-    if (std::regex_search(line, m, kBlobGet)) total += std::stoll(m[2].str());
+    if (std::regex_search(line, m, kBlobGet)) total += std::stoll(m[3].str());
   }
   return total;
 }
 
 std::map<std::string, int> PullEnv::RegistryBlobGets() const {
   std::ifstream log(registry_->log_path());
-  static const std::regex kBlobGet(R"re("GET /v2/\S+/blobs/(sha256:[0-9a-f]+) HTTP/[0-9.]+" (200|206))re");
+  static const std::regex kBlobGet(
+      R"re("GET /v2/\S+/blobs/(sha256:[0-9a-f]+)(\?\S*)? HTTP/[0-9.]+" (200|206))re");
   std::map<std::string, int> gets;
   std::string line;
   while (std::getline(log, line)) {
