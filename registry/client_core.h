@@ -63,10 +63,10 @@ class ClientCore {
   absl::StatusOr<HttpResponse> Execute(const RegistryHost& host, RegistryCall& call);
 
   // Calls f(host) for each host with `capability`, in order, until one succeeds; returns the last
-  // error when all fail. f may take (host, has_fallback) to learn whether another host follows. A host that
-  // just failed with kUnavailable (down, or out of retries) or kDataLoss (a short body, or bytes the caller
-  // found corrupt) is tried last for a cool-down period, so a dead or lying mirror costs one retry budget,
-  // not one per read.
+  // error when all fail. f may take (host, has_fallback) to learn whether another host follows.
+  // A host that just failed with kUnavailable (down, or out of retries), kDataLoss (a short body,
+  // or bytes the caller found corrupt) or kFailedPrecondition (ignores Range) is tried last for a
+  // cool-down period, so a dead, lying or unusable mirror costs one retry budget, not one per read.
   template <typename T, typename F>
   absl::StatusOr<T> OnHosts(const std::string& registry, unsigned capability, F&& f) {
     auto hosts = Hosts(registry);
@@ -91,9 +91,11 @@ class ClientCore {
           return f(*host);
         }
       }();
-      // Down, out of retries, or serving bytes that fail their digest: tried last for a while.
+      // Down, out of retries, serving bytes that fail their digest, or unusable (ignores Range, as a
+      // pull-through registry does for a blob it is still storing; TLS setup): tried last for a while.
       if (order.size() > 1) {
-        MarkHealth(*host, r.ok() || !(absl::IsUnavailable(r.status()) || absl::IsDataLoss(r.status())));
+        MarkHealth(*host, r.ok() || !(absl::IsUnavailable(r.status()) || absl::IsDataLoss(r.status()) ||
+                                      absl::IsFailedPrecondition(r.status())));
       }
       if (r.ok() || !HostFailoverWorthy(r.status())) return r;
       last = r.status();

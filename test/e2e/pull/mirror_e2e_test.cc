@@ -97,10 +97,17 @@ TEST_CASE("MIRROR: behind docker-registry in proxy mode, a second node's lazy re
   WriteMirror(hosts.path(), first.registry().host(), (*proxy)->host());
   RegistryImage image = FetchRegistryImage(first, ref);
 
+  // A pull-through registry answers a range of a blob it does not hold yet with the whole blob
+  // (while it starts storing it). tide refuses that, reads from the origin and leaves the mirror
+  // alone for its cool-down, so the first node starts fine without help from the mirror.
   PullAndRun(first, ref, want, "first-node");
-  // A pull-through registry stores a blob whole, in the background, once a client first asks
-  // for it; until then it answers a range with the whole blob, which tide refuses and reads
-  // from the origin instead. Wait until it holds every layer.
+  // The mirror is filled the way a pull-through cache fills: whole-blob GETs through it (here
+  // curl; in a pool, an ordinary pull or a warm on one node).
+  for (const auto& layer : image.manifest.layers) {
+    auto got = RunCommand({"curl", "-sf", "-o", "/dev/null",
+                           "http://" + (*proxy)->host() + "/v2/app/blobs/" + layer.digest.str()});
+    REQUIRE(got.exit_code == 0);
+  }
   auto stored = [&] {
     for (const auto& layer : image.manifest.layers) {
       std::filesystem::path data = (*proxy)->dir() / "data/docker/registry/v2/blobs/sha256" /
