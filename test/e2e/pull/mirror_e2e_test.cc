@@ -130,5 +130,34 @@ TEST_CASE("MIRROR: behind docker-registry in proxy mode, a second node's lazy re
   CHECK(absl::StrContains(ReadFile((*proxy)->log_path()), "\" 206 "));
 }
 
+TEST_CASE(
+    "MIRROR: a mirror that stalls, cuts bodies short or answers 503: containers still start from the origin",
+    "[mirror][e2e]") {
+  for (Fault fault : {Fault::kStall, Fault::kTruncate, Fault::k503}) {
+    INFO("fault " << static_cast<int>(fault));
+    TempDir hosts("tide-mirror-hosts");
+    PullEnvOptions options = NodeOptions(hosts.path());
+    options.tide_config += "mirror_stall_timeout = \"1s\"\n";
+    PullEnv node(options);
+    node.PushTide("app:v1");
+    const std::string ref = node.Ref("app:v1");
+    auto mirror = FaultProxy::Start(node.registry().port(), 1604);
+    REQUIRE(mirror.ok());
+    (*mirror)->SetFaultRate(1, {fault});
+    WriteMirror(hosts.path(), node.registry().host(), (*mirror)->host());
+    const auto began = std::chrono::steady_clock::now();
+    PullAndRun(node, ref, DataSha(node), "behind-bad-mirror");
+    const auto took = std::chrono::steady_clock::now() - began;
+    const FaultCounts counts = (*mirror)->counts();
+    INFO("took " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms; mirror saw "
+                 << counts.connections << " connections");
+    // The mirror was asked, failed, and was left alone while it cooled down: a few of its failures
+    // in all, not one per read, and nowhere near read_timeout (30 s) per read.
+    CHECK(counts.connections >= 1);
+    CHECK(counts.connections <= 8);
+    CHECK(took < std::chrono::seconds(30));
+  }
+}
+
 }  // namespace
 }  // namespace tide::testing
