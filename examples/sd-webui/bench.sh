@@ -25,6 +25,8 @@ set -euo pipefail
 cmdline="$0 $*"
 here=$(dirname "$(realpath "$0")")
 src=$(realpath "$here/../..")
+# shellcheck source=../common/containerd_node.sh
+. "$here/../common/containerd_node.sh"
 rate=1gbit
 rtt_ms=2
 small=0
@@ -172,19 +174,7 @@ start_node() {
   "$snapshotter" --config "$d/tide.toml" 2>"$d/tide.log" &
   tide_pid=$!
   node_pids+=($!)
-  cat >"$d/containerd.toml" <<EOT
-version = 2
-root = "$d/croot"
-state = "$d/cstate"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$d/containerd.sock"
-[ttrpc]
-  address = "$d/containerd.sock.ttrpc"
-[proxy_plugins.tide]
-  type = "snapshot"
-  address = "$d/tide.sock"
-EOT
+  write_containerd_config "$d"
   containerd --config "$d/containerd.toml" >"$d/containerd.log" 2>&1 &
   containerd_pid=$!
   node_pids+=($!)
