@@ -15,6 +15,7 @@
 #   1) one node alone: the baseline for time and for registry bytes
 #   d) N nodes straight to the registry        m) N nodes through the nginx mirror (cold cache)
 #   w) N nodes warmed first (`tidectl warm`, startup set, straight to the registry; timed apart)
+#   W) as w, but the nodes warm and start through the nginx mirror (cold cache)
 # Binaries: $TIDE_PREBUILT (default <repo>/build). Writes the table to --out (default
 # docs/bench-cluster.md). KEEP=1 keeps the work dir; --reuse takes the converted images and the
 # profile from such a kept dir instead of converting and optimizing again (4 minutes).
@@ -27,7 +28,7 @@ src=$(realpath "$here/../..")
 nodes=20
 rate=1gbit
 layout=
-cases="1 d m w"
+cases="1 d m w W"
 outdoc=$src/docs/bench-cluster.md
 reuse=  # a kept work dir (KEEP=1) whose registry and profile to reuse instead of converting again
 while [ $# -gt 0 ]; do
@@ -257,6 +258,7 @@ for c in $cases; do
     d) run_case direct "$nodes" 0 0 ;;
     m) run_case mirror "$nodes" 1 0 ;;
     w) run_case warmed "$nodes" 0 1 ;;
+    W) run_case warmed-mirror "$nodes" 1 1 ;;
     *) echo "bench.sh: unknown case $c" >&2; exit 2 ;;
   esac
   result[$c]=$case_result
@@ -281,12 +283,12 @@ read -r _ warm_p90 _ _ _ _ <<<"${result[w]:-0 0 0 0 0 0}"
   echo
   echo "| case | nodes | ready p50 / p90 / max (s) | p90 ÷ one node | p90 ÷ warmed | registry egress | ÷ one node's bytes | ÷ whole image | warm (all nodes) |"
   echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
-  for c in 1 d m w; do
+  for c in 1 d m w W; do
     [ -n "${result[$c]:-}" ] || continue
     read -r p50 p90 max bytes ws wb <<<"${result[$c]}"
     n=$nodes; [ "$c" = 1 ] && n=1
-    label=$(case $c in 1) echo "one node";; d) echo "direct";; m) echo "nginx mirror";; w) echo "warmed";; esac)
-    warm="—"; [ "$c" = w ] && warm="$ws s, $(mib "$wb") MiB"
+    label=$(case $c in 1) echo "one node";; d) echo "direct";; m) echo "nginx mirror";; w) echo "warmed";; W) echo "warmed through the mirror";; esac)
+    warm="—"; [ "$c" = w ] || [ "$c" = W ] && warm="$ws s, $(mib "$wb") MiB"
     echo "| $label | $n | $p50 / $p90 / $max | $(ratio "$p90" "$one_p50") | $(ratio "$p90" "$warm_p90") | $(mib "$bytes") MiB | $(ratio "$bytes" "$one_bytes") | $(ratio "$bytes" "$image_bytes") | $warm |"
   done
 } | tee "$outdoc"
