@@ -83,11 +83,7 @@ absl::Status Authorizer::OnUnauthorized(const RegistryHost& host, const HttpResp
   if (auto cached = CachedHeader(host.host, key); cached && !cached->empty() && *cached != sent_header) {
     return absl::OkStatus();
   }
-  std::vector<AuthChallenge> challenges;
-  for (const auto& [name, value] : response.headers) {
-    if (name != "www-authenticate") continue;
-    for (auto& c : ParseWwwAuthenticate(value)) challenges.push_back(std::move(c));
-  }
+  std::vector<AuthChallenge> challenges = ChallengesIn(response.headers);
   const AuthChallenge* bearer = nullptr;
   const AuthChallenge* basic = nullptr;
   for (const auto& c : challenges) {

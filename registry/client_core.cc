@@ -152,17 +152,14 @@ absl::StatusOr<OriginChallenge> ClientCore::OriginChallengeFor(const std::string
   req.tls = &origin.tls;
   req.deadline = std::chrono::steady_clock::now() + options_.connect_timeout + options_.connect_timeout;
   TIDE_ASSIGN_OR_RETURN(HttpResponse resp, transport_.Perform(req));
-  for (const auto& [name, value] : resp.headers) {
-    if (name != "www-authenticate") continue;
-    for (const AuthChallenge& c : ParseWwwAuthenticate(value)) {
-      auto realm = c.params.find("realm");
-      if (c.scheme != "bearer" || realm == c.params.end()) continue;
-      auto service = c.params.find("service");
-      OriginChallenge found{origin, realm->second, service == c.params.end() ? "" : service->second};
-      std::lock_guard lock(origin_mu_);
-      origin_challenges_[registry] = found;
-      return found;
-    }
+  for (const AuthChallenge& c : ChallengesIn(resp.headers)) {
+    auto realm = c.params.find("realm");
+    if (c.scheme != "bearer" || realm == c.params.end()) continue;
+    auto service = c.params.find("service");
+    OriginChallenge found{origin, realm->second, service == c.params.end() ? "" : service->second};
+    std::lock_guard lock(origin_mu_);
+    origin_challenges_[registry] = found;
+    return found;
   }
   return absl::NotFoundError(absl::StrCat(origin.host, " answered GET ", origin.path, "/ with HTTP ",
                                           resp.status, " and no bearer challenge"));

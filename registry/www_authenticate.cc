@@ -88,4 +88,13 @@ std::vector<AuthChallenge> ParseWwwAuthenticate(std::string_view value) {
   return out;
 }
 
+std::vector<AuthChallenge> ChallengesIn(const std::vector<std::pair<std::string, std::string>>& headers) {
+  std::vector<AuthChallenge> challenges;
+  for (const auto& [name, value] : headers) {
+    if (name != "www-authenticate") continue;
+    for (auto& c : ParseWwwAuthenticate(value)) challenges.push_back(std::move(c));
+  }
+  return challenges;
+}
+
 }  // namespace tide::registry

@@ -4,6 +4,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace tide::registry {
@@ -16,6 +17,9 @@ struct AuthChallenge {
 // Parses a WWW-Authenticate header value (RFC 7235: one or more challenges with quoted or token
 // parameters). Malformed parts are skipped, never guessed at.
 std::vector<AuthChallenge> ParseWwwAuthenticate(std::string_view value);
+
+// Every challenge of every WWW-Authenticate header among `headers` (lowercase names), in order.
+std::vector<AuthChallenge> ChallengesIn(const std::vector<std::pair<std::string, std::string>>& headers);
 
 }  // namespace tide::registry
 

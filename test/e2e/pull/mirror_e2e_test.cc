@@ -42,22 +42,13 @@ void PullAndRun(PullEnv& node, const std::string& ref, const std::string& want_s
   CHECK(absl::StrContains(run.output, want_sha + "  /data/random.bin"));
 }
 
-std::string DataSha(PullEnv& env) {
-  auto sha =
-      RunCommand({"sh", "-c",
-                  "for b in '" + (env.Layout() / "blobs/sha256").string() +
-                      "'/*; do tar -xzOf \"$b\" data/random.bin 2>/dev/null && break; done | sha256sum"});
-  REQUIRE(sha.exit_code == 0);
-  return sha.output.substr(0, 64);
-}
-
 TEST_CASE("MIRROR: behind nginx slice + proxy_cache, a second node's lazy reads are served by the mirror",
           "[mirror][e2e]") {
   TempDir hosts("tide-mirror-hosts");
   PullEnv first(NodeOptions(hosts.path()));  // also the origin registry
   first.PushTide("app:v1");
   const std::string ref = first.Ref("app:v1");
-  const std::string want = DataSha(first);
+  const std::string want = LayoutFileSha(first.Layout());
   auto nginx = NginxProcess::Start(
       std::filesystem::path(std::getenv("TIDE_SOURCE_DIR")) / "examples/cluster/nginx-mirror.conf",
       first.registry().url());
@@ -89,7 +80,7 @@ TEST_CASE("MIRROR: behind docker-registry in proxy mode, a second node's lazy re
   PullEnv first(NodeOptions(hosts.path()));
   first.PushTide("app:v1");
   const std::string ref = first.Ref("app:v1");
-  const std::string want = DataSha(first);
+  const std::string want = LayoutFileSha(first.Layout());
   RegistryOptions proxy_options;
   proxy_options.proxy_remote_url = first.registry().url();
   auto proxy = RegistryProcess::Start(proxy_options);
@@ -146,7 +137,7 @@ TEST_CASE(
     (*mirror)->SetFaultRate(1, {fault});
     WriteMirror(hosts.path(), node.registry().host(), (*mirror)->host());
     const auto began = std::chrono::steady_clock::now();
-    PullAndRun(node, ref, DataSha(node), "behind-bad-mirror");
+    PullAndRun(node, ref, LayoutFileSha(node.Layout()), "behind-bad-mirror");
     const auto took = std::chrono::steady_clock::now() - began;
     const FaultCounts counts = (*mirror)->counts();
     INFO("took " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms; mirror saw "

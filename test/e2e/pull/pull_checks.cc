@@ -197,4 +197,17 @@ void PushIndex(PullEnv&, const std::string& manifest_ref, const std::string& des
   REQUIRE(pushed.ok());
 }
 
+std::string LayoutFileSha(const std::filesystem::path& layout) {
+  for (const auto& blob : std::filesystem::directory_iterator(layout / "blobs" / "sha256")) {
+    auto hashed = RunCommand({"sh", "-c",
+                              "tar -xzOf '" + blob.path().string() +
+                                  "' data/random.bin 2>/dev/null | sha256sum | cut -d' ' -f1; "
+                                  "tar -tzf '" +
+                                  blob.path().string() + "' data/random.bin >/dev/null 2>&1"});
+    if (hashed.exit_code == 0) return hashed.output.substr(0, 64);
+  }
+  FAIL("no layer of " << layout << " holds data/random.bin");
+  return "";
+}
+
 }  // namespace tide::testing

@@ -2,6 +2,7 @@
 #define TIDE_TEST_E2E_PULL_PULL_CHECKS_H_
 
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,6 +44,9 @@ void CheckRemovedByGc(PullEnv& env, const std::string& ref, const std::string& n
 // gzip_ref where use_gzip[i].
 void PushMixedManifest(PullEnv& env, const std::string& tide_ref, const std::string& gzip_ref,
                        const std::string& dest, const std::vector<bool>& use_gzip);
+
+// sha256 (hex) of /data/random.bin as the busybox layout's layer holds it.
+std::string LayoutFileSha(const std::filesystem::path& layout);
 
 // Pushes to dest an OCI index whose only entry is manifest_ref's manifest, marked linux/amd64.
 void PushIndex(PullEnv& env, const std::string& manifest_ref, const std::string& dest);

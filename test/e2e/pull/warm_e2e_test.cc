@@ -43,20 +43,6 @@ uint64_t Field(const nlohmann::json& object, const char* key) {
   return v.is_string() ? std::stoull(v.get<std::string>()) : v.get<uint64_t>();
 }
 
-// sha256 of /data/random.bin as the layout's layer holds it.
-std::string LayoutFileSha(const std::filesystem::path& layout) {
-  for (const auto& blob : std::filesystem::directory_iterator(layout / "blobs" / "sha256")) {
-    auto hashed = RunCommand({"sh", "-c",
-                              "tar -xzOf '" + blob.path().string() +
-                                  "' data/random.bin 2>/dev/null | sha256sum | cut -d' ' -f1; "
-                                  "tar -tzf '" +
-                                  blob.path().string() + "' data/random.bin >/dev/null 2>&1"});
-    if (hashed.exit_code == 0) return hashed.output.substr(0, 64);
-  }
-  FAIL("no layer of " << layout << " holds data/random.bin");
-  return "";
-}
-
 TEST_CASE("WARM: a warmed node pulls and starts the image with no request for the warmed bytes",
           "[warm][e2e]") {
   PullEnv env;
