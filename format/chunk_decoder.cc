@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/sha256.h"
+#include "format/gzip_inflate.h"
 
 namespace tide::format {
 namespace {
@@ -52,8 +53,47 @@ absl::Status DecodeChunk(std::string_view compressed, const ChunkInfo& chunk, st
 }
 
 absl::StatusOr<std::string> DecodeChunk(std::string_view compressed, const ChunkInfo& chunk) {
+  return DecodeChunk(compressed, chunk, LayerFormat::kTide);
+}
+
+namespace {
+
+absl::Status DecodeGzipChunk(std::string_view compressed, const ChunkInfo& chunk, std::string* out) {
+  if (compressed.size() != chunk.compressed_size) {
+    return absl::InvalidArgumentError(absl::StrCat("chunk at blob offset ", chunk.compressed_offset, ": got ",
+                                                   compressed.size(), " compressed bytes, expected ",
+                                                   chunk.compressed_size));
+  }
+  out->resize(chunk.uncompressed_size);
+  absl::StatusOr<size_t> n = InflateGzipPrefix(compressed, std::span<char>(out->data(), out->size()));
+  if (!n.ok()) {
+    return absl::DataLossError(
+        absl::StrCat("chunk at blob offset ", chunk.compressed_offset, ": ", n.status().message()));
+  }
+  if (*n != chunk.uncompressed_size) {
+    return absl::DataLossError(absl::StrCat("chunk at blob offset ", chunk.compressed_offset,
+                                            ": gzip member ends after ", *n, " of ", chunk.uncompressed_size,
+                                            " bytes"));
+  }
+  if (Sha256Of(*out) != chunk.sha256) {
+    return absl::DataLossError(
+        absl::StrCat("chunk at blob offset ", chunk.compressed_offset, ": sha256 does not match the index"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status DecodeChunk(std::string_view compressed, const ChunkInfo& chunk, LayerFormat format,
+                         std::string* out) {
+  if (format == LayerFormat::kEstargz) return DecodeGzipChunk(compressed, chunk, out);
+  return DecodeChunk(compressed, chunk, out);
+}
+
+absl::StatusOr<std::string> DecodeChunk(std::string_view compressed, const ChunkInfo& chunk,
+                                        LayerFormat format) {
   std::string out;
-  absl::Status st = DecodeChunk(compressed, chunk, &out);
+  absl::Status st = DecodeChunk(compressed, chunk, format, &out);
   if (!st.ok()) return st;
   return out;
 }

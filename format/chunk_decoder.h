@@ -16,6 +16,13 @@ namespace tide::format {
 absl::Status DecodeChunk(std::string_view compressed, const ChunkInfo& chunk, std::string* out);
 absl::StatusOr<std::string> DecodeChunk(std::string_view compressed, const ChunkInfo& chunk);
 
+// The same for a chunk of a layer in `format`: a zstd frame (tide), or the first bytes of a gzip
+// member that may go on past the chunk (eStargz).
+absl::Status DecodeChunk(std::string_view compressed, const ChunkInfo& chunk, LayerFormat format,
+                         std::string* out);
+absl::StatusOr<std::string> DecodeChunk(std::string_view compressed, const ChunkInfo& chunk,
+                                        LayerFormat format);
+
 }  // namespace tide::format
 
 #endif  // TIDE_FORMAT_CHUNK_DECODER_H_

@@ -41,11 +41,12 @@ void IndexBuilder::AddEntry(const TarEntry& e, uint64_t data_offset) {
   }
 }
 
-absl::StatusOr<std::string> IndexBuilder::Finish(const std::vector<FrameRecord>& frames, uint64_t tar_size,
-                                                 const Sha256Bytes& tar_sha256, uint64_t chunk_size,
-                                                 const std::vector<uint32_t>& startup_chunks,
-                                                 const std::vector<uint32_t>& startup_ranks,
-                                                 uint64_t startup_end_offset, int zstd_level) {
+tide::format::v1::LayerIndex IndexBuilder::TakeProto(const std::vector<FrameRecord>& frames,
+                                                     uint64_t tar_size, std::span<const uint8_t> tar_sha256,
+                                                     uint64_t chunk_size,
+                                                     const std::vector<uint32_t>& startup_chunks,
+                                                     const std::vector<uint32_t>& startup_ranks,
+                                                     uint64_t startup_end_offset) {
   pb_.set_version(1);
   pb_.set_tar_size(tar_size);
   pb_.set_tar_sha256(std::string(reinterpret_cast<const char*>(tar_sha256.data()), tar_sha256.size()));
@@ -62,9 +63,19 @@ absl::StatusOr<std::string> IndexBuilder::Finish(const std::vector<FrameRecord>&
   for (uint32_t id : startup_chunks) pb_.add_startup_chunks(id);
   for (uint32_t rank : startup_ranks) pb_.add_startup_ranks(rank);
   pb_.set_startup_end_offset(startup_end_offset);
+  owner_ids_.clear();
+  return std::move(pb_);
+}
 
+absl::StatusOr<std::string> IndexBuilder::Finish(const std::vector<FrameRecord>& frames, uint64_t tar_size,
+                                                 const Sha256Bytes& tar_sha256, uint64_t chunk_size,
+                                                 const std::vector<uint32_t>& startup_chunks,
+                                                 const std::vector<uint32_t>& startup_ranks,
+                                                 uint64_t startup_end_offset, int zstd_level) {
+  tide::format::v1::LayerIndex pb =
+      TakeProto(frames, tar_size, tar_sha256, chunk_size, startup_chunks, startup_ranks, startup_end_offset);
   std::string raw;
-  if (!pb_.SerializeToString(&raw)) return absl::InternalError("cannot serialize the tide index");
+  if (!pb.SerializeToString(&raw)) return absl::InternalError("cannot serialize the tide index");
   std::string frame(8 + ZSTD_compressBound(raw.size()), '\0');
   size_t n = ZSTD_compress(frame.data() + 8, frame.size() - 8, raw.data(), raw.size(), zstd_level);
   if (ZSTD_isError(n)) return absl::InternalError(absl::StrCat("zstd: ", ZSTD_getErrorName(n)));

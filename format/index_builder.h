@@ -2,6 +2,7 @@
 #define TIDE_FORMAT_INDEX_BUILDER_H_
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,13 @@ class IndexBuilder {
   void AddEntry(const TarEntry& entry, uint64_t data_offset);
   size_t entry_count() const { return static_cast<size_t>(pb_.path_lengths_size()); }
 
+  // Completes the columns and hands over the proto: for readers of other formats, which build an
+  // index in memory from their own table of contents. An empty `tar_sha256` leaves the diff_id unset.
+  tide::format::v1::LayerIndex TakeProto(const std::vector<FrameRecord>& frames, uint64_t tar_size,
+                                         std::span<const uint8_t> tar_sha256, uint64_t chunk_size,
+                                         const std::vector<uint32_t>& startup_chunks,
+                                         const std::vector<uint32_t>& startup_ranks,
+                                         uint64_t startup_end_offset);
   // Encodes the index frame (skippable frame holding the zstd-compressed proto).
   absl::StatusOr<std::string> Finish(const std::vector<FrameRecord>& frames, uint64_t tar_size,
                                      const Sha256Bytes& tar_sha256, uint64_t chunk_size,

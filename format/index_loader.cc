@@ -409,6 +409,17 @@ absl::StatusOr<LayerIndex> IndexLoader::Load(tide::format::v1::LayerIndex& pb, u
   return index;
 }
 
+absl::StatusOr<LayerIndex> IndexLoader::LoadPlaced(tide::format::v1::LayerIndex& pb, uint64_t max_entries,
+                                                   LayerFormat format, uint64_t data_start) {
+  TIDE_ASSIGN_OR_RETURN(LayerIndex index, Load(pb, max_entries));
+  if (data_start > UINT64_MAX / 2 || index.data_end() > UINT64_MAX / 2)
+    return Malformed("chunk offsets out of range");
+  for (ChunkInfo& c : index.chunks_) c.compressed_offset += data_start;
+  if (index.startup_end_offset_ != 0) index.startup_end_offset_ += data_start;
+  index.format_ = format;
+  return index;
+}
+
 absl::StatusOr<LayerIndex> IndexLoader::LoadFrame(std::string_view frame, const IndexLimits& limits) {
   TIDE_ASSIGN_OR_RETURN(std::string raw, DecompressIndexFrame(frame, limits.max_memory));
   // Counted from the wire before parsing: the protobuf and the table are what an index bomb inflates.

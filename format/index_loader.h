@@ -24,6 +24,10 @@ class IndexLoader {
   static absl::StatusOr<LayerIndex> LoadFrame(std::string_view frame, const IndexLimits& limits);
   // `max_entries` bounds the entries the loader may synthesize (implied parent directories) on top.
   static absl::StatusOr<LayerIndex> Load(tide::format::v1::LayerIndex& pb, uint64_t max_entries);
+  // For readers of other formats: a proto built from their table of contents, whose chunks tile the
+  // blob from `data_start` (not 0) and whose compression is `format`'s.
+  static absl::StatusOr<LayerIndex> LoadPlaced(tide::format::v1::LayerIndex& pb, uint64_t max_entries,
+                                               LayerFormat format, uint64_t data_start);
 
  private:
   static absl::Status CheckColumns(const tide::format::v1::LayerIndex& pb, size_t n);

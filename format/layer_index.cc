@@ -9,6 +9,16 @@
 
 namespace tide::format {
 
+std::string_view LayerFormatName(LayerFormat format) {
+  switch (format) {
+    case LayerFormat::kTide:
+      return "tide";
+    case LayerFormat::kEstargz:
+      return "estargz";
+  }
+  return "unknown";
+}
+
 std::string_view EntryTypeName(EntryType type) {
   switch (type) {
     case EntryType::kRegular:

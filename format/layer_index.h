@@ -34,6 +34,14 @@ enum class EntryType : uint8_t {
 };
 std::string_view EntryTypeName(EntryType type);
 
+// The blob layout an index was read from. Every format yields the same entry table and chunk table;
+// they differ in how a chunk's bytes are compressed and in what names the layer's diff_id.
+enum class LayerFormat : uint8_t {
+  kTide = 0,     // one zstd frame per chunk, exactly; the index names the diff_id
+  kEstargz = 1,  // a chunk is the start of a gzip member; no diff_id in the TOC
+};
+std::string_view LayerFormatName(LayerFormat format);
+
 // One zstd frame of the blob. Chunks tile both the blob's data region and the uncompressed tar
 // stream contiguously, in the same order.
 struct ChunkInfo {
@@ -145,7 +153,9 @@ class LayerIndex {
   uint64_t data_end() const {
     return chunks_.empty() ? 0 : chunks_.back().compressed_offset + chunks_.back().compressed_size;
   }
+  // Empty for formats whose table of contents does not name it (eStargz).
   Digest diff_id() const { return diff_id_; }
+  LayerFormat format() const { return format_; }
   uint64_t chunk_size() const { return chunk_size_; }
   // Approximate heap bytes held.
   size_t MemoryUsage() const;
@@ -170,6 +180,7 @@ class LayerIndex {
   uint64_t chunk_size_ = 0;
   uint64_t startup_end_offset_ = 0;
   Digest diff_id_;
+  LayerFormat format_ = LayerFormat::kTide;
 };
 
 }  // namespace tide::format

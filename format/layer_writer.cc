@@ -357,6 +357,7 @@ absl::StatusOr<LayerWriteResult> Writer::Run(ByteSource& tar) {
   for (uint32_t i = 0; i < startup_end_frame_; ++i) startup_end += frames[i].compressed_size;
   StartupSet startup = StartupChunks();
   Sha256Bytes tar_sha = layout_.FinishTarHash();
+  const size_t entry_count = index_.entry_count();
   TIDE_ASSIGN_OR_RETURN(std::string frame,
                         index_.Finish(frames, layout_.offset(), tar_sha, options_.chunk_size, startup.chunks,
                                       startup.ranks, startup_end, std::max(options_.zstd_level, 3)));
@@ -377,7 +378,7 @@ absl::StatusOr<LayerWriteResult> Writer::Run(ByteSource& tar) {
   r.blob_digest = Digest::FromSha256(sink_.Finish());
   r.diff_id = Digest::FromSha256(tar_sha);
   r.tar_size = layout_.offset();
-  r.entry_count = index_.entry_count();
+  r.entry_count = entry_count;
   r.chunk_count = frames.size();
   r.startup_chunk_count = startup.chunks.size();
   for (size_t i = 0; i < startup.chunks.size(); ++i) {
