@@ -22,6 +22,9 @@ inline constexpr std::string_view kAnnotationStartupEnd = "containerd.io/snapsho
 // a snapshotter that receives no image reference from its client can still fetch the blob.
 inline constexpr std::string_view kAnnotationRepository = "containerd.io/snapshot/tide.repository";
 
+// Set by `tidectl pull`, never taken from the image: the config's diff_id for a layer whose own
+// table of contents names none (eStargz), which the snapshotter binds the layer's chainID to.
+inline constexpr std::string_view kAnnotationDiffId = "containerd.io/snapshot/tide.diff-id";
 // The only format version so far.
 inline constexpr std::string_view kFormatVersion = "1";
 

@@ -9,6 +9,7 @@
 #include "fetch/background_priority.h"
 #include "format/blob_reader.h"
 #include "format/chunk_decoder.h"
+#include "format/estargz/estargz_reader.h"
 #include "layer/content_verifier.h"
 
 namespace tide::layer {
@@ -63,6 +64,8 @@ fetch::ChunkDecoder IndexChunkDecoder(std::shared_ptr<const format::LayerIndex> 
 
 absl::StatusOr<std::shared_ptr<const format::LayerIndex>> LoadCachedLayerIndex(
     const IndexLocation& where, cache::ChunkCache& cache, const format::IndexLimits& limits) {
+  if (where.format != format::LayerFormat::kTide)
+    return absl::NotFoundError("only tide index frames are cached");
   if (where.digest.empty() || where.size > format::kMaxIndexFrameSize)
     return absl::NotFoundError("no index digest to look up in the cache");
   const Sha256Bytes key = where.digest.bytes();
@@ -86,6 +89,13 @@ absl::StatusOr<std::shared_ptr<const format::LayerIndex>> LoadLayerIndex(fetch::
   if (where.size > format::kMaxIndexFrameSize) {
     return absl::InvalidArgumentError(absl::StrCat("tide index size ", where.size, " exceeds the ",
                                                    format::kMaxIndexFrameSize, "-byte limit"));
+  }
+  if (where.format == format::LayerFormat::kEstargz) {
+    if (where.blob_size == 0) return absl::InvalidArgumentError("an eStargz layer needs its blob size");
+    SourceRangeReader reader(blob);
+    TIDE_ASSIGN_OR_RETURN(format::LayerIndex index,
+                          format::LoadEstargzIndex(reader, where.blob_size, where.digest, limits));
+    return std::make_shared<const format::LayerIndex>(std::move(index));
   }
   if (where.digest.empty()) {
     if (where.blob_size == 0)

@@ -29,11 +29,14 @@ namespace tide::layer {
 
 // Where the index frame sits in the blob (from the layer's tide.index-* annotations). With an empty
 // digest the footer at the end of the blob is used instead (needs blob_size).
+// For an eStargz layer, `digest` is its TOC's (the stargz toc.digest annotation); the footer locates
+// the TOC, so offset and size are unused and blob_size is needed.
 struct IndexLocation {
   uint64_t offset = 0;
   uint64_t size = 0;
   Digest digest;
   uint64_t blob_size = 0;
+  format::LayerFormat format = format::LayerFormat::kTide;
 };
 
 // A learned startup set: chunks in first-read order and, when known, each one's rank in the

@@ -9,6 +9,7 @@
 #include "common/status_macros.h"
 #include "fetch/registry_blob_source.h"
 #include "format/annotations.h"
+#include "format/estargz/estargz_footer.h"
 #include "format/index_limits.h"
 #include "registry/blob_range_reader.h"
 #include "registry/reference.h"
@@ -24,6 +25,25 @@ void SetRegistryTimingForReads(LayerMountManagerOptions& options) {
       std::max<std::chrono::milliseconds>(std::chrono::seconds(1), options.defaults.fetcher.read_timeout);
 }
 
+namespace {
+
+// eStargz layers carry only their TOC's digest; the footer at the blob's end locates the TOC.
+absl::StatusOr<IndexLocation> EstargzLocation(const std::string* toc_digest, uint64_t blob_size) {
+  if (toc_digest == nullptr) return absl::NotFoundError("layer has no tide index or eStargz TOC annotations");
+  IndexLocation where;
+  where.format = format::LayerFormat::kEstargz;
+  where.blob_size = blob_size;
+  absl::StatusOr<Digest> digest = Digest::Parse(*toc_digest);
+  if (!digest.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("eStargz TOC digest annotation \"", *toc_digest, "\": ", digest.status().message()));
+  }
+  where.digest = *digest;
+  return where;
+}
+
+}  // namespace
+
 absl::StatusOr<IndexLocation> IndexLocationFromAnnotations(
     const std::map<std::string, std::string>& annotations, uint64_t blob_size) {
   auto get = [&](std::string_view key) -> const std::string* {
@@ -33,7 +53,8 @@ absl::StatusOr<IndexLocation> IndexLocationFromAnnotations(
   const std::string* offset = get(format::kAnnotationIndexOffset);
   const std::string* size = get(format::kAnnotationIndexSize);
   const std::string* digest = get(format::kAnnotationIndexDigest);
-  if (!offset || !size || !digest) return absl::NotFoundError("layer has no tide index annotations");
+  if (!offset || !size || !digest)
+    return EstargzLocation(get(format::kEstargzTocDigestAnnotation), blob_size);
   IndexLocation where;
   where.blob_size = blob_size;
   if (!absl::SimpleAtoi(*offset, &where.offset) || !absl::SimpleAtoi(*size, &where.size) || where.size == 0) {
@@ -94,12 +115,13 @@ absl::Status LayerMountManager::MountRemote(const RemoteLayer& layer, const fs::
   IndexLocation where = layer.index;
   // With the index location known, no request is needed before the first read: a warm cache
   // mounts even while the registry is unreachable. The blob extends at least to the index's end.
-  int64_t size = where.blob_size        ? static_cast<int64_t>(where.blob_size)
-                 : where.digest.empty() ? -1
-                                        : static_cast<int64_t>(where.offset + where.size);
+  const bool footer_first = where.digest.empty() || where.format != format::LayerFormat::kTide;
+  int64_t size = where.blob_size ? static_cast<int64_t>(where.blob_size)
+                 : footer_first  ? -1
+                                 : static_cast<int64_t>(where.offset + where.size);
   TIDE_ASSIGN_OR_RETURN(std::unique_ptr<registry::BlobRangeReader> reader,
                         registry_->OpenBlob(ref, layer.layer_digest, size));
-  if (where.blob_size == 0 && where.digest.empty()) where.blob_size = reader->size();
+  if (where.blob_size == 0 && footer_first) where.blob_size = reader->size();
   auto source = std::make_shared<fetch::RegistryBlobSource>(std::move(reader));
   std::string name = absl::StrCat(ref.registry(), "/", ref.repository(), "@", layer.layer_digest.str());
   return MountBlobOn(name, std::move(source), where, mountpoint, options, std::move(adopt));

@@ -43,8 +43,9 @@ struct RemoteLayer {
   IndexLocation index;
 };
 
-// Reads the tide.index-{offset,size,digest} annotations of a layer descriptor. NotFound when the
-// layer has none (not a tide layer, or converted without them).
+// Reads the tide.index-{offset,size,digest} annotations of a layer descriptor, else its eStargz
+// toc.digest annotation. NotFound when the layer has neither (a plain layer, or a tide layer
+// converted without them).
 absl::StatusOr<IndexLocation> IndexLocationFromAnnotations(
     const std::map<std::string, std::string>& annotations, uint64_t blob_size);
 

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "format/annotations.h"
+#include "format/estargz/estargz_footer.h"
 
 namespace tide::pull {
 namespace {
@@ -9,8 +10,9 @@ namespace {
 constexpr size_t kMaxLabelBytes = 4096;  // key + value, enforced by containerd
 
 bool IsImageDescribedLabel(std::string_view key) {
+  if (key == format::kEstargzTocDigestAnnotation) return true;
   return key.starts_with(format::kAnnotationPrefix) && key != format::kAnnotationRepository &&
-         key != format::kAnnotationLayerDigest;
+         key != format::kAnnotationLayerDigest && key != format::kAnnotationDiffId;
 }
 
 }  // namespace
@@ -38,6 +40,10 @@ containerd_client::Labels PrepareLabels(const PullPlan& plan, size_t layer, bool
   for (const auto& [key, value] : desc.annotations) {
     if (IsImageDescribedLabel(key)) labels[key] = value;
   }
+  // An eStargz TOC names no diff_id; the snapshotter binds the layer to the config's (docs/security.md).
+  if (desc.annotations.count(std::string(format::kEstargzTocDigestAnnotation)) != 0 &&
+      layer < plan.diff_ids.size())
+    labels[std::string(format::kAnnotationDiffId)] = plan.diff_ids[layer].str();
   labels[std::string(format::kAnnotationRepository)] = plan.ref.String();
   labels[std::string(format::kAnnotationLayerDigest)] = desc.digest.str();
   if (cri) {

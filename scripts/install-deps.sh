@@ -12,6 +12,7 @@ packages=(
   containerd runc docker-registry apache2-utils
   nginx  # the range-aware caching mirror of examples/cluster/nginx-mirror.conf (mirror_cache_test)
   busybox-static umoci skopeo mmdebstrap
+  stargz-snapshotter  # ctr-remote writes the eStargz images of estargz_e2e_tests
   zlib1g-dev libclang-rt-14-dev gnuplot-nox
   iproute2 curl python3 attr libcap2-bin tar e2fsprogs util-linux procps
   golang-go  # Go's archive/tar (containerd's tar reader) for format_tar_differential_test

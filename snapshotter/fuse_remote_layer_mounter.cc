@@ -42,6 +42,21 @@ absl::StatusOr<layer::RemoteLayer> ToRemoteLayer(const Labels& labels) {
   return layer;
 }
 
+// What the snapshotter binds the layer's chainID to: the diff_id a tide index commits to, or for a
+// format whose TOC names none (eStargz) the one the client derived the chainID from.
+absl::StatusOr<Digest> DiffIdOf(const layer::LayerMount& mount, const Labels& labels) {
+  if (!mount.index().diff_id().empty()) return mount.index().diff_id();
+  if (mount.index().format() == format::LayerFormat::kTide)
+    return absl::FailedPreconditionError("index commits to no diff_id");
+  auto it = labels.find(kTideDiffIdLabel);
+  if (it == labels.end()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(std::string(format::LayerFormatName(mount.index().format())), " layer without a ",
+                     kTideDiffIdLabel, " label"));
+  }
+  return Digest::Parse(it->second);
+}
+
 // Layers without a startup set are prefetched from the profile learned on an earlier run on this
 // node (<root>/profiles); the first run of a layer records one (docs/profiles.md).
 class FuseRemoteLayerMounter : public RemoteLayerMounter {
@@ -72,14 +87,15 @@ class FuseRemoteLayerMounter : public RemoteLayerMounter {
     const bool learned = keeper_->Has(layer.layer_digest);
     TIDE_RETURN_IF_ERROR(manager_->Mount(layer, target, OptionsFor(layer, learned)));
     layer::LayerMount* mount = manager_->Find(target);
-    Digest diff_id = mount != nullptr ? mount->index().diff_id() : Digest();
-    if (diff_id.empty()) {
+    absl::StatusOr<Digest> diff_id =
+        mount != nullptr ? DiffIdOf(*mount, labels) : absl::NotFoundError("not mounted");
+    if (!diff_id.ok()) {
       manager_->Unmount(target).IgnoreError();
       return absl::FailedPreconditionError(
-          absl::StrCat("index of tide layer ", layer.layer_digest.str(), " commits to no diff_id"));
+          absl::StrCat("layer ", layer.layer_digest.str(), ": ", diff_id.status().message()));
     }
     if (!learned) keeper_->Watch(target, layer.layer_digest);
-    return diff_id;
+    return *diff_id;
   }
   bool Poisoned(const std::filesystem::path& target) override {
     layer::LayerMount* mount = manager_->Find(target);

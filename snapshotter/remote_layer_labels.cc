@@ -14,17 +14,20 @@ std::string Get(const Labels& labels, const char* key) {
 }  // namespace
 
 bool HasTideLabels(const Labels& labels) {
+  if (labels.count(kStargzTocDigestLabel) != 0) return true;
   auto it = labels.lower_bound(kTideLabelPrefix);
   return it != labels.end() && absl::StartsWith(it->first, kTideLabelPrefix);
 }
 
 absl::StatusOr<RemoteLayerLocation> LocateRemoteLayer(const Labels& labels) {
-  if (!HasTideLabels(labels)) return absl::NotFoundError("layer has no containerd.io/snapshot/tide.* labels");
+  if (!HasTideLabels(labels))
+    return absl::NotFoundError("layer has no containerd.io/snapshot/tide.* or stargz TOC labels");
   RemoteLayerLocation location;
   location.reference = Get(labels, kCriImageRefLabel);
   location.layer_digest = Get(labels, kCriLayerDigestLabel);
   if (location.layer_digest.empty()) location.layer_digest = Get(labels, kTideLayerDigestLabel);
   location.index_digest = Get(labels, kTideIndexDigestLabel);
+  if (location.index_digest.empty()) location.index_digest = Get(labels, kStargzTocDigestLabel);
   std::string layers = Get(labels, kCriImageLayersLabel);
   for (auto digest : absl::StrSplit(layers, ',', absl::SkipEmpty()))
     location.image_layers.emplace_back(digest);

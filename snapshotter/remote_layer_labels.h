@@ -21,16 +21,24 @@ inline constexpr char kTideIndexDigestLabel[] = "containerd.io/snapshot/tide.ind
 // blob, so a converter can set it; containerd never passes the descriptor digest itself.
 inline constexpr char kTideLayerDigestLabel[] = "containerd.io/snapshot/tide.layer-digest";
 
+// An eStargz layer's TOC digest (stargz-snapshotter's annotation, copied into the labels).
+inline constexpr char kStargzTocDigestLabel[] = "containerd.io/snapshot/stargz/toc.digest";
+// The diff_id the client computed the layer's chainID from (tidectl pull sets it from the image
+// config). Needed for layers whose own index names none (eStargz): the content is checked against
+// it only as far as the chainID is; see docs/security.md.
+inline constexpr char kTideDiffIdLabel[] =
+    "containerd.io/snapshot/tide.diff-id";  // format::kAnnotationDiffId
+
 // Where a layer lives, as far as the Prepare labels tell.
 struct RemoteLayerLocation {
   // `host/path[:tag|@digest]` from cri.image-ref, else the converter's `host/path` repository.
   std::string reference;
   std::string layer_digest;  // cri.layer-digest, else tide.layer-digest; may be empty
-  std::string index_digest;  // tide.index-digest, identifies the layer when layer_digest is empty
+  std::string index_digest;  // tide.index-digest (or the eStargz TOC digest), identifies the layer
   std::vector<std::string> image_layers;  // cri.image-layers: this layer and the ones above it
 };
 
-// True when the layer descriptor carried tide's annotations.
+// True when the layer descriptor carried tide's annotations or an eStargz TOC digest.
 bool HasTideLabels(const Labels& labels);
 
 // NotFound when the labels do not locate a tide layer (then the layer falls back to a normal pull).

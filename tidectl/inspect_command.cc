@@ -17,6 +17,8 @@
 #include "converter/image_endpoints.h"
 #include "format/annotations.h"
 #include "format/blob_reader.h"
+#include "format/estargz/estargz_footer.h"
+#include "format/estargz/estargz_reader.h"
 #include "oci/index.h"
 #include "oci/manifest.h"
 #include "oci/media_types.h"
@@ -54,14 +56,37 @@ std::string Annotation(const oci::Descriptor& d, std::string_view key) {
   return it == d.annotations.end() ? std::string() : it->second;
 }
 
+// An eStargz layer: its TOC, verified against the annotation, read into the common entry table.
+absl::Status InspectEstargzLayer(converter::ImageSource& source, const oci::Descriptor& layer, bool entries) {
+  auto toc_digest = Digest::Parse(Annotation(layer, format::kEstargzTocDigestAnnotation));
+  if (!toc_digest.ok()) {
+    absl::PrintF("    path: fallback (toc.digest annotation: %s)\n", toc_digest.status().message());
+    return absl::OkStatus();
+  }
+  TIDE_ASSIGN_OR_RETURN(auto reader, source.OpenLayerRanges(layer));
+  auto index = format::LoadEstargzIndex(*reader, static_cast<uint64_t>(layer.size), *toc_digest);
+  if (!index.ok()) {
+    absl::PrintF("    path: fallback (eStargz TOC: %s)\n", index.status().message());
+    return absl::OkStatus();
+  }
+  absl::PrintF("    path: estargz (TOC %s)\n", toc_digest->str());
+  PrintIndexSummary(stdout, *index, static_cast<uint64_t>(layer.size));
+  if (entries) PrintEntries(stdout, *index);
+  return absl::OkStatus();
+}
+
 absl::Status InspectLayer(converter::ImageSource& source, const oci::Descriptor& layer, size_t number,
                           bool entries) {
   absl::PrintF("  layer %d %s %s %d bytes\n", number, layer.digest.str(), layer.media_type, layer.size);
   std::string digest_text = Annotation(layer, format::kAnnotationIndexDigest);
+  if (digest_text.empty() && !Annotation(layer, format::kEstargzTocDigestAnnotation).empty())
+    return InspectEstargzLayer(source, layer, entries);
   if (digest_text.empty()) {
-    absl::PrintF("    not a tide layer (no %s annotation)\n", Sv(format::kAnnotationIndexDigest));
+    absl::PrintF("    path: fallback (no %s or %s annotation)\n", Sv(format::kAnnotationIndexDigest),
+                 Sv(format::kEstargzTocDigestAnnotation));
     return absl::OkStatus();
   }
+  absl::PrintF("    path: tide\n");
   uint64_t offset = 0;
   uint64_t size = 0;
   auto index_digest = Digest::Parse(digest_text);

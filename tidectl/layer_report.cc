@@ -13,7 +13,10 @@ void PrintIndexSummary(FILE* out, const format::LayerIndex& index, uint64_t blob
   absl::FPrintF(out, "    entries:        %d (%d in the tar)\n", index.entry_count(),
                 index.tar_entry_count());
   absl::FPrintF(out, "    chunks:         %d (chunk size %d)\n", index.chunks().size(), index.chunk_size());
-  absl::FPrintF(out, "    uncompressed:   %d bytes\n", index.tar_size());
+  // Other formats' chunks hold file contents only; tide's tile the whole tar.
+  absl::FPrintF(
+      out, "    %s %d bytes\n",
+      index.format() == format::LayerFormat::kTide ? "uncompressed:  " : "file data:     ", index.tar_size());
   absl::FPrintF(
       out, "    compressed:     %d bytes (data %d, ratio %.3f)\n", blob_size, index.data_end(),
       index.tar_size() > 0 ? static_cast<double>(blob_size) / static_cast<double>(index.tar_size()) : 0.0);
@@ -23,7 +26,8 @@ void PrintIndexSummary(FILE* out, const format::LayerIndex& index, uint64_t blob
     auto [lo, hi] = std::minmax_element(index.startup_ranks().begin(), index.startup_ranks().end());
     absl::FPrintF(out, "    startup ranks:  %d..%d (first access in the image-wide order)\n", *lo, *hi);
   }
-  absl::FPrintF(out, "    diff_id:        %s\n", index.diff_id().str());
+  absl::FPrintF(out, "    diff_id:        %s\n",
+                index.diff_id().empty() ? std::string("(not named by the TOC)") : index.diff_id().str());
   absl::FPrintF(out, "    index memory:   %d bytes\n", index.MemoryUsage());
 }
 

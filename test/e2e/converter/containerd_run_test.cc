@@ -5,18 +5,12 @@
 #include "test/integration/converter/roundtrip_check.h"
 #include "test/support/containerd_process.h"
 #include "test/support/registry_process.h"
+#include "test/support/rootfs_listing.h"
 #include "test/support/subprocess.h"
 
 using namespace tide::testing;
 
 namespace {
-
-// Lists the root filesystem with busybox only: type, mode, owner, size, mtime, device numbers and
-// content hash of every path on the container's root mount.
-const char* kBusyboxListing =
-    "/bin/busybox find / -xdev | /bin/busybox sort | while read -r f; do "
-    "/bin/busybox stat -c '%n|%F|%a|%u|%g|%s|%Y|%t,%T' \"$f\"; "
-    "if [ -f \"$f\" ] && [ ! -L \"$f\" ]; then /bin/busybox sha256sum \"$f\"; fi; done";
 
 // Same with python3, adding symlink targets and xattrs (security.capability included).
 const char* kPythonListing = R"(
@@ -46,24 +40,6 @@ for top, dirs, files in os.walk('/'):
 print('\n'.join(sorted(rows)))
 print('LISTING-DONE')
 )";
-
-// runc creates mount points at container start, which touches the root directory and the mount
-// points themselves; those lines say nothing about the image.
-std::string WithoutRuntimeMounts(const std::string& listing) {
-  std::string out;
-  size_t pos = 0;
-  while (pos < listing.size()) {
-    size_t end = listing.find('\n', pos);
-    if (end == std::string::npos) end = listing.size();
-    std::string line = listing.substr(pos, end - pos);
-    pos = end + 1;
-    std::string path = line.substr(0, line.find('|'));
-    if (path == "/" || path == "/dev" || path == "/proc" || path == "/sys" || path == "/run") continue;
-    out += line;
-    out += '\n';
-  }
-  return out;
-}
 
 std::string RunListing(ContainerdProcess& containerd, const std::string& ref, const std::string& id,
                        const std::vector<std::string>& command) {
@@ -115,9 +91,9 @@ TEST_CASE("tide images run on plain containerd with the same file tree as their 
     CHECK(inspect.output.find("startup set:") != std::string::npos);
 
     std::string want =
-        RunListing(**containerd, host + "/src/edge:v1", "edge-src", {"/bin/sh", "-c", kBusyboxListing});
-    std::string got =
-        RunListing(**containerd, host + "/tide/edge:v1", "edge-tide", {"/bin/sh", "-c", kBusyboxListing});
+        RunListing(**containerd, host + "/src/edge:v1", "edge-src", {"/bin/sh", "-c", kBusyboxRootfsListing});
+    std::string got = RunListing(**containerd, host + "/tide/edge:v1", "edge-tide",
+                                 {"/bin/sh", "-c", kBusyboxRootfsListing});
     CHECK(want.find("/edge/multi-chunk.bin|regular file") != std::string::npos);
     CHECK(want.find("/edge/char-null|character special file") != std::string::npos);
     CHECK(want.find("/etc/motd|") == std::string::npos);  // whiteout applied

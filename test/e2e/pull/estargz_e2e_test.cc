@@ -1,0 +1,171 @@
+// eStargz images, as stargz-snapshotter's `ctr-remote images convert --estargz` writes them, pulled
+// lazily through real containerd, docker-registry and tide-snapshotter's FUSE mounts.
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "test/e2e/pull/pull_checks.h"
+#include "test/e2e/pull/pull_env.h"
+#include "test/support/rootfs_listing.h"
+
+namespace tide::testing {
+namespace {
+
+// The env's busybox image (3 gzip layers; the third whites out a file of the second), converted to
+// eStargz by ctr-remote in the env's containerd and pushed as `esgz_tag`. containerd forgets both
+// images afterwards, so what follows starts from the registry alone. Returns its reference.
+std::string PushEstargz(PullEnv& env, const std::string& esgz_tag) {
+  env.PushPlain("busybox-src:v1");
+  const std::string src = env.Ref("busybox-src:v1");
+  const std::string dst = env.Ref(esgz_tag);
+  auto fetched = env.Ctr({"content", "fetch", "--plain-http", src});
+  INFO(fetched.output);
+  REQUIRE(fetched.exit_code == 0);
+  auto converted = RunCommand({"ctr-remote", "--address", env.containerd().address(), "images", "convert",
+                               "--estargz", "--oci", src, dst});
+  INFO(converted.output);
+  REQUIRE(converted.exit_code == 0);
+  auto pushed = env.Ctr({"images", "push", "--plain-http", dst});
+  INFO(pushed.output);
+  REQUIRE(pushed.exit_code == 0);
+  REQUIRE(env.Ctr({"images", "rm", "--sync", src, dst}).exit_code == 0);
+  return dst;
+}
+
+std::string Listing(PullEnv& env, const std::string& snapshotter, const std::string& ref,
+                    const std::string& id) {
+  auto run =
+      env.Ctr({"run", "--rm", "--snapshotter", snapshotter, ref, id, "/bin/sh", "-c", kBusyboxRootfsListing});
+  INFO(run.output.substr(0, 4000));
+  REQUIRE(run.exit_code == 0);
+  return WithoutRuntimeMounts(run.output);
+}
+
+// The listing with the mtime of directory `prefix` ("/path|") masked.
+std::string WithImpliedDirMtime(const std::string& listing, const std::string& prefix) {
+  std::string out;
+  for (const std::string& line : SplitLines(listing)) {
+    std::vector<std::string> fields = absl::StrSplit(line, '|');
+    if (line.starts_with(prefix) && fields.size() == 8 && fields[1] == "directory")
+      fields[6] = std::string(1, '*');
+    absl::StrAppend(&out, absl::StrJoin(fields, "|"), "\n");
+  }
+  return out;
+}
+
+// The registry's stored copy of a blob.
+std::filesystem::path StoredBlob(PullEnv& env, const Digest& digest) {
+  const std::string hex = digest.str().substr(7);
+  return env.registry().dir() / "data/docker/registry/v2/blobs/sha256" / hex.substr(0, 2) / hex / "data";
+}
+
+TEST_CASE("ESTARGZ: ctr-remote's eStargz image starts lazily and shows the tree an ordinary pull does",
+          "[pull][estargz]") {
+  PullEnv env;
+  const std::string ref = PushEstargz(env, "busybox-esgz:v1");
+  RegistryImage image = FetchRegistryImage(env, ref);
+  REQUIRE(image.manifest.layers.size() == 3);
+  for (const auto& layer : image.manifest.layers)
+    CHECK(layer.annotations.count("containerd.io/snapshot/stargz/toc.digest") == 1);
+  // tidectl inspect says which path each layer takes, from the verified TOC.
+  auto inspect = RunCommand({TidectlBinary(), "inspect", "--plain-http", "docker://" + ref});
+  INFO(inspect.output);
+  REQUIRE(inspect.exit_code == 0);
+  CHECK(SplitLines(inspect.output).size() > 3);
+  size_t estargz_layers = 0;
+  for (const std::string& line : SplitLines(inspect.output))
+    estargz_layers += absl::StrContains(line, "path: estargz");
+  CHECK(estargz_layers == 3);
+  const int64_t image_bytes = LayerBytes(env, ref);
+  const int64_t before = env.RegistryBlobBytes();
+
+  auto pulled = env.Pull(ref);
+  INFO(pulled.output);
+  REQUIRE(pulled.exit_code == 0);
+  CHECK(absl::StrContains(pulled.output, "(3 lazy, 0 applied, 0 present)"));
+  CheckImageContent(env, ref, "tide");
+
+  auto run = env.Ctr({"run", "--rm", "--snapshotter", "tide", ref, "esgz-run"});
+  INFO(run.output);
+  REQUIRE(run.exit_code == 0);
+  CHECK(run.output == "hello from tide\n");
+  // Footers, TOCs, busybox and hello.txt; not the 3 MB of /data/random.bin.
+  const int64_t fetched = env.RegistryBlobBytes() - before;
+  INFO("registry served " << fetched << " blob bytes of " << image_bytes);
+  CHECK(fetched < image_bytes / 2);
+
+  std::string lazy = Listing(env, "tide", ref, "esgz-list-tide");
+  // The same image, pulled and unpacked by containerd itself on overlayfs.
+  auto ordinary = env.Ctr({"images", "pull", "--plain-http", "--snapshotter", "overlayfs", ref});
+  INFO(ordinary.output);
+  REQUIRE(ordinary.exit_code == 0);
+  std::string unpacked = Listing(env, "overlayfs", ref, "esgz-list-overlay");
+  // The TOC is a tar entry of the layer, but not a file of the image: tide does not serve it.
+  // The third layer holds data/.wh.removed.txt but no data/ entry. containerd creates such an implied
+  // directory at unpack time (its mtime is then), tide serves it with mtime 0: neither is the image's.
+  lazy = WithImpliedDirMtime(lazy, "/data|");
+  unpacked = WithImpliedDirMtime(unpacked, "/data|");
+  std::string image_files;
+  for (const std::string& line : SplitLines(unpacked)) {
+    if (!absl::StrContains(line, "/stargz.index.json")) absl::StrAppend(&image_files, line, "\n");
+  }
+  CHECK(absl::StrContains(lazy, "/data/random.bin|regular file|644|"));
+  CHECK_FALSE(absl::StrContains(lazy, "/data/removed.txt"));  // the third layer's whiteout
+  CHECK(lazy == image_files);
+}
+
+TEST_CASE("ESTARGZ: a chunk the registry serves altered fails its read with EIO, never wrong bytes",
+          "[pull][estargz]") {
+  PullEnv env;
+  const std::string ref = PushEstargz(env, "busybox-esgz:v1");
+  RegistryImage image = FetchRegistryImage(env, ref);
+  // Layer 2 holds /data/random.bin: flip bytes in the middle of its stored blob (its first chunk's
+  // gzip member), after the registry checked the digest at push.
+  const std::filesystem::path stored = StoredBlob(env, image.manifest.layers[1].digest);
+  REQUIRE(std::filesystem::exists(stored));
+  const auto size = std::filesystem::file_size(stored);
+  {
+    std::fstream f(stored, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(size / 3));
+    f.write("TAMPERED-BYTES-TAMPERED-BYTES", 29);
+  }
+  auto pulled = env.Pull(ref);
+  INFO(pulled.output);
+  REQUIRE(pulled.exit_code == 0);
+  auto ok = env.Ctr({"run", "--rm", "--snapshotter", "tide", ref, "esgz-ok"});
+  CHECK(ok.output == "hello from tide\n");
+  auto bad = env.Ctr({"run", "--rm", "--snapshotter", "tide", ref, "esgz-bad", "/bin/sh", "-c",
+                      "/bin/busybox sha256sum /data/random.bin; echo rc=$?"});
+  INFO(bad.output);
+  CHECK(absl::StrContains(bad.output, "rc=1"));
+  CHECK(absl::StrContains(bad.output, "Input/output error"));
+  std::ifstream log(env.tide_log_path());
+  std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  CHECK(absl::StrContains(text, "sha256 does not match the index"));
+}
+
+TEST_CASE("ESTARGZ: without a diff_id to bind its chainID to, an eStargz layer takes the ordinary path",
+          "[pull][estargz]") {
+  PullEnv env;
+  const std::string ref = PushEstargz(env, "busybox-esgz:v1");
+  // containerd's own unpacker passes the toc.digest annotation but no image reference, layer digest
+  // or diff_id: tide cannot check the layer, so containerd downloads and applies it.
+  auto pulled = env.Ctr({"images", "pull", "--plain-http", "--snapshotter", "tide", ref});
+  INFO(pulled.output);
+  REQUIRE(pulled.exit_code == 0);
+  auto run = env.Ctr({"run", "--rm", "--snapshotter", "tide", ref, "esgz-plain"});
+  INFO(run.output);
+  CHECK(run.output == "hello from tide\n");
+  RegistryImage image = FetchRegistryImage(env, ref);
+  auto info = env.Ctr({"snapshots", "--snapshotter", "tide", "info", image.chain_ids.back().str()});
+  INFO(info.output);
+  REQUIRE(info.exit_code == 0);
+  CHECK_FALSE(absl::StrContains(info.output, "containerd.io/snapshot/remote"));
+}
+
+}  // namespace
+}  // namespace tide::testing
