@@ -136,6 +136,7 @@ constexpr std::string_view kKeys[] = {"root",
                                       "startup_readahead",
                                       "max_index_memory",
                                       "keep_mounts_on_restart",
+                                      "lazy_estargz",
                                       "fuse_keeper",
                                       "metrics_address",
                                       "log_level"};
@@ -214,6 +215,7 @@ absl::StatusOr<Config> ParseConfig(std::string_view text, std::string_view sourc
   if (config.max_index_memory < (uint64_t{1} << 20))
     return r.Error("max_index_memory", "must be at least 1 MiB");
   TIDE_RETURN_IF_ERROR(r.Bool("keep_mounts_on_restart", &config.keep_mounts_on_restart));
+  TIDE_RETURN_IF_ERROR(r.Bool("lazy_estargz", &config.lazy_estargz));
   std::string keeper;
   TIDE_RETURN_IF_ERROR(r.String("fuse_keeper", &keeper));
   config.fuse_keeper = keeper;

@@ -19,7 +19,7 @@
 namespace tide::snapshotter {
 namespace {
 
-absl::StatusOr<layer::RemoteLayer> ToRemoteLayer(const Labels& labels) {
+absl::StatusOr<layer::RemoteLayer> ToRemoteLayer(const Labels& labels, bool lazy_estargz) {
   TIDE_ASSIGN_OR_RETURN(RemoteLayerLocation where, LocateRemoteLayer(labels));
   if (where.layer_digest.empty()) {
     return absl::FailedPreconditionError(
@@ -38,6 +38,10 @@ absl::StatusOr<layer::RemoteLayer> ToRemoteLayer(const Labels& labels) {
                                                       where.reference, " has no index annotations"));
   }
   if (!index.ok()) return index.status();
+  if (index->format == format::LayerFormat::kEstargz && !lazy_estargz) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("eStargz layer ", layer.layer_digest.str(), ": lazy_estargz is off"));
+  }
   layer.index = *index;
   return layer;
 }
@@ -62,8 +66,9 @@ absl::StatusOr<Digest> DiffIdOf(const layer::LayerMount& mount, const Labels& la
 class FuseRemoteLayerMounter : public RemoteLayerMounter {
  public:
   FuseRemoteLayerMounter(std::unique_ptr<layer::LayerMountManager> manager, layer::LayerMountOptions defaults,
-                         const std::filesystem::path& profile_dir)
-      : manager_(std::move(manager)),
+                         const std::filesystem::path& profile_dir, bool lazy_estargz)
+      : lazy_estargz_(lazy_estargz),
+        manager_(std::move(manager)),
         defaults_(std::move(defaults)),
         keeper_(std::make_unique<ProfileKeeper>(*manager_, profile_dir)),
         node_cache_(std::make_unique<warm::NodeCache>(
@@ -77,13 +82,13 @@ class FuseRemoteLayerMounter : public RemoteLayerMounter {
   nlohmann::json Status() override { return layer::LayerStatus(*manager_); }
 
   absl::StatusOr<bool> IsRemoteLayer(const Labels& labels) override {
-    auto layer = ToRemoteLayer(labels);
+    auto layer = ToRemoteLayer(labels, lazy_estargz_);
     if (absl::IsNotFound(layer.status())) return false;
     if (!layer.ok()) return layer.status();
     return true;
   }
   absl::StatusOr<Digest> Mount(const Labels& labels, const std::filesystem::path& target) override {
-    TIDE_ASSIGN_OR_RETURN(layer::RemoteLayer layer, ToRemoteLayer(labels));
+    TIDE_ASSIGN_OR_RETURN(layer::RemoteLayer layer, ToRemoteLayer(labels, lazy_estargz_));
     const bool learned = keeper_->Has(layer.layer_digest);
     TIDE_RETURN_IF_ERROR(manager_->Mount(layer, target, OptionsFor(layer, learned)));
     layer::LayerMount* mount = manager_->Find(target);
@@ -108,7 +113,7 @@ class FuseRemoteLayerMounter : public RemoteLayerMounter {
   // A restored mount is a mount like any other: it records when no profile is kept (the
   // container may run for the first time only now) and prefetches the learned chunks otherwise.
   absl::Status Restore(const Labels& labels, const std::filesystem::path& target) override {
-    TIDE_ASSIGN_OR_RETURN(layer::RemoteLayer layer, ToRemoteLayer(labels));
+    TIDE_ASSIGN_OR_RETURN(layer::RemoteLayer layer, ToRemoteLayer(labels, lazy_estargz_));
     keeper_->Forget(target);
     const bool learned = keeper_->Has(layer.layer_digest);
     TIDE_RETURN_IF_ERROR(manager_->Restore(layer, target, OptionsFor(layer, learned)));
@@ -130,6 +135,7 @@ class FuseRemoteLayerMounter : public RemoteLayerMounter {
     return options;
   }
 
+  const bool lazy_estargz_;
   std::unique_ptr<layer::LayerMountManager> manager_;
   layer::LayerMountOptions defaults_;
   std::unique_ptr<ProfileKeeper> keeper_;  // declared after manager_: goes first
@@ -174,8 +180,8 @@ absl::StatusOr<std::unique_ptr<RemoteLayerMounter>> MakeRemoteLayerMounter(const
   }
   TIDE_ASSIGN_OR_RETURN(std::unique_ptr<layer::LayerMountManager> manager,
                         layer::LayerMountManager::Create(options));
-  return std::unique_ptr<RemoteLayerMounter>(
-      new FuseRemoteLayerMounter(std::move(manager), options.defaults, root.root() / "profiles"));
+  return std::unique_ptr<RemoteLayerMounter>(new FuseRemoteLayerMounter(
+      std::move(manager), options.defaults, root.root() / "profiles", config.lazy_estargz));
 }
 
 }  // namespace tide::snapshotter

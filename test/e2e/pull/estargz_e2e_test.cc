@@ -167,5 +167,19 @@ TEST_CASE("ESTARGZ: without a diff_id to bind its chainID to, an eStargz layer t
   CHECK_FALSE(absl::StrContains(info.output, "containerd.io/snapshot/remote"));
 }
 
+TEST_CASE("ESTARGZ: with lazy_estargz = false, tidectl pull applies eStargz layers the ordinary way",
+          "[pull][estargz]") {
+  PullEnvOptions options;
+  options.tide_config = "lazy_estargz = false\n";
+  PullEnv env(options);
+  const std::string ref = PushEstargz(env, "busybox-esgz:v1");
+  auto pulled = env.Pull(ref);
+  INFO(pulled.output);
+  REQUIRE(pulled.exit_code == 0);
+  CHECK(absl::StrContains(pulled.output, "(0 lazy, 3 applied, 0 present)"));
+  auto run = env.Ctr({"run", "--rm", "--snapshotter", "tide", ref, "esgz-off"});
+  CHECK(run.output == "hello from tide\n");
+}
+
 }  // namespace
 }  // namespace tide::testing
