@@ -87,4 +87,55 @@ absl::StatusOr<std::string> InflateGzipMember(std::string_view in, size_t max_si
   return out;
 }
 
+struct GzipStreamInflater::State {
+  z_stream stream{};
+  bool ready = false;
+  bool in_member = false;  // a member has started and not ended
+  std::string buffer = std::string(256 << 10, '\0');
+};
+
+GzipStreamInflater::GzipStreamInflater() : state_(std::make_unique<State>()) {
+  state_->ready = inflateInit2(&state_->stream, kGzipOnly) == Z_OK;
+}
+
+GzipStreamInflater::~GzipStreamInflater() {
+  if (state_->ready) inflateEnd(&state_->stream);
+}
+
+absl::Status GzipStreamInflater::Feed(std::string_view in, const std::function<void(std::string_view)>& out) {
+  if (!state_->ready) return absl::InternalError("zlib: cannot start inflate");
+  z_stream& z = state_->stream;
+  while (!in.empty()) {
+    const uInt take = static_cast<uInt>(std::min<size_t>(in.size(), UINT_MAX));
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+    z.avail_in = take;
+    z.next_out = reinterpret_cast<Bytef*>(state_->buffer.data());
+    z.avail_out = static_cast<uInt>(state_->buffer.size());
+    state_->in_member = true;
+    int rc = inflate(&z, Z_NO_FLUSH);
+    const size_t produced = state_->buffer.size() - z.avail_out;
+    if (produced > 0) out(std::string_view(state_->buffer.data(), produced));
+    in.remove_prefix(take - z.avail_in);
+    if (rc == Z_STREAM_END) {
+      // The next member, if any, starts right after this one.
+      state_->in_member = false;
+      if (inflateReset(&z) != Z_OK) return absl::InternalError("zlib: cannot reset inflate");
+      continue;
+    }
+    if (rc == Z_BUF_ERROR) {
+      if (z.avail_in == 0) break;
+      if (produced == 0) return absl::DataLossError("gzip: inflate makes no progress");
+      continue;
+    }
+    if (rc != Z_OK)
+      return absl::DataLossError(absl::StrCat("gzip: ", z.msg != nullptr ? z.msg : "corrupt deflate data"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status GzipStreamInflater::Finish() const {
+  if (state_->in_member) return absl::DataLossError("gzip stream ends inside a member");
+  return absl::OkStatus();
+}
+
 }  // namespace tide::format

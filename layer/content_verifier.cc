@@ -1,9 +1,11 @@
 #include "layer/content_verifier.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/sha256.h"
+#include "format/gzip_inflate.h"
 #include "format/layer_writer.h"
 
 namespace tide::layer {
@@ -37,6 +39,31 @@ absl::Status VerifyLayerTar(const format::LayerIndex& index, fetch::ChunkFetcher
   if (got == index.diff_id()) return absl::OkStatus();
   return absl::DataLossError(
       absl::StrCat("layer tar hashes to ", got.str(), ", but its index commits to ", index.diff_id().str()));
+}
+
+absl::Status VerifyGzipLayer(fetch::BlobSource& blob, uint64_t blob_size, const Digest& diff_id,
+                             const std::atomic<bool>& stop) {
+  if (diff_id.empty()) return absl::FailedPreconditionError("no diff_id to verify against");
+  constexpr uint64_t kPiece = 4 << 20;
+  format::GzipStreamInflater inflater;
+  Sha256 tar;
+  for (uint64_t offset = 0; offset < blob_size; offset += kPiece) {
+    if (stop.load(std::memory_order_relaxed)) return absl::CancelledError("unmounted");
+    absl::StatusOr<std::string> piece = blob.ReadAt(offset, std::min(kPiece, blob_size - offset));
+    if (!piece.ok())
+      return absl::FailedPreconditionError(absl::StrCat("reading the blob: ", piece.status().message()));
+    absl::Status fed =
+        inflater.Feed(*piece, [&tar](std::string_view out) { tar.Update(out.data(), out.size()); });
+    if (!fed.ok()) return absl::DataLossError(absl::StrCat("layer blob at ", offset, ": ", fed.message()));
+  }
+  absl::Status ended = inflater.Finish();
+  if (!ended.ok()) return ended;
+  const Digest got = Digest::FromSha256(tar.Finish());
+  if (got != diff_id) {
+    return absl::DataLossError(
+        absl::StrCat("layer tar hashes to ", got.str(), ", not to the diff_id ", diff_id.str()));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace tide::layer

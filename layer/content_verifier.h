@@ -4,6 +4,8 @@
 #include <atomic>
 
 #include "absl/status/status.h"
+#include "common/digest.h"
+#include "fetch/blob_source.h"
 #include "fetch/chunk_fetcher.h"
 #include "format/layer_index.h"
 
@@ -18,6 +20,13 @@ namespace tide::layer {
 //   Cancelled: `stop` was set.
 absl::Status VerifyLayerTar(const format::LayerIndex& index, fetch::ChunkFetcher& fetcher,
                             const std::atomic<bool>& stop);
+
+// For layers whose chunks hold file contents only (eStargz): reads the whole blob from `blob` and
+// hashes what its gzip members inflate to, which is the layer tar, against `diff_id`. Costs a second
+// download of the blob. Same results as VerifyLayerTar; FailedPrecondition also when `diff_id` is
+// empty or the blob cannot be read.
+absl::Status VerifyGzipLayer(fetch::BlobSource& blob, uint64_t blob_size, const Digest& diff_id,
+                             const std::atomic<bool>& stop);
 
 }  // namespace tide::layer
 

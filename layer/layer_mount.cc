@@ -134,6 +134,9 @@ absl::StatusOr<std::unique_ptr<LayerMount>> LayerMount::Create(
   std::unique_ptr<LayerMount> m(new LayerMount());
   m->name_ = std::move(layer_name);
   m->index_ = std::move(index);
+  m->blob_ = blob;
+  m->diff_id_ = m->index_->diff_id().empty() ? options.diff_id : m->index_->diff_id();
+  m->blob_size_ = options.blob_size;
   const format::LayerIndex* idx = m->index_.get();
   fetch::ChunkDecoder decoder = IndexChunkDecoder(m->index_);
   std::span<const uint32_t> startup = idx->startup_chunks();
@@ -185,9 +188,13 @@ void LayerMount::VerifyWhenFetched() {
   while (!prefetcher_->WaitDone(std::chrono::milliseconds(200))) {
     if (stopping_.load(std::memory_order_relaxed)) return;
   }
-  absl::Status verified = VerifyLayerTar(*index_, *fetcher_, stopping_);
+  // A tide layer's chunks tile its tar; other formats' chunks hold file contents only, so their tar
+  // is read from the blob again.
+  absl::Status verified = index_->format() == format::LayerFormat::kTide
+                              ? VerifyLayerTar(*index_, *fetcher_, stopping_)
+                              : VerifyGzipLayer(*blob_, blob_size_, diff_id_, stopping_);
   if (verified.ok()) {
-    log::Info("layer verified against its diff_id", {{"layer", name_}, {"diff_id", index_->diff_id().str()}});
+    log::Info("layer verified against its diff_id", {{"layer", name_}, {"diff_id", diff_id_.str()}});
     return;
   }
   if (!absl::IsDataLoss(verified)) {

@@ -60,6 +60,10 @@ struct LayerMountOptions {
   fuse::KernelCacheOptions kernel;
   fuse::FuseMountOptions fuse;
   fuse::IdShift ids;  // owners as served (optimize's user namespace); default: as in the layer
+  // For formats whose index names no diff_id (eStargz): the one the layer's chainID was computed
+  // from, and the blob's size, so that with prefetch = "all" the whole layer can be checked.
+  Digest diff_id;
+  uint64_t blob_size = 0;
 };
 
 // Loads and verifies a layer's index. Verified index frames are kept in the chunk cache (keyed by
@@ -109,6 +113,9 @@ class LayerMount {
   std::string name_;
   std::chrono::steady_clock::time_point mounted_at_ = std::chrono::steady_clock::now();
   std::shared_ptr<const format::LayerIndex> index_;
+  std::shared_ptr<fetch::BlobSource> blob_;
+  Digest diff_id_;  // what the whole layer must hash to; the index's own, else the options'
+  uint64_t blob_size_ = 0;
   std::shared_ptr<fetch::ChunkFetcher> fetcher_;
   std::shared_ptr<AccessRecorder> recorder_;
   std::unique_ptr<fuse::LayerFs> fs_;

@@ -146,6 +146,7 @@ absl::Status LayerMountManager::MountBlobOn(const std::string& name, std::shared
                         LoadLayerIndex(*blob, index, cache_.get(), options_.index_limits));
   LayerMountOptions with_keepers = options;
   with_keepers.fuse.keepers = keepers_.get();
+  if (with_keepers.blob_size == 0) with_keepers.blob_size = index.blob_size;
   if (with_keepers.read_ahead_workers == nullptr) with_keepers.read_ahead_workers = read_ahead_;
   if (with_keepers.loader_walkers == nullptr) with_keepers.loader_walkers = loader_walkers_;
   TIDE_ASSIGN_OR_RETURN(std::unique_ptr<LayerMount> mount,

@@ -90,7 +90,7 @@ class FuseRemoteLayerMounter : public RemoteLayerMounter {
   absl::StatusOr<Digest> Mount(const Labels& labels, const std::filesystem::path& target) override {
     TIDE_ASSIGN_OR_RETURN(layer::RemoteLayer layer, ToRemoteLayer(labels, lazy_estargz_));
     const bool learned = keeper_->Has(layer.layer_digest);
-    TIDE_RETURN_IF_ERROR(manager_->Mount(layer, target, OptionsFor(layer, learned)));
+    TIDE_RETURN_IF_ERROR(manager_->Mount(layer, target, OptionsFor(layer, learned, labels)));
     layer::LayerMount* mount = manager_->Find(target);
     absl::StatusOr<Digest> diff_id =
         mount != nullptr ? DiffIdOf(*mount, labels) : absl::NotFoundError("not mounted");
@@ -116,14 +116,18 @@ class FuseRemoteLayerMounter : public RemoteLayerMounter {
     TIDE_ASSIGN_OR_RETURN(layer::RemoteLayer layer, ToRemoteLayer(labels, lazy_estargz_));
     keeper_->Forget(target);
     const bool learned = keeper_->Has(layer.layer_digest);
-    TIDE_RETURN_IF_ERROR(manager_->Restore(layer, target, OptionsFor(layer, learned)));
+    TIDE_RETURN_IF_ERROR(manager_->Restore(layer, target, OptionsFor(layer, learned, labels)));
     if (!learned) keeper_->Watch(target, layer.layer_digest);
     return absl::OkStatus();
   }
 
  private:
-  layer::LayerMountOptions OptionsFor(const layer::RemoteLayer& layer, bool learned) {
+  layer::LayerMountOptions OptionsFor(const layer::RemoteLayer& layer, bool learned, const Labels& labels) {
     layer::LayerMountOptions options = defaults_;
+    if (auto it = labels.find(kTideDiffIdLabel); it != labels.end()) {
+      absl::StatusOr<Digest> diff_id = Digest::Parse(it->second);
+      if (diff_id.ok()) options.diff_id = *diff_id;
+    }
     options.record_access = !learned;
     if (learned) {
       ProfileKeeper* keeper = keeper_.get();

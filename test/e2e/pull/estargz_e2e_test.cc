@@ -1,8 +1,11 @@
 // eStargz images, as stargz-snapshotter's `ctr-remote images convert --estargz` writes them, pulled
 // lazily through real containerd, docker-registry and tide-snapshotter's FUSE mounts.
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <memory>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -21,7 +24,7 @@ namespace {
 std::string PushEstargz(PullEnv& env, const std::string& esgz_tag) {
   env.PushPlain("busybox-src:v1");
   const std::string src = env.Ref("busybox-src:v1");
-  const std::string dst = env.Ref(esgz_tag);
+  std::string dst = env.Ref(esgz_tag);
   auto fetched = env.Ctr({"content", "fetch", "--plain-http", src});
   INFO(fetched.output);
   REQUIRE(fetched.exit_code == 0);
@@ -55,6 +58,24 @@ std::string WithImpliedDirMtime(const std::string& listing, const std::string& p
     absl::StrAppend(&out, absl::StrJoin(fields, "|"), "\n");
   }
   return out;
+}
+
+std::unique_ptr<PullEnv> EnvWithConfig(const std::string& tide_config) {
+  PullEnvOptions options;
+  options.tide_config = tide_config;
+  return std::make_unique<PullEnv>(options);
+}
+
+// Waits up to 30 s for `count` lines of tide-snapshotter's log that contain `text`.
+bool WaitForLog(PullEnv& env, const std::string& text, int count) {
+  for (int i = 0; i < 300; ++i) {
+    const std::string log = ReadFile(env.tide_log_path());
+    int seen = 0;
+    for (size_t pos = log.find(text); pos != std::string::npos; pos = log.find(text, pos + 1)) ++seen;
+    if (seen >= count) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
 }
 
 // The registry's stored copy of a blob.
@@ -169,9 +190,8 @@ TEST_CASE("ESTARGZ: without a diff_id to bind its chainID to, an eStargz layer t
 
 TEST_CASE("ESTARGZ: with lazy_estargz = false, tidectl pull applies eStargz layers the ordinary way",
           "[pull][estargz]") {
-  PullEnvOptions options;
-  options.tide_config = "lazy_estargz = false\n";
-  PullEnv env(options);
+  std::unique_ptr<PullEnv> node = EnvWithConfig("lazy_estargz = false\n");
+  PullEnv& env = *node;
   const std::string ref = PushEstargz(env, "busybox-esgz:v1");
   auto pulled = env.Pull(ref);
   INFO(pulled.output);
@@ -179,6 +199,56 @@ TEST_CASE("ESTARGZ: with lazy_estargz = false, tidectl pull applies eStargz laye
   CHECK(absl::StrContains(pulled.output, "(0 lazy, 3 applied, 0 present)"));
   auto run = env.Ctr({"run", "--rm", "--snapshotter", "tide", ref, "esgz-off"});
   CHECK(run.output == "hello from tide\n");
+}
+
+TEST_CASE("ESTARGZ: an eStargz image claiming another image's chainIDs is poisoned once fully fetched",
+          "[pull][estargz][security]") {
+  std::unique_ptr<PullEnv> node = EnvWithConfig("prefetch = \"all\"\n");
+  PullEnv& env = *node;
+  const std::string esgz = PushEstargz(env, "busybox-esgz:v1");
+  // The hostile image: the eStargz layers, unchanged, under a config that claims the plain image's
+  // diff_ids (so its chainIDs). Nothing in an eStargz TOC contradicts that claim.
+  RegistryImage plain = FetchRegistryImage(env, env.Ref("busybox-src:v1"));
+  const std::filesystem::path layout = env.dir() / "hostile";
+  auto copied = RunCommand(
+      {"skopeo", "copy", "--src-tls-verify=false", "docker://" + esgz, "oci:" + layout.string() + ":v1"});
+  INFO(copied.output);
+  REQUIRE(copied.exit_code == 0);
+  const std::string tool =
+      std::string(std::getenv("TIDE_SOURCE_DIR")) + "/test/support/images/oci_layout_tool.py";
+  for (size_t i = 0; i < plain.diff_ids.size(); ++i) {
+    auto claimed = RunCommand({"python3", tool, "claim-diff-id", "--out", layout.string(), "--tag", "v1",
+                               "--layer", std::to_string(i), "--diff-id", plain.diff_ids[i].str()});
+    INFO(claimed.output);
+    REQUIRE(claimed.exit_code == 0);
+  }
+  const std::string hostile = env.Ref("hostile:v1");
+  auto pushed = RunCommand(
+      {"skopeo", "copy", "--dest-tls-verify=false", "oci:" + layout.string() + ":v1", "docker://" + hostile});
+  INFO(pushed.output);
+  REQUIRE(pushed.exit_code == 0);
+  REQUIRE(FetchRegistryImage(env, hostile).chain_ids == plain.chain_ids);
+
+  // The honest eStargz image, fetched whole, verifies against its own diff_ids.
+  auto honest = env.Pull(esgz);
+  INFO(honest.output);
+  REQUIRE(honest.exit_code == 0);
+  CHECK(WaitForLog(env, "layer verified against its diff_id", 3));
+  CHECK(env.Ctr({"run", "--rm", "--snapshotter", "tide", esgz, "esgz-honest"}).output == "hello from tide\n");
+
+  // The chainID check passes (the claim is consistent), so the layers mount lazily...
+  auto pulled = env.Pull(hostile);
+  INFO(pulled.output);
+  REQUIRE(pulled.exit_code == 0);
+  CHECK(absl::StrContains(pulled.output, "(3 lazy, 0 applied, 0 present)"));
+  // ...and once prefetch has fetched them whole, each one's tar is hashed and found to lie.
+  REQUIRE(WaitForLog(env, "layer poisoned", 1));
+  const std::string log = ReadFile(env.tide_log_path());
+  CHECK(absl::StrContains(log, "not to the diff_id"));
+  auto run = env.Ctr({"run", "--rm", "--snapshotter", "tide", hostile, "esgz-hostile", "/bin/sh", "-c",
+                      "/bin/busybox cat /data/hello.txt; echo rc=$?"});
+  INFO(run.output);
+  CHECK_FALSE(absl::StrContains(run.output, "hello from tide"));
 }
 
 }  // namespace

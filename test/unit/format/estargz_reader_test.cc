@@ -202,5 +202,32 @@ TEST_CASE("a cut or corrupt eStargz TOC member is an error") {
       EstargzTocJson(testing::GzipMember(std::string(1 << 20, '\0')), small).status()));
 }
 
+TEST_CASE("a whole eStargz blob inflates, member after member, to its layer tar") {
+  SyntheticEstargz w = Sample();
+  std::string blob = w.Finish();
+  for (size_t piece : {size_t{1}, size_t{7}, size_t{4096}, blob.size()}) {
+    GzipStreamInflater inflater;
+    std::string tar;
+    for (size_t at = 0; at < blob.size(); at += piece) {
+      REQUIRE(
+          inflater.Feed(std::string_view(blob).substr(at, piece), [&](std::string_view out) { tar += out; })
+              .ok());
+    }
+    CHECK(inflater.Finish().ok());
+    // Headers, contents and the TOC entry, back to back; the footer adds nothing.
+    CHECK(tar.size() % 512 == 0);
+    CHECK(tar.find(Pattern(3500)) != std::string::npos);
+    CHECK(tar.find(w.toc_json()) != std::string::npos);
+  }
+  GzipStreamInflater cut;
+  REQUIRE(cut.Feed(std::string_view(blob).substr(0, blob.size() - 60), [](std::string_view) {}).ok());
+  CHECK(absl::IsDataLoss(cut.Finish()));
+  std::string bad = blob;
+  bad[20] ^= 0x7f;
+  GzipStreamInflater corrupt;
+  absl::Status fed = corrupt.Feed(bad, [](std::string_view) {});
+  CHECK((!fed.ok() || !corrupt.Finish().ok()));
+}
+
 }  // namespace
 }  // namespace tide::format
