@@ -4,9 +4,12 @@
 #include <limits>
 #include <memory>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/status_macros.h"
+#include "layer/config_diff_id.h"
 #include "layer/layer_metrics.h"
 #include "layer/layer_mount_manager.h"
 #include "layer/layer_status.h"
@@ -46,21 +49,6 @@ absl::StatusOr<layer::RemoteLayer> ToRemoteLayer(const Labels& labels, bool lazy
   return layer;
 }
 
-// What the snapshotter binds the layer's chainID to: the diff_id a tide index commits to, or for a
-// format whose TOC names none (eStargz) the one the client derived the chainID from.
-absl::StatusOr<Digest> DiffIdOf(const layer::LayerMount& mount, const Labels& labels) {
-  if (!mount.index().diff_id().empty()) return mount.index().diff_id();
-  if (mount.index().format() == format::LayerFormat::kTide)
-    return absl::FailedPreconditionError("index commits to no diff_id");
-  auto it = labels.find(kTideDiffIdLabel);
-  if (it == labels.end()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(std::string(format::LayerFormatName(mount.index().format())), " layer without a ",
-                     kTideDiffIdLabel, " label"));
-  }
-  return Digest::Parse(it->second);
-}
-
 // Layers without a startup set are prefetched from the profile learned on an earlier run on this
 // node (<root>/profiles); the first run of a layer records one (docs/profiles.md).
 class FuseRemoteLayerMounter : public RemoteLayerMounter {
@@ -90,17 +78,20 @@ class FuseRemoteLayerMounter : public RemoteLayerMounter {
   absl::StatusOr<Digest> Mount(const Labels& labels, const std::filesystem::path& target) override {
     TIDE_ASSIGN_OR_RETURN(layer::RemoteLayer layer, ToRemoteLayer(labels, lazy_estargz_));
     const bool learned = keeper_->Has(layer.layer_digest);
-    TIDE_RETURN_IF_ERROR(manager_->Mount(layer, target, OptionsFor(layer, learned, labels)));
+    TIDE_ASSIGN_OR_RETURN(layer::LayerMountOptions options, OptionsFor(layer, learned, labels));
+    TIDE_RETURN_IF_ERROR(manager_->Mount(layer, target, options));
     layer::LayerMount* mount = manager_->Find(target);
-    absl::StatusOr<Digest> diff_id =
-        mount != nullptr ? DiffIdOf(*mount, labels) : absl::NotFoundError("not mounted");
-    if (!diff_id.ok()) {
+    // What the snapshotter binds the chainID to: the diff_id a tide index commits to, else (eStargz)
+    // the one the chainID was computed from.
+    Digest diff_id = mount == nullptr ? Digest() : mount->index().diff_id();
+    if (diff_id.empty()) diff_id = options.diff_id;
+    if (diff_id.empty()) {
       manager_->Unmount(target).IgnoreError();
       return absl::FailedPreconditionError(
-          absl::StrCat("layer ", layer.layer_digest.str(), ": ", diff_id.status().message()));
+          absl::StrCat("index of layer ", layer.layer_digest.str(), " commits to no diff_id"));
     }
     if (!learned) keeper_->Watch(target, layer.layer_digest);
-    return *diff_id;
+    return diff_id;
   }
   bool Poisoned(const std::filesystem::path& target) override {
     layer::LayerMount* mount = manager_->Find(target);
@@ -116,17 +107,18 @@ class FuseRemoteLayerMounter : public RemoteLayerMounter {
     TIDE_ASSIGN_OR_RETURN(layer::RemoteLayer layer, ToRemoteLayer(labels, lazy_estargz_));
     keeper_->Forget(target);
     const bool learned = keeper_->Has(layer.layer_digest);
-    TIDE_RETURN_IF_ERROR(manager_->Restore(layer, target, OptionsFor(layer, learned, labels)));
+    TIDE_ASSIGN_OR_RETURN(layer::LayerMountOptions options, OptionsFor(layer, learned, labels));
+    TIDE_RETURN_IF_ERROR(manager_->Restore(layer, target, options));
     if (!learned) keeper_->Watch(target, layer.layer_digest);
     return absl::OkStatus();
   }
 
  private:
-  layer::LayerMountOptions OptionsFor(const layer::RemoteLayer& layer, bool learned, const Labels& labels) {
+  absl::StatusOr<layer::LayerMountOptions> OptionsFor(const layer::RemoteLayer& layer, bool learned,
+                                                      const Labels& labels) {
     layer::LayerMountOptions options = defaults_;
-    if (auto it = labels.find(kTideDiffIdLabel); it != labels.end()) {
-      absl::StatusOr<Digest> diff_id = Digest::Parse(it->second);
-      if (diff_id.ok()) options.diff_id = *diff_id;
+    if (layer.index.format != format::LayerFormat::kTide) {
+      TIDE_ASSIGN_OR_RETURN(options.diff_id, ClaimedDiffId(layer, labels));
     }
     options.record_access = !learned;
     if (learned) {
@@ -139,7 +131,38 @@ class FuseRemoteLayerMounter : public RemoteLayerMounter {
     return options;
   }
 
+  // For a layer whose index names no diff_id: the one the client computed the chainID from. tidectl
+  // pull says it in a label; under CRI it is read from the image config the cri labels lead to.
+  absl::StatusOr<Digest> ClaimedDiffId(const layer::RemoteLayer& layer, const Labels& labels) {
+    if (auto it = labels.find(kTideDiffIdLabel); it != labels.end()) return Digest::Parse(it->second);
+    auto manifest = labels.find(kCriManifestDigestLabel);
+    if (manifest == labels.end()) {
+      return absl::FailedPreconditionError(absl::StrCat("layer names no diff_id and has neither a ",
+                                                        kTideDiffIdLabel, " nor a ", kCriManifestDigestLabel,
+                                                        " label"));
+    }
+    const std::string key = absl::StrCat(manifest->second, " ", layer.layer_digest.str());
+    {
+      absl::MutexLock lock(&diff_ids_mu_);
+      if (auto it = diff_ids_.find(key); it != diff_ids_.end()) return it->second;
+    }
+    TIDE_ASSIGN_OR_RETURN(Digest manifest_digest, Digest::Parse(manifest->second));
+    TIDE_ASSIGN_OR_RETURN(registry::Reference repo, registry::Reference::Parse(layer.reference));
+    absl::StatusOr<Digest> diff_id =
+        layer::DiffIdFromConfig(manager_->registry(), repo, manifest_digest, layer.layer_digest);
+    if (!diff_id.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat("diff_id from the image config of ", layer.reference,
+                                                        ": ", diff_id.status().message()));
+    }
+    absl::MutexLock lock(&diff_ids_mu_);
+    if (diff_ids_.size() > 4096) diff_ids_.clear();
+    diff_ids_[key] = *diff_id;
+    return diff_id;
+  }
+
   const bool lazy_estargz_;
+  absl::Mutex diff_ids_mu_;
+  absl::flat_hash_map<std::string, Digest> diff_ids_ ABSL_GUARDED_BY(diff_ids_mu_);  // "manifest layer"
   std::unique_ptr<layer::LayerMountManager> manager_;
   layer::LayerMountOptions defaults_;
   std::unique_ptr<ProfileKeeper> keeper_;  // declared after manager_: goes first

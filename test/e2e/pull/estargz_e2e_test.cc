@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "test/e2e/pull/cri_client.h"
 #include "test/e2e/pull/pull_checks.h"
 #include "test/e2e/pull/pull_env.h"
 #include "test/support/rootfs_listing.h"
@@ -249,6 +250,21 @@ TEST_CASE("ESTARGZ: an eStargz image claiming another image's chainIDs is poison
                       "/bin/busybox cat /data/hello.txt; echo rc=$?"});
   INFO(run.output);
   CHECK_FALSE(absl::StrContains(run.output, "hello from tide"));
+}
+
+TEST_CASE("ESTARGZ: a CRI pull (Kubernetes) takes eStargz layers lazily, bound to the config's diff_ids",
+          "[pull][estargz][cri]") {
+  PullEnvOptions options;
+  options.enable_cri = true;
+  PullEnv env(options);
+  const std::string ref = PushEstargz(env, "busybox-esgz:v1");
+  RegistryImage image = FetchRegistryImage(env, ref);
+  const int64_t before = env.RegistryBlobBytes();
+  auto cri = CriImageClient::Connect(env.containerd().address());
+  REQUIRE(cri.ok());
+  REQUIRE((*cri)->PullImage(ref).ok());
+  CHECK(env.RegistryBlobBytes() - before < LayerBytes(env, ref) / 2);
+  CheckRemoteSnapshots(env, image, "k8s.io");
 }
 
 }  // namespace

@@ -103,6 +103,15 @@ void CheckImageContent(PullEnv& env, const std::string& ref, const std::string& 
   CHECK(top.ok());
 }
 
+void CheckRemoteSnapshots(PullEnv& env, const RegistryImage& image, const std::string& ns) {
+  auto client = Containerd(env, ns);
+  for (size_t i = 0; i < image.chain_ids.size(); ++i) {
+    auto snapshot = client->StatSnapshot("tide", image.chain_ids[i].str());
+    REQUIRE(snapshot.ok());
+    CHECK(snapshot->labels().contains("containerd.io/snapshot/remote"));
+  }
+}
+
 int CountUncompressedLabels(PullEnv& env, const std::string& ref, const std::string& ns) {
   RegistryImage image = FetchRegistryImage(env, ref);
   auto containerd = Containerd(env, ns);

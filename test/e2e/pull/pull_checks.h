@@ -33,6 +33,8 @@ int64_t LayerBytes(PullEnv& env, const std::string& ref);
 // checks). Namespace defaults to ctr's.
 void CheckImageContent(PullEnv& env, const std::string& ref, const std::string& snapshotter,
                        const std::string& ns = "default");
+// Every layer of `image` is a remote (lazy) tide snapshot in namespace `ns`, found by its chainID.
+void CheckRemoteSnapshots(PullEnv& env, const RegistryImage& image, const std::string& ns);
 // Layers whose blob is in the content store labelled containerd.io/uncompressed=<DiffID>.
 int CountUncompressedLabels(PullEnv& env, const std::string& ref, const std::string& ns = "default");
 void CheckUncompressedLabels(PullEnv& env, const std::string& ref, int expected_layers);
