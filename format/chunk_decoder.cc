@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/sha256.h"
 #include "format/gzip_inflate.h"
+#include "format/zstd_stream.h"
 
 namespace tide::format {
 namespace {
@@ -58,22 +59,27 @@ absl::StatusOr<std::string> DecodeChunk(std::string_view compressed, const Chunk
 
 namespace {
 
-absl::Status DecodeGzipChunk(std::string_view compressed, const ChunkInfo& chunk, std::string* out) {
+// The first bytes of a gzip member (eStargz) or zstd frame (zstd:chunked): what follows the chunk in
+// its member or frame (tar padding, the next headers) is not looked at.
+absl::Status DecodePrefixChunk(std::string_view compressed, const ChunkInfo& chunk, LayerFormat format,
+                               std::string* out) {
   if (compressed.size() != chunk.compressed_size) {
     return absl::InvalidArgumentError(absl::StrCat("chunk at blob offset ", chunk.compressed_offset, ": got ",
                                                    compressed.size(), " compressed bytes, expected ",
                                                    chunk.compressed_size));
   }
   out->resize(chunk.uncompressed_size);
-  absl::StatusOr<size_t> n = InflateGzipPrefix(compressed, std::span<char>(out->data(), out->size()));
+  const std::span<char> into(out->data(), out->size());
+  absl::StatusOr<size_t> n = format == LayerFormat::kEstargz ? InflateGzipPrefix(compressed, into)
+                                                             : DecompressZstdPrefix(compressed, into);
   if (!n.ok()) {
     return absl::DataLossError(
         absl::StrCat("chunk at blob offset ", chunk.compressed_offset, ": ", n.status().message()));
   }
   if (*n != chunk.uncompressed_size) {
     return absl::DataLossError(absl::StrCat("chunk at blob offset ", chunk.compressed_offset,
-                                            ": gzip member ends after ", *n, " of ", chunk.uncompressed_size,
-                                            " bytes"));
+                                            ": compressed data ends after ", *n, " of ",
+                                            chunk.uncompressed_size, " bytes"));
   }
   if (Sha256Of(*out) != chunk.sha256) {
     return absl::DataLossError(
@@ -86,7 +92,7 @@ absl::Status DecodeGzipChunk(std::string_view compressed, const ChunkInfo& chunk
 
 absl::Status DecodeChunk(std::string_view compressed, const ChunkInfo& chunk, LayerFormat format,
                          std::string* out) {
-  if (format == LayerFormat::kEstargz) return DecodeGzipChunk(compressed, chunk, out);
+  if (format != LayerFormat::kTide) return DecodePrefixChunk(compressed, chunk, format, out);
   return DecodeChunk(compressed, chunk, out);
 }
 

@@ -2,13 +2,10 @@
 #define TIDE_FORMAT_GZIP_INFLATE_H_
 
 #include <cstddef>
-#include <functional>
-#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
 
-#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
 namespace tide::format {
@@ -21,24 +18,6 @@ absl::StatusOr<size_t> InflateGzipPrefix(std::string_view in, std::span<char> ou
 // Inflates one whole gzip member, refusing (ResourceExhausted) one that inflates to more than
 // `max_size` bytes, and a member that is cut short (DataLoss).
 absl::StatusOr<std::string> InflateGzipMember(std::string_view in, size_t max_size);
-
-// Inflates a stream of concatenated gzip members (a whole eStargz blob) fed in pieces of any size.
-class GzipStreamInflater {
- public:
-  GzipStreamInflater();
-  ~GzipStreamInflater();
-  GzipStreamInflater(const GzipStreamInflater&) = delete;
-  GzipStreamInflater& operator=(const GzipStreamInflater&) = delete;
-
-  // Inflates `in`, handing each piece of output to `out`. DataLoss on corrupt data.
-  absl::Status Feed(std::string_view in, const std::function<void(std::string_view)>& out);
-  // DataLoss when the stream ends inside a member.
-  absl::Status Finish() const;
-
- private:
-  struct State;
-  std::unique_ptr<State> state_;
-};
 
 }  // namespace tide::format
 

@@ -15,6 +15,8 @@ std::string_view LayerFormatName(LayerFormat format) {
       return "tide";
     case LayerFormat::kEstargz:
       return "estargz";
+    case LayerFormat::kZstdChunked:
+      return "zstd:chunked";
   }
   return "unknown";
 }

@@ -37,8 +37,9 @@ std::string_view EntryTypeName(EntryType type);
 // The blob layout an index was read from. Every format yields the same entry table and chunk table;
 // they differ in how a chunk's bytes are compressed and in what names the layer's diff_id.
 enum class LayerFormat : uint8_t {
-  kTide = 0,     // one zstd frame per chunk, exactly; the index names the diff_id
-  kEstargz = 1,  // a chunk is the start of a gzip member; no diff_id in the TOC
+  kTide = 0,         // one zstd frame per chunk, exactly; the index names the diff_id
+  kEstargz = 1,      // a chunk is the start of a gzip member; no diff_id in the TOC
+  kZstdChunked = 2,  // a chunk is the start of a zstd frame (stargz-snapshotter's zstd:chunked)
 };
 std::string_view LayerFormatName(LayerFormat format);
 

@@ -1,12 +1,14 @@
 #include "layer/content_verifier.h"
 
 #include <algorithm>
+#include <memory>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/sha256.h"
-#include "format/gzip_inflate.h"
+#include "common/status_macros.h"
 #include "format/layer_writer.h"
+#include "format/stream_decoder.h"
 
 namespace tide::layer {
 
@@ -41,11 +43,13 @@ absl::Status VerifyLayerTar(const format::LayerIndex& index, fetch::ChunkFetcher
       absl::StrCat("layer tar hashes to ", got.str(), ", but its index commits to ", index.diff_id().str()));
 }
 
-absl::Status VerifyGzipLayer(fetch::BlobSource& blob, uint64_t blob_size, const Digest& diff_id,
-                             const std::atomic<bool>& stop) {
+absl::Status VerifyStreamedLayer(fetch::BlobSource& blob, uint64_t blob_size, format::LayerFormat format,
+                                 const Digest& diff_id, const std::atomic<bool>& stop) {
   if (diff_id.empty()) return absl::FailedPreconditionError("no diff_id to verify against");
+  if (blob_size == 0) return absl::FailedPreconditionError("blob size unknown");
+  std::unique_ptr<format::StreamDecoder> decoder = format::NewBlobStreamDecoder(format);
+  if (decoder == nullptr) return absl::FailedPreconditionError("not a streamed layer format");
   constexpr uint64_t kPiece = 4 << 20;
-  format::GzipStreamInflater inflater;
   Sha256 tar;
   for (uint64_t offset = 0; offset < blob_size; offset += kPiece) {
     if (stop.load(std::memory_order_relaxed)) return absl::CancelledError("unmounted");
@@ -53,11 +57,10 @@ absl::Status VerifyGzipLayer(fetch::BlobSource& blob, uint64_t blob_size, const 
     if (!piece.ok())
       return absl::FailedPreconditionError(absl::StrCat("reading the blob: ", piece.status().message()));
     absl::Status fed =
-        inflater.Feed(*piece, [&tar](std::string_view out) { tar.Update(out.data(), out.size()); });
+        decoder->Feed(*piece, [&tar](std::string_view out) { tar.Update(out.data(), out.size()); });
     if (!fed.ok()) return absl::DataLossError(absl::StrCat("layer blob at ", offset, ": ", fed.message()));
   }
-  absl::Status ended = inflater.Finish();
-  if (!ended.ok()) return ended;
+  TIDE_RETURN_IF_ERROR(decoder->Finish());
   const Digest got = Digest::FromSha256(tar.Finish());
   if (got != diff_id) {
     return absl::DataLossError(

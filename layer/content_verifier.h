@@ -21,12 +21,13 @@ namespace tide::layer {
 absl::Status VerifyLayerTar(const format::LayerIndex& index, fetch::ChunkFetcher& fetcher,
                             const std::atomic<bool>& stop);
 
-// For layers whose chunks hold file contents only (eStargz): reads the whole blob from `blob` and
-// hashes what its gzip members inflate to, which is the layer tar, against `diff_id`. Costs a second
-// download of the blob. Same results as VerifyLayerTar; FailedPrecondition also when `diff_id` is
-// empty or the blob cannot be read.
-absl::Status VerifyGzipLayer(fetch::BlobSource& blob, uint64_t blob_size, const Digest& diff_id,
-                             const std::atomic<bool>& stop);
+// For layers whose chunks hold file contents only (eStargz, zstd:chunked): reads the whole blob from
+// `blob` and hashes what it decompresses to (gzip members, or zstd frames without the skippable ones
+// holding the TOC), which is the layer tar, against `diff_id`. Costs a second download of the blob.
+// Same results as VerifyLayerTar; FailedPrecondition also when `diff_id` is empty or the blob cannot
+// be read.
+absl::Status VerifyStreamedLayer(fetch::BlobSource& blob, uint64_t blob_size, format::LayerFormat format,
+                                 const Digest& diff_id, const std::atomic<bool>& stop);
 
 }  // namespace tide::layer
 

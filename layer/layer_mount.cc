@@ -94,7 +94,7 @@ absl::StatusOr<std::shared_ptr<const format::LayerIndex>> LoadLayerIndex(fetch::
     if (where.blob_size == 0) return absl::InvalidArgumentError("an eStargz layer needs its blob size");
     SourceRangeReader reader(blob);
     TIDE_ASSIGN_OR_RETURN(format::LayerIndex index,
-                          format::LoadEstargzIndex(reader, where.blob_size, where.digest, limits));
+                          format::LoadStargzTocLayerIndex(reader, where.blob_size, where.digest, limits));
     return std::make_shared<const format::LayerIndex>(std::move(index));
   }
   if (where.digest.empty()) {
@@ -190,9 +190,10 @@ void LayerMount::VerifyWhenFetched() {
   }
   // A tide layer's chunks tile its tar; other formats' chunks hold file contents only, so their tar
   // is read from the blob again.
-  absl::Status verified = index_->format() == format::LayerFormat::kTide
-                              ? VerifyLayerTar(*index_, *fetcher_, stopping_)
-                              : VerifyGzipLayer(*blob_, blob_size_, diff_id_, stopping_);
+  absl::Status verified =
+      index_->format() == format::LayerFormat::kTide
+          ? VerifyLayerTar(*index_, *fetcher_, stopping_)
+          : VerifyStreamedLayer(*blob_, blob_size_, index_->format(), diff_id_, stopping_);
   if (verified.ok()) {
     log::Info("layer verified against its diff_id", {{"layer", name_}, {"diff_id", diff_id_.str()}});
     return;

@@ -56,7 +56,8 @@ std::string Annotation(const oci::Descriptor& d, std::string_view key) {
   return it == d.annotations.end() ? std::string() : it->second;
 }
 
-// An eStargz layer: its TOC, verified against the annotation, read into the common entry table.
+// An eStargz or zstd:chunked layer: its TOC, verified against the annotation, read into the common entry
+// table.
 absl::Status InspectEstargzLayer(converter::ImageSource& source, const oci::Descriptor& layer, bool entries) {
   auto toc_digest = Digest::Parse(Annotation(layer, format::kEstargzTocDigestAnnotation));
   if (!toc_digest.ok()) {
@@ -64,12 +65,12 @@ absl::Status InspectEstargzLayer(converter::ImageSource& source, const oci::Desc
     return absl::OkStatus();
   }
   TIDE_ASSIGN_OR_RETURN(auto reader, source.OpenLayerRanges(layer));
-  auto index = format::LoadEstargzIndex(*reader, static_cast<uint64_t>(layer.size), *toc_digest);
+  auto index = format::LoadStargzTocLayerIndex(*reader, static_cast<uint64_t>(layer.size), *toc_digest);
   if (!index.ok()) {
-    absl::PrintF("    path: fallback (eStargz TOC: %s)\n", index.status().message());
+    absl::PrintF("    path: fallback (stargz TOC: %s)\n", index.status().message());
     return absl::OkStatus();
   }
-  absl::PrintF("    path: estargz (TOC %s)\n", toc_digest->str());
+  absl::PrintF("    path: %s (TOC %s)\n", Sv(format::LayerFormatName(index->format())), toc_digest->str());
   PrintIndexSummary(stdout, *index, static_cast<uint64_t>(layer.size));
   if (entries) PrintEntries(stdout, *index);
   return absl::OkStatus();

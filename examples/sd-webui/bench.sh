@@ -13,6 +13,9 @@
 # case (and the warm start) N times, cases interleaved, and reports the run with the median time.
 # --cases "c s" runs only some cases (for experiments: prints each run, writes no table); d needs b.
 # Case n (only with --cases): b's image with prefetch = "none", the on-demand baseline for b.
+# Case e (only with --cases): the gzip image converted to eStargz by stargz-snapshotter's ctr-remote
+# (no prioritized files), lazily pulled by tide with prefetch = "all" like b. With prefetch = "all" an
+# eStargz layer is read once more to check it against its diff_id (docs/security.md).
 # Case w (only with --cases): a warmed node. `tidectl warm` fills a fresh node's cache with the
 # optimized image's startup set (timed on its own), then the cold start is timed as in s. Compare it
 # with the warm start of case a (image local): issue 16's target is 1.2x.
@@ -218,9 +221,23 @@ wait_cached() {
 }
 kill_task() { ctr --address "$sock" tasks kill -s SIGKILL "sdw-$1" >/dev/null 2>&1 || true; sleep 0.5; }
 
+estargz_s=
+if [[ " $cases " == *" e "* ]]; then
+  log "converting the gzip image to eStargz with ctr-remote (in a scratch containerd)"
+  t=$(now)
+  start_node econv none
+  ctr --address "$sock" content fetch --plain-http "$registry/sdwebui:gzip" >/dev/null
+  ctr-remote --address "$sock" images convert --estargz --oci "$registry/sdwebui:gzip" "$registry/sdwebui:esgz" >/dev/null
+  ctr --address "$sock" images push --plain-http "$registry/sdwebui:esgz" >/dev/null
+  stop_node
+  estargz_s=$(python3 -c "print(f'{$(now) - $t:.1f}')")
+fi
+
 tide_total=$(image_bytes tide)
 opt_total=$(image_bytes opt)
 gzip_total=$(image_bytes gzip)
+esgz_total=0
+[ -n "$estargz_s" ] && esgz_total=$(image_bytes esgz)
 
 # Each run appends "seconds_to_ready bytes_before_ready whole_image_local_at" to $work/<case>.runs;
 # median_of CASE sets ready_CASE, bytes_CASE and cached_CASE from the run with the median time.
@@ -274,6 +291,7 @@ tide_run() {  # tide_run CASE RUN TAG [PROFILES_DIR] [PREFETCH]: one cold node, 
   cpu_note "$1_ready" "$(python3 -c "print(f'{$(cpu_of "$tide_pid") - $c0:.2f}')")" "$b"
   if [ -n "${TIDE_BENCH_METRICS:-}" ]; then curl -s "http://$metrics_at/metrics" >"$work/$name/metrics.txt" || true; fi
   [ "$3" = opt ] && total=$opt_total
+  [ "$3" = esgz ] && total=$esgz_total
   if [ "${5:-all}" = all ]; then
     c=$(wait_cached "$name" "$total")
     cpu_note "$1_whole" "$(python3 -c "print(f'{$(cpu_of "$tide_pid") - $c0:.2f}')")" $(($(registry_bytes) - B0))
@@ -336,6 +354,7 @@ for run in $(seq 1 "$repeat"); do
   if want d; then tide_run d "$run" tide "$work/b1/tide/profiles"; fi
   # b's image on demand only (prefetch = "none"): what b's background prefetch must not make worse.
   if want n; then tide_run n "$run" tide "" none; fi
+  if want e; then tide_run e "$run" esgz; fi
   if want w; then warmed_run "$run"; fi
 done
 # CPU seconds per GB fetched, per case and phase, summed over the runs.
@@ -361,6 +380,7 @@ if [ "$cases" != "a b c s d" ]; then
   [ -s "$work/warm.runs" ] && echo "warm start (a node, image local): $(tr '\n' ';' <"$work/warm.runs")"
   [ -s "$work/warmtime.runs" ] && echo "tidectl warm took (s): $(tr '\n' ';' <"$work/warmtime.runs")"
   [ -n "$startup_set_line" ] && echo "optimized image's $startup_set_line"
+  [ -n "$estargz_s" ] && echo "ctr-remote eStargz conversion (fetch, convert, push) took $estargz_s s; eStargz $esgz_total B, gzip $gzip_total B, tide $tide_total B"
   cpu_report
   exit 0
 fi

@@ -7,6 +7,8 @@
 #include "format/gzip_inflate.h"
 #include "format/tar_header.h"
 #include "format/tar_path.h"
+#include "format/zstd_chunked/zstd_chunked_footer.h"
+#include "format/zstd_chunked/zstd_chunked_reader.h"
 
 namespace tide::format {
 namespace {
@@ -37,6 +39,13 @@ absl::StatusOr<LayerIndex> LoadEstargzIndex(RangeReader& blob, uint64_t blob_siz
     return absl::InvalidArgumentError("blob too small for an eStargz footer");
   std::string footer;
   TIDE_RETURN_IF_ERROR(blob.ReadAt(blob_size - kEstargzFooterSize, kEstargzFooterSize, &footer));
+  return LoadEstargzIndexFromFooter(blob, blob_size, footer, toc_digest, limits);
+}
+
+absl::StatusOr<LayerIndex> LoadEstargzIndexFromFooter(RangeReader& blob, uint64_t blob_size,
+                                                      std::string_view footer, const Digest& toc_digest,
+                                                      const IndexLimits& limits) {
+  if (toc_digest.empty()) return absl::FailedPreconditionError("eStargz layer has no TOC digest");
   TIDE_ASSIGN_OR_RETURN(uint64_t toc_offset, ParseEstargzFooter(footer, blob_size));
   const uint64_t member_size = blob_size - kEstargzFooterSize - toc_offset;
   if (member_size > kMaxIndexFrameSize) {
@@ -51,6 +60,20 @@ absl::StatusOr<LayerIndex> LoadEstargzIndex(RangeReader& blob, uint64_t blob_siz
                                             ", not to the annotated ", toc_digest.str()));
   }
   return IndexFromStargzToc(json, toc_offset, LayerFormat::kEstargz, limits);
+}
+
+absl::StatusOr<LayerIndex> LoadStargzTocLayerIndex(RangeReader& blob, uint64_t blob_size,
+                                                   const Digest& toc_digest, const IndexLimits& limits) {
+  if (toc_digest.empty()) return absl::FailedPreconditionError("layer has no stargz TOC digest");
+  if (blob_size < kEstargzFooterSize) return absl::InvalidArgumentError("blob too small for a stargz footer");
+  std::string tail;
+  TIDE_RETURN_IF_ERROR(blob.ReadAt(blob_size - kEstargzFooterSize, kEstargzFooterSize, &tail));
+  if (IsZstdChunkedTail(tail)) {
+    return LoadZstdChunkedIndex(blob, blob_size,
+                                std::string_view(tail).substr(kEstargzFooterSize - kZstdChunkedTailSize),
+                                toc_digest, limits);
+  }
+  return LoadEstargzIndexFromFooter(blob, blob_size, tail, toc_digest, limits);
 }
 
 }  // namespace tide::format

@@ -21,6 +21,15 @@ absl::StatusOr<std::string> EstargzTocJson(std::string_view toc_member, const In
 // layer's containerd.io/snapshot/stargz/toc.digest annotation) before anything in it is used.
 absl::StatusOr<LayerIndex> LoadEstargzIndex(RangeReader& blob, uint64_t blob_size, const Digest& toc_digest,
                                             const IndexLimits& limits = {});
+// The same with the blob's last 51 bytes already read.
+absl::StatusOr<LayerIndex> LoadEstargzIndexFromFooter(RangeReader& blob, uint64_t blob_size,
+                                                      std::string_view footer, const Digest& toc_digest,
+                                                      const IndexLimits& limits = {});
+
+// A layer annotated with a stargz toc.digest is eStargz or (stargz-snapshotter's) zstd:chunked;
+// its last bytes tell which. Loads either.
+absl::StatusOr<LayerIndex> LoadStargzTocLayerIndex(RangeReader& blob, uint64_t blob_size,
+                                                   const Digest& toc_digest, const IndexLimits& limits = {});
 
 }  // namespace tide::format
 

@@ -46,8 +46,21 @@ T Field(const Json& e, const char* key, T fallback) {
   return it == e.end() ? fallback : it->get<T>();
 }
 
+// An integer member (0 when left out). Floats are refused: converting one out of range is undefined.
+absl::StatusOr<int64_t> Integer(const Json& e, const char* key) {
+  auto it = e.find(key);
+  if (it == e.end()) return 0;
+  if (it->is_number_unsigned()) {
+    if (it->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
+      return Malformed(absl::StrCat(key, " out of range"));
+    return static_cast<int64_t>(it->get<uint64_t>());
+  }
+  if (!it->is_number_integer()) return Malformed(absl::StrCat(key, " is not an integer"));
+  return it->get<int64_t>();
+}
+
 absl::StatusOr<uint64_t> Unsigned(const Json& e, const char* key) {
-  int64_t v = Field<int64_t>(e, key, 0);
+  TIDE_ASSIGN_OR_RETURN(int64_t v, Integer(e, key));
   if (v < 0) return Malformed(absl::StrCat("negative ", key));
   return static_cast<uint64_t>(v);
 }
@@ -68,7 +81,8 @@ absl::StatusOr<TarEntry> EntryOf(const Json& e, EntryType type,
   t.raw_name = Field<std::string>(e, "name", "");
   if (t.raw_name.empty()) return Malformed("entry without a name");
   t.link_target = Field<std::string>(e, "linkName", "");
-  t.mode = static_cast<uint32_t>(Field<int64_t>(e, "mode", 0) & 07777);
+  TIDE_ASSIGN_OR_RETURN(int64_t mode, Integer(e, "mode"));
+  t.mode = static_cast<uint32_t>(mode & 07777);
   TIDE_ASSIGN_OR_RETURN(uint64_t uid, Unsigned(e, "uid"));
   TIDE_ASSIGN_OR_RETURN(uint64_t gid, Unsigned(e, "gid"));
   TIDE_ASSIGN_OR_RETURN(uint64_t major, Unsigned(e, "devMajor"));
@@ -230,7 +244,8 @@ absl::StatusOr<LayerIndex> IndexFromStargzToc(std::string_view toc_json, uint64_
   if (doc.is_discarded() || !doc.is_object()) return Malformed("not a JSON object");
   // Wrong JSON types in an entry throw; they must not leave this reader.
   try {
-    if (Field<int64_t>(doc, "version", 0) != 1) return Malformed("version is not 1");
+    TIDE_ASSIGN_OR_RETURN(int64_t version, Integer(doc, "version"));
+    if (version != 1) return Malformed("version is not 1");
     const Json& entries = doc.at("entries");
     if (!entries.is_array()) return Malformed("entries is not an array");
     const uint64_t max_entries = limits.max_memory / kIndexEntryCost;

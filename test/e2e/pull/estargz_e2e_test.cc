@@ -22,7 +22,9 @@ namespace {
 // The env's busybox image (3 gzip layers; the third whites out a file of the second), converted to
 // eStargz by ctr-remote in the env's containerd and pushed as `esgz_tag`. containerd forgets both
 // images afterwards, so what follows starts from the registry alone. Returns its reference.
-std::string PushEstargz(PullEnv& env, const std::string& esgz_tag) {
+// `format_flag`: --estargz, or --zstdchunked for stargz-snapshotter's zstd:chunked.
+std::string PushEstargz(PullEnv& env, const std::string& esgz_tag,
+                        const std::string& format_flag = "--estargz") {
   env.PushPlain("busybox-src:v1");
   const std::string src = env.Ref("busybox-src:v1");
   std::string dst = env.Ref(esgz_tag);
@@ -30,7 +32,7 @@ std::string PushEstargz(PullEnv& env, const std::string& esgz_tag) {
   INFO(fetched.output);
   REQUIRE(fetched.exit_code == 0);
   auto converted = RunCommand({"ctr-remote", "--address", env.containerd().address(), "images", "convert",
-                               "--estargz", "--oci", src, dst});
+                               format_flag, "--oci", src, dst});
   INFO(converted.output);
   REQUIRE(converted.exit_code == 0);
   auto pushed = env.Ctr({"images", "push", "--plain-http", dst});
@@ -85,10 +87,9 @@ std::filesystem::path StoredBlob(PullEnv& env, const Digest& digest) {
   return env.registry().dir() / "data/docker/registry/v2/blobs/sha256" / hex.substr(0, 2) / hex / "data";
 }
 
-TEST_CASE("ESTARGZ: ctr-remote's eStargz image starts lazily and shows the tree an ordinary pull does",
-          "[pull][estargz]") {
-  PullEnv env;
-  const std::string ref = PushEstargz(env, "busybox-esgz:v1");
+// Lazy pull and run of a ctr-remote image whose layers tidectl inspect names `path`; its root listing
+// must equal containerd's own unpack of it on overlayfs.
+void CheckLazyLikeOrdinary(PullEnv& env, const std::string& ref, const std::string& path) {
   RegistryImage image = FetchRegistryImage(env, ref);
   REQUIRE(image.manifest.layers.size() == 3);
   for (const auto& layer : image.manifest.layers)
@@ -98,10 +99,10 @@ TEST_CASE("ESTARGZ: ctr-remote's eStargz image starts lazily and shows the tree 
   INFO(inspect.output);
   REQUIRE(inspect.exit_code == 0);
   CHECK(SplitLines(inspect.output).size() > 3);
-  size_t estargz_layers = 0;
+  size_t lazy_layers = 0;
   for (const std::string& line : SplitLines(inspect.output))
-    estargz_layers += absl::StrContains(line, "path: estargz");
-  CHECK(estargz_layers == 3);
+    lazy_layers += absl::StrContains(line, "path: " + path);
+  CHECK(lazy_layers == 3);
   const int64_t image_bytes = LayerBytes(env, ref);
   const int64_t before = env.RegistryBlobBytes();
 
@@ -138,6 +139,18 @@ TEST_CASE("ESTARGZ: ctr-remote's eStargz image starts lazily and shows the tree 
   CHECK(absl::StrContains(lazy, "/data/random.bin|regular file|644|"));
   CHECK_FALSE(absl::StrContains(lazy, "/data/removed.txt"));  // the third layer's whiteout
   CHECK(lazy == image_files);
+}
+
+TEST_CASE("ESTARGZ: ctr-remote's eStargz image starts lazily and shows the tree an ordinary pull does",
+          "[pull][estargz]") {
+  PullEnv env;
+  CheckLazyLikeOrdinary(env, PushEstargz(env, "busybox-esgz:v1"), "estargz");
+}
+
+TEST_CASE("ESTARGZ: ctr-remote's zstd:chunked image starts lazily and shows the tree an ordinary pull does",
+          "[pull][estargz][zstdchunked]") {
+  PullEnv env;
+  CheckLazyLikeOrdinary(env, PushEstargz(env, "busybox-zstdc:v1", "--zstdchunked"), "zstd:chunked");
 }
 
 TEST_CASE("ESTARGZ: a chunk the registry serves altered fails its read with EIO, never wrong bytes",
@@ -235,6 +248,13 @@ TEST_CASE("ESTARGZ: an eStargz image claiming another image's chainIDs is poison
   INFO(honest.output);
   REQUIRE(honest.exit_code == 0);
   CHECK(WaitForLog(env, "layer verified against its diff_id", 3));
+  // So does the zstd:chunked one (its TOC's skippable frame is not part of the tar).
+  const std::string zstdc = PushEstargz(env, "busybox-zstdc:v1", "--zstdchunked");
+  auto zstdc_pull = env.Pull(zstdc);
+  INFO(zstdc_pull.output);
+  REQUIRE(zstdc_pull.exit_code == 0);
+  CHECK(absl::StrContains(zstdc_pull.output, "(3 lazy, 0 applied, 0 present)"));
+  CHECK(WaitForLog(env, "layer verified against its diff_id", 6));
   CHECK(env.Ctr({"run", "--rm", "--snapshotter", "tide", esgz, "esgz-honest"}).output == "hello from tide\n");
 
   // The chainID check passes (the claim is consistent), so the layers mount lazily...

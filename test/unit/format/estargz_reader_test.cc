@@ -5,6 +5,8 @@
 #include "format/blob_reader.h"
 #include "format/estargz/estargz_footer.h"
 #include "format/gzip_inflate.h"
+#include "format/stream_decoder.h"
+#include "format/zstd_stream.h"
 #include "test/unit/format/synthetic_estargz.h"
 
 namespace tide::format {
@@ -154,6 +156,9 @@ TEST_CASE("a malformed eStargz TOC is an error naming the cause, never a crash")
   CHECK(absl::IsDataLoss(ReadAll(blob, *index, "usr/lib/small").status()));
   CHECK_FALSE(LoadEdited([&](nlohmann::json& t) { entry(t, "usr/lib/small")["size"] = "5"; }).ok());
   CHECK_FALSE(LoadEdited([&](nlohmann::json& t) { entry(t, "usr/lib/small")["size"] = -5; }).ok());
+  CHECK_FALSE(LoadEdited([&](nlohmann::json& t) { entry(t, "usr/lib/small")["offset"] = 1e300; }).ok());
+  CHECK_FALSE(
+      LoadEdited([&](nlohmann::json& t) { entry(t, "usr/")["mode"] = 18446744073709551615ull; }).ok());
   CHECK_FALSE(LoadEdited([&](nlohmann::json& t) { entry(t, "usr/lib/small").erase("chunkDigest"); }).ok());
   CHECK_FALSE(LoadEdited([&](nlohmann::json& t) { entry(t, "usr/lib/small")["type"] = "socket"; }).ok());
   CHECK_FALSE(LoadEdited([&](nlohmann::json& t) { entry(t, "usr/lib/big")["chunkSize"] = 100000000; }).ok());
@@ -206,27 +211,76 @@ TEST_CASE("a whole eStargz blob inflates, member after member, to its layer tar"
   SyntheticEstargz w = Sample();
   std::string blob = w.Finish();
   for (size_t piece : {size_t{1}, size_t{7}, size_t{4096}, blob.size()}) {
-    GzipStreamInflater inflater;
+    std::unique_ptr<StreamDecoder> inflater = NewGzipStreamDecoder();
     std::string tar;
     for (size_t at = 0; at < blob.size(); at += piece) {
       REQUIRE(
-          inflater.Feed(std::string_view(blob).substr(at, piece), [&](std::string_view out) { tar += out; })
+          inflater->Feed(std::string_view(blob).substr(at, piece), [&](std::string_view out) { tar += out; })
               .ok());
     }
-    CHECK(inflater.Finish().ok());
+    CHECK(inflater->Finish().ok());
     // Headers, contents and the TOC entry, back to back; the footer adds nothing.
     CHECK(tar.size() % 512 == 0);
     CHECK(tar.find(Pattern(3500)) != std::string::npos);
     CHECK(tar.find(w.toc_json()) != std::string::npos);
   }
-  GzipStreamInflater cut;
-  REQUIRE(cut.Feed(std::string_view(blob).substr(0, blob.size() - 60), [](std::string_view) {}).ok());
-  CHECK(absl::IsDataLoss(cut.Finish()));
+  std::unique_ptr<StreamDecoder> cut = NewGzipStreamDecoder();
+  REQUIRE(cut->Feed(std::string_view(blob).substr(0, blob.size() - 60), [](std::string_view) {}).ok());
+  CHECK(absl::IsDataLoss(cut->Finish()));
   std::string bad = blob;
   bad[20] ^= 0x7f;
-  GzipStreamInflater corrupt;
-  absl::Status fed = corrupt.Feed(bad, [](std::string_view) {});
-  CHECK((!fed.ok() || !corrupt.Finish().ok()));
+  std::unique_ptr<StreamDecoder> corrupt = NewGzipStreamDecoder();
+  absl::Status fed = corrupt->Feed(bad, [](std::string_view) {});
+  CHECK((!fed.ok() || !corrupt->Finish().ok()));
+}
+
+TEST_CASE("a zstd:chunked layer (stargz-snapshotter's writer) loads and serves verified bytes") {
+  SyntheticEstargz w(1000, /*zstd=*/true);
+  w.Dir("usr/")
+      .File("usr/big", Pattern(3500))
+      .Landmark()
+      .File("usr/small", "hello")
+      .Symlink("usr/link", "big");
+  std::string blob = w.Finish();
+  StringRangeReader reader(blob);
+  auto index = LoadStargzTocLayerIndex(reader, blob.size(), w.toc_digest());
+  REQUIRE(index.ok());
+  CHECK(index->format() == LayerFormat::kZstdChunked);
+  CHECK(index->data_end() == w.toc_offset());
+  CHECK(index->startup_chunks().size() == 4);
+  CHECK(ReadAll(blob, *index, "usr/big").value() == Pattern(3500));
+  CHECK(ReadAll(blob, *index, "usr/small").value() == "hello");
+  // The TOC digest is checked; a flipped byte in a chunk's frame fails that read only.
+  CHECK(absl::IsDataLoss(LoadStargzTocLayerIndex(reader, blob.size(), Digest::Of("x")).status()));
+  std::string flipped = blob;
+  const ChunkInfo& c = index->chunk(index->attr(index->LookupPath("usr/big")).first_chunk + 2);
+  flipped[c.compressed_offset + c.compressed_size / 2] ^= 0x21;
+  CHECK_FALSE(ReadAll(flipped, *index, "usr/big").ok());
+  CHECK(ReadAll(flipped, *index, "usr/small").value() == "hello");
+  // The whole blob decompresses to the layer's tar stream; the skippable frames add nothing.
+  std::unique_ptr<StreamDecoder> decoder = NewZstdStreamDecoder();
+  std::string tar;
+  for (size_t at = 0; at < blob.size(); at += 333) {
+    REQUIRE(decoder->Feed(std::string_view(blob).substr(at, 333), [&](std::string_view out) { tar += out; })
+                .ok());
+  }
+  CHECK(decoder->Finish().ok());
+  CHECK(tar.find(Pattern(3500)) != std::string::npos);
+  CHECK(tar.find("stargz.index.json") == std::string::npos);
+  // A footer whose TOC lies outside the blob, or a TOC that decompresses past the limit.
+  std::string bad = blob;
+  bad[bad.size() - 40] ^= 0x40;
+  StringRangeReader bad_reader(bad);
+  CHECK_FALSE(LoadStargzTocLayerIndex(bad_reader, bad.size(), w.toc_digest()).ok());
+  IndexLimits tiny;
+  tiny.max_memory = 1024;
+  CHECK(
+      absl::IsResourceExhausted(LoadStargzTocLayerIndex(reader, blob.size(), w.toc_digest(), tiny).status()));
+  CHECK(absl::IsResourceExhausted(
+      DecompressZstdBounded(testing::ZstdFrame(std::string(1 << 20, 'z')), 4096).status()));
+  CHECK(DecompressZstdBounded(testing::ZstdFrame("abc"), 3).value() == "abc");
+  CHECK(absl::IsDataLoss(
+      DecompressZstdBounded(testing::ZstdFrame(Pattern(5000)).substr(0, 40), 1 << 20).status()));
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "test/unit/format/synthetic_estargz.h"
 
 #include <zlib.h>
+#include <zstd.h>
 
 #include <cstdio>
 #include <stdexcept>
@@ -24,6 +25,13 @@ std::string Footer(uint64_t toc_offset) {
   return f;
 }
 
+// A zstd skippable frame holding `data`.
+std::string Skippable(const std::string& data) {
+  std::string f = {'\x50', '\x2a', '\x4d', '\x18'};
+  for (int i = 0; i < 4; ++i) f += static_cast<char>((data.size() >> (8 * i)) & 0xff);
+  return f + data;
+}
+
 }  // namespace
 
 std::string GzipMember(const std::string& data) {
@@ -42,9 +50,17 @@ std::string GzipMember(const std::string& data) {
   return out;
 }
 
+std::string ZstdFrame(const std::string& data) {
+  std::string out(ZSTD_compressBound(data.size()), '\0');
+  size_t n = ZSTD_compress(out.data(), out.size(), data.data(), data.size(), 3);
+  if (ZSTD_isError(n)) throw std::runtime_error("zstd");
+  out.resize(n);
+  return out;
+}
+
 void SyntheticEstargz::CloseMember() {
   if (member_.empty()) return;
-  blob_ += GzipMember(member_);
+  blob_ += zstd_ ? ZstdFrame(member_) : GzipMember(member_);
   member_.clear();
 }
 
@@ -109,6 +125,16 @@ std::string SyntheticEstargz::Finish(const std::function<void(nlohmann::json&)>&
   toc_json_ = toc.dump(1, '\t');
   toc_digest_ = Digest::Of(toc_json_);
   toc_offset_ = blob_.size();
+  if (zstd_) {
+    const std::string packed = ZstdFrame(toc_json_);
+    blob_ += Skippable(packed);
+    std::string footer;
+    for (uint64_t v : {toc_offset_ + 8, uint64_t{packed.size()}, uint64_t{toc_json_.size()}, uint64_t{1}}) {
+      for (int i = 0; i < 8; ++i) footer += static_cast<char>((v >> (8 * i)) & 0xff);
+    }
+    blob_ += Skippable(footer + "GnUlInUx");
+    return blob_;
+  }
   SyntheticTar tar;
   tar.File("stargz.index.json", toc_json_);
   blob_ += GzipMember(tar.Finish());

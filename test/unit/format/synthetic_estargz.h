@@ -16,7 +16,10 @@ namespace tide::testing {
 // can break any part. The real writer (ctr-remote) is exercised by the end-to-end tests.
 class SyntheticEstargz {
  public:
-  explicit SyntheticEstargz(size_t chunk_size = 4 << 20) : chunk_size_(chunk_size) {}
+  // `zstd`: stargz-snapshotter's zstd:chunked instead: zstd frames, the TOC and the footer in
+  // skippable frames.
+  explicit SyntheticEstargz(size_t chunk_size = 4 << 20, bool zstd = false)
+      : chunk_size_(chunk_size), zstd_(zstd) {}
 
   SyntheticEstargz& Dir(const std::string& name, uint32_t mode = 0755);
   SyntheticEstargz& File(const std::string& name, const std::string& content, uint32_t mode = 0644);
@@ -28,6 +31,7 @@ class SyntheticEstargz {
   // The blob. `edit_toc` may change the TOC before it is written (and hashed).
   std::string Finish(const std::function<void(nlohmann::json&)>& edit_toc = {});
   Digest toc_digest() const { return toc_digest_; }
+  // Where the chunks end: the TOC member (eStargz) or the TOC's skippable frame (zstd:chunked).
   uint64_t toc_offset() const { return toc_offset_; }
   const std::string& toc_json() const { return toc_json_; }
 
@@ -36,6 +40,7 @@ class SyntheticEstargz {
   void CloseMember();
 
   size_t chunk_size_;
+  bool zstd_;
   std::string blob_;
   std::string member_;  // uncompressed bytes of the open member
   nlohmann::json entries_ = nlohmann::json::array();
@@ -46,6 +51,8 @@ class SyntheticEstargz {
 
 // gzip of `data` as one member.
 std::string GzipMember(const std::string& data);
+// `data` as one zstd frame.
+std::string ZstdFrame(const std::string& data);
 
 }  // namespace tide::testing
 
