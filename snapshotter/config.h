@@ -49,8 +49,9 @@ struct Config {
   // by a tide-fuse-keeper process, SIGTERM leaves the mounts in place, and the next daemon serves
   // them again, so running containers never see the restart (docs/restart.md).
   bool keep_mounts_on_restart = true;
-  // eStargz layers are mounted lazily. Their TOC names no diff_id, so nothing yet proves a layer is
-  // what its chainID stands for (docs/security.md); false sends them down the ordinary path.
+  // eStargz and zstd:chunked layers (a stargz TOC) are mounted lazily. Their TOC names no diff_id:
+  // only prefetch = "all" proves a layer is what its chainID stands for (docs/security.md); false
+  // sends them down the ordinary path.
   bool lazy_estargz = true;
   // The tide-fuse-keeper binary; empty: the one beside the tide-snapshotter executable.
   std::filesystem::path fuse_keeper;
