@@ -3,6 +3,7 @@
 #include <random>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -11,6 +12,8 @@
 #include "common/status_macros.h"
 #include "common/string_view_compat.h"
 #include "containerd_client/content_writer.h"
+#include "format/annotations.h"
+#include "format/estargz/estargz_footer.h"
 #include "pull/pull_plan.h"
 #include "pull/snapshot_labels.h"
 
@@ -222,7 +225,7 @@ class PullRun {
     if (!progress_) return;
     const oci::Descriptor& layer = plan_.parsed_manifest.layers[i];
     progress_(LayerProgress{i, plan_.chain_ids.size(), layer.digest, layer.media_type, layer.size, state,
-                            bytes_done});
+                            bytes_done, LayerFormatOf(layer)});
   }
 
   containerd_client::ContainerdClient& containerd_;
@@ -234,6 +237,13 @@ class PullRun {
 };
 
 }  // namespace
+
+std::string_view LayerFormatOf(const oci::Descriptor& layer) {
+  if (layer.annotations.count(std::string(format::kAnnotationIndexDigest)) != 0) return "tide";
+  if (layer.annotations.count(std::string(format::kEstargzTocDigestAnnotation)) != 0)
+    return absl::StrContains(layer.media_type, "zstd") ? "zstd:chunked" : "estargz";
+  return "plain";
+}
 
 std::string_view LayerStateName(LayerState state) {
   switch (state) {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -44,7 +45,12 @@ struct LayerProgress {
   int64_t size = 0;
   LayerState state = LayerState::kPresent;
   int64_t bytes_done = 0;  // while downloading
+  // What the layer's annotations say it is: "tide", "estargz", "zstd:chunked" or "plain". Whether
+  // it was served lazily is `state`; why not is in tide-snapshotter's log.
+  std::string_view layer_format = "plain";
 };
+// The layer_format of a layer descriptor, from its annotations and media type.
+std::string_view LayerFormatOf(const oci::Descriptor& layer);
 using ProgressCallback = std::function<void(const LayerProgress&)>;
 
 struct PullResult {

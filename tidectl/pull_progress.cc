@@ -16,7 +16,7 @@ std::string LayerLine(const pull::LayerProgress& p) {
   } else {
     absl::StrAppend(&line, " ", HumanBytes(p.size));
   }
-  absl::StrAppend(&line, " ", p.media_type);
+  absl::StrAppend(&line, " ", std::string(p.layer_format), " ", p.media_type);
   return line;
 }
 

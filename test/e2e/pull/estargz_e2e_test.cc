@@ -110,6 +110,9 @@ void CheckLazyLikeOrdinary(PullEnv& env, const std::string& ref, const std::stri
   INFO(pulled.output);
   REQUIRE(pulled.exit_code == 0);
   CHECK(absl::StrContains(pulled.output, "(3 lazy, 0 applied, 0 present)"));
+  // Each layer line names the format its annotations claim.
+  CHECK(
+      absl::StrContains(pulled.output, absl::StrCat(" ", path, " application/vnd.oci.image.layer.v1.tar+")));
   CheckImageContent(env, ref, "tide");
 
   auto run = env.Ctr({"run", "--rm", "--snapshotter", "tide", ref, "esgz-run"});

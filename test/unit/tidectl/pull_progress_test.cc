@@ -4,6 +4,9 @@
 #include <cstdio>
 #include <string>
 
+#include "oci/descriptor.h"
+#include "pull/lazy_puller.h"
+
 namespace tide::tidectl {
 namespace {
 
@@ -43,10 +46,11 @@ std::vector<pull::LayerProgress> Events() {
 TEST_CASE("plain progress prints one line per layer state, no control characters") {
   std::string text = Render(false, Events());
   CHECK(text ==
-        "layer 1/2 aaaaaaaaaaaa lazy        2.0 KiB application/vnd.oci.image.layer.v1.tar+gzip\n"
-        "layer 2/2 aaaaaaaaaaaa downloading 0 B / 2.0 KiB application/vnd.oci.image.layer.v1.tar+gzip\n"
-        "layer 2/2 aaaaaaaaaaaa applying    2.0 KiB / 2.0 KiB application/vnd.oci.image.layer.v1.tar+gzip\n"
-        "layer 2/2 aaaaaaaaaaaa applied     2.0 KiB application/vnd.oci.image.layer.v1.tar+gzip\n");
+        "layer 1/2 aaaaaaaaaaaa lazy        2.0 KiB plain application/vnd.oci.image.layer.v1.tar+gzip\n"
+        "layer 2/2 aaaaaaaaaaaa downloading 0 B / 2.0 KiB plain application/vnd.oci.image.layer.v1.tar+gzip\n"
+        "layer 2/2 aaaaaaaaaaaa applying    2.0 KiB / 2.0 KiB plain "
+        "application/vnd.oci.image.layer.v1.tar+gzip\n"
+        "layer 2/2 aaaaaaaaaaaa applied     2.0 KiB plain application/vnd.oci.image.layer.v1.tar+gzip\n");
 }
 
 TEST_CASE("terminal progress redraws the current layer's line") {
@@ -72,4 +76,16 @@ TEST_CASE("summary compares bytes fetched with the image size") {
 }
 
 }  // namespace
+TEST_CASE("each layer line names the format the layer's annotations claim") {
+  oci::Descriptor layer;
+  layer.media_type = "application/vnd.oci.image.layer.v1.tar+gzip";
+  CHECK(pull::LayerFormatOf(layer) == "plain");
+  layer.annotations["containerd.io/snapshot/stargz/toc.digest"] = "sha256:00";
+  CHECK(pull::LayerFormatOf(layer) == "estargz");
+  layer.media_type = "application/vnd.oci.image.layer.v1.tar+zstd";
+  CHECK(pull::LayerFormatOf(layer) == "zstd:chunked");
+  layer.annotations["containerd.io/snapshot/tide.index-digest"] = "sha256:00";
+  CHECK(pull::LayerFormatOf(layer) == "tide");
+}
+
 }  // namespace tide::tidectl
