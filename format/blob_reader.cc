@@ -53,7 +53,7 @@ absl::StatusOr<std::string> ReadFileRange(RangeReader& blob, const LayerIndex& i
   for (uint32_t id = range.first; id < range.first + range.count; ++id) {
     const ChunkInfo& c = index.chunk(id);
     TIDE_RETURN_IF_ERROR(blob.ReadAt(c.compressed_offset, c.compressed_size, &compressed));
-    absl::Status st = DecodeChunk(compressed, c, index.format(), &plain);
+    absl::Status st = DecodeIndexChunk(index, id, compressed, &plain);
     if (!st.ok()) {
       return absl::DataLossError(
           absl::StrCat("reading ", QuoteTarText(index.path(file)), ": ", st.message()));

@@ -2,6 +2,7 @@
 
 #include <zstd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -94,6 +95,39 @@ absl::Status DecodeChunk(std::string_view compressed, const ChunkInfo& chunk, La
                          std::string* out) {
   if (format != LayerFormat::kTide) return DecodePrefixChunk(compressed, chunk, format, out);
   return DecodeChunk(compressed, chunk, out);
+}
+
+absl::Status DecodeIndexChunk(const LayerIndex& index, uint32_t id, std::string_view compressed,
+                              std::string* out) {
+  const ChunkInfo& chunk = index.chunk(id);
+  if (index.format() != LayerFormat::kGzipIndexed) return DecodeChunk(compressed, chunk, index.format(), out);
+  if (compressed.size() != chunk.compressed_size) {
+    return absl::InvalidArgumentError(absl::StrCat("chunk at blob offset ", chunk.compressed_offset, ": got ",
+                                                   compressed.size(), " compressed bytes, expected ",
+                                                   chunk.compressed_size));
+  }
+  out->resize(chunk.uncompressed_size);
+  const size_t window =
+      static_cast<size_t>(std::min<uint64_t>(chunk.uncompressed_offset, kInflateWindowSize));
+  absl::Status st =
+      index.checkpoints()->Inflate(id, compressed, window, std::span<char>(out->data(), out->size()));
+  if (!st.ok()) {
+    return absl::DataLossError(
+        absl::StrCat("chunk at blob offset ", chunk.compressed_offset, ": ", st.message()));
+  }
+  if (Sha256Of(*out) != chunk.sha256) {
+    return absl::DataLossError(
+        absl::StrCat("chunk at blob offset ", chunk.compressed_offset, ": sha256 does not match the index"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> DecodeIndexChunk(const LayerIndex& index, uint32_t id,
+                                             std::string_view compressed) {
+  std::string out;
+  absl::Status st = DecodeIndexChunk(index, id, compressed, &out);
+  if (!st.ok()) return st;
+  return out;
 }
 
 absl::StatusOr<std::string> DecodeChunk(std::string_view compressed, const ChunkInfo& chunk,

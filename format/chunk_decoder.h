@@ -23,6 +23,13 @@ absl::Status DecodeChunk(std::string_view compressed, const ChunkInfo& chunk, La
 absl::StatusOr<std::string> DecodeChunk(std::string_view compressed, const ChunkInfo& chunk,
                                         LayerFormat format);
 
+// Chunk `id` of `index`, whatever its format: the one to call when the index is at hand (a gzip
+// side index's chunks also need their inflate checkpoint).
+absl::Status DecodeIndexChunk(const LayerIndex& index, uint32_t id, std::string_view compressed,
+                              std::string* out);
+absl::StatusOr<std::string> DecodeIndexChunk(const LayerIndex& index, uint32_t id,
+                                             std::string_view compressed);
+
 }  // namespace tide::format
 
 #endif  // TIDE_FORMAT_CHUNK_DECODER_H_

@@ -72,8 +72,12 @@ absl::StatusOr<std::string> IndexBuilder::Finish(const std::vector<FrameRecord>&
                                                  const std::vector<uint32_t>& startup_chunks,
                                                  const std::vector<uint32_t>& startup_ranks,
                                                  uint64_t startup_end_offset, int zstd_level) {
-  tide::format::v1::LayerIndex pb =
-      TakeProto(frames, tar_size, tar_sha256, chunk_size, startup_chunks, startup_ranks, startup_end_offset);
+  return EncodeIndexFrame(
+      TakeProto(frames, tar_size, tar_sha256, chunk_size, startup_chunks, startup_ranks, startup_end_offset),
+      zstd_level);
+}
+
+absl::StatusOr<std::string> EncodeIndexFrame(const tide::format::v1::LayerIndex& pb, int zstd_level) {
   std::string raw;
   if (!pb.SerializeToString(&raw)) return absl::InternalError("cannot serialize the tide index");
   std::string frame(8 + ZSTD_compressBound(raw.size()), '\0');

@@ -43,6 +43,9 @@ class IndexBuilder {
   absl::flat_hash_map<std::string, uint32_t> owner_ids_;
 };
 
+// The index frame of a complete proto: an 8-byte header (magic, size) and one zstd frame.
+absl::StatusOr<std::string> EncodeIndexFrame(const tide::format::v1::LayerIndex& pb, int zstd_level);
+
 }  // namespace tide::format
 
 #endif  // TIDE_FORMAT_INDEX_BUILDER_H_

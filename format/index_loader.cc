@@ -410,8 +410,13 @@ absl::StatusOr<LayerIndex> IndexLoader::Load(tide::format::v1::LayerIndex& pb, u
 }
 
 absl::StatusOr<LayerIndex> IndexLoader::LoadPlaced(tide::format::v1::LayerIndex& pb, uint64_t max_entries,
-                                                   LayerFormat format, uint64_t data_start) {
+                                                   LayerFormat format, uint64_t data_start,
+                                                   std::shared_ptr<const InflateCheckpoints> checkpoints) {
   TIDE_ASSIGN_OR_RETURN(LayerIndex index, Load(pb, max_entries));
+  if ((format == LayerFormat::kGzipIndexed) != (checkpoints != nullptr) ||
+      (checkpoints != nullptr && checkpoints->size() != index.chunks_.size()))
+    return Malformed("inflate checkpoints do not match the chunks");
+  index.checkpoints_ = std::move(checkpoints);
   if (data_start > UINT64_MAX / 2 || index.data_end() > UINT64_MAX / 2)
     return Malformed("chunk offsets out of range");
   for (ChunkInfo& c : index.chunks_) c.compressed_offset += data_start;

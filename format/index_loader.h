@@ -1,6 +1,7 @@
 #ifndef TIDE_FORMAT_INDEX_LOADER_H_
 #define TIDE_FORMAT_INDEX_LOADER_H_
 
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -26,8 +27,10 @@ class IndexLoader {
   static absl::StatusOr<LayerIndex> Load(tide::format::v1::LayerIndex& pb, uint64_t max_entries);
   // For readers of other formats: a proto built from their table of contents, whose chunks tile the
   // blob from `data_start` (not 0) and whose compression is `format`'s.
-  static absl::StatusOr<LayerIndex> LoadPlaced(tide::format::v1::LayerIndex& pb, uint64_t max_entries,
-                                               LayerFormat format, uint64_t data_start);
+  // `checkpoints` (kGzipIndexed only) must have one checkpoint per chunk.
+  static absl::StatusOr<LayerIndex> LoadPlaced(
+      tide::format::v1::LayerIndex& pb, uint64_t max_entries, LayerFormat format, uint64_t data_start,
+      std::shared_ptr<const InflateCheckpoints> checkpoints = nullptr);
 
  private:
   static absl::Status CheckColumns(const tide::format::v1::LayerIndex& pb, size_t n);

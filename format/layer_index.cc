@@ -17,6 +17,8 @@ std::string_view LayerFormatName(LayerFormat format) {
       return "estargz";
     case LayerFormat::kZstdChunked:
       return "zstd:chunked";
+    case LayerFormat::kGzipIndexed:
+      return "gzip+index";
   }
   return "unknown";
 }
@@ -118,7 +120,8 @@ size_t LayerIndex::MemoryUsage() const {
   for (const auto& s : owner_names_) owners += sizeof(s) + s.capacity();
   return entries_.capacity() * sizeof(EntryAttr) + arena_size_ + children_.capacity() * sizeof(EntryId) +
          xattrs_.capacity() * sizeof(Xattr) + chunks_.capacity() * sizeof(ChunkInfo) +
-         (startup_chunks_.capacity() + startup_ranks_.capacity()) * sizeof(uint32_t) + owners;
+         (startup_chunks_.capacity() + startup_ranks_.capacity()) * sizeof(uint32_t) + owners +
+         (checkpoints_ == nullptr ? 0 : checkpoints_->MemoryUsage());
 }
 
 }  // namespace tide::format

@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "common/digest.h"
 #include "common/sha256.h"
+#include "format/gzip_index/inflate_checkpoints.h"
 #include "format/index_limits.h"
 
 namespace tide::format {
@@ -40,6 +41,7 @@ enum class LayerFormat : uint8_t {
   kTide = 0,         // one zstd frame per chunk, exactly; the index names the diff_id
   kEstargz = 1,      // a chunk is the start of a gzip member; no diff_id in the TOC
   kZstdChunked = 2,  // a chunk is the start of a zstd frame (stargz-snapshotter's zstd:chunked)
+  kGzipIndexed = 3,  // an unchanged gzip layer; a chunk restarts inflation at a side index checkpoint
 };
 std::string_view LayerFormatName(LayerFormat format);
 
@@ -157,6 +159,8 @@ class LayerIndex {
   // Empty for formats whose table of contents does not name it (eStargz).
   Digest diff_id() const { return diff_id_; }
   LayerFormat format() const { return format_; }
+  // kGzipIndexed: where inflation of each chunk starts; null for other formats.
+  const InflateCheckpoints* checkpoints() const { return checkpoints_.get(); }
   uint64_t chunk_size() const { return chunk_size_; }
   // Approximate heap bytes held.
   size_t MemoryUsage() const;
@@ -182,6 +186,7 @@ class LayerIndex {
   uint64_t startup_end_offset_ = 0;
   Digest diff_id_;
   LayerFormat format_ = LayerFormat::kTide;
+  std::shared_ptr<const InflateCheckpoints> checkpoints_;
 };
 
 }  // namespace tide::format

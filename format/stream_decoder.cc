@@ -104,6 +104,7 @@ std::unique_ptr<StreamDecoder> NewZstdStreamDecoder() { return std::make_unique<
 std::unique_ptr<StreamDecoder> NewBlobStreamDecoder(LayerFormat format) {
   switch (format) {
     case LayerFormat::kEstargz:
+    case LayerFormat::kGzipIndexed:
       return NewGzipStreamDecoder();
     case LayerFormat::kZstdChunked:
       return NewZstdStreamDecoder();

@@ -58,7 +58,7 @@ std::vector<fetch::ChunkRef> ChunkRefs(const format::LayerIndex& index) {
 
 fetch::ChunkDecoder IndexChunkDecoder(std::shared_ptr<const format::LayerIndex> index) {
   return [index = std::move(index)](uint32_t i, std::string_view compressed) {
-    return format::DecodeChunk(compressed, index->chunk(i), index->format());
+    return format::DecodeIndexChunk(*index, i, compressed);
   };
 }
 

@@ -1,0 +1,82 @@
+#ifndef TIDE_FORMAT_GZIP_INDEX_CHECKPOINTING_INFLATER_H_
+#define TIDE_FORMAT_GZIP_INDEX_CHECKPOINTING_INFLATER_H_
+
+#include <zlib.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/sha256.h"
+#include "format/byte_io.h"
+#include "format/frame_pipeline.h"
+
+namespace tide::format {
+
+struct CheckpointSpacing {
+  // A checkpoint goes at the first deflate block boundary after this many compressed bytes...
+  uint64_t compressed_bytes = 1 << 20;
+  // ...or after this many uncompressed ones, so that well-compressing data does not make spans
+  // that take long to inflate.
+  uint64_t uncompressed_bytes = 8 << 20;
+};
+
+// One recorded checkpoint, before its window is compressed.
+struct RawCheckpoint {
+  uint64_t compressed_offset = 0;  // first whole byte of the block
+  uint64_t uncompressed_offset = 0;
+  uint8_t bits = 0;
+  uint8_t prime = 0;
+  std::string window;  // the up to 32 KiB of output before the checkpoint
+};
+
+// Inflates a one-member gzip blob as a ByteSource and records, on the way, inflate checkpoints at
+// deflate block boundaries, the sha256 of each span between them, the blob's sha256 and the
+// output's (the diff_id). Spans are described as FrameRecords so the tide index builder takes them.
+class CheckpointingInflater final : public ByteSource {
+ public:
+  CheckpointingInflater(ByteSource& blob, CheckpointSpacing spacing);
+  ~CheckpointingInflater() override;
+  CheckpointingInflater(const CheckpointingInflater&) = delete;
+  CheckpointingInflater& operator=(const CheckpointingInflater&) = delete;
+
+  absl::StatusOr<size_t> Read(char* buffer, size_t size) override;
+
+  // After Read returned 0: the spans, checkpoints (one per span) and totals.
+  const std::vector<FrameRecord>& spans() const { return spans_; }
+  std::vector<RawCheckpoint>& checkpoints() { return checkpoints_; }
+  uint64_t data_start() const { return checkpoints_.empty() ? 0 : checkpoints_.front().compressed_offset; }
+  uint64_t blob_size() const { return blob_size_; }
+  uint64_t tar_size() const { return strm_.total_out; }
+  Sha256Bytes blob_sha256() { return blob_hash_.Finish(); }
+  Sha256Bytes tar_sha256() { return tar_hash_.Finish(); }
+
+ private:
+  absl::Status Refill();
+  void Consume(const char* data, size_t size);
+  absl::Status AtBlockBoundary();
+  absl::Status CloseSpan(uint64_t compressed_end);
+  absl::Status Finish();
+
+  ByteSource& blob_;
+  const CheckpointSpacing spacing_;
+  z_stream strm_{};
+  bool init_ok_ = false;
+  bool input_done_ = false;
+  bool done_ = false;
+  std::string in_;
+  uint8_t last_byte_ = 0;  // of the previous input buffer
+  uint64_t blob_size_ = 0;
+  std::string ring_;  // the last 32 KiB of output, circular
+  size_t ring_pos_ = 0;
+  Sha256 blob_hash_;
+  Sha256 tar_hash_;
+  Sha256 span_hash_;
+  std::vector<FrameRecord> spans_;
+  std::vector<RawCheckpoint> checkpoints_;
+};
+
+}  // namespace tide::format
+
+#endif  // TIDE_FORMAT_GZIP_INDEX_CHECKPOINTING_INFLATER_H_

@@ -1,0 +1,132 @@
+#include "format/gzip_index/inflate_checkpoints.h"
+
+#include <zlib.h>
+#include <zstd.h>
+
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+
+namespace tide::format {
+namespace {
+
+absl::Status Malformed(std::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat("malformed gzip side index: ", std::string(what)));
+}
+
+// One raw-deflate stream per thread, reset per chunk: inflateInit allocates the 32 KiB window and
+// state, which the FUSE read path must not do per chunk.
+class ThreadInflater {
+ public:
+  ThreadInflater() { ok_ = inflateInit2(&strm_, -15) == Z_OK; }
+  ~ThreadInflater() {
+    if (ok_) inflateEnd(&strm_);
+  }
+  ThreadInflater(const ThreadInflater&) = delete;
+  ThreadInflater& operator=(const ThreadInflater&) = delete;
+  z_stream* Reset() {
+    if (!ok_ || inflateReset2(&strm_, -15) != Z_OK) return nullptr;
+    return &strm_;
+  }
+
+ private:
+  z_stream strm_{};
+  bool ok_ = false;
+};
+
+struct ThreadScratch {
+  ThreadInflater inflater;
+  std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> dctx{ZSTD_createDCtx(), ZSTD_freeDCtx};
+  char window[kInflateWindowSize];
+};
+
+ThreadScratch& Scratch() {
+  thread_local std::unique_ptr<ThreadScratch> scratch = std::make_unique<ThreadScratch>();
+  return *scratch;
+}
+
+}  // namespace
+
+absl::StatusOr<InflateCheckpoints> InflateCheckpoints::TakeFromProto(tide::format::v1::LayerIndex& pb,
+                                                                     size_t chunk_count) {
+  if (pb.checkpoint_bits().size() != chunk_count || pb.checkpoint_primes().size() != chunk_count ||
+      static_cast<size_t>(pb.checkpoint_window_sizes_size()) != chunk_count) {
+    return Malformed(
+        absl::StrCat("checkpoint columns do not have one element per chunk (", chunk_count, ")"));
+  }
+  if (pb.checkpoint_windows().size() > UINT32_MAX) return Malformed("checkpoint windows exceed 4 GiB");
+  InflateCheckpoints out;
+  out.points_.resize(chunk_count);
+  uint64_t offset = 0;
+  for (size_t i = 0; i < chunk_count; ++i) {
+    InflateCheckpoint& p = out.points_[i];
+    p.bits = static_cast<uint8_t>(pb.checkpoint_bits()[i]);
+    p.prime = static_cast<uint8_t>(pb.checkpoint_primes()[i]);
+    if (p.bits > 7 || (p.prime >> p.bits) != 0) {
+      return Malformed(absl::StrCat("checkpoint ", i, " has bad bit count or prime"));
+    }
+    const uint32_t size = pb.checkpoint_window_sizes(static_cast<int>(i));
+    if (size > kMaxStoredWindowSize || (i == 0) != (size == 0)) {
+      return Malformed(absl::StrCat("checkpoint ", i, " window size ", size, " out of range"));
+    }
+    if (i == 0 && p.bits != 0) return Malformed("the first checkpoint starts mid-byte");
+    p.window_offset = static_cast<uint32_t>(offset);
+    p.window_size = size;
+    offset += size;
+  }
+  if (offset != pb.checkpoint_windows().size()) {
+    return Malformed("checkpoint window sizes do not add up to the windows' bytes");
+  }
+  out.windows_ = std::move(*pb.mutable_checkpoint_windows());
+  pb.clear_checkpoint_bits();
+  pb.clear_checkpoint_primes();
+  pb.clear_checkpoint_window_sizes();
+  return out;
+}
+
+absl::Status InflateCheckpoints::Inflate(uint32_t checkpoint, std::string_view compressed,
+                                         size_t window_bytes, std::span<char> out) const {
+  if (checkpoint >= points_.size()) return absl::OutOfRangeError("no such inflate checkpoint");
+  const InflateCheckpoint& p = points_[checkpoint];
+  ThreadScratch& scratch = Scratch();
+  size_t window = 0;
+  if (p.window_size != 0) {
+    window = ZSTD_decompressDCtx(scratch.dctx.get(), scratch.window, sizeof(scratch.window),
+                                 windows_.data() + p.window_offset, p.window_size);
+    if (ZSTD_isError(window)) {
+      return absl::DataLossError(absl::StrCat("inflate window: zstd: ", ZSTD_getErrorName(window)));
+    }
+  }
+  if (window != window_bytes) {
+    return absl::DataLossError(
+        absl::StrCat("inflate window holds ", window, " bytes, expected ", window_bytes));
+  }
+  z_stream* strm = scratch.inflater.Reset();
+  if (strm == nullptr) return absl::ResourceExhaustedError("zlib: cannot set up inflate");
+  if (p.bits != 0 && inflatePrime(strm, p.bits, p.prime) != Z_OK) {
+    return absl::DataLossError("zlib: cannot prime the first bits");
+  }
+  if (window != 0 && inflateSetDictionary(strm, reinterpret_cast<const Bytef*>(scratch.window),
+                                          static_cast<uInt>(window)) != Z_OK) {
+    return absl::DataLossError("zlib: cannot set the inflate window");
+  }
+  strm->next_in = reinterpret_cast<Bytef*>(const_cast<char*>(compressed.data()));
+  strm->avail_in = static_cast<uInt>(compressed.size());
+  strm->next_out = reinterpret_cast<Bytef*>(out.data());
+  strm->avail_out = static_cast<uInt>(out.size());
+  while (strm->avail_out != 0) {
+    const int ret = inflate(strm, Z_NO_FLUSH);
+    if (ret == Z_STREAM_END || ret == Z_BUF_ERROR) break;  // ended, or input exhausted
+    if (ret != Z_OK) {
+      return absl::DataLossError(
+          absl::StrCat("deflate data is corrupt: ", strm->msg != nullptr ? strm->msg : "zlib error"));
+    }
+  }
+  if (strm->avail_out != 0) {
+    return absl::DataLossError(
+        absl::StrCat("deflate data ends after ", out.size() - strm->avail_out, " of ", out.size(), " bytes"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace tide::format
