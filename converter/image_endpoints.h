@@ -28,9 +28,10 @@ class ImageEndpoints {
   // default_tag names the image in an OCI layout destination given without a tag.
   absl::StatusOr<std::unique_ptr<ImageDestination>> OpenDestination(const ImageRef& ref,
                                                                     const std::string& default_tag);
+  // The process's registry client (created on first use).
+  absl::StatusOr<std::shared_ptr<registry::RegistryClient>> Client();
 
  private:
-  absl::StatusOr<std::shared_ptr<registry::RegistryClient>> Client();
   RegistryFlags flags_;
   std::shared_ptr<registry::RegistryClient> client_;
 };

@@ -25,6 +25,10 @@ inline constexpr std::string_view kAnnotationRepository = "containerd.io/snapsho
 // Set by `tidectl pull`, never taken from the image: the config's diff_id for a layer whose own
 // table of contents names none (eStargz), which the snapshotter binds the layer's chainID to.
 inline constexpr std::string_view kAnnotationDiffId = "containerd.io/snapshot/tide.diff-id";
+// Labels (never image annotations) tidectl pull sets on layers without an index of their own: the
+// image manifest whose gzip side index artifact to look up, and an artifact pinned with --index.
+inline constexpr std::string_view kLabelImageManifest = "containerd.io/snapshot/tide.image-manifest";
+inline constexpr std::string_view kLabelSideIndex = "containerd.io/snapshot/tide.side-index";
 // The only format version so far.
 inline constexpr std::string_view kFormatVersion = "1";
 

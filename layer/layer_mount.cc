@@ -10,6 +10,7 @@
 #include "format/blob_reader.h"
 #include "format/chunk_decoder.h"
 #include "format/estargz/estargz_reader.h"
+#include "format/gzip_index/gzip_index_reader.h"
 #include "layer/content_verifier.h"
 
 namespace tide::layer {
@@ -45,6 +46,25 @@ class CachedIndexReader : public format::RangeReader {
   uint64_t offset_;
 };
 
+absl::StatusOr<std::shared_ptr<const format::LayerIndex>> LoadCachedSideIndex(
+    const IndexLocation& where, cache::ChunkCache& cache, const format::IndexLimits& limits) {
+  if (where.digest.empty() || where.size == 0 || where.size > format::kMaxIndexFrameSize ||
+      where.blob_size == 0)
+    return absl::InvalidArgumentError(
+        "gzip side index location needs its digest, its size and the blob size");
+  std::string frame(where.size, '\0');
+  absl::StatusOr<size_t> n = cache.Read(where.digest.bytes(), 0, std::span<char>(frame.data(), frame.size()));
+  if (!n.ok() || *n != frame.size() || Digest::Of(frame) != where.digest)
+    return absl::NotFoundError(absl::StrCat("gzip side index ", where.digest.str(), " not cached"));
+  absl::StatusOr<format::LayerIndex> index =
+      format::LoadGzipIndex(frame, where.layer_digest, where.blob_size, limits);
+  if (!index.ok()) {
+    return absl::Status(index.status().code(),
+                        absl::StrCat("gzip side index ", where.digest.str(), ": ", index.status().message()));
+  }
+  return std::make_shared<const format::LayerIndex>(std::move(*index));
+}
+
 }  // namespace
 
 std::vector<fetch::ChunkRef> ChunkRefs(const format::LayerIndex& index) {
@@ -64,8 +84,9 @@ fetch::ChunkDecoder IndexChunkDecoder(std::shared_ptr<const format::LayerIndex> 
 
 absl::StatusOr<std::shared_ptr<const format::LayerIndex>> LoadCachedLayerIndex(
     const IndexLocation& where, cache::ChunkCache& cache, const format::IndexLimits& limits) {
+  if (where.format == format::LayerFormat::kGzipIndexed) return LoadCachedSideIndex(where, cache, limits);
   if (where.format != format::LayerFormat::kTide)
-    return absl::NotFoundError("only tide index frames are cached");
+    return absl::NotFoundError("only tide index frames and gzip side indexes are cached");
   if (where.digest.empty() || where.size > format::kMaxIndexFrameSize)
     return absl::NotFoundError("no index digest to look up in the cache");
   const Sha256Bytes key = where.digest.bytes();
@@ -89,6 +110,11 @@ absl::StatusOr<std::shared_ptr<const format::LayerIndex>> LoadLayerIndex(fetch::
   if (where.size > format::kMaxIndexFrameSize) {
     return absl::InvalidArgumentError(absl::StrCat("tide index size ", where.size, " exceeds the ",
                                                    format::kMaxIndexFrameSize, "-byte limit"));
+  }
+  if (where.format == format::LayerFormat::kGzipIndexed) {
+    if (cache == nullptr)
+      return absl::FailedPreconditionError("a gzip side index is read from the chunk cache");
+    return LoadCachedSideIndex(where, *cache, limits);
   }
   if (where.format == format::LayerFormat::kEstargz) {
     if (where.blob_size == 0) return absl::InvalidArgumentError("an eStargz layer needs its blob size");
@@ -135,6 +161,12 @@ absl::StatusOr<std::unique_ptr<LayerMount>> LayerMount::Create(
   m->name_ = std::move(layer_name);
   m->index_ = std::move(index);
   m->blob_ = blob;
+  // An index that names a diff_id (tide, a gzip side index) must name the one the image config does.
+  if (!m->index_->diff_id().empty() && !options.diff_id.empty() && m->index_->diff_id() != options.diff_id) {
+    return absl::FailedPreconditionError(absl::StrCat("index of ", m->name_, " names diff_id ",
+                                                      m->index_->diff_id().str(), ", the image config ",
+                                                      options.diff_id.str()));
+  }
   m->diff_id_ = m->index_->diff_id().empty() ? options.diff_id : m->index_->diff_id();
   m->blob_size_ = options.blob_size;
   const format::LayerIndex* idx = m->index_.get();

@@ -31,12 +31,15 @@ namespace tide::layer {
 // digest the footer at the end of the blob is used instead (needs blob_size).
 // For an eStargz layer, `digest` is its TOC's (the stargz toc.digest annotation); the footer locates
 // the TOC, so offset and size are unused and blob_size is needed.
+// For a gzip layer with a side index, `digest` and `size` are the side index blob's (in the same
+// repository), and `layer_digest` is the layer it must describe.
 struct IndexLocation {
   uint64_t offset = 0;
   uint64_t size = 0;
   Digest digest;
   uint64_t blob_size = 0;
   format::LayerFormat format = format::LayerFormat::kTide;
+  Digest layer_digest = Digest();
 };
 
 // A learned startup set: chunks in first-read order and, when known, each one's rank in the

@@ -122,9 +122,24 @@ absl::Status LayerMountManager::MountRemote(const RemoteLayer& layer, const fs::
   TIDE_ASSIGN_OR_RETURN(std::unique_ptr<registry::BlobRangeReader> reader,
                         registry_->OpenBlob(ref, layer.layer_digest, size));
   if (where.blob_size == 0 && footer_first) where.blob_size = reader->size();
+  if (where.format == format::LayerFormat::kGzipIndexed) {
+    where.layer_digest = layer.layer_digest;
+    TIDE_RETURN_IF_ERROR(CacheSideIndex(ref, where));
+  }
   auto source = std::make_shared<fetch::RegistryBlobSource>(std::move(reader));
   std::string name = absl::StrCat(ref.registry(), "/", ref.repository(), "@", layer.layer_digest.str());
   return MountBlobOn(name, std::move(source), where, mountpoint, options, std::move(adopt));
+}
+
+absl::Status LayerMountManager::CacheSideIndex(const registry::Reference& ref, const IndexLocation& where) {
+  if (cache_->Contains(where.digest.bytes())) return absl::OkStatus();
+  if (where.size == 0 || where.size > format::kMaxIndexFrameSize) {
+    return absl::InvalidArgumentError(absl::StrCat("gzip side index ", where.digest.str(), " has size ",
+                                                   where.size, ", outside 1..", format::kMaxIndexFrameSize));
+  }
+  TIDE_ASSIGN_OR_RETURN(std::string frame,
+                        registry_->FetchBlobBytes(ref, where.digest, static_cast<int64_t>(where.size)));
+  return cache_->Put(where.digest.bytes(), frame);
 }
 
 absl::Status LayerMountManager::MountBlob(const std::string& name, std::shared_ptr<fetch::BlobSource> blob,

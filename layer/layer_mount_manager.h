@@ -93,6 +93,9 @@ class LayerMountManager {
   LayerMountManager() = default;
   absl::Status MountRemote(const RemoteLayer& layer, const std::filesystem::path& mountpoint,
                            const LayerMountOptions& options, UniqueFd adopt);
+  // Puts a gzip side index blob into the chunk cache (verified against its digest), where
+  // LoadLayerIndex reads it; kept there, it mounts again after a restart without the registry.
+  absl::Status CacheSideIndex(const registry::Reference& ref, const IndexLocation& where);
   absl::Status MountBlobOn(const std::string& name, std::shared_ptr<fetch::BlobSource> blob,
                            const IndexLocation& index, const std::filesystem::path& mountpoint,
                            const LayerMountOptions& options, UniqueFd adopt);

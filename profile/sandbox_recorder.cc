@@ -235,7 +235,12 @@ absl::StatusOr<SandboxResult> RecordStartup(const SandboxOptions& options) {
     fs::create_directories(mp, ec);
     auto size = static_cast<uint64_t>(layer.size);
     auto where = layer::IndexLocationFromAnnotations(layer.annotations, size);
-    layer::IndexLocation index = where.ok() ? *where : layer::IndexLocation{0, 0, Digest(), size};
+    layer::IndexLocation index;
+    if (where.ok()) {
+      index = *where;
+    } else {
+      index.blob_size = size;
+    }
     TIDE_ASSIGN_OR_RETURN(std::unique_ptr<fetch::FileBlobSource> blob,
                           fetch::FileBlobSource::Open(layout.BlobPath(layer.digest)));
     TIDE_RETURN_IF_ERROR(manager->MountBlob(layer.digest.str(), std::move(blob), index, mp, lopts));

@@ -16,6 +16,7 @@
 #include "format/estargz/estargz_footer.h"
 #include "pull/pull_plan.h"
 #include "pull/snapshot_labels.h"
+#include "side_index/side_index_finder.h"
 
 namespace tide::pull {
 namespace {
@@ -96,6 +97,7 @@ class PullRun {
     LeaseGuard lease(containerd_);
     TIDE_RETURN_IF_ERROR(lease.Acquire(options_.lease_expiry));
     TIDE_RETURN_IF_ERROR(StoreDocuments());
+    FindSideIndexes();
     for (size_t i = 0; i < plan_.chain_ids.size(); ++i) {
       TIDE_ASSIGN_OR_RETURN(LayerState state, UnpackLayer(i));
       Report(i, state, 0);
@@ -152,7 +154,8 @@ class PullRun {
     if (!absl::IsNotFound(existing.status())) return existing.status();
 
     const std::string parent = i == 0 ? "" : plan_.chain_ids[i - 1].str();
-    const containerd_client::Labels labels = PrepareLabels(plan_, i, options_.cri_labels);
+    const containerd_client::Labels labels =
+        PrepareLabels(plan_, i, options_.cri_labels, options_.side_index);
     absl::Status last;
     for (int attempt = 0; attempt < kPrepareAttempts; ++attempt) {
       const std::string key = ExtractionKey(chain_id);
@@ -221,11 +224,27 @@ class PullRun {
     return absl::OkStatus();
   }
 
+  // Which plain layers the image's gzip side index covers, for the progress lines only: the
+  // snapshotter makes its own lookup and decides.
+  void FindSideIndexes() {
+    if (!progress_) return;
+    side_index::SideIndexFinder finder(registry_);
+    side_indexed_.assign(plan_.parsed_manifest.layers.size(), false);
+    for (size_t i = 0; i < side_indexed_.size(); ++i) {
+      const oci::Descriptor& layer = plan_.parsed_manifest.layers[i];
+      if (LayerFormatOf(layer) != "plain") continue;
+      side_indexed_[i] =
+          finder.Find(plan_.ref, plan_.manifest.descriptor.digest, layer.digest, options_.side_index).ok();
+      if (finder.KnownAbsent(plan_.manifest.descriptor.digest, options_.side_index)) break;
+    }
+  }
+
   void Report(size_t i, LayerState state, int64_t bytes_done) {
     if (!progress_) return;
     const oci::Descriptor& layer = plan_.parsed_manifest.layers[i];
+    const bool indexed = i < side_indexed_.size() && side_indexed_[i];
     progress_(LayerProgress{i, plan_.chain_ids.size(), layer.digest, layer.media_type, layer.size, state,
-                            bytes_done, LayerFormatOf(layer)});
+                            bytes_done, indexed ? std::string_view("gzip+index") : LayerFormatOf(layer)});
   }
 
   containerd_client::ContainerdClient& containerd_;
@@ -234,6 +253,7 @@ class PullRun {
   PullPlan plan_;
   const ProgressCallback& progress_;
   PullResult result_;
+  std::vector<bool> side_indexed_;
 };
 
 }  // namespace

@@ -26,6 +26,9 @@ struct PullOptions {
   bool cri_labels = true;
   // How long the pull's lease protects what it wrote if the process dies mid-pull.
   std::chrono::seconds lease_expiry{3600};
+  // The gzip side index artifact to use for layers without an index of their own (--index);
+  // empty: the snapshotter looks the image's referrers up.
+  Digest side_index;
 };
 
 enum class LayerState {
@@ -45,7 +48,8 @@ struct LayerProgress {
   int64_t size = 0;
   LayerState state = LayerState::kPresent;
   int64_t bytes_done = 0;  // while downloading
-  // What the layer's annotations say it is: "tide", "estargz", "zstd:chunked" or "plain". Whether
+  // What the layer's annotations say it is: "tide", "estargz", "zstd:chunked", "plain", or
+  // "gzip+index" for a plain layer the image's gzip side index covers. Whether
   // it was served lazily is `state`; why not is in tide-snapshotter's log.
   std::string_view layer_format = "plain";
 };

@@ -12,7 +12,8 @@ constexpr size_t kMaxLabelBytes = 4096;  // key + value, enforced by containerd
 bool IsImageDescribedLabel(std::string_view key) {
   if (key == format::kEstargzTocDigestAnnotation) return true;
   return key.starts_with(format::kAnnotationPrefix) && key != format::kAnnotationRepository &&
-         key != format::kAnnotationLayerDigest && key != format::kAnnotationDiffId;
+         key != format::kAnnotationLayerDigest && key != format::kAnnotationDiffId &&
+         key != format::kLabelImageManifest && key != format::kLabelSideIndex;
 }
 
 }  // namespace
@@ -30,7 +31,8 @@ std::string ImageLayersLabel(const std::vector<oci::Descriptor>& layers, size_t 
   return value;
 }
 
-containerd_client::Labels PrepareLabels(const PullPlan& plan, size_t layer, bool cri) {
+containerd_client::Labels PrepareLabels(const PullPlan& plan, size_t layer, bool cri,
+                                        const Digest& side_index_pin) {
   const oci::Descriptor& desc = plan.parsed_manifest.layers[layer];
   containerd_client::Labels labels;
   // Only what describes the blob's own bytes comes from the image: the index annotations, which the
@@ -41,9 +43,14 @@ containerd_client::Labels PrepareLabels(const PullPlan& plan, size_t layer, bool
     if (IsImageDescribedLabel(key)) labels[key] = value;
   }
   // An eStargz TOC names no diff_id; the snapshotter binds the layer to the config's (docs/security.md).
-  if (desc.annotations.count(std::string(format::kEstargzTocDigestAnnotation)) != 0 &&
-      layer < plan.diff_ids.size())
+  const bool own_index = desc.annotations.count(std::string(format::kAnnotationIndexDigest)) != 0;
+  if (!own_index && layer < plan.diff_ids.size())
     labels[std::string(format::kAnnotationDiffId)] = plan.diff_ids[layer].str();
+  // A layer without an index of its own may have a gzip side index in the image's referrers.
+  if (!own_index && desc.annotations.count(std::string(format::kEstargzTocDigestAnnotation)) == 0) {
+    labels[std::string(format::kLabelImageManifest)] = plan.manifest.descriptor.digest.str();
+    if (!side_index_pin.empty()) labels[std::string(format::kLabelSideIndex)] = side_index_pin.str();
+  }
   labels[std::string(format::kAnnotationRepository)] = plan.ref.String();
   labels[std::string(format::kAnnotationLayerDigest)] = desc.digest.str();
   if (cri) {

@@ -20,8 +20,11 @@ inline constexpr char kGcExpireLabel[] = "containerd.io/gc.expire";
 // The labels containerd's unpacker sends on Prepare for layer i: the target chainID as
 // containerd.io/snapshot.ref, the layer descriptor's tide index annotations, the layer's
 // repository and digest from the pulled reference and manifest (never from the image's
-// annotations) and, when cri is set, the four cri.* labels.
-containerd_client::Labels PrepareLabels(const PullPlan& plan, size_t layer, bool cri);
+// annotations) and, when cri is set, the four cri.* labels. A layer without a tide index gets the
+// config's diff_id, and one without any index the image manifest (and `side_index_pin`, an artifact
+// chosen with tidectl pull --index) to look a gzip side index up by.
+containerd_client::Labels PrepareLabels(const PullPlan& plan, size_t layer, bool cri,
+                                        const Digest& side_index_pin = Digest());
 
 // cri.image-layers: this layer's digest and those above it, comma-separated, cut so that key and
 // value stay within containerd's 4096-byte label limit.

@@ -66,6 +66,16 @@ struct PushBlobOptions {
 
 enum class PushOutcome { kAlreadyExists, kMounted, kUploaded };
 
+// The manifests that name a subject manifest (OCI 1.1 referrers), and where the list came from.
+struct ReferrersList {
+  std::vector<oci::Descriptor> manifests;
+  // The registry has no referrers API (docker-registry 2.8): the list is the referrers tag's index.
+  bool from_fallback_tag = false;
+};
+
+// The referrers tag schema's tag for a subject: "sha256-<hex>".
+std::string ReferrersTag(const Digest& subject);
+
 // An OCI distribution client (docker-registry, Docker Hub, GHCR, Harbor, mirrors in front of them).
 // Thread-safe; one instance should serve a whole process so connections and tokens are reused.
 //
@@ -120,6 +130,15 @@ class RegistryClient {
   // PUTs a manifest or index under ref's tag (or its digest if it has no tag). Returns its digest.
   absl::StatusOr<Digest> PushManifest(const Reference& ref, std::string_view bytes,
                                       std::string_view media_type);
+
+  // The manifests in repo whose subject is `subject`: the referrers API, or where the registry has
+  // none (404 on the endpoint), the index under the referrers tag. None at all: an empty list.
+  // registry/referrers.cc.
+  absl::StatusOr<ReferrersList> ListReferrers(const Reference& repo, const Digest& subject);
+  // Pushes a manifest that has a subject (by digest) and makes it findable by ListReferrers: on a
+  // registry without the referrers API, by adding it to the referrers tag's index.
+  absl::StatusOr<Digest> PushReferrer(const Reference& repo, const Digest& subject,
+                                      const oci::Descriptor& manifest, std::string_view bytes);
 
  private:
   explicit RegistryClient(std::shared_ptr<ClientCore> core);

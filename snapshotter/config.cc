@@ -137,6 +137,7 @@ constexpr std::string_view kKeys[] = {"root",
                                       "max_index_memory",
                                       "keep_mounts_on_restart",
                                       "lazy_estargz",
+                                      "lazy_gzip_index",
                                       "fuse_keeper",
                                       "metrics_address",
                                       "log_level"};
@@ -216,6 +217,7 @@ absl::StatusOr<Config> ParseConfig(std::string_view text, std::string_view sourc
     return r.Error("max_index_memory", "must be at least 1 MiB");
   TIDE_RETURN_IF_ERROR(r.Bool("keep_mounts_on_restart", &config.keep_mounts_on_restart));
   TIDE_RETURN_IF_ERROR(r.Bool("lazy_estargz", &config.lazy_estargz));
+  TIDE_RETURN_IF_ERROR(r.Bool("lazy_gzip_index", &config.lazy_gzip_index));
   std::string keeper;
   TIDE_RETURN_IF_ERROR(r.String("fuse_keeper", &keeper));
   config.fuse_keeper = keeper;

@@ -53,6 +53,9 @@ struct Config {
   // only prefetch = "all" proves a layer is what its chainID stands for (docs/security.md); false
   // sends them down the ordinary path.
   bool lazy_estargz = true;
+  // Gzip layers with no index of their own are mounted lazily when the image's repository has a
+  // gzip side index artifact for them (`tidectl index`; found through the referrers API or tag).
+  bool lazy_gzip_index = true;
   // The tide-fuse-keeper binary; empty: the one beside the tide-snapshotter executable.
   std::filesystem::path fuse_keeper;
   // "IPV4-ADDRESS:PORT" where GET /metrics answers in the Prometheus text format (docs/metrics.md);

@@ -1,8 +1,11 @@
 // The FUSE-backed RemoteLayerMounter, the daemon's side of the remote_layer_mounter_factory.h seam.
 // It maps Prepare labels to layer::RemoteLayer and leaves the rest to layer::LayerMountManager (shared chunk
 // cache under <root>/cache, node-wide prefetch limits).
+#include <algorithm>
 #include <limits>
 #include <memory>
+#include <optional>
+#include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -13,6 +16,7 @@
 #include "layer/layer_metrics.h"
 #include "layer/layer_mount_manager.h"
 #include "layer/layer_status.h"
+#include "side_index/side_index_finder.h"
 #include "snapshotter/profile_keeper.h"
 #include "snapshotter/remote_layer_labels.h"
 #include "snapshotter/remote_layer_mounter.h"
@@ -22,7 +26,34 @@
 namespace tide::snapshotter {
 namespace {
 
-absl::StatusOr<layer::RemoteLayer> ToRemoteLayer(const Labels& labels, bool lazy_estargz) {
+struct LazyFormats {
+  bool estargz = true;
+  bool gzip_index = true;
+};
+
+// A layer with no index of its own, to be served through its image's gzip side index.
+struct SideIndexQuery {
+  Digest manifest;
+  Digest pin;  // a pinned artifact; empty: the image's referrers
+};
+
+absl::StatusOr<SideIndexQuery> SideIndexQueryOf(const RemoteLayerLocation& where, const Digest& layer) {
+  SideIndexQuery query;
+  if (where.manifest_digest.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("layer ", layer.str(), " of ", where.reference,
+                     " has no index annotations and no image manifest label"));
+  }
+  TIDE_ASSIGN_OR_RETURN(query.manifest, Digest::Parse(where.manifest_digest));
+  if (!where.side_index_pin.empty()) {
+    TIDE_ASSIGN_OR_RETURN(query.pin, Digest::Parse(where.side_index_pin));
+  }
+  return query;
+}
+
+// The layer, and for a layer without its own index the side index query that completes it.
+absl::StatusOr<std::pair<layer::RemoteLayer, std::optional<SideIndexQuery>>> ToRemoteLayer(
+    const Labels& labels, LazyFormats lazy) {
   TIDE_ASSIGN_OR_RETURN(RemoteLayerLocation where, LocateRemoteLayer(labels));
   if (where.layer_digest.empty()) {
     return absl::FailedPreconditionError(
@@ -37,16 +68,22 @@ absl::StatusOr<layer::RemoteLayer> ToRemoteLayer(const Labels& labels, bool lazy
   // footer names a digest of its own choosing) the layer takes the ordinary path.
   auto index = layer::IndexLocationFromAnnotations(labels, 0);
   if (absl::IsNotFound(index.status())) {
-    return absl::FailedPreconditionError(absl::StrCat("tide layer ", layer.layer_digest.str(), " of ",
-                                                      where.reference, " has no index annotations"));
+    if (!lazy.gzip_index) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("layer ", layer.layer_digest.str(), " of ", where.reference,
+                       " has no index annotations (lazy_gzip_index is off)"));
+    }
+    TIDE_ASSIGN_OR_RETURN(SideIndexQuery query, SideIndexQueryOf(where, layer.layer_digest));
+    layer.index.format = format::LayerFormat::kGzipIndexed;
+    return std::make_pair(layer, std::optional<SideIndexQuery>(query));
   }
   if (!index.ok()) return index.status();
-  if (index->format == format::LayerFormat::kEstargz && !lazy_estargz) {
+  if (index->format == format::LayerFormat::kEstargz && !lazy.estargz) {
     return absl::FailedPreconditionError(
         absl::StrCat("eStargz layer ", layer.layer_digest.str(), ": lazy_estargz is off"));
   }
   layer.index = *index;
-  return layer;
+  return std::make_pair(layer, std::optional<SideIndexQuery>());
 }
 
 // Layers without a startup set are prefetched from the profile learned on an earlier run on this
@@ -54,9 +91,10 @@ absl::StatusOr<layer::RemoteLayer> ToRemoteLayer(const Labels& labels, bool lazy
 class FuseRemoteLayerMounter : public RemoteLayerMounter {
  public:
   FuseRemoteLayerMounter(std::unique_ptr<layer::LayerMountManager> manager, layer::LayerMountOptions defaults,
-                         const std::filesystem::path& profile_dir, bool lazy_estargz)
-      : lazy_estargz_(lazy_estargz),
+                         const std::filesystem::path& profile_dir, LazyFormats lazy)
+      : lazy_(lazy),
         manager_(std::move(manager)),
+        side_indexes_(std::make_unique<side_index::SideIndexFinder>(manager_->registry())),
         defaults_(std::move(defaults)),
         keeper_(std::make_unique<ProfileKeeper>(*manager_, profile_dir)),
         node_cache_(std::make_unique<warm::NodeCache>(
@@ -70,13 +108,20 @@ class FuseRemoteLayerMounter : public RemoteLayerMounter {
   nlohmann::json Status() override { return layer::LayerStatus(*manager_); }
 
   absl::StatusOr<bool> IsRemoteLayer(const Labels& labels) override {
-    auto layer = ToRemoteLayer(labels, lazy_estargz_);
+    auto layer = ToRemoteLayer(labels, lazy_);
     if (absl::IsNotFound(layer.status())) return false;
-    if (!layer.ok()) return layer.status();
+    if (!layer.ok()) {
+      // A plain layer of a CRI pull: not a tide layer at all, so no warning either.
+      if (!HasTideLabels(labels)) return false;
+      return layer.status();
+    }
+    // An image already found to have no side index: its other layers fall back without a word.
+    if (const auto& query = layer->second; query && side_indexes_->KnownAbsent(query->manifest, query->pin))
+      return false;
     return true;
   }
   absl::StatusOr<Digest> Mount(const Labels& labels, const std::filesystem::path& target) override {
-    TIDE_ASSIGN_OR_RETURN(layer::RemoteLayer layer, ToRemoteLayer(labels, lazy_estargz_));
+    TIDE_ASSIGN_OR_RETURN(layer::RemoteLayer layer, Resolve(labels));
     const bool learned = keeper_->Has(layer.layer_digest);
     TIDE_ASSIGN_OR_RETURN(layer::LayerMountOptions options, OptionsFor(layer, learned, labels));
     TIDE_RETURN_IF_ERROR(manager_->Mount(layer, target, options));
@@ -104,7 +149,7 @@ class FuseRemoteLayerMounter : public RemoteLayerMounter {
   // A restored mount is a mount like any other: it records when no profile is kept (the
   // container may run for the first time only now) and prefetches the learned chunks otherwise.
   absl::Status Restore(const Labels& labels, const std::filesystem::path& target) override {
-    TIDE_ASSIGN_OR_RETURN(layer::RemoteLayer layer, ToRemoteLayer(labels, lazy_estargz_));
+    TIDE_ASSIGN_OR_RETURN(layer::RemoteLayer layer, Resolve(labels));
     keeper_->Forget(target);
     const bool learned = keeper_->Has(layer.layer_digest);
     TIDE_ASSIGN_OR_RETURN(layer::LayerMountOptions options, OptionsFor(layer, learned, labels));
@@ -114,6 +159,20 @@ class FuseRemoteLayerMounter : public RemoteLayerMounter {
   }
 
  private:
+  // The layer with its index located: for a layer without its own index, the side index its image's
+  // artifact lists for it (looked up once per image).
+  absl::StatusOr<layer::RemoteLayer> Resolve(const Labels& labels) {
+    TIDE_ASSIGN_OR_RETURN(auto resolved, ToRemoteLayer(labels, lazy_));
+    auto& [layer, query] = resolved;
+    if (!query) return layer;
+    TIDE_ASSIGN_OR_RETURN(registry::Reference repo, registry::Reference::Parse(layer.reference));
+    TIDE_ASSIGN_OR_RETURN(oci::Descriptor blob,
+                          side_indexes_->Find(repo, query->manifest, layer.layer_digest, query->pin));
+    layer.index.digest = blob.digest;
+    layer.index.size = static_cast<uint64_t>(std::max<int64_t>(0, blob.size));
+    return layer;
+  }
+
   absl::StatusOr<layer::LayerMountOptions> OptionsFor(const layer::RemoteLayer& layer, bool learned,
                                                       const Labels& labels) {
     layer::LayerMountOptions options = defaults_;
@@ -160,10 +219,11 @@ class FuseRemoteLayerMounter : public RemoteLayerMounter {
     return diff_id;
   }
 
-  const bool lazy_estargz_;
+  const LazyFormats lazy_;
   absl::Mutex diff_ids_mu_;
   absl::flat_hash_map<std::string, Digest> diff_ids_ ABSL_GUARDED_BY(diff_ids_mu_);  // "manifest layer"
   std::unique_ptr<layer::LayerMountManager> manager_;
+  std::unique_ptr<side_index::SideIndexFinder> side_indexes_;  // uses manager_'s registry client
   layer::LayerMountOptions defaults_;
   std::unique_ptr<ProfileKeeper> keeper_;  // declared after manager_: goes first
   std::unique_ptr<warm::NodeCache> node_cache_;
@@ -207,8 +267,9 @@ absl::StatusOr<std::unique_ptr<RemoteLayerMounter>> MakeRemoteLayerMounter(const
   }
   TIDE_ASSIGN_OR_RETURN(std::unique_ptr<layer::LayerMountManager> manager,
                         layer::LayerMountManager::Create(options));
-  return std::unique_ptr<RemoteLayerMounter>(new FuseRemoteLayerMounter(
-      std::move(manager), options.defaults, root.root() / "profiles", config.lazy_estargz));
+  return std::unique_ptr<RemoteLayerMounter>(
+      new FuseRemoteLayerMounter(std::move(manager), options.defaults, root.root() / "profiles",
+                                 LazyFormats{config.lazy_estargz, config.lazy_gzip_index}));
 }
 
 }  // namespace tide::snapshotter

@@ -19,9 +19,14 @@ bool HasTideLabels(const Labels& labels) {
   return it != labels.end() && absl::StartsWith(it->first, kTideLabelPrefix);
 }
 
+bool HasImageLabels(const Labels& labels) {
+  return labels.count(kCriImageRefLabel) != 0 && labels.count(kCriLayerDigestLabel) != 0 &&
+         labels.count(kCriManifestDigestLabel) != 0;
+}
+
 absl::StatusOr<RemoteLayerLocation> LocateRemoteLayer(const Labels& labels) {
-  if (!HasTideLabels(labels))
-    return absl::NotFoundError("layer has no containerd.io/snapshot/tide.* or stargz TOC labels");
+  if (!HasTideLabels(labels) && !HasImageLabels(labels))
+    return absl::NotFoundError("layer has no containerd.io/snapshot/tide.*, stargz TOC or CRI image labels");
   RemoteLayerLocation location;
   location.reference = Get(labels, kCriImageRefLabel);
   location.layer_digest = Get(labels, kCriLayerDigestLabel);
@@ -31,6 +36,9 @@ absl::StatusOr<RemoteLayerLocation> LocateRemoteLayer(const Labels& labels) {
   std::string layers = Get(labels, kCriImageLayersLabel);
   for (auto digest : absl::StrSplit(layers, ',', absl::SkipEmpty()))
     location.image_layers.emplace_back(digest);
+  location.manifest_digest = Get(labels, kCriManifestDigestLabel);
+  if (location.manifest_digest.empty()) location.manifest_digest = Get(labels, kTideImageManifestLabel);
+  location.side_index_pin = Get(labels, kTideSideIndexLabel);
   if (location.reference.empty()) location.reference = Get(labels, kTideRepositoryLabel);
   if (location.reference.empty()) {
     return absl::NotFoundError(

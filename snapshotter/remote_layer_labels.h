@@ -28,6 +28,10 @@ inline constexpr char kStargzTocDigestLabel[] = "containerd.io/snapshot/stargz/t
 // it only as far as the chainID is; see docs/security.md.
 inline constexpr char kTideDiffIdLabel[] =
     "containerd.io/snapshot/tide.diff-id";  // format::kAnnotationDiffId
+// tidectl pull's labels for a layer with no index of its own (format::kLabelImageManifest,
+// kLabelSideIndex): the image manifest to find a gzip side index for, and a pinned artifact.
+inline constexpr char kTideImageManifestLabel[] = "containerd.io/snapshot/tide.image-manifest";
+inline constexpr char kTideSideIndexLabel[] = "containerd.io/snapshot/tide.side-index";
 
 // Where a layer lives, as far as the Prepare labels tell.
 struct RemoteLayerLocation {
@@ -36,10 +40,17 @@ struct RemoteLayerLocation {
   std::string layer_digest;  // cri.layer-digest, else tide.layer-digest; may be empty
   std::string index_digest;  // tide.index-digest (or the eStargz TOC digest), identifies the layer
   std::vector<std::string> image_layers;  // cri.image-layers: this layer and the ones above it
+  // The image manifest (cri.manifest-digest, else tide.image-manifest) and a pinned side index
+  // artifact (tide.side-index): where a layer without its own index finds a gzip side index.
+  std::string manifest_digest;
+  std::string side_index_pin;
 };
 
 // True when the layer descriptor carried tide's annotations or an eStargz TOC digest.
 bool HasTideLabels(const Labels& labels);
+// True when the labels locate a layer of a known image manifest, as CRI's do: one that has no index
+// of its own may still have a gzip side index.
+bool HasImageLabels(const Labels& labels);
 
 // NotFound when the labels do not locate a tide layer (then the layer falls back to a normal pull).
 absl::StatusOr<RemoteLayerLocation> LocateRemoteLayer(const Labels& labels);

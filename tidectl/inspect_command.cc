@@ -19,9 +19,11 @@
 #include "format/blob_reader.h"
 #include "format/estargz/estargz_footer.h"
 #include "format/estargz/estargz_reader.h"
+#include "format/gzip_index/gzip_index_reader.h"
 #include "oci/index.h"
 #include "oci/manifest.h"
 #include "oci/media_types.h"
+#include "side_index/side_index_finder.h"
 #include "tidectl/layer_report.h"
 
 namespace tide::tidectl {
@@ -76,17 +78,48 @@ absl::Status InspectEstargzLayer(converter::ImageSource& source, const oci::Desc
   return absl::OkStatus();
 }
 
-absl::Status InspectLayer(converter::ImageSource& source, const oci::Descriptor& layer, size_t number,
-                          bool entries) {
+// Where a registry image's gzip side indexes are looked up (tidectl index publishes them).
+struct SideIndexes {
+  registry::RegistryClient* client = nullptr;  // null: not a registry image
+  registry::Reference repo;
+  std::unique_ptr<side_index::SideIndexFinder> finder;
+};
+
+// A layer without an index of its own: its image's gzip side index, if one covers it.
+absl::Status InspectSideIndexedLayer(SideIndexes& side, const Digest& manifest, const oci::Descriptor& layer,
+                                     bool entries) {
+  const std::string none = absl::StrCat("no ", Sv(format::kAnnotationIndexDigest), " or ",
+                                        Sv(format::kEstargzTocDigestAnnotation), " annotation");
+  if (side.client == nullptr || oci::LayerCompression(layer.media_type) != oci::Compression::kGzip) {
+    absl::PrintF("    path: fallback (%s)\n", none);
+    return absl::OkStatus();
+  }
+  auto blob = side.finder->Find(side.repo, manifest, layer.digest);
+  if (!blob.ok()) {
+    absl::PrintF("    path: fallback (%s; %s)\n", none, blob.status().message());
+    return absl::OkStatus();
+  }
+  auto frame = side_index::FetchIndexBlob(*side.client, side.repo, *blob);
+  auto index = frame.ok() ? format::LoadGzipIndex(*frame, layer.digest, static_cast<uint64_t>(layer.size))
+                          : absl::StatusOr<format::LayerIndex>(frame.status());
+  if (!index.ok()) {
+    absl::PrintF("    path: fallback (gzip side index %s: %s)\n", blob->digest.str(),
+                 index.status().message());
+    return absl::OkStatus();
+  }
+  absl::PrintF("    path: gzip+index (side index %s, %d bytes)\n", blob->digest.str(), blob->size);
+  PrintIndexSummary(stdout, *index, static_cast<uint64_t>(layer.size));
+  if (entries) PrintEntries(stdout, *index);
+  return absl::OkStatus();
+}
+
+absl::Status InspectLayer(converter::ImageSource& source, SideIndexes& side, const Digest& manifest,
+                          const oci::Descriptor& layer, size_t number, bool entries) {
   absl::PrintF("  layer %d %s %s %d bytes\n", number, layer.digest.str(), layer.media_type, layer.size);
   std::string digest_text = Annotation(layer, format::kAnnotationIndexDigest);
   if (digest_text.empty() && !Annotation(layer, format::kEstargzTocDigestAnnotation).empty())
     return InspectEstargzLayer(source, layer, entries);
-  if (digest_text.empty()) {
-    absl::PrintF("    path: fallback (no %s or %s annotation)\n", Sv(format::kAnnotationIndexDigest),
-                 Sv(format::kEstargzTocDigestAnnotation));
-    return absl::OkStatus();
-  }
+  if (digest_text.empty()) return InspectSideIndexedLayer(side, manifest, layer, entries);
   absl::PrintF("    path: tide\n");
   uint64_t offset = 0;
   uint64_t size = 0;
@@ -107,14 +140,14 @@ absl::Status InspectLayer(converter::ImageSource& source, const oci::Descriptor&
   return absl::OkStatus();
 }
 
-absl::Status InspectManifest(converter::ImageSource& source, const oci::Descriptor& desc,
+absl::Status InspectManifest(converter::ImageSource& source, SideIndexes& side, const oci::Descriptor& desc,
                              const std::string& bytes, bool entries) {
   TIDE_ASSIGN_OR_RETURN(oci::Manifest m,
                         oci::Manifest::Parse(bytes, absl::StrCat("manifest ", desc.digest.str())));
   absl::PrintF("manifest %s%s\n", desc.digest.str(),
                desc.platform ? absl::StrCat(" (", desc.platform->ToString(), ")") : std::string());
   for (size_t i = 0; i < m.layers.size(); ++i)
-    TIDE_RETURN_IF_ERROR(InspectLayer(source, m.layers[i], i + 1, entries));
+    TIDE_RETURN_IF_ERROR(InspectLayer(source, side, desc.digest, m.layers[i], i + 1, entries));
   return absl::OkStatus();
 }
 
@@ -122,16 +155,24 @@ absl::Status InspectImage(const InspectFlags& flags) {
   TIDE_ASSIGN_OR_RETURN(converter::ImageRef ref, converter::ImageRef::Parse(flags.source));
   converter::ImageEndpoints endpoints(flags.registry);
   TIDE_ASSIGN_OR_RETURN(auto source, endpoints.OpenSource(ref));
+  SideIndexes side;
+  std::shared_ptr<registry::RegistryClient> client;
+  if (ref.transport == converter::ImageRef::Transport::kRegistry) {
+    TIDE_ASSIGN_OR_RETURN(client, endpoints.Client());
+    TIDE_ASSIGN_OR_RETURN(side.repo, registry::Reference::Parse(ref.reference));
+    side.client = client.get();
+    side.finder = std::make_unique<side_index::SideIndexFinder>(*client);
+  }
   TIDE_ASSIGN_OR_RETURN(converter::RootObject root, source->FetchRoot());
   if (!oci::IsIndex(root.descriptor.media_type) && root.bytes.find("\"manifests\"") == std::string::npos) {
-    return InspectManifest(*source, root.descriptor, root.bytes, flags.entries);
+    return InspectManifest(*source, side, root.descriptor, root.bytes, flags.entries);
   }
   TIDE_ASSIGN_OR_RETURN(oci::Index index, oci::Index::Parse(root.bytes, source->Describe()));
   absl::PrintF("index %s (%d manifests)\n", root.descriptor.digest.str(), index.manifests.size());
   for (const oci::Descriptor& entry : index.manifests) {
     if (!oci::IsManifest(entry.media_type)) continue;
     TIDE_ASSIGN_OR_RETURN(std::string bytes, source->FetchBlob(entry));
-    TIDE_RETURN_IF_ERROR(InspectManifest(*source, entry, bytes, flags.entries));
+    TIDE_RETURN_IF_ERROR(InspectManifest(*source, side, entry, bytes, flags.entries));
   }
   return absl::OkStatus();
 }

@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "tidectl/cache_command.h"
 #include "tidectl/convert_command.h"
+#include "tidectl/index_command.h"
 #include "tidectl/inspect_command.h"
 #include "tidectl/mount_command.h"
 #include "tidectl/optimize_command.h"
@@ -30,6 +31,7 @@ int main(int argc, char** argv) {
   tide::tidectl::AddConvertCommand(app);
   tide::tidectl::AddInspectCommand(app);
   tide::tidectl::AddOptimizeCommand(app);
+  tide::tidectl::AddIndexCommand(app);
   tide::tidectl::AddProfileCommand(app);
   tide::tidectl::AddPullCommand(app);
   tide::tidectl::AddMountCommand(app);

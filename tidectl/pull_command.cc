@@ -30,6 +30,7 @@ struct PullArgs {
   std::string hosts_dir;
   std::string user;
   bool no_cri_labels = false;
+  std::string side_index;
   std::string ref;
 };
 
@@ -52,6 +53,9 @@ absl::Status RunPull(const PullArgs& args) {
   pull::PullOptions options;
   options.snapshotter = args.snapshotter;
   options.cri_labels = !args.no_cri_labels;
+  if (!args.side_index.empty()) {
+    TIDE_ASSIGN_OR_RETURN(options.side_index, Digest::Parse(args.side_index));
+  }
   if (!args.platform.empty()) {
     TIDE_ASSIGN_OR_RETURN(options.platform, oci::Platform::Parse(args.platform));
   }
@@ -93,6 +97,8 @@ void AddPullCommand(CLI::App& app) {
                   "Registry credentials USER[:PASSWORD] (default: docker config.json)");
   cmd->add_flag("--no-cri-labels", args->no_cri_labels,
                 "Send only containerd.io/snapshot.ref and the layer annotations on Prepare, as nerdctl does");
+  cmd->add_option("--index", args->side_index,
+                  "Gzip side index artifact (manifest digest) to use for layers without their own index");
   cmd->add_option("REF", args->ref, "Image reference, host/repo:tag or host/repo@digest")->required();
   cmd->callback([args] {
     absl::Status status = RunPull(*args);

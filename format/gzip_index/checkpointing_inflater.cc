@@ -79,9 +79,10 @@ absl::Status CheckpointingInflater::AtBlockBoundary() {
   if ((strm_.data_type & 128) == 0 || (strm_.data_type & 64) != 0) return absl::OkStatus();
   if (!checkpoints_.empty()) {
     const RawCheckpoint& last = checkpoints_.back();
-    if (strm_.total_in - last.compressed_offset < spacing_.compressed_bytes &&
-        strm_.total_out - last.uncompressed_offset < spacing_.uncompressed_bytes)
-      return absl::OkStatus();
+    const uint64_t in = strm_.total_in - last.compressed_offset;
+    const uint64_t out = strm_.total_out - last.uncompressed_offset;
+    const bool due = in >= spacing_.compressed_bytes && out >= spacing_.min_uncompressed_bytes;
+    if (!due && out < spacing_.uncompressed_bytes) return absl::OkStatus();
     if (strm_.total_out == last.uncompressed_offset) return absl::OkStatus();  // spans are never empty
     TIDE_RETURN_IF_ERROR(CloseSpan(strm_.total_in));
   }

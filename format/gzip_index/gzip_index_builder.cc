@@ -51,7 +51,7 @@ absl::Status IndexTar(ByteSource& tar_stream, IndexBuilder& builder,
 
 // The chunks holding the startup files, in the order the files are listed.
 std::vector<uint32_t> StartupChunks(const std::vector<FrameRecord>& spans,
-                                    const std::vector<std::string>& startup,
+                                    const std::vector<StartupFile>& startup,
                                     const absl::flat_hash_map<std::string, FileSpan>& files) {
   std::vector<uint64_t> starts;
   starts.reserve(spans.size());
@@ -62,14 +62,20 @@ std::vector<uint32_t> StartupChunks(const std::vector<FrameRecord>& spans,
   }
   std::vector<uint32_t> out;
   absl::flat_hash_set<uint32_t> seen;
-  for (const std::string& path : startup) {
-    auto it = files.find(path);
-    if (it == files.end() || it->second.size == 0) continue;
-    const uint64_t first = it->second.offset;
-    const uint64_t last = first + it->second.size - 1;
+  auto add = [&](uint64_t first, uint64_t last) {
     auto chunk = std::upper_bound(starts.begin(), starts.end(), first) - starts.begin() - 1;
     for (; chunk < static_cast<ptrdiff_t>(starts.size()) && starts[chunk] <= last; ++chunk) {
       if (seen.insert(static_cast<uint32_t>(chunk)).second) out.push_back(static_cast<uint32_t>(chunk));
+    }
+  };
+  for (const StartupFile& file : startup) {
+    auto it = files.find(file.path);
+    if (it == files.end() || it->second.size == 0) continue;
+    const FileSpan& f = it->second;
+    if (file.ranges.empty()) add(f.offset, f.offset + f.size - 1);
+    for (const StartupFile::Range& r : file.ranges) {
+      if (r.offset >= f.size || r.length == 0) continue;
+      add(f.offset + r.offset, f.offset + std::min(f.size, r.offset + r.length) - 1);
     }
   }
   return out;

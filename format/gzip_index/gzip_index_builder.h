@@ -11,6 +11,7 @@
 #include "common/digest.h"
 #include "format/byte_io.h"
 #include "format/gzip_index/checkpointing_inflater.h"
+#include "format/layer_writer.h"
 
 namespace tide::format {
 
@@ -18,9 +19,10 @@ struct GzipIndexOptions {
   CheckpointSpacing spacing;
   int window_zstd_level = 9;
   int index_zstd_level = 19;
-  // Files (normalized tar paths) a workload reads first, in that order (a profile's startup set):
-  // their chunks become the index's startup set. Unknown paths are skipped.
-  std::vector<std::string> startup_files;
+  // What a workload reads first, in that order (a profile's startup set): the chunks holding those
+  // ranges (whole files where no ranges are given) become the index's startup set. Unknown paths
+  // are skipped.
+  std::vector<StartupFile> startup_files;
 };
 
 struct GzipIndex {

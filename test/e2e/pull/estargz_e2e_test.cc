@@ -11,7 +11,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "test/e2e/pull/cri_client.h"
 #include "test/e2e/pull/pull_checks.h"
 #include "test/e2e/pull/pull_env.h"
 #include "test/support/rootfs_listing.h"
@@ -42,145 +41,34 @@ std::string PushEstargz(PullEnv& env, const std::string& esgz_tag,
   return dst;
 }
 
-std::string Listing(PullEnv& env, const std::string& snapshotter, const std::string& ref,
-                    const std::string& id) {
-  auto run =
-      env.Ctr({"run", "--rm", "--snapshotter", snapshotter, ref, id, "/bin/sh", "-c", kBusyboxRootfsListing});
-  INFO(run.output.substr(0, 4000));
-  REQUIRE(run.exit_code == 0);
-  return WithoutRuntimeMounts(run.output);
-}
-
-// The listing with the mtime of directory `prefix` ("/path|") masked.
-std::string WithImpliedDirMtime(const std::string& listing, const std::string& prefix) {
-  std::string out;
-  for (const std::string& line : SplitLines(listing)) {
-    std::vector<std::string> fields = absl::StrSplit(line, '|');
-    if (line.starts_with(prefix) && fields.size() == 8 && fields[1] == "directory")
-      fields[6] = std::string(1, '*');
-    absl::StrAppend(&out, absl::StrJoin(fields, "|"), "\n");
-  }
-  return out;
-}
-
-std::unique_ptr<PullEnv> EnvWithConfig(const std::string& tide_config) {
-  PullEnvOptions options;
-  options.tide_config = tide_config;
-  return std::make_unique<PullEnv>(options);
-}
-
-// Waits up to 30 s for `count` lines of tide-snapshotter's log that contain `text`.
-bool WaitForLog(PullEnv& env, const std::string& text, int count) {
-  for (int i = 0; i < 300; ++i) {
-    const std::string log = ReadFile(env.tide_log_path());
-    int seen = 0;
-    for (size_t pos = log.find(text); pos != std::string::npos; pos = log.find(text, pos + 1)) ++seen;
-    if (seen >= count) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return false;
-}
-
-// The registry's stored copy of a blob.
-std::filesystem::path StoredBlob(PullEnv& env, const Digest& digest) {
-  const std::string hex = digest.str().substr(7);
-  return env.registry().dir() / "data/docker/registry/v2/blobs/sha256" / hex.substr(0, 2) / hex / "data";
-}
-
-// Lazy pull and run of a ctr-remote image whose layers tidectl inspect names `path`; its root listing
-// must equal containerd's own unpack of it on overlayfs.
-void CheckLazyLikeOrdinary(PullEnv& env, const std::string& ref, const std::string& path) {
+// ctr-remote's image, lazily pulled, equals containerd's own unpack; every layer carries a TOC digest.
+void CheckLazyEstargz(PullEnv& env, const std::string& ref, const std::string& path) {
   RegistryImage image = FetchRegistryImage(env, ref);
   REQUIRE(image.manifest.layers.size() == 3);
   for (const auto& layer : image.manifest.layers)
     CHECK(layer.annotations.count("containerd.io/snapshot/stargz/toc.digest") == 1);
-  // tidectl inspect says which path each layer takes, from the verified TOC.
-  auto inspect = RunCommand({TidectlBinary(), "inspect", "--plain-http", "docker://" + ref});
-  INFO(inspect.output);
-  REQUIRE(inspect.exit_code == 0);
-  CHECK(SplitLines(inspect.output).size() > 3);
-  size_t lazy_layers = 0;
-  for (const std::string& line : SplitLines(inspect.output))
-    lazy_layers += absl::StrContains(line, "path: " + path);
-  CHECK(lazy_layers == 3);
-  const int64_t image_bytes = LayerBytes(env, ref);
-  const int64_t before = env.RegistryBlobBytes();
-
-  auto pulled = env.Pull(ref);
-  INFO(pulled.output);
-  REQUIRE(pulled.exit_code == 0);
-  CHECK(absl::StrContains(pulled.output, "(3 lazy, 0 applied, 0 present)"));
-  // Each layer line names the format its annotations claim.
-  CHECK(
-      absl::StrContains(pulled.output, absl::StrCat(" ", path, " application/vnd.oci.image.layer.v1.tar+")));
-  CheckImageContent(env, ref, "tide");
-
-  auto run = env.Ctr({"run", "--rm", "--snapshotter", "tide", ref, "esgz-run"});
-  INFO(run.output);
-  REQUIRE(run.exit_code == 0);
-  CHECK(run.output == "hello from tide\n");
-  // Footers, TOCs, busybox and hello.txt; not the 3 MB of /data/random.bin.
-  const int64_t fetched = env.RegistryBlobBytes() - before;
-  INFO("registry served " << fetched << " blob bytes of " << image_bytes);
-  CHECK(fetched < image_bytes / 2);
-
-  std::string lazy = Listing(env, "tide", ref, "esgz-list-tide");
-  // The same image, pulled and unpacked by containerd itself on overlayfs.
-  auto ordinary = env.Ctr({"images", "pull", "--plain-http", "--snapshotter", "overlayfs", ref});
-  INFO(ordinary.output);
-  REQUIRE(ordinary.exit_code == 0);
-  std::string unpacked = Listing(env, "overlayfs", ref, "esgz-list-overlay");
   // The TOC is a tar entry of the layer, but not a file of the image: tide does not serve it.
-  // The third layer holds data/.wh.removed.txt but no data/ entry. containerd creates such an implied
-  // directory at unpack time (its mtime is then), tide serves it with mtime 0: neither is the image's.
-  lazy = WithImpliedDirMtime(lazy, "/data|");
-  unpacked = WithImpliedDirMtime(unpacked, "/data|");
-  std::string image_files;
-  for (const std::string& line : SplitLines(unpacked)) {
-    if (!absl::StrContains(line, "/stargz.index.json")) absl::StrAppend(&image_files, line, "\n");
-  }
-  CHECK(absl::StrContains(lazy, "/data/random.bin|regular file|644|"));
-  CHECK_FALSE(absl::StrContains(lazy, "/data/removed.txt"));  // the third layer's whiteout
-  CHECK(lazy == image_files);
+  CheckLazyLikeOrdinary(env, ref, path, "esgz", {"/stargz.index.json"});
 }
 
 TEST_CASE("ESTARGZ: ctr-remote's eStargz image starts lazily and shows the tree an ordinary pull does",
           "[pull][estargz]") {
   PullEnv env;
-  CheckLazyLikeOrdinary(env, PushEstargz(env, "busybox-esgz:v1"), "estargz");
+  CheckLazyEstargz(env, PushEstargz(env, "busybox-esgz:v1"), "estargz");
 }
 
 TEST_CASE("ESTARGZ: ctr-remote's zstd:chunked image starts lazily and shows the tree an ordinary pull does",
           "[pull][estargz][zstdchunked]") {
   PullEnv env;
-  CheckLazyLikeOrdinary(env, PushEstargz(env, "busybox-zstdc:v1", "--zstdchunked"), "zstd:chunked");
+  CheckLazyEstargz(env, PushEstargz(env, "busybox-zstdc:v1", "--zstdchunked"), "zstd:chunked");
 }
 
 TEST_CASE("ESTARGZ: a chunk the registry serves altered fails its read with EIO, never wrong bytes",
           "[pull][estargz]") {
   PullEnv env;
   const std::string ref = PushEstargz(env, "busybox-esgz:v1");
-  RegistryImage image = FetchRegistryImage(env, ref);
-  // Layer 2 holds /data/random.bin: flip bytes in the middle of its stored blob (its first chunk's
-  // gzip member), after the registry checked the digest at push.
-  const std::filesystem::path stored = StoredBlob(env, image.manifest.layers[1].digest);
-  REQUIRE(std::filesystem::exists(stored));
-  const auto size = std::filesystem::file_size(stored);
-  {
-    std::fstream f(stored, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(static_cast<std::streamoff>(size / 3));
-    f.write("TAMPERED-BYTES-TAMPERED-BYTES", 29);
-  }
-  auto pulled = env.Pull(ref);
-  INFO(pulled.output);
-  REQUIRE(pulled.exit_code == 0);
-  auto ok = env.Ctr({"run", "--rm", "--snapshotter", "tide", ref, "esgz-ok"});
-  CHECK(ok.output == "hello from tide\n");
-  auto bad = env.Ctr({"run", "--rm", "--snapshotter", "tide", ref, "esgz-bad", "/bin/sh", "-c",
-                      "/bin/busybox sha256sum /data/random.bin; echo rc=$?"});
-  INFO(bad.output);
-  CHECK(absl::StrContains(bad.output, "rc=1"));
-  CHECK(absl::StrContains(bad.output, "Input/output error"));
+  // Layer 2 holds /data/random.bin: its first chunk's gzip member.
+  CheckTamperedLayerGivesEio(env, ref, 1, 3, "esgz");
   std::ifstream log(env.tide_log_path());
   std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
   CHECK(absl::StrContains(text, "sha256 does not match the index"));
@@ -280,14 +168,7 @@ TEST_CASE("ESTARGZ: a CRI pull (Kubernetes) takes eStargz layers lazily, bound t
   PullEnvOptions options;
   options.enable_cri = true;
   PullEnv env(options);
-  const std::string ref = PushEstargz(env, "busybox-esgz:v1");
-  RegistryImage image = FetchRegistryImage(env, ref);
-  const int64_t before = env.RegistryBlobBytes();
-  auto cri = CriImageClient::Connect(env.containerd().address());
-  REQUIRE(cri.ok());
-  REQUIRE((*cri)->PullImage(ref).ok());
-  CHECK(env.RegistryBlobBytes() - before < LayerBytes(env, ref) / 2);
-  CheckRemoteSnapshots(env, image, "k8s.io");
+  CheckCriPullIsLazy(env, PushEstargz(env, "busybox-esgz:v1"));
 }
 
 }  // namespace

@@ -1,8 +1,12 @@
 #include "test/e2e/pull/pull_checks.h"
 
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <fstream>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "containerd_client/containerd_client.h"
 #include "oci/image_config.h"
@@ -11,6 +15,9 @@
 #include "pull/lazy_puller.h"
 #include "registry/reference.h"
 #include "registry/registry_client.h"
+#include "test/e2e/pull/cri_client.h"
+#include "test/support/rootfs_listing.h"
+#include "test/support/temp_dir.h"
 
 namespace tide::testing {
 namespace {
@@ -217,6 +224,136 @@ std::string LayoutFileSha(const std::filesystem::path& layout) {
   }
   FAIL("no layer of " << layout << " holds data/random.bin");
   return "";
+}
+
+std::string Listing(PullEnv& env, const std::string& snapshotter, const std::string& ref,
+                    const std::string& id) {
+  auto run =
+      env.Ctr({"run", "--rm", "--snapshotter", snapshotter, ref, id, "/bin/sh", "-c", kBusyboxRootfsListing});
+  INFO(run.output.substr(0, 4000));
+  REQUIRE(run.exit_code == 0);
+  return WithoutRuntimeMounts(run.output);
+}
+
+std::string WithImpliedDirMtime(const std::string& listing, const std::string& prefix) {
+  std::string out;
+  for (const std::string& line : SplitLines(listing)) {
+    std::vector<std::string> fields = absl::StrSplit(line, '|');
+    if (line.starts_with(prefix) && fields.size() == 8 && fields[1] == "directory")
+      fields[6] = std::string(1, '*');
+    absl::StrAppend(&out, absl::StrJoin(fields, "|"), "\n");
+  }
+  return out;
+}
+
+std::unique_ptr<PullEnv> EnvWithConfig(const std::string& tide_config) {
+  PullEnvOptions options;
+  options.tide_config = tide_config;
+  return std::make_unique<PullEnv>(options);
+}
+
+bool WaitForLog(PullEnv& env, const std::string& text, int count) {
+  for (int i = 0; i < 300; ++i) {
+    const std::string log = ReadFile(env.tide_log_path());
+    int seen = 0;
+    for (size_t pos = log.find(text); pos != std::string::npos; pos = log.find(text, pos + 1)) ++seen;
+    if (seen >= count) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
+std::filesystem::path StoredBlob(PullEnv& env, const Digest& digest) {
+  const std::string hex = digest.str().substr(7);
+  return env.registry().dir() / "data/docker/registry/v2/blobs/sha256" / hex.substr(0, 2) / hex / "data";
+}
+
+void CheckLazyLikeOrdinary(PullEnv& env, const std::string& ref, const std::string& format,
+                           const std::string& id_prefix, const std::vector<std::string>& not_image_files) {
+  // tidectl inspect says which path each layer takes, from the verified TOC or side index.
+  auto inspect = RunCommand({TidectlBinary(), "inspect", "--plain-http", "docker://" + ref});
+  INFO(inspect.output);
+  REQUIRE(inspect.exit_code == 0);
+  size_t lazy_layers = 0;
+  for (const std::string& line : SplitLines(inspect.output))
+    lazy_layers += absl::StrContains(line, "path: " + format);
+  CHECK(lazy_layers == 3);
+  const int64_t image_bytes = LayerBytes(env, ref);
+  const int64_t before = env.RegistryBlobBytes();
+
+  auto pulled = env.Pull(ref);
+  INFO(pulled.output);
+  REQUIRE(pulled.exit_code == 0);
+  CHECK(absl::StrContains(pulled.output, "(3 lazy, 0 applied, 0 present)"));
+  // Each layer line names the layer's format.
+  CHECK(absl::StrContains(pulled.output,
+                          absl::StrCat(" ", format, " application/vnd.oci.image.layer.v1.tar+")));
+  CheckImageContent(env, ref, "tide");
+
+  auto run = env.Ctr({"run", "--rm", "--snapshotter", "tide", ref, id_prefix + "-run"});
+  INFO(run.output);
+  REQUIRE(run.exit_code == 0);
+  CHECK(run.output == "hello from tide\n");
+  // Indexes, busybox and hello.txt; not the 3 MB of /data/random.bin.
+  const int64_t fetched = env.RegistryBlobBytes() - before;
+  INFO("registry served " << fetched << " blob bytes of " << image_bytes);
+  CHECK(fetched < image_bytes / 2);
+
+  std::string lazy = Listing(env, "tide", ref, id_prefix + "-list-tide");
+  // The same image, pulled and unpacked by containerd itself on overlayfs.
+  auto ordinary = env.Ctr({"images", "pull", "--plain-http", "--snapshotter", "overlayfs", ref});
+  INFO(ordinary.output);
+  REQUIRE(ordinary.exit_code == 0);
+  std::string unpacked = Listing(env, "overlayfs", ref, id_prefix + "-list-overlay");
+  // The third layer holds data/.wh.removed.txt but no data/ entry. containerd creates such an implied
+  // directory at unpack time (its mtime is then), tide serves it with mtime 0: neither is the image's.
+  lazy = WithImpliedDirMtime(lazy, "/data|");
+  unpacked = WithImpliedDirMtime(unpacked, "/data|");
+  std::string image_files;
+  for (const std::string& line : SplitLines(unpacked)) {
+    bool skip = false;
+    for (const std::string& name : not_image_files) skip = skip || absl::StrContains(line, name);
+    if (!skip) absl::StrAppend(&image_files, line, "\n");
+  }
+  CHECK(absl::StrContains(lazy, "/data/random.bin|regular file|644|"));
+  CHECK_FALSE(absl::StrContains(lazy, "/data/removed.txt"));  // the third layer's whiteout
+  CHECK(lazy == image_files);
+}
+
+void CheckTamperedLayerGivesEio(PullEnv& env, const std::string& ref, size_t layer, int denominator,
+                                const std::string& id_prefix) {
+  RegistryImage image = FetchRegistryImage(env, ref);
+  REQUIRE(layer < image.manifest.layers.size());
+  // After the registry checked the digest at push.
+  const std::filesystem::path stored = StoredBlob(env, image.manifest.layers[layer].digest);
+  REQUIRE(std::filesystem::exists(stored));
+  const auto size = std::filesystem::file_size(stored);
+  {
+    std::fstream f(stored, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(size / static_cast<uint64_t>(denominator)));
+    f.write("TAMPERED-BYTES-TAMPERED-BYTES", 29);
+  }
+  auto pulled = env.Pull(ref);
+  INFO(pulled.output);
+  REQUIRE(pulled.exit_code == 0);
+  CHECK(absl::StrContains(pulled.output, "(3 lazy, 0 applied, 0 present)"));
+  auto ok = env.Ctr({"run", "--rm", "--snapshotter", "tide", ref, id_prefix + "-ok"});
+  CHECK(ok.output == "hello from tide\n");
+  auto bad = env.Ctr({"run", "--rm", "--snapshotter", "tide", ref, id_prefix + "-bad", "/bin/sh", "-c",
+                      "/bin/busybox sha256sum /data/random.bin; echo rc=$?"});
+  INFO(bad.output);
+  CHECK(absl::StrContains(bad.output, "rc=1"));
+  CHECK(absl::StrContains(bad.output, "Input/output error"));
+}
+
+void CheckCriPullIsLazy(PullEnv& env, const std::string& ref) {
+  RegistryImage image = FetchRegistryImage(env, ref);
+  const int64_t before = env.RegistryBlobBytes();
+  auto cri = CriImageClient::Connect(env.containerd().address());
+  REQUIRE(cri.ok());
+  REQUIRE((*cri)->PullImage(ref).ok());
+  CHECK(env.RegistryBlobBytes() - before < LayerBytes(env, ref) / 2);
+  CheckRemoteSnapshots(env, image, "k8s.io");
 }
 
 }  // namespace tide::testing

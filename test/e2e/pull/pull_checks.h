@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -52,6 +53,33 @@ std::string LayoutFileSha(const std::filesystem::path& layout);
 
 // Pushes to dest an OCI index whose only entry is manifest_ref's manifest, marked linux/amd64.
 void PushIndex(PullEnv& env, const std::string& manifest_ref, const std::string& dest);
+
+// `ctr run` of a busybox image printing kBusyboxRootfsListing (runtime mounts left out).
+std::string Listing(PullEnv& env, const std::string& snapshotter, const std::string& ref,
+                    const std::string& id);
+// The listing with the mtime of directory `prefix` ("/path|") masked.
+std::string WithImpliedDirMtime(const std::string& listing, const std::string& prefix);
+std::unique_ptr<PullEnv> EnvWithConfig(const std::string& tide_config);
+// Waits up to 30 s for `count` lines of tide-snapshotter's log that contain `text`.
+bool WaitForLog(PullEnv& env, const std::string& text, int count);
+// The registry's stored copy of a blob.
+std::filesystem::path StoredBlob(PullEnv& env, const Digest& digest);
+
+// The env's busybox image at `ref`, whose 3 layers `tidectl inspect` names `format` (estargz,
+// zstd:chunked, gzip+index): `tidectl pull` takes them lazily, `ctr run` reads less than half of the
+// image, and the root listing equals containerd's own overlayfs unpack, except for `not_image_files`
+// (tar entries that are not the image's files). Containers are named `id_prefix`-*.
+void CheckLazyLikeOrdinary(PullEnv& env, const std::string& ref, const std::string& format,
+                           const std::string& id_prefix,
+                           const std::vector<std::string>& not_image_files = {});
+// Overwrites bytes at 1/`denominator` of layer `layer`'s blob in the registry's storage, pulls `ref`
+// and checks that reading /data/random.bin fails with EIO while the rest of the image runs.
+void CheckTamperedLayerGivesEio(PullEnv& env, const std::string& ref, size_t layer, int denominator,
+                                const std::string& id_prefix);
+
+// Pulls `ref` through containerd's CRI plugin: every layer becomes a remote snapshot in k8s.io and
+// less than half of the image crosses the link.
+void CheckCriPullIsLazy(PullEnv& env, const std::string& ref);
 
 }  // namespace tide::testing
 

@@ -53,6 +53,7 @@ Layer MakeLayer() {
 GzipIndexOptions SmallSpans() {
   GzipIndexOptions o;
   o.spacing.compressed_bytes = 2048;
+  o.spacing.min_uncompressed_bytes = 0;
   o.spacing.uncompressed_bytes = 16384;
   return o;
 }
@@ -94,7 +95,7 @@ TEST_CASE("gzip side index serves every file of an unchanged gzip layer", "[gzip
 TEST_CASE("gzip side index startup set lists the startup files' chunks first", "[gzip_index]") {
   Layer l = MakeLayer();
   GzipIndexOptions o = SmallSpans();
-  o.startup_files = {"app/f30.py", "nope", "app/f2.py"};
+  o.startup_files = {{"app/f30.py", {}}, {"nope", {}}, {"app/f2.py", {{10, 20}}}};
   StringSource source(l.blob);
   auto built = BuildGzipIndex(source, l.digest, o);
   REQUIRE(built.ok());

@@ -39,7 +39,9 @@ TEST_CASE("an index outside the blob is refused, overflow included") {
 }
 
 TEST_CASE("a location from elsewhere is bounded again before its buffer is sized") {
-  IndexLocation where{0, format::kMaxIndexFrameSize + 1, Digest::Of("x"), 0};
+  IndexLocation where;
+  where.size = format::kMaxIndexFrameSize + 1;
+  where.digest = Digest::Of("x");
   // No blob source is needed: the size is refused before anything is read.
   class NoBlob : public fetch::BlobSource {
    public:

@@ -1,0 +1,141 @@
+// Unchanged gzip images made lazy by a gzip side index (`tidectl index`), pulled through real
+// containerd, docker-registry 2.8 (no referrers API: the referrers tag) and tide-snapshotter's FUSE
+// mounts.
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "registry/registry_client.h"
+#include "side_index/side_index_artifact.h"
+#include "test/e2e/pull/pull_checks.h"
+#include "test/e2e/pull/pull_env.h"
+#include "test/support/rootfs_listing.h"
+
+namespace tide::testing {
+namespace {
+
+// The env's busybox image (3 gzip layers; the second holds 3 MB of /data/random.bin, the third
+// whites out a file of the second), pushed unchanged and indexed. Returns its reference.
+std::string PushIndexed(PullEnv& env, const std::string& tag, const std::vector<std::string>& extra = {}) {
+  env.PushPlain(tag);
+  const std::string ref = env.Ref(tag);
+  const Digest before = FetchRegistryImage(env, ref).manifest_digest;
+  std::vector<std::string> argv = {TidectlBinary(), "index", "--plain-http", "--spacing", "256KiB"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  argv.push_back("docker://" + ref);
+  auto indexed = RunCommand(argv);
+  INFO(indexed.output);
+  REQUIRE(indexed.exit_code == 0);
+  // docker-registry 2.8 has no referrers API: the artifact is listed under the referrers tag.
+  CHECK(absl::StrContains(indexed.output, "referrers tag sha256-" + std::string(before.hex())));
+  // The image itself is untouched.
+  CHECK(FetchRegistryImage(env, ref).manifest_digest == before);
+  return ref;
+}
+
+int CountLines(const std::string& text, const std::string& needle) {
+  int n = 0;
+  for (size_t pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) ++n;
+  return n;
+}
+
+TEST_CASE("GZIP INDEX: an unchanged gzip image starts lazily and shows the tree an ordinary pull does",
+          "[pull][gzip_index]") {
+  PullEnv env;
+  const std::string ref = PushIndexed(env, "busybox-gz:v1");
+  CheckLazyLikeOrdinary(env, ref, "gzip+index", "gz");
+}
+
+TEST_CASE("GZIP INDEX: a span the registry serves altered fails its read with EIO, never wrong bytes",
+          "[pull][gzip_index]") {
+  PullEnv env;
+  const std::string ref = PushIndexed(env, "busybox-gz:v1");
+  CheckTamperedLayerGivesEio(env, ref, 1, 2, "gz");
+  const std::string log = ReadFile(env.tide_log_path());
+  CHECK((absl::StrContains(log, "sha256 does not match the index") ||
+         absl::StrContains(log, "deflate data is corrupt")));
+}
+
+TEST_CASE("GZIP INDEX: an image without a side index falls back, logged once with the reason",
+          "[pull][gzip_index]") {
+  PullEnv env;
+  env.PushPlain("busybox-plain:v1");
+  const std::string ref = env.Ref("busybox-plain:v1");
+  auto pulled = env.Pull(ref);
+  INFO(pulled.output);
+  REQUIRE(pulled.exit_code == 0);
+  CHECK(absl::StrContains(pulled.output, "(0 lazy, 3 applied, 0 present)"));
+  CHECK(env.Ctr({"run", "--rm", "--snapshotter", "tide", ref, "gz-plain"}).output == "hello from tide\n");
+  const std::string log = ReadFile(env.tide_log_path());
+  INFO(log);
+  CHECK(CountLines(log, "has no gzip side index") == 1);
+}
+
+TEST_CASE("GZIP INDEX: with lazy_gzip_index = false, indexed gzip layers take the ordinary path",
+          "[pull][gzip_index]") {
+  std::unique_ptr<PullEnv> node = EnvWithConfig("lazy_gzip_index = false\n");
+  PullEnv& env = *node;
+  const std::string ref = PushIndexed(env, "busybox-gz:v1");
+  auto pulled = env.Pull(ref);
+  INFO(pulled.output);
+  REQUIRE(pulled.exit_code == 0);
+  CHECK(absl::StrContains(pulled.output, "(0 lazy, 3 applied, 0 present)"));
+  CHECK(env.Ctr({"run", "--rm", "--snapshotter", "tide", ref, "gz-off"}).output == "hello from tide\n");
+}
+
+TEST_CASE("GZIP INDEX: an artifact that gives a layer another layer's side index falls back for those layers",
+          "[pull][gzip_index][security]") {
+  PullEnv env;
+  const std::string ref = PushIndexed(env, "busybox-gz:v1");
+  RegistryImage image = FetchRegistryImage(env, ref);
+  registry::RegistryClientOptions client_options;
+  client_options.plain_http = true;
+  auto client = registry::RegistryClient::Create(client_options);
+  REQUIRE(client.ok());
+  auto repo = registry::Reference::Parse(ref);
+  REQUIRE(repo.ok());
+  auto listed = (*client)->ListReferrers(*repo, image.manifest_digest);
+  REQUIRE(listed.ok());
+  REQUIRE(listed->manifests.size() == 1);
+  auto artifact = (*client)->FetchManifest(*repo, listed->manifests[0].digest);
+  REQUIRE(artifact.ok());
+  auto layers = side_index::ParseArtifactManifest(artifact->bytes, image.manifest_digest);
+  REQUIRE(layers.ok());
+  // A hostile artifact: layer 1 and layer 2 swap their side indexes.
+  std::vector<side_index::LayerSideIndex> swapped = {
+      {image.manifest.layers[0].digest, layers->at(image.manifest.layers[1].digest.str())},
+      {image.manifest.layers[1].digest, layers->at(image.manifest.layers[0].digest.str())},
+      {image.manifest.layers[2].digest, layers->at(image.manifest.layers[2].digest.str())}};
+  oci::Descriptor subject;
+  subject.media_type = image.manifest.media_type.empty() ? "application/vnd.oci.image.manifest.v1+json"
+                                                         : image.manifest.media_type;
+  subject.digest = image.manifest_digest;
+  subject.size = 1;  // the finder checks the subject's digest
+  const std::string hostile = side_index::ArtifactManifest(subject, swapped);
+  auto pushed = (*client)->PushManifest(repo->WithTag("").WithDigest(Digest::Of(hostile)), hostile,
+                                        "application/vnd.oci.image.manifest.v1+json");
+  REQUIRE(pushed.ok());
+
+  auto pulled = env.Pull(ref, {"--index", pushed->str()});
+  INFO(pulled.output);
+  REQUIRE(pulled.exit_code == 0);
+  // Each swapped index names the other layer: both fall back; the third is served lazily.
+  CHECK(absl::StrContains(pulled.output, "(1 lazy, 2 applied, 0 present)"));
+  CHECK(env.Ctr({"run", "--rm", "--snapshotter", "tide", ref, "gz-swapped"}).output == "hello from tide\n");
+  const std::string log = ReadFile(env.tide_log_path());
+  CHECK(absl::StrContains(log, "gzip side index describes layer"));
+}
+
+TEST_CASE("GZIP INDEX: a CRI pull (Kubernetes) finds the side index and takes the layers lazily",
+          "[pull][gzip_index][cri]") {
+  PullEnvOptions options;
+  options.enable_cri = true;
+  PullEnv env(options);
+  CheckCriPullIsLazy(env, PushIndexed(env, "busybox-gz:v1"));
+}
+
+}  // namespace
+}  // namespace tide::testing
