@@ -220,10 +220,10 @@ void LayerMount::VerifyWhenFetched() {
   while (!prefetcher_->WaitDone(std::chrono::milliseconds(200))) {
     if (stopping_.load(std::memory_order_relaxed)) return;
   }
-  // A tide layer's chunks tile its tar; other formats' chunks hold file contents only, so their tar
-  // is read from the blob again.
+  // The chunks of a tide layer and of a gzip side index tile the tar; a stargz TOC's chunks hold file
+  // contents only, so that tar is read from the blob again.
   absl::Status verified =
-      index_->format() == format::LayerFormat::kTide
+      index_->format() == format::LayerFormat::kTide || index_->format() == format::LayerFormat::kGzipIndexed
           ? VerifyLayerTar(*index_, *fetcher_, stopping_)
           : VerifyStreamedLayer(*blob_, blob_size_, index_->format(), diff_id_, stopping_);
   if (verified.ok()) {

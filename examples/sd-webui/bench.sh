@@ -221,6 +221,25 @@ wait_cached() {
 }
 kill_task() { ctr --address "$sock" tasks kill -s SIGKILL "sdw-$1" >/dev/null 2>&1 || true; sleep 0.5; }
 
+# Cases g and p: the gzip image, unchanged, with a gzip side index (tidectl index) without and with
+# the startup set of optimize's profile. Each pins its own artifact (tidectl pull --index).
+index_s= index_p_s= index_g= index_p=
+if [[ " $cases " == *" g "* ]]; then
+  log "indexing the gzip image (tidectl index)"
+  t=$(now)
+  "$tidectl" index --plain-http "docker://$registry/sdwebui:gzip" | tee "$work/index-g.out"
+  index_s=$(python3 -c "print(f'{$(now) - $t:.1f}')")
+  index_g=$(sed -n 's/^pushed side index artifact \(sha256:[0-9a-f]*\).*/\1/p' "$work/index-g.out")
+fi
+if [[ " $cases " == *" p "* ]]; then
+  log "indexing the gzip image with optimize's startup profile (tidectl index --profile)"
+  t=$(now)
+  "$tidectl" index --plain-http --profile "$work/optimize.profile" "docker://$registry/sdwebui:gzip" |
+    tee "$work/index-p.out"
+  index_p_s=$(python3 -c "print(f'{$(now) - $t:.1f}')")
+  index_p=$(sed -n 's/^pushed side index artifact \(sha256:[0-9a-f]*\).*/\1/p' "$work/index-p.out")
+fi
+
 estargz_s=
 if [[ " $cases " == *" e "* ]]; then
   log "converting the gzip image to eStargz with ctr-remote (in a scratch containerd)"
@@ -278,20 +297,22 @@ overlay_run() {  # overlay_run RUN: ordinary pull + run, then (image local) a wa
   stop_node
 }
 
-tide_run() {  # tide_run CASE RUN TAG [PROFILES_DIR] [PREFETCH]: one cold node, appends to CASE.runs
+tide_run() {  # tide_run CASE RUN TAG [PROFILES_DIR] [PREFETCH] [PULL_ARGS]: one cold node, appends to CASE.runs
   local name=$1$2
   log "$name) tide: tidectl pull $3 + ctr run --snapshotter tide (prefetch ${5:-all})"
   start_node "$name" "${5:-all}" "${4:-}"
   B0=$(registry_bytes); T0=$(now)
   local c0
   c0=$(cpu_of "$tide_pid")
-  "$tidectl" pull --address "$sock" --snapshotter tide --plain-http "$registry/sdwebui:$3" >/dev/null
+  # shellcheck disable=SC2086 # PULL_ARGS is a list of words
+  "$tidectl" pull --address "$sock" --snapshotter tide --plain-http ${6:-} "$registry/sdwebui:$3" >/dev/null
   local r b c="n/a" total=$tide_total
   read -r r b < <(run_to_ready "$name" "$registry/sdwebui:$3" tide)
   cpu_note "$1_ready" "$(python3 -c "print(f'{$(cpu_of "$tide_pid") - $c0:.2f}')")" "$b"
   if [ -n "${TIDE_BENCH_METRICS:-}" ]; then curl -s "http://$metrics_at/metrics" >"$work/$name/metrics.txt" || true; fi
   [ "$3" = opt ] && total=$opt_total
   [ "$3" = esgz ] && total=$esgz_total
+  [ "$3" = gzip ] && total=$gzip_total
   if [ "${5:-all}" = all ]; then
     c=$(wait_cached "$name" "$total")
     cpu_note "$1_whole" "$(python3 -c "print(f'{$(cpu_of "$tide_pid") - $c0:.2f}')")" $(($(registry_bytes) - B0))
@@ -355,6 +376,8 @@ for run in $(seq 1 "$repeat"); do
   # b's image on demand only (prefetch = "none"): what b's background prefetch must not make worse.
   if want n; then tide_run n "$run" tide "" none; fi
   if want e; then tide_run e "$run" esgz; fi
+  if want g; then tide_run g "$run" gzip "" all "--index $index_g"; fi
+  if want p; then tide_run p "$run" gzip "" all "--index $index_p"; fi
   if want w; then warmed_run "$run"; fi
 done
 # CPU seconds per GB fetched, per case and phase, summed over the runs.
@@ -380,6 +403,7 @@ if [ "$cases" != "a b c s d" ]; then
   [ -s "$work/warm.runs" ] && echo "warm start (a node, image local): $(tr '\n' ';' <"$work/warm.runs")"
   [ -s "$work/warmtime.runs" ] && echo "tidectl warm took (s): $(tr '\n' ';' <"$work/warmtime.runs")"
   [ -n "$startup_set_line" ] && echo "optimized image's $startup_set_line"
+  [ -n "$index_s" ] && echo "tidectl index took $index_s s (artifact $index_g); with --profile $index_p_s s (artifact $index_p)"
   [ -n "$estargz_s" ] && echo "ctr-remote eStargz conversion (fetch, convert, push) took $estargz_s s; eStargz $esgz_total B, gzip $gzip_total B, tide $tide_total B"
   cpu_report
   exit 0

@@ -30,7 +30,9 @@ for fmt in ustar gnu pax; do
   tar --format="$fmt" --xattrs -C "$tree" -cf "$work/tar/$fmt.tar" dir 2>/dev/null ||
     tar --format="$fmt" -C "$tree" -cf "$work/tar/$fmt.tar" dir
 done
-"$build/test/fuzz/format/format_make_index_seed" "$work/tar/pax.tar" "$work/index/frame.bin" "$work/index/proto.bin"
+mkdir -p "$work/gzip_index"
+"$build/test/fuzz/format/format_make_index_seed" "$work/tar/pax.tar" "$work/index/frame.bin" "$work/index/proto.bin" \
+  "$work/gzip_index/layer.tar.gz" "$work/gzip_index/side-index.bin"
 
 # Inputs that crash a target are kept here (crash-<target>-<sha1>) for a unit test of the fix.
 crashes=$build/crashes
@@ -52,6 +54,7 @@ while read -r name binary corpus; do
   case $name in
     format_fuzz_tar) cp "$work"/tar/* "$seeds"/ ;;
     format_fuzz_index) cp "$work"/index/* "$seeds"/ ;;
+    format_fuzz_gzip_index) cp "$work"/gzip_index/* "$seeds"/ ;;
     # Heads of real shared objects, each behind its file size (8 bytes LE).
     format_fuzz_elf)
       for so in /lib/x86_64-linux-gnu/libc.so.6 /lib/x86_64-linux-gnu/libm.so.6 /bin/sh; do
