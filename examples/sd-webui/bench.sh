@@ -16,6 +16,9 @@
 # Case e (only with --cases): the gzip image converted to eStargz by stargz-snapshotter's ctr-remote
 # (no prioritized files), lazily pulled by tide with prefetch = "all" like b. With prefetch = "all" an
 # eStargz layer is read once more to check it against its diff_id (docs/security.md).
+# Cases g and p (only with --cases): the gzip image, unchanged, made lazy by `tidectl index` (a gzip
+# side index artifact), without (g) and with (p) the startup set of optimize's profile; each pins its
+# artifact with tidectl pull --index and runs like b.
 # Case w (only with --cases): a warmed node. `tidectl warm` fills a fresh node's cache with the
 # optimized image's startup set (timed on its own), then the cold start is timed as in s. Compare it
 # with the warm start of case a (image local): issue 16's target is 1.2x.
