@@ -3,11 +3,13 @@
 #include <toml++/toml.h>
 
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/digest.h"
 #include "common/status_macros.h"
 #include "common/string_view_compat.h"
 
@@ -113,6 +115,23 @@ class Reader {
     return absl::OkStatus();
   }
 
+  // A table of "sha256:..." keys to "sha256:..." values.
+  absl::Status DigestMap(std::string_view key, std::map<std::string, std::string>* out) const {
+    const toml::node* node = table_.get(key);
+    if (node == nullptr) return absl::OkStatus();
+    const toml::table* pins = node->as_table();
+    if (pins == nullptr) return Error(key, "must be a table of image manifest digest = artifact digest");
+    for (const auto& [image, artifact] : *pins) {
+      auto value = artifact.value<std::string>();
+      if (!Digest::Parse(image.str()).ok() || !value || !Digest::Parse(*value).ok()) {
+        return Error(
+            key, absl::StrCat("entry \"", Sv(image.str()), "\" must map a sha256 digest to a sha256 digest"));
+      }
+      (*out)[std::string(image.str())] = *value;
+    }
+    return absl::OkStatus();
+  }
+
  private:
   const toml::table& table_;
   std::string_view source_;
@@ -138,6 +157,7 @@ constexpr std::string_view kKeys[] = {"root",
                                       "keep_mounts_on_restart",
                                       "lazy_estargz",
                                       "lazy_gzip_index",
+                                      "side_index_pins",
                                       "fuse_keeper",
                                       "metrics_address",
                                       "log_level"};
@@ -218,6 +238,7 @@ absl::StatusOr<Config> ParseConfig(std::string_view text, std::string_view sourc
   TIDE_RETURN_IF_ERROR(r.Bool("keep_mounts_on_restart", &config.keep_mounts_on_restart));
   TIDE_RETURN_IF_ERROR(r.Bool("lazy_estargz", &config.lazy_estargz));
   TIDE_RETURN_IF_ERROR(r.Bool("lazy_gzip_index", &config.lazy_gzip_index));
+  TIDE_RETURN_IF_ERROR(r.DigestMap("side_index_pins", &config.side_index_pins));
   std::string keeper;
   TIDE_RETURN_IF_ERROR(r.String("fuse_keeper", &keeper));
   config.fuse_keeper = keeper;

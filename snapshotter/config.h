@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -56,6 +57,9 @@ struct Config {
   // Gzip layers with no index of their own are mounted lazily when the image's repository has a
   // gzip side index artifact for them (`tidectl index`; found through the referrers API or tag).
   bool lazy_gzip_index = true;
+  // Image manifest digest -> the gzip side index artifact to use for it, instead of the image's
+  // referrers (docs/format.md §12: pinning). tidectl pull --index wins over an entry here.
+  std::map<std::string, std::string> side_index_pins;
   // The tide-fuse-keeper binary; empty: the one beside the tide-snapshotter executable.
   std::filesystem::path fuse_keeper;
   // "IPV4-ADDRESS:PORT" where GET /metrics answers in the Prometheus text format (docs/metrics.md);

@@ -29,6 +29,7 @@ namespace {
 struct LazyFormats {
   bool estargz = true;
   bool gzip_index = true;
+  std::map<std::string, std::string> side_index_pins;  // image manifest -> artifact (config)
 };
 
 // A layer with no index of its own, to be served through its image's gzip side index.
@@ -37,7 +38,8 @@ struct SideIndexQuery {
   Digest pin;  // a pinned artifact; empty: the image's referrers
 };
 
-absl::StatusOr<SideIndexQuery> SideIndexQueryOf(const RemoteLayerLocation& where, const Digest& layer) {
+absl::StatusOr<SideIndexQuery> SideIndexQueryOf(const RemoteLayerLocation& where, const Digest& layer,
+                                                const std::map<std::string, std::string>& pins) {
   SideIndexQuery query;
   if (where.manifest_digest.empty()) {
     return absl::FailedPreconditionError(
@@ -45,15 +47,17 @@ absl::StatusOr<SideIndexQuery> SideIndexQueryOf(const RemoteLayerLocation& where
                      " has no index annotations and no image manifest label"));
   }
   TIDE_ASSIGN_OR_RETURN(query.manifest, Digest::Parse(where.manifest_digest));
-  if (!where.side_index_pin.empty()) {
-    TIDE_ASSIGN_OR_RETURN(query.pin, Digest::Parse(where.side_index_pin));
+  std::string pin = where.side_index_pin;
+  if (auto it = pins.find(query.manifest.str()); pin.empty() && it != pins.end()) pin = it->second;
+  if (!pin.empty()) {
+    TIDE_ASSIGN_OR_RETURN(query.pin, Digest::Parse(pin));
   }
   return query;
 }
 
 // The layer, and for a layer without its own index the side index query that completes it.
 absl::StatusOr<std::pair<layer::RemoteLayer, std::optional<SideIndexQuery>>> ToRemoteLayer(
-    const Labels& labels, LazyFormats lazy) {
+    const Labels& labels, const LazyFormats& lazy) {
   TIDE_ASSIGN_OR_RETURN(RemoteLayerLocation where, LocateRemoteLayer(labels));
   if (where.layer_digest.empty()) {
     return absl::FailedPreconditionError(
@@ -73,7 +77,8 @@ absl::StatusOr<std::pair<layer::RemoteLayer, std::optional<SideIndexQuery>>> ToR
           absl::StrCat("layer ", layer.layer_digest.str(), " of ", where.reference,
                        " has no index annotations (lazy_gzip_index is off)"));
     }
-    TIDE_ASSIGN_OR_RETURN(SideIndexQuery query, SideIndexQueryOf(where, layer.layer_digest));
+    TIDE_ASSIGN_OR_RETURN(SideIndexQuery query,
+                          SideIndexQueryOf(where, layer.layer_digest, lazy.side_index_pins));
     layer.index.format = format::LayerFormat::kGzipIndexed;
     return std::make_pair(layer, std::optional<SideIndexQuery>(query));
   }
@@ -92,7 +97,7 @@ class FuseRemoteLayerMounter : public RemoteLayerMounter {
  public:
   FuseRemoteLayerMounter(std::unique_ptr<layer::LayerMountManager> manager, layer::LayerMountOptions defaults,
                          const std::filesystem::path& profile_dir, LazyFormats lazy)
-      : lazy_(lazy),
+      : lazy_(std::move(lazy)),
         manager_(std::move(manager)),
         side_indexes_(std::make_unique<side_index::SideIndexFinder>(manager_->registry())),
         defaults_(std::move(defaults)),
@@ -267,9 +272,9 @@ absl::StatusOr<std::unique_ptr<RemoteLayerMounter>> MakeRemoteLayerMounter(const
   }
   TIDE_ASSIGN_OR_RETURN(std::unique_ptr<layer::LayerMountManager> manager,
                         layer::LayerMountManager::Create(options));
-  return std::unique_ptr<RemoteLayerMounter>(
-      new FuseRemoteLayerMounter(std::move(manager), options.defaults, root.root() / "profiles",
-                                 LazyFormats{config.lazy_estargz, config.lazy_gzip_index}));
+  return std::unique_ptr<RemoteLayerMounter>(new FuseRemoteLayerMounter(
+      std::move(manager), options.defaults, root.root() / "profiles",
+      LazyFormats{config.lazy_estargz, config.lazy_gzip_index, config.side_index_pins}));
 }
 
 }  // namespace tide::snapshotter

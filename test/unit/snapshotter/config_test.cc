@@ -121,6 +121,25 @@ TEST_CASE("Config: keep_mounts_on_restart and fuse_keeper") {
   CHECK_THAT(std::string(relative.status().message()), Catch::Contains("absolute"));
 }
 
+TEST_CASE("Config: lazy_gzip_index and side_index_pins") {
+  auto defaults = ParseConfig("", "c.toml");
+  REQUIRE(defaults.ok());
+  CHECK(defaults->lazy_gzip_index);
+  CHECK(defaults->side_index_pins.empty());
+  const std::string image = "sha256:" + std::string(64, 'a');
+  const std::string artifact = "sha256:" + std::string(64, 'b');
+  auto set = ParseConfig(
+      "lazy_gzip_index = false\n[side_index_pins]\n\"" + image + "\" = \"" + artifact + "\"\n", "c.toml");
+  REQUIRE(set.ok());
+  CHECK_FALSE(set->lazy_gzip_index);
+  CHECK(set->side_index_pins.at(image) == artifact);
+  auto bad = ParseConfig("[side_index_pins]\n\"" + image + "\" = \"latest\"\n", "c.toml");
+  REQUIRE_FALSE(bad.ok());
+  CHECK_THAT(std::string(bad.status().message()), Catch::Contains("side_index_pins"));
+  auto not_table = ParseConfig("side_index_pins = \"x\"\n", "c.toml");
+  REQUIRE_FALSE(not_table.ok());
+}
+
 TEST_CASE("Config: metrics_address") {
   auto defaults = ParseConfig("", "c.toml");
   REQUIRE(defaults.ok());
