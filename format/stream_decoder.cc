@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "format/inflate_stream.h"
 
 namespace tide::format {
 namespace {
@@ -15,40 +16,30 @@ namespace {
 // zlib's state for one gzip member after another.
 class GzipStream final : public StreamDecoder {
  public:
-  GzipStream() { ready_ = inflateInit2(&z_, 16 + MAX_WBITS) == Z_OK; }
-  ~GzipStream() override {
-    if (ready_) inflateEnd(&z_);
-  }
-  GzipStream(const GzipStream&) = delete;
-  GzipStream& operator=(const GzipStream&) = delete;
-
   absl::Status Feed(std::string_view in, const std::function<void(std::string_view)>& out) override {
-    if (!ready_) return absl::InternalError("zlib: cannot start inflate");
+    if (!stream_.ok()) return absl::InternalError("zlib: cannot start inflate");
+    z_stream& z = stream_.z();
     while (!in.empty()) {
-      const uInt take = static_cast<uInt>(std::min<size_t>(in.size(), UINT_MAX));
-      z_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-      z_.avail_in = take;
-      z_.next_out = reinterpret_cast<Bytef*>(buffer_.data());
-      z_.avail_out = static_cast<uInt>(buffer_.size());
+      stream_.SetInput(in);
+      const uInt take = z.avail_in;
+      stream_.SetOutput(std::span<char>(buffer_.data(), buffer_.size()));
       in_member_ = true;
-      int rc = inflate(&z_, Z_NO_FLUSH);
-      const size_t produced = buffer_.size() - z_.avail_out;
+      int rc = inflate(&z, Z_NO_FLUSH);
+      const size_t produced = buffer_.size() - z.avail_out;
       if (produced > 0) out(std::string_view(buffer_.data(), produced));
-      in.remove_prefix(take - z_.avail_in);
+      in.remove_prefix(take - z.avail_in);
       if (rc == Z_STREAM_END) {
         // The next member, if any, starts right after this one.
         in_member_ = false;
-        if (inflateReset(&z_) != Z_OK) return absl::InternalError("zlib: cannot reset inflate");
+        if (!stream_.Reset(kGzipOnly)) return absl::InternalError("zlib: cannot reset inflate");
         continue;
       }
       if (rc == Z_BUF_ERROR) {
-        if (z_.avail_in == 0) break;
+        if (z.avail_in == 0) break;
         if (produced == 0) return absl::DataLossError("gzip: inflate makes no progress");
         continue;
       }
-      if (rc != Z_OK)
-        return absl::DataLossError(
-            absl::StrCat("gzip: ", z_.msg != nullptr ? z_.msg : "corrupt deflate data"));
+      if (rc != Z_OK) return absl::DataLossError(absl::StrCat("gzip: ", stream_.message()));
     }
     return absl::OkStatus();
   }
@@ -59,8 +50,8 @@ class GzipStream final : public StreamDecoder {
   }
 
  private:
-  z_stream z_{};
-  bool ready_ = false;
+  static constexpr int kGzipOnly = 16 + MAX_WBITS;
+  InflateStream stream_{kGzipOnly};
   bool in_member_ = false;  // a member has started and not ended
   std::string buffer_ = std::string(256 << 10, '\0');
 };

@@ -17,14 +17,9 @@ constexpr size_t kGzipTrailer = 8;  // CRC-32 and ISIZE
 }  // namespace
 
 CheckpointingInflater::CheckpointingInflater(ByteSource& blob, CheckpointSpacing spacing)
-    : blob_(blob), spacing_(spacing), in_(kInputBuffer, '\0'), ring_(kInflateWindowSize, '\0') {
-  // 16 + 15: a gzip wrapper only (no zlib or raw streams), 32 KiB window.
-  init_ok_ = inflateInit2(&strm_, 16 + 15) == Z_OK;
-}
+    : blob_(blob), spacing_(spacing), in_(kInputBuffer, '\0'), ring_(kInflateWindowSize, '\0') {}
 
-CheckpointingInflater::~CheckpointingInflater() {
-  if (init_ok_) inflateEnd(&strm_);
-}
+CheckpointingInflater::~CheckpointingInflater() = default;
 
 absl::Status CheckpointingInflater::Refill() {
   if (strm_.avail_in != 0 || input_done_) return absl::OkStatus();
@@ -122,7 +117,7 @@ absl::Status CheckpointingInflater::Finish() {
 }
 
 absl::StatusOr<size_t> CheckpointingInflater::Read(char* buffer, size_t size) {
-  if (!init_ok_) return absl::ResourceExhaustedError("zlib: cannot set up inflate");
+  if (!stream_.ok()) return absl::ResourceExhaustedError("zlib: cannot set up inflate");
   if (done_ || size == 0) return 0;
   while (true) {
     TIDE_RETURN_IF_ERROR(Refill());
@@ -142,7 +137,7 @@ absl::StatusOr<size_t> CheckpointingInflater::Read(char* buffer, size_t size) {
     }
     if (ret != Z_OK && ret != Z_BUF_ERROR) {
       return absl::DataLossError(absl::StrCat("gzip stream is corrupt at compressed offset ", strm_.total_in,
-                                              ": ", strm_.msg != nullptr ? strm_.msg : "zlib error"));
+                                              ": ", stream_.message()));
     }
     TIDE_RETURN_IF_ERROR(AtBlockBoundary());
     if (produced != 0) return produced;

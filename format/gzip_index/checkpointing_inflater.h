@@ -1,8 +1,6 @@
 #ifndef TIDE_FORMAT_GZIP_INDEX_CHECKPOINTING_INFLATER_H_
 #define TIDE_FORMAT_GZIP_INDEX_CHECKPOINTING_INFLATER_H_
 
-#include <zlib.h>
-
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -11,20 +9,10 @@
 #include "common/sha256.h"
 #include "format/byte_io.h"
 #include "format/frame_pipeline.h"
+#include "format/gzip_index/checkpoint_spacing.h"
+#include "format/inflate_stream.h"
 
 namespace tide::format {
-
-struct CheckpointSpacing {
-  // A checkpoint goes at the first deflate block boundary after this many compressed bytes...
-  uint64_t compressed_bytes = 1 << 20;
-  // ...once the span holds at least this many uncompressed bytes: a window costs about 32 KiB over
-  // the span's uncompressed size of the index, so 2 MiB keeps windows near 1.5% of the layer even
-  // where the data does not compress (model weights)...
-  uint64_t min_uncompressed_bytes = 2 << 20;
-  // ...or at the first boundary after this many uncompressed bytes, so that well-compressing data
-  // does not make spans that take long to inflate.
-  uint64_t uncompressed_bytes = 8 << 20;
-};
 
 // One recorded checkpoint, before its window is compressed.
 struct RawCheckpoint {
@@ -65,8 +53,8 @@ class CheckpointingInflater final : public ByteSource {
 
   ByteSource& blob_;
   const CheckpointSpacing spacing_;
-  z_stream strm_{};
-  bool init_ok_ = false;
+  InflateStream stream_{16 + 15};  // a gzip wrapper only (no zlib or raw streams), 32 KiB window
+  z_stream& strm_ = stream_.z();
   bool input_done_ = false;
   bool done_ = false;
   std::string in_;

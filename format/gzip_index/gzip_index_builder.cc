@@ -8,6 +8,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "format/gzip_index/checkpointing_inflater.h"
 #include "format/index_builder.h"
 #include "format/tar_reader.h"
 

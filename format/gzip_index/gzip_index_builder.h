@@ -10,7 +10,7 @@
 #include "absl/status/statusor.h"
 #include "common/digest.h"
 #include "format/byte_io.h"
-#include "format/gzip_index/checkpointing_inflater.h"
+#include "format/gzip_index/checkpoint_spacing.h"
 #include "format/layer_writer.h"
 
 namespace tide::format {

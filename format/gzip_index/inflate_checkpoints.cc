@@ -6,36 +6,21 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "format/inflate_stream.h"
 
 namespace tide::format {
 namespace {
+
+constexpr int kRawDeflate = -15;
 
 absl::Status Malformed(std::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat("malformed gzip side index: ", std::string(what)));
 }
 
-// One raw-deflate stream per thread, reset per chunk: inflateInit allocates the 32 KiB window and
-// state, which the FUSE read path must not do per chunk.
-class ThreadInflater {
- public:
-  ThreadInflater() { ok_ = inflateInit2(&strm_, -15) == Z_OK; }
-  ~ThreadInflater() {
-    if (ok_) inflateEnd(&strm_);
-  }
-  ThreadInflater(const ThreadInflater&) = delete;
-  ThreadInflater& operator=(const ThreadInflater&) = delete;
-  z_stream* Reset() {
-    if (!ok_ || inflateReset2(&strm_, -15) != Z_OK) return nullptr;
-    return &strm_;
-  }
-
- private:
-  z_stream strm_{};
-  bool ok_ = false;
-};
-
+// One raw-deflate stream, zstd context and window buffer per thread, reset per chunk: inflateInit
+// allocates the 32 KiB window and state, which the FUSE read path must not do per chunk.
 struct ThreadScratch {
-  ThreadInflater inflater;
+  InflateStream inflater{kRawDeflate};
   std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> dctx{ZSTD_createDCtx(), ZSTD_freeDCtx};
   char window[kInflateWindowSize];
 };
@@ -101,8 +86,9 @@ absl::Status InflateCheckpoints::Inflate(uint32_t checkpoint, std::string_view c
     return absl::DataLossError(
         absl::StrCat("inflate window holds ", window, " bytes, expected ", window_bytes));
   }
-  z_stream* strm = scratch.inflater.Reset();
-  if (strm == nullptr) return absl::ResourceExhaustedError("zlib: cannot set up inflate");
+  if (!scratch.inflater.Reset(kRawDeflate))
+    return absl::ResourceExhaustedError("zlib: cannot set up inflate");
+  z_stream* strm = &scratch.inflater.z();
   if (p.bits != 0 && inflatePrime(strm, p.bits, p.prime) != Z_OK) {
     return absl::DataLossError("zlib: cannot prime the first bits");
   }
@@ -110,16 +96,13 @@ absl::Status InflateCheckpoints::Inflate(uint32_t checkpoint, std::string_view c
                                           static_cast<uInt>(window)) != Z_OK) {
     return absl::DataLossError("zlib: cannot set the inflate window");
   }
-  strm->next_in = reinterpret_cast<Bytef*>(const_cast<char*>(compressed.data()));
-  strm->avail_in = static_cast<uInt>(compressed.size());
-  strm->next_out = reinterpret_cast<Bytef*>(out.data());
-  strm->avail_out = static_cast<uInt>(out.size());
+  scratch.inflater.SetInput(compressed);
+  scratch.inflater.SetOutput(out);
   while (strm->avail_out != 0) {
     const int ret = inflate(strm, Z_NO_FLUSH);
     if (ret == Z_STREAM_END || ret == Z_BUF_ERROR) break;  // ended, or input exhausted
     if (ret != Z_OK) {
-      return absl::DataLossError(
-          absl::StrCat("deflate data is corrupt: ", strm->msg != nullptr ? strm->msg : "zlib error"));
+      return absl::DataLossError(absl::StrCat("deflate data is corrupt: ", scratch.inflater.message()));
     }
   }
   if (strm->avail_out != 0) {
