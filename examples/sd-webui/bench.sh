@@ -19,6 +19,7 @@
 # Cases g and p (only with --cases): the gzip image, unchanged, made lazy by `tidectl index` (a gzip
 # side index artifact), without (g) and with (p) the startup set of optimize's profile; each pins its
 # artifact with tidectl pull --index and runs like b.
+# Case z (only with --cases): as e, with ctr-remote's zstd:chunked (--zstdchunked).
 # Case w (only with --cases): a warmed node. `tidectl warm` fills a fresh node's cache with the
 # optimized image's startup set (timed on its own), then the cold start is timed as in s. Compare it
 # with the warm start of case a (image local): issue 16's target is 1.2x.
@@ -243,16 +244,29 @@ if [[ " $cases " == *" p "* ]]; then
   index_p=$(sed -n 's/^pushed side index artifact \(sha256:[0-9a-f]*\).*/\1/p' "$work/index-p.out")
 fi
 
-estargz_s=
+# ctr_remote_convert CASE FLAG TAG: converts the gzip image with ctr-remote in a scratch containerd
+# and pushes it as TAG; sets converted_s to the seconds it took (no subshell: start_node's pids must
+# reach the cleanup trap).
+ctr_remote_convert() {
+  local t
+  t=$(now)
+  start_node "$1conv" none
+  ctr --address "$sock" content fetch --plain-http "$registry/sdwebui:gzip" >/dev/null
+  ctr-remote --address "$sock" images convert "$2" --oci "$registry/sdwebui:gzip" "$registry/sdwebui:$3" >/dev/null
+  ctr --address "$sock" images push --plain-http "$registry/sdwebui:$3" >/dev/null
+  stop_node
+  converted_s=$(python3 -c "print(f'{$(now) - $t:.1f}')")
+}
+estargz_s= zstdc_s=
 if [[ " $cases " == *" e "* ]]; then
   log "converting the gzip image to eStargz with ctr-remote (in a scratch containerd)"
-  t=$(now)
-  start_node econv none
-  ctr --address "$sock" content fetch --plain-http "$registry/sdwebui:gzip" >/dev/null
-  ctr-remote --address "$sock" images convert --estargz --oci "$registry/sdwebui:gzip" "$registry/sdwebui:esgz" >/dev/null
-  ctr --address "$sock" images push --plain-http "$registry/sdwebui:esgz" >/dev/null
-  stop_node
-  estargz_s=$(python3 -c "print(f'{$(now) - $t:.1f}')")
+  ctr_remote_convert e --estargz esgz
+  estargz_s=$converted_s
+fi
+if [[ " $cases " == *" z "* ]]; then
+  log "converting the gzip image to zstd:chunked with ctr-remote (in a scratch containerd)"
+  ctr_remote_convert z --zstdchunked zstdc
+  zstdc_s=$converted_s
 fi
 
 tide_total=$(image_bytes tide)
@@ -260,6 +274,8 @@ opt_total=$(image_bytes opt)
 gzip_total=$(image_bytes gzip)
 esgz_total=0
 [ -n "$estargz_s" ] && esgz_total=$(image_bytes esgz)
+zstdc_total=0
+[ -n "$zstdc_s" ] && zstdc_total=$(image_bytes zstdc)
 
 # Each run appends "seconds_to_ready bytes_before_ready whole_image_local_at" to $work/<case>.runs;
 # median_of CASE sets ready_CASE, bytes_CASE and cached_CASE from the run with the median time.
@@ -315,6 +331,7 @@ tide_run() {  # tide_run CASE RUN TAG [PROFILES_DIR] [PREFETCH] [PULL_ARGS]: one
   if [ -n "${TIDE_BENCH_METRICS:-}" ]; then curl -s "http://$metrics_at/metrics" >"$work/$name/metrics.txt" || true; fi
   [ "$3" = opt ] && total=$opt_total
   [ "$3" = esgz ] && total=$esgz_total
+  [ "$3" = zstdc ] && total=$zstdc_total
   [ "$3" = gzip ] && total=$gzip_total
   if [ "${5:-all}" = all ]; then
     c=$(wait_cached "$name" "$total")
@@ -379,6 +396,7 @@ for run in $(seq 1 "$repeat"); do
   # b's image on demand only (prefetch = "none"): what b's background prefetch must not make worse.
   if want n; then tide_run n "$run" tide "" none; fi
   if want e; then tide_run e "$run" esgz; fi
+  if want z; then tide_run z "$run" zstdc; fi
   if want g; then tide_run g "$run" gzip "" all "--index $index_g"; fi
   if want p; then tide_run p "$run" gzip "" all "--index $index_p"; fi
   if want w; then warmed_run "$run"; fi
@@ -407,6 +425,7 @@ if [ "$cases" != "a b c s d" ]; then
   [ -s "$work/warmtime.runs" ] && echo "tidectl warm took (s): $(tr '\n' ';' <"$work/warmtime.runs")"
   [ -n "$startup_set_line" ] && echo "optimized image's $startup_set_line"
   [ -n "$index_s" ] && echo "tidectl index took $index_s s (artifact $index_g); with --profile $index_p_s s (artifact $index_p)"
+  [ -n "$zstdc_s" ] && echo "ctr-remote zstd:chunked conversion (fetch, convert, push) took $zstdc_s s; zstd:chunked $zstdc_total B"
   [ -n "$estargz_s" ] && echo "ctr-remote eStargz conversion (fetch, convert, push) took $estargz_s s; eStargz $esgz_total B, gzip $gzip_total B, tide $tide_total B"
   cpu_report
   exit 0
