@@ -42,7 +42,8 @@ containerd_client::Labels PrepareLabels(const PullPlan& plan, size_t layer, bool
   for (const auto& [key, value] : desc.annotations) {
     if (IsImageDescribedLabel(key)) labels[key] = value;
   }
-  // An eStargz TOC names no diff_id; the snapshotter binds the layer to the config's (docs/security.md).
+  // Only a tide index names the diff_id; any other layer (eStargz, gzip with a side index) is bound to
+  // the config's (docs/security.md).
   const bool own_index = desc.annotations.count(std::string(format::kAnnotationIndexDigest)) != 0;
   if (!own_index && layer < plan.diff_ids.size())
     labels[std::string(format::kAnnotationDiffId)] = plan.diff_ids[layer].str();
