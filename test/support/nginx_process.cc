@@ -1,5 +1,7 @@
 #include "test/support/nginx_process.h"
 
+#include <thread>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
@@ -48,6 +50,17 @@ int NginxProcess::CountBlobRequests(const std::string& cache_status) const {
         line.find(" cache=" + cache_status + " ") != absl::string_view::npos) {
       ++n;
     }
+  }
+  return n;
+}
+
+int NginxProcess::WaitForBlobRequests(const std::string& cache_status, int at_least,
+                                      std::chrono::milliseconds timeout) const {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  int n = CountBlobRequests(cache_status);
+  while (n < at_least && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    n = CountBlobRequests(cache_status);
   }
   return n;
 }

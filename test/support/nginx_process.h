@@ -1,6 +1,7 @@
 #ifndef TIDE_TEST_SUPPORT_NGINX_PROCESS_H_
 #define TIDE_TEST_SUPPORT_NGINX_PROCESS_H_
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -27,6 +28,10 @@ class NginxProcess {
   std::string AccessLog() const;
   // Lines of the access log for requests of blobs with this cache status (HIT, MISS, ...).
   int CountBlobRequests(const std::string& cache_status) const;
+  // CountBlobRequests once it reaches `at_least`, or at `timeout`. nginx logs a request after it
+  // has sent the response, so a client holding its bytes can be ahead of the log.
+  int WaitForBlobRequests(const std::string& cache_status, int at_least,
+                          std::chrono::milliseconds timeout = std::chrono::seconds(10)) const;
 
  private:
   NginxProcess() = default;

@@ -59,15 +59,16 @@ TEST_CASE("MIRROR: behind nginx slice + proxy_cache, a second node's lazy reads 
   const int64_t before_first = first.RegistryBlobBytes();
   PullAndRun(first, ref, want, "first-node");
   const int64_t first_bytes = first.RegistryBlobBytes() - before_first;
-  CHECK((*nginx)->CountBlobRequests("MISS") >= 1);
+  CHECK((*nginx)->WaitForBlobRequests("MISS", 1) >= 1);
 
   PullEnv second(NodeOptions(hosts.path()));
   const int64_t before_second = first.RegistryBlobBytes();
   PullAndRun(second, ref, want, "second-node");
   const int64_t second_bytes = first.RegistryBlobBytes() - before_second;
+  const int hits = (*nginx)->WaitForBlobRequests("HIT", 1);
   INFO((*nginx)->AccessLog());
   INFO("origin blob bytes: first node " << first_bytes << ", second node " << second_bytes);
-  CHECK((*nginx)->CountBlobRequests("HIT") >= 1);
+  CHECK(hits >= 1);
   // The second node's lazy reads were slices the first node had put in the mirror; the origin
   // sent it little more than the image config (containerd fetches that itself).
   RegistryImage image = FetchRegistryImage(first, ref);
