@@ -100,6 +100,7 @@ class LayerMount {
   const std::string& name() const { return name_; }
   const std::filesystem::path& mountpoint() const { return fuse_->mountpoint(); }
   const format::LayerIndex& index() const { return *index_; }
+  uint64_t blob_size() const { return blob_size_; }
   fetch::ChunkFetcher& fetcher() { return *fetcher_; }
   const fetch::ChunkFetcher& fetcher() const { return *fetcher_; }
   AccessRecorder* recorder() { return recorder_.get(); }

@@ -21,6 +21,7 @@
 #include "snapshotter/remote_layer_labels.h"
 #include "snapshotter/remote_layer_mounter.h"
 #include "snapshotter/remote_layer_mounter_factory.h"
+#include "snapshotter/restore_labels.h"
 #include "warm/node_cache.h"
 
 namespace tide::snapshotter {
@@ -125,15 +126,17 @@ class FuseRemoteLayerMounter : public RemoteLayerMounter {
       return false;
     return true;
   }
-  absl::StatusOr<Digest> Mount(const Labels& labels, const std::filesystem::path& target) override {
-    TIDE_ASSIGN_OR_RETURN(layer::RemoteLayer layer, Resolve(labels));
+  absl::StatusOr<MountedLayer> Mount(const Labels& labels, const std::filesystem::path& target) override {
+    TIDE_ASSIGN_OR_RETURN(layer::RemoteLayer layer, Resolve(labels, /*restoring=*/false));
     const bool learned = keeper_->Has(layer.layer_digest);
     TIDE_ASSIGN_OR_RETURN(layer::LayerMountOptions options, OptionsFor(layer, learned, labels));
     TIDE_RETURN_IF_ERROR(manager_->Mount(layer, target, options));
     layer::LayerMount* mount = manager_->Find(target);
+    if (mount == nullptr)
+      return absl::InternalError(absl::StrCat("layer mounted on ", target.string(), " is gone"));
     // What the snapshotter binds the chainID to: the diff_id a tide index commits to, else (eStargz)
     // the one the chainID was computed from.
-    Digest diff_id = mount == nullptr ? Digest() : mount->index().diff_id();
+    Digest diff_id = mount->index().diff_id();
     if (diff_id.empty()) diff_id = options.diff_id;
     if (diff_id.empty()) {
       manager_->Unmount(target).IgnoreError();
@@ -141,7 +144,7 @@ class FuseRemoteLayerMounter : public RemoteLayerMounter {
           absl::StrCat("index of layer ", layer.layer_digest.str(), " commits to no diff_id"));
     }
     if (!learned) keeper_->Watch(target, layer.layer_digest);
-    return diff_id;
+    return MountedLayer{.diff_id = diff_id, .restore_labels = RestoreLabels(layer, *mount, diff_id)};
   }
   bool Poisoned(const std::filesystem::path& target) override {
     layer::LayerMount* mount = manager_->Find(target);
@@ -154,7 +157,7 @@ class FuseRemoteLayerMounter : public RemoteLayerMounter {
   // A restored mount is a mount like any other: it records when no profile is kept (the
   // container may run for the first time only now) and prefetches the learned chunks otherwise.
   absl::Status Restore(const Labels& labels, const std::filesystem::path& target) override {
-    TIDE_ASSIGN_OR_RETURN(layer::RemoteLayer layer, Resolve(labels));
+    TIDE_ASSIGN_OR_RETURN(layer::RemoteLayer layer, Resolve(labels, /*restoring=*/true));
     keeper_->Forget(target);
     const bool learned = keeper_->Has(layer.layer_digest);
     TIDE_ASSIGN_OR_RETURN(layer::LayerMountOptions options, OptionsFor(layer, learned, labels));
@@ -165,17 +168,40 @@ class FuseRemoteLayerMounter : public RemoteLayerMounter {
 
  private:
   // The layer with its index located: for a layer without its own index, the side index its image's
-  // artifact lists for it (looked up once per image).
-  absl::StatusOr<layer::RemoteLayer> Resolve(const Labels& labels) {
+  // artifact lists for it (looked up once per image), or when restoring, the one Mount found then.
+  absl::StatusOr<layer::RemoteLayer> Resolve(const Labels& labels, bool restoring) {
     TIDE_ASSIGN_OR_RETURN(auto resolved, ToRemoteLayer(labels, lazy_));
     auto& [layer, query] = resolved;
     if (!query) return layer;
+    if (restoring) {
+      absl::StatusOr<RestoredSideIndex> kept = ParseRestoredSideIndex(labels);
+      if (kept.ok()) {
+        layer.index.digest = kept->digest;
+        layer.index.size = kept->size;
+        layer.index.blob_size = kept->blob_size;
+        return layer;
+      }
+      if (!absl::IsNotFound(kept.status())) return kept.status();
+    }
     TIDE_ASSIGN_OR_RETURN(registry::Reference repo, registry::Reference::Parse(layer.reference));
     TIDE_ASSIGN_OR_RETURN(oci::Descriptor blob,
                           side_indexes_->Find(repo, query->manifest, layer.layer_digest, query->pin));
     layer.index.digest = blob.digest;
     layer.index.size = static_cast<uint64_t>(std::max<int64_t>(0, blob.size));
     return layer;
+  }
+
+  // What Restore needs to mount the layer again without the registry: the side index Mount resolved,
+  // and the diff_id a format without its own (eStargz, gzip) was bound to.
+  static Labels RestoreLabels(const layer::RemoteLayer& layer, const layer::LayerMount& mount,
+                              const Digest& diff_id) {
+    Labels labels;
+    if (layer.index.format == format::LayerFormat::kGzipIndexed) {
+      labels[kTideRestoreSideIndexLabel] = FormatRestoredSideIndex(
+          {.digest = layer.index.digest, .size = layer.index.size, .blob_size = mount.blob_size()});
+    }
+    if (layer.index.format != format::LayerFormat::kTide) labels[kTideDiffIdLabel] = diff_id.str();
+    return labels;
   }
 
   absl::StatusOr<layer::LayerMountOptions> OptionsFor(const layer::RemoteLayer& layer, bool learned,

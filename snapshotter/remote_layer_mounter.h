@@ -26,6 +26,14 @@ namespace tide::snapshotter {
 // `containerd.io/snapshot/cri.*` labels when the client sent them, and every
 // `containerd.io/snapshot/tide.*` annotation of the layer descriptor. RemoteLayerLocation
 // (remote_layer_labels.h) extracts where the blob lives.
+// What Mount bound a layer to, and what Restore needs to mount it again without the registry.
+struct MountedLayer {
+  Digest diff_id;
+  // tide.restore.* labels (snapshotter/restore_labels.h) and a diff_id label, kept with the
+  // committed snapshot and handed back to Restore.
+  Labels restore_labels = {};
+};
+
 class RemoteLayerMounter {
  public:
   virtual ~RemoteLayerMounter() = default;
@@ -35,12 +43,14 @@ class RemoteLayerMounter {
   virtual absl::StatusOr<bool> IsRemoteLayer(const Labels& labels) = 0;
   // Mounts the layer's filesystem on the existing empty directory `target` and returns the diff_id
   // its content is bound to (for a tide layer: the tar sha256 of the manifest-covered index). The
-  // snapshotter checks it against the chainID the layer is committed under (docs/security.md).
-  virtual absl::StatusOr<Digest> Mount(const Labels& labels, const std::filesystem::path& target) = 0;
+  // snapshotter checks it against the chainID the layer is committed under (docs/security.md), and
+  // stores the restore labels with the snapshot.
+  virtual absl::StatusOr<MountedLayer> Mount(const Labels& labels, const std::filesystem::path& target) = 0;
   // Unmounts what Mount or Restore put on `target`; OK when nothing is mounted there.
   virtual absl::Status Unmount(const std::filesystem::path& target) = 0;
   // After a restart: `target` may still hold a dead mount of the previous process; replace it with
-  // a working one for the same layer (from the local cache where possible).
+  // a working one for the same layer (from the local cache where possible). `labels` are the stored
+  // ones: Prepare's plus Mount's restore labels.
   virtual absl::Status Restore(const Labels& labels, const std::filesystem::path& target) = 0;
   // The layer on `target` failed verification of its whole content (its reads now fail): it must not
   // be reused for another pull.

@@ -7,6 +7,7 @@
 #include "common/status_macros.h"
 #include "snapshotter/content_binding.h"
 #include "snapshotter/remote_layer_labels.h"
+#include "snapshotter/restore_labels.h"
 #include "snapshotter/snapshotter.h"
 
 namespace tide::snapshotter {
@@ -105,15 +106,15 @@ absl::StatusOr<bool> Snapshotter::TryCommitRemote(const SnapshotInfo& active, co
   const std::string& ref = labels.at(kSnapshotRefLabel);
   std::filesystem::path layer = SnapshotDir(active.id) / "fs";
   absl::Time start = absl::Now();
-  absl::StatusOr<Digest> diff_id = mounter_->Mount(labels, layer);
-  if (!diff_id.ok()) {
+  absl::StatusOr<MountedLayer> mounted = mounter_->Mount(labels, layer);
+  if (!mounted.ok()) {
     log::Warn("remote mount failed, falling back to an ordinary snapshot",
-              {{"key", active.name}, {"ref", ref}, {"error", diff_id.status().message()}});
+              {{"key", active.name}, {"ref", ref}, {"error", mounted.status().message()}});
     return false;
   }
   // Unmounting waits for the layer's FUSE session to end: never with mu_ held.
   std::unique_lock lock(mu_);
-  absl::Status bound = CheckBindingLocked(ref, parent, *diff_id);
+  absl::Status bound = CheckBindingLocked(ref, parent, mounted->diff_id);
   if (!bound.ok()) {
     lock.unlock();
     mounter_->Unmount(layer).IgnoreError();
@@ -143,6 +144,8 @@ absl::StatusOr<bool> Snapshotter::TryCommitRemote(const SnapshotInfo& active, co
   info.name = name;
   info.kind = Kind::kCommitted;
   info.labels = current->labels;
+  DropRestoreLabels(info.labels);
+  for (const auto& [key, value] : mounted->restore_labels) info.labels[key] = value;
   info.labels[kRemoteLabel] = kRemoteLabelValue;
   info.created = info.updated = absl::Now();
   info.remote = true;

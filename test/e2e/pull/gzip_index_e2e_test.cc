@@ -17,25 +17,6 @@
 namespace tide::testing {
 namespace {
 
-// The env's busybox image (3 gzip layers; the second holds 3 MB of /data/random.bin, the third
-// whites out a file of the second), pushed unchanged and indexed. Returns its reference.
-std::string PushIndexed(PullEnv& env, const std::string& tag, const std::vector<std::string>& extra = {}) {
-  env.PushPlain(tag);
-  const std::string ref = env.Ref(tag);
-  const Digest before = FetchRegistryImage(env, ref).manifest_digest;
-  std::vector<std::string> argv = {TidectlBinary(), "index", "--plain-http", "--spacing", "256KiB"};
-  argv.insert(argv.end(), extra.begin(), extra.end());
-  argv.push_back("docker://" + ref);
-  auto indexed = RunCommand(argv);
-  INFO(indexed.output);
-  REQUIRE(indexed.exit_code == 0);
-  // docker-registry 2.8 has no referrers API: the artifact is listed under the referrers tag.
-  CHECK(absl::StrContains(indexed.output, "referrers tag sha256-" + std::string(before.hex())));
-  // The image itself is untouched.
-  CHECK(FetchRegistryImage(env, ref).manifest_digest == before);
-  return ref;
-}
-
 int CountLines(const std::string& text, const std::string& needle) {
   int n = 0;
   for (size_t pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) ++n;
@@ -45,14 +26,14 @@ int CountLines(const std::string& text, const std::string& needle) {
 TEST_CASE("GZIP INDEX: an unchanged gzip image starts lazily and shows the tree an ordinary pull does",
           "[pull][gzip_index]") {
   PullEnv env;
-  const std::string ref = PushIndexed(env, "busybox-gz:v1");
+  const std::string ref = PushGzipIndexed(env, "busybox-gz:v1");
   CheckLazyLikeOrdinary(env, ref, "gzip+index", "gz");
 }
 
 TEST_CASE("GZIP INDEX: a span the registry serves altered fails its read with EIO, never wrong bytes",
           "[pull][gzip_index]") {
   PullEnv env;
-  const std::string ref = PushIndexed(env, "busybox-gz:v1");
+  const std::string ref = PushGzipIndexed(env, "busybox-gz:v1");
   CheckTamperedLayerGivesEio(env, ref, 1, 2, "gz");
   const std::string log = ReadFile(env.tide_log_path());
   CHECK((absl::StrContains(log, "sha256 does not match the index") ||
@@ -78,7 +59,7 @@ TEST_CASE("GZIP INDEX: with lazy_gzip_index = false, indexed gzip layers take th
           "[pull][gzip_index]") {
   std::unique_ptr<PullEnv> node = EnvWithConfig("lazy_gzip_index = false\n");
   PullEnv& env = *node;
-  const std::string ref = PushIndexed(env, "busybox-gz:v1");
+  const std::string ref = PushGzipIndexed(env, "busybox-gz:v1");
   auto pulled = env.Pull(ref);
   INFO(pulled.output);
   REQUIRE(pulled.exit_code == 0);
@@ -89,7 +70,7 @@ TEST_CASE("GZIP INDEX: with lazy_gzip_index = false, indexed gzip layers take th
 TEST_CASE("GZIP INDEX: an artifact that gives a layer another layer's side index falls back for those layers",
           "[pull][gzip_index][security]") {
   PullEnv env;
-  const std::string ref = PushIndexed(env, "busybox-gz:v1");
+  const std::string ref = PushGzipIndexed(env, "busybox-gz:v1");
   RegistryImage image = FetchRegistryImage(env, ref);
   registry::RegistryClientOptions client_options;
   client_options.plain_http = true;
@@ -134,7 +115,7 @@ TEST_CASE("GZIP INDEX: a CRI pull (Kubernetes) finds the side index and takes th
   PullEnvOptions options;
   options.enable_cri = true;
   PullEnv env(options);
-  CheckCriPullIsLazy(env, PushIndexed(env, "busybox-gz:v1"));
+  CheckCriPullIsLazy(env, PushGzipIndexed(env, "busybox-gz:v1"));
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -354,6 +355,23 @@ void CheckCriPullIsLazy(PullEnv& env, const std::string& ref) {
   REQUIRE((*cri)->PullImage(ref).ok());
   CHECK(env.RegistryBlobBytes() - before < LayerBytes(env, ref) / 2);
   CheckRemoteSnapshots(env, image, "k8s.io");
+}
+
+std::string PushGzipIndexed(PullEnv& env, const std::string& tag, const std::vector<std::string>& extra) {
+  env.PushPlain(tag);
+  const std::string ref = env.Ref(tag);
+  const Digest before = FetchRegistryImage(env, ref).manifest_digest;
+  std::vector<std::string> argv = {TidectlBinary(), "index", "--plain-http", "--spacing", "256KiB"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  argv.push_back("docker://" + ref);
+  auto indexed = RunCommand(argv);
+  INFO(indexed.output);
+  REQUIRE(indexed.exit_code == 0);
+  // docker-registry 2.8 has no referrers API: the artifact is listed under the referrers tag.
+  CHECK(absl::StrContains(indexed.output, "referrers tag sha256-" + std::string(before.hex())));
+  // The image itself is untouched.
+  CHECK(FetchRegistryImage(env, ref).manifest_digest == before);
+  return ref;
 }
 
 }  // namespace tide::testing

@@ -81,6 +81,11 @@ void CheckTamperedLayerGivesEio(PullEnv& env, const std::string& ref, size_t lay
 // less than half of the image crosses the link.
 void CheckCriPullIsLazy(PullEnv& env, const std::string& ref);
 
+// The env's busybox image (3 gzip layers; the second holds 3 MB of /data/random.bin, the third
+// whites out a file of the second), pushed unchanged and given a side index by `tidectl index`
+// (256 KiB spacing, plus `extra`); checks the manifest digest did not change. Returns its reference.
+std::string PushGzipIndexed(PullEnv& env, const std::string& tag, const std::vector<std::string>& extra = {});
+
 }  // namespace tide::testing
 
 #endif  // TIDE_TEST_E2E_PULL_PULL_CHECKS_H_

@@ -26,8 +26,8 @@ absl::StatusOr<bool> BindLayerMounter::IsRemoteLayer(const snapshotter::Labels& 
   return dir.ok() && std::filesystem::is_directory(*dir);
 }
 
-absl::StatusOr<Digest> BindLayerMounter::Mount(const snapshotter::Labels& labels,
-                                               const std::filesystem::path& target) {
+absl::StatusOr<snapshotter::MountedLayer> BindLayerMounter::Mount(const snapshotter::Labels& labels,
+                                                                  const std::filesystem::path& target) {
   auto dir = LayerDir(labels);
   if (!dir.ok()) return dir.status();
   std::ifstream diff_id_file(dir->string() + ".diff_id");
@@ -42,7 +42,8 @@ absl::StatusOr<Digest> BindLayerMounter::Mount(const snapshotter::Labels& labels
         absl::StrCat("bind ", dir->string(), " on ", target.string(), ": ", std::strerror(errno)));
   }
   ++mounts;
-  return diff_id;
+  return snapshotter::MountedLayer{.diff_id = diff_id,
+                                   .restore_labels = {{kBindRestoreLabel, dir->string()}}};
 }
 
 absl::Status BindLayerMounter::Unmount(const std::filesystem::path& target) {
@@ -58,6 +59,13 @@ absl::Status BindLayerMounter::Restore(const snapshotter::Labels& labels,
   ++restores;
   // Whatever the previous process left there goes first, so the directory is mounted exactly once.
   while (umount2(target.c_str(), MNT_DETACH) == 0) {
+  }
+  auto dir = LayerDir(labels);
+  if (!dir.ok()) return dir.status();
+  auto kept = labels.find(kBindRestoreLabel);
+  if (kept == labels.end() || kept->second != dir->string()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("stored labels lack ", kBindRestoreLabel, " = ", dir->string()));
   }
   return Mount(labels, target).status();
 }

@@ -13,15 +13,19 @@ namespace tide::testing {
 // `containerd.io/snapshot/tide.index-digest` label is sha256:<hex> is served by read-only
 // bind-mounting <layers_root>/<hex>. Layers without such a directory are not remote. The diff_id the
 // layer is bound to, which a tide index would carry, is read from <layers_root>/<hex>.diff_id
-// (WriteBindLayerDiffId); without it the mount fails. Real mounts, real unmounts; only the FUSE
-// filesystem is replaced by a plain directory.
+// (WriteBindLayerDiffId); without it the mount fails. Mount returns the directory as a restore label
+// (kBindRestoreLabel) and Restore refuses labels without it, so a restart proves the snapshotter kept
+// what Mount returned. Real mounts, real unmounts; only the FUSE filesystem is replaced by a plain
+// directory.
+inline constexpr char kBindRestoreLabel[] = "containerd.io/snapshot/tide.restore.bind-dir";
+
 class BindLayerMounter : public snapshotter::RemoteLayerMounter {
  public:
   explicit BindLayerMounter(std::filesystem::path layers_root) : layers_root_(std::move(layers_root)) {}
 
   absl::StatusOr<bool> IsRemoteLayer(const snapshotter::Labels& labels) override;
-  absl::StatusOr<Digest> Mount(const snapshotter::Labels& labels,
-                               const std::filesystem::path& target) override;
+  absl::StatusOr<snapshotter::MountedLayer> Mount(const snapshotter::Labels& labels,
+                                                  const std::filesystem::path& target) override;
   absl::Status Unmount(const std::filesystem::path& target) override;
   absl::Status Restore(const snapshotter::Labels& labels, const std::filesystem::path& target) override;
   bool Poisoned(const std::filesystem::path&) override { return false; }

@@ -139,7 +139,11 @@ TEST_CASE("snapshotter: a tide layer becomes a committed remote snapshot contain
   REQUIRE(s.ok());
   auto& sn = **s;
 
-  auto prepared = sn.Prepare("default/1/extract-1 " + chain, "", RemoteLabels(chain, hex));
+  // A client's own restore label is dropped: only what the mounter returned is kept for Restore.
+  Labels labels = RemoteLabels(chain, hex);
+  labels[tide::testing::kBindRestoreLabel] = "/elsewhere";
+  labels["containerd.io/snapshot/tide.restore.other"] = "x";
+  auto prepared = sn.Prepare("default/1/extract-1 " + chain, "", labels);
   REQUIRE(absl::IsAlreadyExists(prepared.status()));
   CHECK(mounter->mounts == 1);
   // containerd's lookup after ALREADY_EXISTS.
@@ -153,6 +157,8 @@ TEST_CASE("snapshotter: a tide layer becomes a committed remote snapshot contain
   CHECK(info->kind == Kind::kCommitted);
   CHECK(info->labels.at("containerd.io/snapshot/remote") == "remote snapshot");
   CHECK(info->labels.at("containerd.io/snapshot.ref") == chain);
+  CHECK(info->labels.at(tide::testing::kBindRestoreLabel) == (layers / hex).string());
+  CHECK(info->labels.count("containerd.io/snapshot/tide.restore.other") == 0);
   CHECK(absl::IsNotFound(sn.Stat("default/1/extract-1 " + chain).status()));  // the active key is gone
 
   // A container on top sees the remote layer's files through its lowerdir.
@@ -223,7 +229,7 @@ namespace {
 class FailingMounter : public BindLayerMounter {
  public:
   using BindLayerMounter::BindLayerMounter;
-  absl::StatusOr<tide::Digest> Mount(const Labels&, const fs::path&) override {
+  absl::StatusOr<tide::snapshotter::MountedLayer> Mount(const Labels&, const fs::path&) override {
     return absl::UnavailableError("registry down");
   }
 };

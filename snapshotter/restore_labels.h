@@ -1,0 +1,37 @@
+#ifndef TIDE_SNAPSHOTTER_RESTORE_LABELS_H_
+#define TIDE_SNAPSHOTTER_RESTORE_LABELS_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/digest.h"
+#include "snapshotter/snapshot_info.h"
+
+namespace tide::snapshotter {
+
+// What a committed remote snapshot keeps beside its Prepare labels so that Restore, after a restart,
+// mounts it again without asking the registry: a running container's layer must come back even
+// while the registry is unreachable. The mounter returns these from Mount; the snapshotter stores
+// them and drops any a client sent, so only the daemon's own values are ever read back.
+inline constexpr char kTideRestoreLabelPrefix[] = "containerd.io/snapshot/tide.restore.";
+// A gzip layer's side index as Mount resolved it from the image's artifact: "<digest> <size>
+// <layer blob size>".
+inline constexpr char kTideRestoreSideIndexLabel[] = "containerd.io/snapshot/tide.restore.side-index";
+
+struct RestoredSideIndex {
+  Digest digest;
+  uint64_t size = 0;
+  uint64_t blob_size = 0;
+};
+
+std::string FormatRestoredSideIndex(const RestoredSideIndex& index);
+// NotFound without the label; InvalidArgument when it is malformed or out of bounds.
+absl::StatusOr<RestoredSideIndex> ParseRestoredSideIndex(const Labels& labels);
+
+// Removes every tide.restore.* label (those a client put in its Prepare labels).
+void DropRestoreLabels(Labels& labels);
+
+}  // namespace tide::snapshotter
+
+#endif  // TIDE_SNAPSHOTTER_RESTORE_LABELS_H_
