@@ -77,7 +77,15 @@ absl::StatusOr<std::optional<side_index::LayerSideIndex>> IndexLayer(ImageContex
   options.spacing.uncompressed_bytes = std::max<uint64_t>(8 << 20, 4 * image.spacing);
   options.startup_files = StartupFiles(image, layer, diff_id);
   TIDE_ASSIGN_OR_RETURN(std::unique_ptr<format::ByteSource> blob, image.source.OpenLayer(layer));
-  TIDE_ASSIGN_OR_RETURN(format::GzipIndex built, format::BuildGzipIndex(*blob, layer.digest, options));
+  absl::StatusOr<format::GzipIndex> indexed = format::BuildGzipIndex(*blob, layer.digest, options);
+  if (absl::IsUnimplemented(indexed.status())) {
+    // A gzip the index cannot describe (several members): the artifact leaves the layer out, so
+    // nodes pull it whole while the image's other layers stay lazy.
+    absl::PrintF("skipped (%s; nodes pull it whole)\n", indexed.status().message());
+    return std::optional<side_index::LayerSideIndex>();
+  }
+  if (!indexed.ok()) return indexed.status();
+  format::GzipIndex& built = *indexed;
   if (!diff_id.empty() && built.diff_id != diff_id) {
     return absl::DataLossError(absl::StrCat("layer ", layer.digest.str(), " decompresses to ",
                                             built.diff_id.str(), ", but the image config says ",

@@ -156,5 +156,17 @@ TEST_CASE("gzip side index refuses a blob that does not match", "[gzip_index]") 
   }
 }
 
+TEST_CASE("gzip side index refuses a multi-member blob with a clear error, so the layer is pulled whole",
+          "[gzip_index]") {
+  Layer l = MakeLayer();
+  // Valid gzip (gunzip reads both members), but spans of a second member would need a second header.
+  const std::string half = l.tar.substr(0, l.tar.size() / 2);
+  const std::string blob = GzipMember(half) + GzipMember(l.tar.substr(half.size()));
+  StringSource source(blob);
+  auto built = BuildGzipIndex(source, Digest::Of(blob), SmallSpans());
+  REQUIRE_FALSE(built.ok());
+  CHECK(built.status().message().find("multi-member gzip") != absl::string_view::npos);
+}
+
 }  // namespace
 }  // namespace tide::format
