@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -16,6 +17,26 @@
 
 namespace tide::testing {
 namespace {
+
+// The one side index artifact `tidectl index` pushed for `manifest`, and a client to fetch it with.
+struct IndexArtifact {
+  std::unique_ptr<registry::RegistryClient> client;
+  registry::Reference repo;
+  Digest digest;
+};
+
+IndexArtifact OnlyIndexArtifact(const std::string& ref, const Digest& manifest) {
+  registry::RegistryClientOptions client_options;
+  client_options.plain_http = true;
+  auto client = registry::RegistryClient::Create(client_options);
+  REQUIRE(client.ok());
+  auto repo = registry::Reference::Parse(ref);
+  REQUIRE(repo.ok());
+  auto listed = (*client)->ListReferrers(*repo, manifest);
+  REQUIRE(listed.ok());
+  REQUIRE(listed->manifests.size() == 1);
+  return IndexArtifact{std::move(*client), *repo, listed->manifests[0].digest};
+}
 
 int CountLines(const std::string& text, const std::string& needle) {
   int n = 0;
@@ -47,6 +68,7 @@ TEST_CASE("GZIP INDEX: an image without a side index falls back, logged once wit
   const std::string ref = env.Ref("busybox-plain:v1");
   auto pulled = env.Pull(ref);
   INFO(pulled.output);
+  INFO(ReadFile(env.tide_log_path()));
   REQUIRE(pulled.exit_code == 0);
   CHECK(absl::StrContains(pulled.output, "(0 lazy, 3 applied, 0 present)"));
   CHECK(env.Ctr({"run", "--rm", "--snapshotter", "tide", ref, "gz-plain"}).output == "hello from tide\n");
@@ -62,6 +84,7 @@ TEST_CASE("GZIP INDEX: with lazy_gzip_index = false, indexed gzip layers take th
   const std::string ref = PushGzipIndexed(env, "busybox-gz:v1");
   auto pulled = env.Pull(ref);
   INFO(pulled.output);
+  INFO(ReadFile(env.tide_log_path()));
   REQUIRE(pulled.exit_code == 0);
   CHECK(absl::StrContains(pulled.output, "(0 lazy, 3 applied, 0 present)"));
   CHECK(env.Ctr({"run", "--rm", "--snapshotter", "tide", ref, "gz-off"}).output == "hello from tide\n");
@@ -72,16 +95,10 @@ TEST_CASE("GZIP INDEX: an artifact that gives a layer another layer's side index
   PullEnv env;
   const std::string ref = PushGzipIndexed(env, "busybox-gz:v1");
   RegistryImage image = FetchRegistryImage(env, ref);
-  registry::RegistryClientOptions client_options;
-  client_options.plain_http = true;
-  auto client = registry::RegistryClient::Create(client_options);
-  REQUIRE(client.ok());
-  auto repo = registry::Reference::Parse(ref);
-  REQUIRE(repo.ok());
-  auto listed = (*client)->ListReferrers(*repo, image.manifest_digest);
-  REQUIRE(listed.ok());
-  REQUIRE(listed->manifests.size() == 1);
-  auto artifact = (*client)->FetchManifest(*repo, listed->manifests[0].digest);
+  IndexArtifact found = OnlyIndexArtifact(ref, image.manifest_digest);
+  auto& client = found.client;
+  auto& repo = found.repo;
+  auto artifact = client->FetchManifest(repo, found.digest);
   REQUIRE(artifact.ok());
   auto layers = side_index::ParseArtifactManifest(artifact->bytes, image.manifest_digest);
   REQUIRE(layers.ok());
@@ -96,8 +113,8 @@ TEST_CASE("GZIP INDEX: an artifact that gives a layer another layer's side index
   subject.digest = image.manifest_digest;
   subject.size = 1;  // the finder checks the subject's digest
   const std::string hostile = side_index::ArtifactManifest(subject, swapped);
-  auto pushed = (*client)->PushManifest(repo->WithTag("").WithDigest(Digest::Of(hostile)), hostile,
-                                        "application/vnd.oci.image.manifest.v1+json");
+  auto pushed = client->PushManifest(repo.WithTag("").WithDigest(Digest::Of(hostile)), hostile,
+                                     "application/vnd.oci.image.manifest.v1+json");
   REQUIRE(pushed.ok());
 
   auto pulled = env.Pull(ref, {"--index", pushed->str()});
@@ -108,6 +125,48 @@ TEST_CASE("GZIP INDEX: an artifact that gives a layer another layer's side index
   CHECK(env.Ctr({"run", "--rm", "--snapshotter", "tide", ref, "gz-swapped"}).output == "hello from tide\n");
   const std::string log = ReadFile(env.tide_log_path());
   CHECK(absl::StrContains(log, "gzip side index describes layer"));
+}
+
+// [side_index_pins] in tide-snapshotter's config: a pinned artifact is used alone, so a pin to an
+// artifact the registry does not have makes the image fall back even though its referrers list a
+// good one; a pin to that good one makes it lazy.
+TEST_CASE("GZIP INDEX: a side index pinned in the config is the only one used",
+          "[pull][gzip_index][config]") {
+  std::unique_ptr<PullEnv> node = EnvWithConfig("lazy_gzip_index = true\n");
+  PullEnv& env = *node;
+  const std::string ref = PushGzipIndexed(env, "busybox-gz:v1");
+  const Digest manifest = FetchRegistryImage(env, ref).manifest_digest;
+  const std::string artifact = OnlyIndexArtifact(ref, manifest).digest.str();
+  auto pin = [&](const std::string& to) {
+    env.KillAndRestartSnapshotter([&] {
+      WriteFile(env.dir() / "tide.toml", absl::StrCat("lazy_gzip_index = true\n[side_index_pins]\n\"",
+                                                      manifest.str(), "\" = \"", to, "\"\n"));
+    });
+    // containerd redials a restarted proxy snapshotter on its next call, with a backoff: a probe
+    // snapshot (ordinary, no labels) brings the connection back before the pull.
+    for (int i = 0;
+         i < 60 && env.Ctr({"snapshots", "--snapshotter", "tide", "prepare", "probe"}).exit_code != 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    REQUIRE(env.Ctr({"snapshots", "--snapshotter", "tide", "rm", "probe"}).exit_code == 0);
+  };
+
+  pin("sha256:" + std::string(64, '0'));
+  auto pulled = env.Pull(ref);
+  INFO(pulled.output);
+  INFO(ReadFile(env.tide_log_path()));
+  REQUIRE(pulled.exit_code == 0);
+  CHECK(absl::StrContains(pulled.output, "(0 lazy, 3 applied, 0 present)"));
+  CHECK(env.Ctr({"run", "--rm", "--snapshotter", "tide", ref, "gz-pin-missing"}).output ==
+        "hello from tide\n");
+  CheckRemovedByGc(env, ref);
+
+  pin(artifact);
+  auto lazy = env.Pull(ref);
+  INFO(lazy.output);
+  REQUIRE(lazy.exit_code == 0);
+  CHECK(absl::StrContains(lazy.output, "(3 lazy, 0 applied, 0 present)"));
+  CHECK(env.Ctr({"run", "--rm", "--snapshotter", "tide", ref, "gz-pinned"}).output == "hello from tide\n");
 }
 
 TEST_CASE("GZIP INDEX: a CRI pull (Kubernetes) finds the side index and takes the layers lazily",
