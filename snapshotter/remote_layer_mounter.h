@@ -16,16 +16,6 @@ class NodeCache;
 
 namespace tide::snapshotter {
 
-// Serves a layer straight from the registry at a directory (the FUSE side implements it). The
-// snapshotter calls it from its gRPC threads, concurrently for different targets (never for the
-// same target at once), and keeps all the state needed to call Restore after a restart in its own
-// store: the labels are the only input. Mount runs without the snapshotter's lock, so it may take
-// the time an index fetch needs; IsRemoteLayer should be cheap (labels only, no network).
-//
-// The labels are those of containerd's Prepare: `containerd.io/snapshot.ref`, the
-// `containerd.io/snapshot/cri.*` labels when the client sent them, and every
-// `containerd.io/snapshot/tide.*` annotation of the layer descriptor. RemoteLayerLocation
-// (remote_layer_labels.h) extracts where the blob lives.
 // What Mount bound a layer to, and what Restore needs to mount it again without the registry.
 struct MountedLayer {
   Digest diff_id;
@@ -34,6 +24,17 @@ struct MountedLayer {
   Labels restore_labels = {};
 };
 
+// Serves a layer straight from the registry at a directory (the FUSE side implements it). The
+// snapshotter calls it from its gRPC threads, concurrently for different targets (never for the
+// same target at once), and keeps all the state needed to call Restore after a restart in its own
+// store: the labels are the only input. Mount runs without the snapshotter's lock, so it may take
+// the time an index fetch needs; IsRemoteLayer should be cheap (labels only, no network).
+//
+// The labels are those of containerd's Prepare: `containerd.io/snapshot.ref`, the
+// `containerd.io/snapshot/cri.*` labels when the client sent them, and every
+// `containerd.io/snapshot/tide.*` annotation of the layer descriptor (for Restore, plus what Mount
+// returned as restore labels). RemoteLayerLocation (remote_layer_labels.h) extracts where the blob
+// lives.
 class RemoteLayerMounter {
  public:
   virtual ~RemoteLayerMounter() = default;
