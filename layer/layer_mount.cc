@@ -10,6 +10,7 @@
 #include "format/blob_reader.h"
 #include "format/chunk_decoder.h"
 #include "format/estargz/estargz_reader.h"
+#include "format/estargz/stargz_toc_index.h"
 #include "format/gzip_index/gzip_index_reader.h"
 #include "layer/content_verifier.h"
 
@@ -65,6 +66,32 @@ absl::StatusOr<std::shared_ptr<const format::LayerIndex>> LoadCachedSideIndex(
   return std::make_shared<const format::LayerIndex>(std::move(*index));
 }
 
+// An eStargz or zstd:chunked layer's index: from the TOC kept in the cache when restoring, else from
+// the blob, keeping the verified TOC for a later restore.
+absl::StatusOr<std::shared_ptr<const format::LayerIndex>> LoadStargzTocIndex(
+    fetch::BlobSource& blob, const IndexLocation& where, cache::ChunkCache* cache,
+    const format::IndexLimits& limits) {
+  if (cache != nullptr && where.kept_toc) {
+    absl::StatusOr<format::LayerIndex> kept =
+        LoadKeptStargzToc(*cache, where.digest, *where.kept_toc, limits);
+    if (kept.ok()) return std::make_shared<const format::LayerIndex>(std::move(*kept));
+    log::Warn("kept stargz TOC unusable, reading it from the blob",
+              {{"toc", where.digest.str()}, {"error", kept.status().message()}});
+  }
+  if (where.blob_size == 0) return absl::InvalidArgumentError("an eStargz layer needs its blob size");
+  SourceRangeReader reader(blob);
+  TIDE_ASSIGN_OR_RETURN(format::StargzToc toc,
+                        format::ReadStargzToc(reader, where.blob_size, where.digest, limits));
+  TIDE_ASSIGN_OR_RETURN(format::LayerIndex index,
+                        format::IndexFromStargzToc(toc.json, toc.toc_offset, toc.format, limits));
+  if (cache != nullptr) {
+    absl::Status kept = KeepStargzToc(*cache, where.digest, toc.json);
+    if (!kept.ok())
+      log::Warn("keeping stargz TOC failed", {{"toc", where.digest.str()}, {"error", kept.message()}});
+  }
+  return std::make_shared<const format::LayerIndex>(std::move(index));
+}
+
 }  // namespace
 
 std::vector<fetch::ChunkRef> ChunkRefs(const format::LayerIndex& index) {
@@ -116,13 +143,7 @@ absl::StatusOr<std::shared_ptr<const format::LayerIndex>> LoadLayerIndex(fetch::
       return absl::FailedPreconditionError("a gzip side index is read from the chunk cache");
     return LoadCachedSideIndex(where, *cache, limits);
   }
-  if (where.format == format::LayerFormat::kEstargz) {
-    if (where.blob_size == 0) return absl::InvalidArgumentError("an eStargz layer needs its blob size");
-    SourceRangeReader reader(blob);
-    TIDE_ASSIGN_OR_RETURN(format::LayerIndex index,
-                          format::LoadStargzTocLayerIndex(reader, where.blob_size, where.digest, limits));
-    return std::make_shared<const format::LayerIndex>(std::move(index));
-  }
+  if (where.format == format::LayerFormat::kEstargz) return LoadStargzTocIndex(blob, where, cache, limits);
   if (where.digest.empty()) {
     if (where.blob_size == 0)
       return absl::InvalidArgumentError("index location needs a digest or the blob size");

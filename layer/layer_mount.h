@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -24,6 +25,7 @@
 #include "fuse/fuse_mount.h"
 #include "fuse/layer_fs.h"
 #include "layer/access_recorder.h"
+#include "layer/stargz_toc_cache.h"
 
 namespace tide::layer {
 
@@ -40,6 +42,9 @@ struct IndexLocation {
   uint64_t blob_size = 0;
   format::LayerFormat format = format::LayerFormat::kTide;
   Digest layer_digest = Digest();
+  // eStargz (and zstd:chunked) after a restart: where Mount found the TOC, which it kept in the
+  // chunk cache. The kept TOC is used first; without it the blob is read as at Mount.
+  std::optional<KeptStargzToc> kept_toc = std::nullopt;
 };
 
 // A learned startup set: chunks in first-read order and, when known, each one's rank in the

@@ -172,7 +172,12 @@ class FuseRemoteLayerMounter : public RemoteLayerMounter {
   absl::StatusOr<layer::RemoteLayer> Resolve(const Labels& labels, bool restoring) {
     TIDE_ASSIGN_OR_RETURN(auto resolved, ToRemoteLayer(labels, lazy_));
     auto& [layer, query] = resolved;
-    if (!query) return layer;
+    if (!query) {
+      if (restoring && layer.index.format == format::LayerFormat::kEstargz) {
+        TIDE_RETURN_IF_ERROR(ApplyRestoredStargzToc(labels, layer.index));
+      }
+      return layer;
+    }
     if (restoring) {
       absl::StatusOr<RestoredSideIndex> kept = ParseRestoredSideIndex(labels);
       if (kept.ok()) {
@@ -191,14 +196,31 @@ class FuseRemoteLayerMounter : public RemoteLayerMounter {
     return layer;
   }
 
+  // A stargz-TOC layer restored with the label its Mount left: the blob size (no HEAD) and where the
+  // TOC kept in the cache belongs. Without the label (a snapshot from before it existed), as at Mount.
+  static absl::Status ApplyRestoredStargzToc(const Labels& labels, layer::IndexLocation& where) {
+    absl::StatusOr<RestoredStargzToc> kept = ParseRestoredStargzToc(labels);
+    if (absl::IsNotFound(kept.status())) return absl::OkStatus();
+    if (!kept.ok()) return kept.status();
+    where.blob_size = kept->blob_size;
+    where.kept_toc = layer::KeptStargzToc{.format = kept->format, .toc_offset = kept->toc_offset};
+    return absl::OkStatus();
+  }
+
   // What Restore needs to mount the layer again without the registry: the side index Mount resolved,
-  // and the diff_id a format without its own (eStargz, gzip) was bound to.
+  // where the stargz TOC lies, and the diff_id a format without its own (eStargz, gzip) was bound to.
   static Labels RestoreLabels(const layer::RemoteLayer& layer, const layer::LayerMount& mount,
                               const Digest& diff_id) {
     Labels labels;
     if (layer.index.format == format::LayerFormat::kGzipIndexed) {
       labels[kTideRestoreSideIndexLabel] = FormatRestoredSideIndex(
           {.digest = layer.index.digest, .size = layer.index.size, .blob_size = mount.blob_size()});
+    }
+    const format::LayerFormat served = mount.index().format();
+    if ((served == format::LayerFormat::kEstargz || served == format::LayerFormat::kZstdChunked) &&
+        mount.blob_size() != 0) {
+      labels[kTideRestoreStargzTocLabel] = FormatRestoredStargzToc(
+          {.format = served, .toc_offset = mount.index().data_end(), .blob_size = mount.blob_size()});
     }
     if (layer.index.format != format::LayerFormat::kTide) labels[kTideDiffIdLabel] = diff_id.str();
     return labels;

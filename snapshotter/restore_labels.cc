@@ -14,6 +14,13 @@ namespace {
 // 16 TiB: far above any layer a node pulls, far below where offsets would overflow.
 constexpr uint64_t kMaxRestoredBlobSize = uint64_t{1} << 44;
 
+constexpr char kEstargzName[] = "estargz";
+constexpr char kZstdChunkedName[] = "zstd:chunked";
+
+absl::Status BadLabel(const char* key, const std::string& value, absl::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat(key, " label \"", value.substr(0, 200), "\": ", why));
+}
+
 }  // namespace
 
 std::string FormatRestoredSideIndex(const RestoredSideIndex& index) {
@@ -26,10 +33,7 @@ absl::StatusOr<RestoredSideIndex> ParseRestoredSideIndex(const Labels& labels) {
     return absl::NotFoundError(absl::StrCat("no ", kTideRestoreSideIndexLabel, " label"));
   const std::vector<std::string> parts = absl::StrSplit(it->second, ' ');
   RestoredSideIndex index;
-  auto bad = [&](const std::string& why) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(kTideRestoreSideIndexLabel, " label \"", it->second.substr(0, 200), "\": ", why));
-  };
+  auto bad = [&](absl::string_view why) { return BadLabel(kTideRestoreSideIndexLabel, it->second, why); };
   if (parts.size() != 3) return bad("want \"<digest> <size> <blob size>\"");
   auto digest = Digest::Parse(parts[0]);
   if (!digest.ok()) return bad(std::string(digest.status().message()));
@@ -40,6 +44,34 @@ absl::StatusOr<RestoredSideIndex> ParseRestoredSideIndex(const Labels& labels) {
       index.blob_size > kMaxRestoredBlobSize)
     return bad(absl::StrCat("blob size outside 1..", kMaxRestoredBlobSize));
   return index;
+}
+
+std::string FormatRestoredStargzToc(const RestoredStargzToc& toc) {
+  const char* name = toc.format == format::LayerFormat::kZstdChunked ? kZstdChunkedName : kEstargzName;
+  return absl::StrCat(name, " ", toc.toc_offset, " ", toc.blob_size);
+}
+
+absl::StatusOr<RestoredStargzToc> ParseRestoredStargzToc(const Labels& labels) {
+  auto it = labels.find(kTideRestoreStargzTocLabel);
+  if (it == labels.end())
+    return absl::NotFoundError(absl::StrCat("no ", kTideRestoreStargzTocLabel, " label"));
+  const std::vector<std::string> parts = absl::StrSplit(it->second, ' ');
+  auto bad = [&](absl::string_view why) { return BadLabel(kTideRestoreStargzTocLabel, it->second, why); };
+  if (parts.size() != 3) return bad("want \"<estargz|zstd:chunked> <toc offset> <blob size>\"");
+  RestoredStargzToc toc;
+  if (parts[0] == kEstargzName) {
+    toc.format = format::LayerFormat::kEstargz;
+  } else if (parts[0] == kZstdChunkedName) {
+    toc.format = format::LayerFormat::kZstdChunked;
+  } else {
+    return bad("format is neither estargz nor zstd:chunked");
+  }
+  if (!absl::SimpleAtoi(parts[2], &toc.blob_size) || toc.blob_size == 0 ||
+      toc.blob_size > kMaxRestoredBlobSize)
+    return bad(absl::StrCat("blob size outside 1..", kMaxRestoredBlobSize));
+  if (!absl::SimpleAtoi(parts[1], &toc.toc_offset) || toc.toc_offset >= toc.blob_size)
+    return bad("toc offset not inside the blob");
+  return toc;
 }
 
 void DropRestoreLabels(Labels& labels) {

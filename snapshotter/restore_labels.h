@@ -6,6 +6,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/digest.h"
+#include "format/layer_index.h"
 #include "snapshotter/snapshot_info.h"
 
 namespace tide::snapshotter {
@@ -25,9 +26,23 @@ struct RestoredSideIndex {
   uint64_t blob_size = 0;
 };
 
+// A stargz-TOC layer's TOC as Mount found it (its JSON is kept in the chunk cache): "<estargz |
+// zstd:chunked> <toc offset> <layer blob size>".
+inline constexpr char kTideRestoreStargzTocLabel[] = "containerd.io/snapshot/tide.restore.stargz-toc";
+
+struct RestoredStargzToc {
+  format::LayerFormat format = format::LayerFormat::kEstargz;  // kEstargz or kZstdChunked
+  uint64_t toc_offset = 0;
+  uint64_t blob_size = 0;
+};
+
 std::string FormatRestoredSideIndex(const RestoredSideIndex& index);
 // NotFound without the label; InvalidArgument when it is malformed or out of bounds.
 absl::StatusOr<RestoredSideIndex> ParseRestoredSideIndex(const Labels& labels);
+
+std::string FormatRestoredStargzToc(const RestoredStargzToc& toc);
+// NotFound without the label; InvalidArgument when it is malformed or out of bounds.
+absl::StatusOr<RestoredStargzToc> ParseRestoredStargzToc(const Labels& labels);
 
 // Removes every tide.restore.* label (those a client put in its Prepare labels).
 void DropRestoreLabels(Labels& labels);

@@ -42,9 +42,10 @@ absl::StatusOr<LayerIndex> LoadEstargzIndex(RangeReader& blob, uint64_t blob_siz
   return LoadEstargzIndexFromFooter(blob, blob_size, footer, toc_digest, limits);
 }
 
-absl::StatusOr<LayerIndex> LoadEstargzIndexFromFooter(RangeReader& blob, uint64_t blob_size,
-                                                      std::string_view footer, const Digest& toc_digest,
-                                                      const IndexLimits& limits) {
+namespace {
+
+absl::StatusOr<StargzToc> ReadEstargzToc(RangeReader& blob, uint64_t blob_size, std::string_view footer,
+                                         const Digest& toc_digest, const IndexLimits& limits) {
   if (toc_digest.empty()) return absl::FailedPreconditionError("eStargz layer has no TOC digest");
   TIDE_ASSIGN_OR_RETURN(uint64_t toc_offset, ParseEstargzFooter(footer, blob_size));
   const uint64_t member_size = blob_size - kEstargzFooterSize - toc_offset;
@@ -59,21 +60,36 @@ absl::StatusOr<LayerIndex> LoadEstargzIndexFromFooter(RangeReader& blob, uint64_
     return absl::DataLossError(absl::StrCat("eStargz TOC hashes to ", Digest::Of(json).str(),
                                             ", not to the annotated ", toc_digest.str()));
   }
-  return IndexFromStargzToc(json, toc_offset, LayerFormat::kEstargz, limits);
+  return StargzToc{.json = std::move(json), .toc_offset = toc_offset, .format = LayerFormat::kEstargz};
+}
+
+}  // namespace
+
+absl::StatusOr<LayerIndex> LoadEstargzIndexFromFooter(RangeReader& blob, uint64_t blob_size,
+                                                      std::string_view footer, const Digest& toc_digest,
+                                                      const IndexLimits& limits) {
+  TIDE_ASSIGN_OR_RETURN(StargzToc toc, ReadEstargzToc(blob, blob_size, footer, toc_digest, limits));
+  return IndexFromStargzToc(toc.json, toc.toc_offset, toc.format, limits);
 }
 
 absl::StatusOr<LayerIndex> LoadStargzTocLayerIndex(RangeReader& blob, uint64_t blob_size,
                                                    const Digest& toc_digest, const IndexLimits& limits) {
+  TIDE_ASSIGN_OR_RETURN(StargzToc toc, ReadStargzToc(blob, blob_size, toc_digest, limits));
+  return IndexFromStargzToc(toc.json, toc.toc_offset, toc.format, limits);
+}
+
+absl::StatusOr<StargzToc> ReadStargzToc(RangeReader& blob, uint64_t blob_size, const Digest& toc_digest,
+                                        const IndexLimits& limits) {
   if (toc_digest.empty()) return absl::FailedPreconditionError("layer has no stargz TOC digest");
   if (blob_size < kEstargzFooterSize) return absl::InvalidArgumentError("blob too small for a stargz footer");
   std::string tail;
   TIDE_RETURN_IF_ERROR(blob.ReadAt(blob_size - kEstargzFooterSize, kEstargzFooterSize, &tail));
   if (IsZstdChunkedTail(tail)) {
-    return LoadZstdChunkedIndex(blob, blob_size,
-                                std::string_view(tail).substr(kEstargzFooterSize - kZstdChunkedTailSize),
-                                toc_digest, limits);
+    return ReadZstdChunkedToc(blob, blob_size,
+                              std::string_view(tail).substr(kEstargzFooterSize - kZstdChunkedTailSize),
+                              toc_digest, limits);
   }
-  return LoadEstargzIndexFromFooter(blob, blob_size, tail, toc_digest, limits);
+  return ReadEstargzToc(blob, blob_size, tail, toc_digest, limits);
 }
 
 }  // namespace tide::format

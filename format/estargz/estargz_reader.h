@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "common/digest.h"
 #include "format/byte_io.h"
+#include "format/estargz/stargz_toc_index.h"
 #include "format/index_limits.h"
 #include "format/layer_index.h"
 
@@ -30,6 +31,9 @@ absl::StatusOr<LayerIndex> LoadEstargzIndexFromFooter(RangeReader& blob, uint64_
 // its last bytes tell which. Loads either.
 absl::StatusOr<LayerIndex> LoadStargzTocLayerIndex(RangeReader& blob, uint64_t blob_size,
                                                    const Digest& toc_digest, const IndexLimits& limits = {});
+// The verified TOC alone, of either format.
+absl::StatusOr<StargzToc> ReadStargzToc(RangeReader& blob, uint64_t blob_size, const Digest& toc_digest,
+                                        const IndexLimits& limits = {});
 
 }  // namespace tide::format
 

@@ -2,6 +2,7 @@
 #define TIDE_FORMAT_ESTARGZ_STARGZ_TOC_INDEX_H_
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "absl/status/statusor.h"
@@ -23,6 +24,14 @@ namespace tide::format {
 // `toc_json` must already be verified against the digest the manifest commits to.
 absl::StatusOr<LayerIndex> IndexFromStargzToc(std::string_view toc_json, uint64_t toc_offset,
                                               LayerFormat format, const IndexLimits& limits = {});
+
+// A stargz JSON TOC read out of its blob and verified against the digest the manifest commits to:
+// what IndexFromStargzToc needs, and what a restart needs to build the index again without the blob.
+struct StargzToc {
+  std::string json;
+  uint64_t toc_offset = 0;  // where the chunks end (IndexFromStargzToc's `toc_offset`)
+  LayerFormat format = LayerFormat::kEstargz;
+};
 
 }  // namespace tide::format
 

@@ -12,6 +12,12 @@ namespace tide::format {
 
 absl::StatusOr<LayerIndex> LoadZstdChunkedIndex(RangeReader& blob, uint64_t blob_size, std::string_view tail,
                                                 const Digest& toc_digest, const IndexLimits& limits) {
+  TIDE_ASSIGN_OR_RETURN(StargzToc toc, ReadZstdChunkedToc(blob, blob_size, tail, toc_digest, limits));
+  return IndexFromStargzToc(toc.json, toc.toc_offset, toc.format, limits);
+}
+
+absl::StatusOr<StargzToc> ReadZstdChunkedToc(RangeReader& blob, uint64_t blob_size, std::string_view tail,
+                                             const Digest& toc_digest, const IndexLimits& limits) {
   if (toc_digest.empty()) return absl::FailedPreconditionError("zstd:chunked layer has no TOC digest");
   TIDE_ASSIGN_OR_RETURN(ZstdChunkedFooter footer, ParseZstdChunkedFooter(tail, blob_size));
   const uint64_t max_json = limits.max_memory / 8;
@@ -28,7 +34,8 @@ absl::StatusOr<LayerIndex> LoadZstdChunkedIndex(RangeReader& blob, uint64_t blob
                                             ", not to the annotated ", toc_digest.str()));
   }
   // The chunks end where the TOC's skippable frame (its 8-byte header first) begins.
-  return IndexFromStargzToc(json, footer.toc_offset - 8, LayerFormat::kZstdChunked, limits);
+  return StargzToc{
+      .json = std::move(json), .toc_offset = footer.toc_offset - 8, .format = LayerFormat::kZstdChunked};
 }
 
 }  // namespace tide::format

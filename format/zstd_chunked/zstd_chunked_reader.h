@@ -7,6 +7,7 @@
 #include "absl/status/statusor.h"
 #include "common/digest.h"
 #include "format/byte_io.h"
+#include "format/estargz/stargz_toc_index.h"
 #include "format/index_limits.h"
 #include "format/layer_index.h"
 
@@ -18,6 +19,9 @@ namespace tide::format {
 // before anything in it is used.
 absl::StatusOr<LayerIndex> LoadZstdChunkedIndex(RangeReader& blob, uint64_t blob_size, std::string_view tail,
                                                 const Digest& toc_digest, const IndexLimits& limits = {});
+// The verified TOC alone.
+absl::StatusOr<StargzToc> ReadZstdChunkedToc(RangeReader& blob, uint64_t blob_size, std::string_view tail,
+                                             const Digest& toc_digest, const IndexLimits& limits = {});
 
 }  // namespace tide::format
 

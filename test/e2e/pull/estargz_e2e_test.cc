@@ -18,29 +18,6 @@
 namespace tide::testing {
 namespace {
 
-// The env's busybox image (3 gzip layers; the third whites out a file of the second), converted to
-// eStargz by ctr-remote in the env's containerd and pushed as `esgz_tag`. containerd forgets both
-// images afterwards, so what follows starts from the registry alone. Returns its reference.
-// `format_flag`: --estargz, or --zstdchunked for stargz-snapshotter's zstd:chunked.
-std::string PushEstargz(PullEnv& env, const std::string& esgz_tag,
-                        const std::string& format_flag = "--estargz") {
-  env.PushPlain("busybox-src:v1");
-  const std::string src = env.Ref("busybox-src:v1");
-  std::string dst = env.Ref(esgz_tag);
-  auto fetched = env.Ctr({"content", "fetch", "--plain-http", src});
-  INFO(fetched.output);
-  REQUIRE(fetched.exit_code == 0);
-  auto converted = RunCommand({"ctr-remote", "--address", env.containerd().address(), "images", "convert",
-                               format_flag, "--oci", src, dst});
-  INFO(converted.output);
-  REQUIRE(converted.exit_code == 0);
-  auto pushed = env.Ctr({"images", "push", "--plain-http", dst});
-  INFO(pushed.output);
-  REQUIRE(pushed.exit_code == 0);
-  REQUIRE(env.Ctr({"images", "rm", "--sync", src, dst}).exit_code == 0);
-  return dst;
-}
-
 // ctr-remote's image, lazily pulled, equals containerd's own unpack; every layer carries a TOC digest.
 void CheckLazyEstargz(PullEnv& env, const std::string& ref, const std::string& path) {
   RegistryImage image = FetchRegistryImage(env, ref);

@@ -374,4 +374,22 @@ std::string PushGzipIndexed(PullEnv& env, const std::string& tag, const std::vec
   return ref;
 }
 
+std::string PushEstargz(PullEnv& env, const std::string& esgz_tag, const std::string& format_flag) {
+  env.PushPlain("busybox-src:v1");
+  const std::string src = env.Ref("busybox-src:v1");
+  std::string dst = env.Ref(esgz_tag);
+  auto fetched = env.Ctr({"content", "fetch", "--plain-http", src});
+  INFO(fetched.output);
+  REQUIRE(fetched.exit_code == 0);
+  auto converted = RunCommand({"ctr-remote", "--address", env.containerd().address(), "images", "convert",
+                               format_flag, "--oci", src, dst});
+  INFO(converted.output);
+  REQUIRE(converted.exit_code == 0);
+  auto pushed = env.Ctr({"images", "push", "--plain-http", dst});
+  INFO(pushed.output);
+  REQUIRE(pushed.exit_code == 0);
+  REQUIRE(env.Ctr({"images", "rm", "--sync", src, dst}).exit_code == 0);
+  return dst;
+}
+
 }  // namespace tide::testing

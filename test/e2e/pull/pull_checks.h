@@ -86,6 +86,13 @@ void CheckCriPullIsLazy(PullEnv& env, const std::string& ref);
 // (256 KiB spacing, plus `extra`); checks the manifest digest did not change. Returns its reference.
 std::string PushGzipIndexed(PullEnv& env, const std::string& tag, const std::vector<std::string>& extra = {});
 
+// The env's busybox image (3 gzip layers; the third whites out a file of the second), converted to
+// eStargz by ctr-remote in the env's containerd and pushed as `esgz_tag`. containerd forgets both
+// images afterwards, so what follows starts from the registry alone. Returns its reference.
+// `format_flag`: --estargz, or --zstdchunked for stargz-snapshotter's zstd:chunked.
+std::string PushEstargz(PullEnv& env, const std::string& esgz_tag,
+                        const std::string& format_flag = "--estargz");
+
 }  // namespace tide::testing
 
 #endif  // TIDE_TEST_E2E_PULL_PULL_CHECKS_H_

@@ -3,6 +3,7 @@
 // replaced by another binary (an upgrade). The FUSE connections are held by tide-fuse-keeper
 // processes in between and taken over by the new daemon (fuse/fuse_keepers.h), so no read may fail.
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mount.h>
 #include <unistd.h>
 
@@ -86,15 +87,18 @@ class CacheDropper {
   std::thread thread_;
 };
 
-// Keepers of mounts under `dir` still running (their argument is the mountpoint).
-int KeepersUnder(const fs::path& dir) {
-  int n = 0;
+// Keepers of mounts under `dir` still running (their argument is the mountpoint): their pids.
+std::vector<int> KeepersUnder(const fs::path& dir) {
+  std::vector<int> pids;
   for (const auto& proc : fs::directory_iterator("/proc")) {
+    int pid = 0;
+    if (!absl::SimpleAtoi(proc.path().filename().string(), &pid)) continue;
     std::ifstream in(proc.path() / "cmdline");
     std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (absl::StrContains(cmdline, "tide-fuse-keeper") && absl::StrContains(cmdline, dir.string())) ++n;
+    if (absl::StrContains(cmdline, "tide-fuse-keeper") && absl::StrContains(cmdline, dir.string()))
+      pids.push_back(pid);
   }
-  return n;
+  return pids;
 }
 
 std::string ReadText(const fs::path& path) {
@@ -102,19 +106,23 @@ std::string ReadText(const fs::path& path) {
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
-// Aborts the FUSE connections of the mounts under `dir` (MNT_FORCE: the kernel aborts a FUSE
-// connection before it finds the mount busy; this works without fusectl mounted). A daemon that
-// failed to take a kept connection back leaves its readers (the container's and CacheDropper's)
-// blocked for good; this turns that hang into read errors the test reports.
-void AbortFuseUnder(const fs::path& dir) {
+// Aborts the FUSE connections of the env's layer mounts. A daemon that failed to take a kept
+// connection back leaves its readers (the container's and CacheDropper's) blocked for good; this
+// turns that hang into read errors the test reports. MNT_FORCE aborts a mount's connection before
+// the kernel finds it busy (no fusectl needed); a connection whose mount is already detached ends
+// when the last process holding its /dev/fuse fd does: the env's keepers and its daemon, all
+// started by this test.
+void AbortFuseUnder(PullEnv& env) {
   std::ifstream mountinfo("/proc/self/mountinfo");
   for (std::string line; std::getline(mountinfo, line);) {
     std::vector<std::string> fields = absl::StrSplit(line, ' ');
-    if (fields.size() > 4 && absl::StartsWith(fields[4], dir.string()) &&
+    if (fields.size() > 4 && absl::StartsWith(fields[4], env.dir().string()) &&
         absl::StrContains(line, " - fuse.")) {
       ::umount2(fields[4].c_str(), MNT_FORCE);
     }
   }
+  for (int pid : KeepersUnder(env.dir())) ::kill(pid, SIGKILL);
+  if (env.tide_pid() > 0) ::kill(env.tide_pid(), SIGKILL);
 }
 
 int CountOf(const std::string& text, const std::string& needle) {
@@ -185,7 +193,7 @@ TEST_CASE("LAZY: a container reading through kill -9 and an upgrade of tide-snap
   const std::string tide_log = ReadText(env.tide_log_path());
   // Both restarts served the kept connections; none was mounted anew under the running container.
   CHECK(CountOf(tide_log, "taken over") == 6);  // 3 layers, 2 restarts
-  CHECK(KeepersUnder(env.dir()) == 3);
+  CHECK(KeepersUnder(env.dir()).size() == 3);
   StopReader(env, out, "restart-reader");
 
   // containerd redials the proxy snapshotter with a backoff after a restart; its GC's calls to tide
@@ -195,10 +203,31 @@ TEST_CASE("LAZY: a container reading through kill -9 and an upgrade of tide-snap
   }
   CheckRemovedByGc(env, ref);
   // Each keeper ends with its connection: unmounting the layers leaves none behind.
-  for (int i = 0; i < 100 && KeepersUnder(env.dir()) > 0; ++i) {
+  for (int i = 0; i < 100 && !KeepersUnder(env.dir()).empty(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  CHECK(KeepersUnder(env.dir()) == 0);
+  CHECK(KeepersUnder(env.dir()).empty());
+}
+
+// Keeps `ref`'s reader running while tide-snapshotter is killed with SIGKILL and started again with the
+// registry stopped: Restore must take every layer back from what its snapshot kept and the chunk cache.
+void CheckReadsThroughRestartWithoutRegistry(PullEnv& env, const std::string& ref, const std::string& name) {
+  const fs::path out = StartReader(env, ref, name);
+  {
+    CacheDropper dropper(env.tide_root() / "snapshots");
+    // The first passes fetch every chunk the reader needs; from then on the cache has them.
+    REQUIRE(WaitForPasses(out, 20, std::chrono::seconds(60)));
+    env.KillAndRestartSnapshotter([&] { env.registry().Stop(); });
+    const bool resumed = WaitForPasses(out, 20, std::chrono::seconds(60));
+    if (!resumed) AbortFuseUnder(env);
+    CHECK(resumed);
+  }
+  const std::string tide_log = ReadText(env.tide_log_path());
+  INFO(tide_log);
+  CHECK(CountOf(tide_log, "taken over") == 3);
+  CHECK(CountOf(tide_log, "remote snapshot restored") == 3);
+  CHECK(CountOf(tide_log, "remote snapshot not restored") == 0);
+  StopReader(env, out, name);
 }
 
 // A gzip layer's side index is found through the registry at mount; the restarted daemon takes it,
@@ -209,23 +238,24 @@ TEST_CASE(
     "error",
     "[pull][gzip_index][restart]") {
   PullEnv env;
-  const std::string ref = PushGzipIndexed(env, "busybox-gz:v1");
-  const fs::path out = StartReader(env, ref, "gz-restart-reader");
-  {
-    CacheDropper dropper(env.tide_root() / "snapshots");
-    // The first passes fetch every chunk the reader needs; from then on the cache has them.
-    REQUIRE(WaitForPasses(out, 20, std::chrono::seconds(60)));
-    env.KillAndRestartSnapshotter([&] { env.registry().Stop(); });
-    const bool resumed = WaitForPasses(out, 20, std::chrono::seconds(60));
-    if (!resumed) AbortFuseUnder(env.dir());
-    CHECK(resumed);
+  CheckReadsThroughRestartWithoutRegistry(env, PushGzipIndexed(env, "busybox-gz:v1"), "gz-restart-reader");
+}
+
+// An eStargz or zstd:chunked layer's TOC is read from the blob at mount and kept in the chunk cache;
+// the restarted daemon builds the index from that copy, with the blob size its snapshot kept (no
+// HEAD), so a registry outage at restart does not leave the running container's reads hanging.
+TEST_CASE(
+    "ESTARGZ: a container reading through kill -9 of tide-snapshotter, with the registry down, sees no error",
+    "[pull][estargz][restart]") {
+  SECTION("eStargz") {
+    PullEnv env;
+    CheckReadsThroughRestartWithoutRegistry(env, PushEstargz(env, "busybox-esgz:v1"), "esgz-restart-reader");
   }
-  const std::string tide_log = ReadText(env.tide_log_path());
-  INFO(tide_log);
-  CHECK(CountOf(tide_log, "taken over") == 3);
-  CHECK(CountOf(tide_log, "remote snapshot restored") == 3);
-  CHECK(CountOf(tide_log, "remote snapshot not restored") == 0);
-  StopReader(env, out, "gz-restart-reader");
+  SECTION("zstd:chunked") {
+    PullEnv env;
+    CheckReadsThroughRestartWithoutRegistry(env, PushEstargz(env, "busybox-zstdc:v1", "--zstdchunked"),
+                                            "zstdc-restart-reader");
+  }
 }
 
 }  // namespace

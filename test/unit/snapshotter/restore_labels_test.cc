@@ -33,16 +33,43 @@ TEST_CASE("restore labels: malformed or unbounded values are refused, naming the
   }
 }
 
+TEST_CASE("restore labels: where a stargz TOC lies survives the round trip", "[snapshotter][restore]") {
+  for (format::LayerFormat fmt : {format::LayerFormat::kEstargz, format::LayerFormat::kZstdChunked}) {
+    RestoredStargzToc toc{.format = fmt, .toc_offset = 98765, .blob_size = 123456789};
+    auto parsed = ParseRestoredStargzToc({{kTideRestoreStargzTocLabel, FormatRestoredStargzToc(toc)}});
+    REQUIRE(parsed.ok());
+    CHECK(parsed->format == fmt);
+    CHECK(parsed->toc_offset == 98765);
+    CHECK(parsed->blob_size == 123456789);
+  }
+  CHECK(absl::IsNotFound(ParseRestoredStargzToc({}).status()));
+}
+
+TEST_CASE("restore labels: a malformed or unbounded stargz TOC location is refused, naming the label",
+          "[snapshotter][restore][security]") {
+  for (const std::string& bad : std::vector<std::string>{
+           "", "estargz", "estargz 10", "estargz 10 20 30", "gzip 10 20", "tide 10 20", "estargz 20 20",
+           "estargz 30 20", "zstd:chunked 10 0", "estargz 10 17592186044417", "estargz -1 20",
+           "estargz 99999999999999999999999 20", "estargz  10 20", "ESTARGZ 10 20"}) {
+    INFO(bad);
+    auto parsed = ParseRestoredStargzToc({{kTideRestoreStargzTocLabel, bad}});
+    REQUIRE(absl::IsInvalidArgument(parsed.status()));
+    CHECK(parsed.status().message().find(kTideRestoreStargzTocLabel) != absl::string_view::npos);
+  }
+}
+
 TEST_CASE("restore labels: only tide.restore.* labels are dropped", "[snapshotter][restore]") {
   Labels labels = {{"containerd.io/snapshot.ref", "x"},
                    {"containerd.io/snapshot/tide.repository", "r"},
                    {"containerd.io/snapshot/tide.restore.a", "1"},
                    {kTideRestoreSideIndexLabel, "2"},
+                   {kTideRestoreStargzTocLabel, "estargz 1 2"},
                    {"containerd.io/snapshot/tide.restorex", "3"}};
   DropRestoreLabels(labels);
   CHECK(labels.size() == 3);
   CHECK(labels.count("containerd.io/snapshot/tide.restorex") == 1);
   CHECK(labels.count(kTideRestoreSideIndexLabel) == 0);
+  CHECK(labels.count(kTideRestoreStargzTocLabel) == 0);
 }
 
 }  // namespace
