@@ -12,6 +12,7 @@
 #include "format/estargz/estargz_reader.h"
 #include "format/estargz/stargz_toc_index.h"
 #include "format/gzip_index/gzip_index_reader.h"
+#include "format/zstd_chunked/containers_storage_toc.h"
 #include "layer/content_verifier.h"
 
 namespace tide::layer {
@@ -112,8 +113,8 @@ fetch::ChunkDecoder IndexChunkDecoder(std::shared_ptr<const format::LayerIndex> 
 absl::StatusOr<std::shared_ptr<const format::LayerIndex>> LoadCachedLayerIndex(
     const IndexLocation& where, cache::ChunkCache& cache, const format::IndexLimits& limits) {
   if (where.format == format::LayerFormat::kGzipIndexed) return LoadCachedSideIndex(where, cache, limits);
-  if (where.format != format::LayerFormat::kTide)
-    return absl::NotFoundError("only tide index frames and gzip side indexes are cached");
+  if (where.format != format::LayerFormat::kTide && where.format != format::LayerFormat::kZstdChunked)
+    return absl::NotFoundError("only index frames, zstd:chunked TOCs and gzip side indexes are cached");
   if (where.digest.empty() || where.size > format::kMaxIndexFrameSize)
     return absl::NotFoundError("no index digest to look up in the cache");
   const Sha256Bytes key = where.digest.bytes();
@@ -123,6 +124,11 @@ absl::StatusOr<std::shared_ptr<const format::LayerIndex>> LoadCachedLayerIndex(
   absl::StatusOr<size_t> n = cache.Read(key, 0, std::span<char>(frame.data(), frame.size()));
   if (!n.ok()) return absl::NotFoundError(absl::StrCat("index ", where.digest.str(), " not cached"));
   if (*n != frame.size()) return absl::DataLossError("cached index frame is shorter than its location says");
+  if (where.format == format::LayerFormat::kZstdChunked) {
+    TIDE_ASSIGN_OR_RETURN(format::LayerIndex index,
+                          format::LoadContainersStorageToc(frame, where.offset, where.digest, limits));
+    return std::make_shared<const format::LayerIndex>(std::move(index));
+  }
   CachedIndexReader reader(std::move(frame), where.offset);
   TIDE_ASSIGN_OR_RETURN(format::LayerIndex index,
                         format::LoadIndexAt(reader, where.offset, where.size, where.digest, limits));
@@ -162,10 +168,16 @@ absl::StatusOr<std::shared_ptr<const format::LayerIndex>> LoadLayerIndex(fetch::
     }
   }
   TIDE_ASSIGN_OR_RETURN(std::string frame, blob.ReadAt(where.offset, where.size));
-  CachedIndexReader reader(frame, where.offset);
-  TIDE_ASSIGN_OR_RETURN(format::LayerIndex index,
-                        format::LoadIndexAt(reader, where.offset, where.size, where.digest, limits));
-  // LoadIndexAt verified the frame against the digest, so it may be cached under it.
+  absl::StatusOr<format::LayerIndex> loaded;
+  if (where.format == format::LayerFormat::kZstdChunked) {
+    loaded = format::LoadContainersStorageToc(frame, where.offset, where.digest, limits);
+  } else {
+    CachedIndexReader reader(frame, where.offset);
+    loaded = format::LoadIndexAt(reader, where.offset, where.size, where.digest, limits);
+  }
+  if (!loaded.ok()) return loaded.status();
+  format::LayerIndex index = std::move(*loaded);
+  // The loader verified the frame against the digest, so it may be cached under it.
   if (cache != nullptr) {
     absl::Status st = cache->Put(key, frame);
     if (!st.ok()) log::Warn("caching index failed", {{"index", where.digest.str()}, {"error", st.message()}});

@@ -11,6 +11,7 @@
 #include "format/annotations.h"
 #include "format/estargz/estargz_footer.h"
 #include "format/index_limits.h"
+#include "format/zstd_chunked/containers_storage_toc.h"
 #include "registry/blob_range_reader.h"
 #include "registry/reference.h"
 
@@ -42,6 +43,26 @@ absl::StatusOr<IndexLocation> EstargzLocation(const std::string* toc_digest, uin
   return where;
 }
 
+// containers/storage's zstd:chunked layers locate their TOC and commit to its compressed bytes'
+// sha256, so the TOC is read and cached like a tide index frame.
+absl::StatusOr<IndexLocation> ContainersStorageLocation(const std::string& checksum,
+                                                        const std::string& position, uint64_t blob_size) {
+  TIDE_ASSIGN_OR_RETURN(format::ContainersStorageTocPosition at,
+                        format::ParseContainersStorageTocPosition(position, blob_size));
+  IndexLocation where;
+  where.format = format::LayerFormat::kZstdChunked;
+  where.offset = at.offset;
+  where.size = at.size;
+  where.blob_size = blob_size;
+  absl::StatusOr<Digest> digest = Digest::Parse(checksum);
+  if (!digest.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("zstd:chunked manifest-checksum \"", checksum, "\": ", digest.status().message()));
+  }
+  where.digest = *digest;
+  return where;
+}
+
 }  // namespace
 
 absl::StatusOr<IndexLocation> IndexLocationFromAnnotations(
@@ -53,8 +74,20 @@ absl::StatusOr<IndexLocation> IndexLocationFromAnnotations(
   const std::string* offset = get(format::kAnnotationIndexOffset);
   const std::string* size = get(format::kAnnotationIndexSize);
   const std::string* digest = get(format::kAnnotationIndexDigest);
-  if (!offset || !size || !digest)
-    return EstargzLocation(get(format::kEstargzTocDigestAnnotation), blob_size);
+  if (!offset || !size || !digest) {
+    // stargz-snapshotter's zstd:chunked writer adds containers/storage's annotations too; its TOC
+    // digest keeps such a layer on the stargz path.
+    const std::string* toc_digest = get(format::kEstargzTocDigestAnnotation);
+    const std::string* checksum = get(format::kContainersStorageTocChecksumLabel);
+    const std::string* position = get(format::kContainersStorageTocPositionLabel);
+    if (!checksum || !position) {
+      checksum = get(format::kContainersStorageTocChecksumAnnotation);
+      position = get(format::kContainersStorageTocPositionAnnotation);
+    }
+    if (!toc_digest && checksum && position)
+      return ContainersStorageLocation(*checksum, *position, blob_size);
+    return EstargzLocation(toc_digest, blob_size);
+  }
   IndexLocation where;
   where.blob_size = blob_size;
   if (!absl::SimpleAtoi(*offset, &where.offset) || !absl::SimpleAtoi(*size, &where.size) || where.size == 0) {

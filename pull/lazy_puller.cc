@@ -14,6 +14,7 @@
 #include "containerd_client/content_writer.h"
 #include "format/annotations.h"
 #include "format/estargz/estargz_footer.h"
+#include "format/zstd_chunked/containers_storage_toc.h"
 #include "pull/pull_plan.h"
 #include "pull/snapshot_labels.h"
 #include "side_index/side_index_finder.h"
@@ -262,6 +263,8 @@ std::string_view LayerFormatOf(const oci::Descriptor& layer) {
   if (layer.annotations.count(std::string(format::kAnnotationIndexDigest)) != 0) return "tide";
   if (layer.annotations.count(std::string(format::kEstargzTocDigestAnnotation)) != 0)
     return absl::StrContains(layer.media_type, "zstd") ? "zstd:chunked" : "estargz";
+  if (layer.annotations.count(std::string(format::kContainersStorageTocChecksumAnnotation)) != 0)
+    return "zstd:chunked";
   return "plain";
 }
 

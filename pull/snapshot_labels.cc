@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "format/annotations.h"
 #include "format/estargz/estargz_footer.h"
+#include "format/zstd_chunked/containers_storage_toc.h"
 
 namespace tide::pull {
 namespace {
@@ -14,6 +15,15 @@ bool IsImageDescribedLabel(std::string_view key) {
   return key.starts_with(format::kAnnotationPrefix) && key != format::kAnnotationRepository &&
          key != format::kAnnotationLayerDigest && key != format::kAnnotationDiffId &&
          key != format::kLabelImageManifest && key != format::kLabelSideIndex;
+}
+
+bool CopyContainersStorageToc(const oci::Descriptor& desc, containerd_client::Labels& labels) {
+  auto checksum = desc.annotations.find(std::string(format::kContainersStorageTocChecksumAnnotation));
+  auto position = desc.annotations.find(std::string(format::kContainersStorageTocPositionAnnotation));
+  if (checksum == desc.annotations.end() || position == desc.annotations.end()) return false;
+  labels[std::string(format::kContainersStorageTocChecksumLabel)] = checksum->second;
+  labels[std::string(format::kContainersStorageTocPositionLabel)] = position->second;
+  return true;
 }
 
 }  // namespace
@@ -42,13 +52,16 @@ containerd_client::Labels PrepareLabels(const PullPlan& plan, size_t layer, bool
   for (const auto& [key, value] : desc.annotations) {
     if (IsImageDescribedLabel(key)) labels[key] = value;
   }
+  // containers/storage's zstd:chunked annotations, under a key containerd passes to snapshotters.
+  const bool containers_storage_toc = CopyContainersStorageToc(desc, labels);
   // Only a tide index names the diff_id; any other layer (eStargz, gzip with a side index) is bound to
   // the config's (docs/security.md).
   const bool own_index = desc.annotations.count(std::string(format::kAnnotationIndexDigest)) != 0;
   if (!own_index && layer < plan.diff_ids.size())
     labels[std::string(format::kAnnotationDiffId)] = plan.diff_ids[layer].str();
   // A layer without an index of its own may have a gzip side index in the image's referrers.
-  if (!own_index && desc.annotations.count(std::string(format::kEstargzTocDigestAnnotation)) == 0) {
+  if (!own_index && !containers_storage_toc &&
+      desc.annotations.count(std::string(format::kEstargzTocDigestAnnotation)) == 0) {
     labels[std::string(format::kLabelImageManifest)] = plan.manifest.descriptor.digest.str();
     if (!side_index_pin.empty()) labels[std::string(format::kLabelSideIndex)] = side_index_pin.str();
   }

@@ -84,9 +84,11 @@ absl::StatusOr<std::pair<layer::RemoteLayer, std::optional<SideIndexQuery>>> ToR
     return std::make_pair(layer, std::optional<SideIndexQuery>(query));
   }
   if (!index.ok()) return index.status();
-  if (index->format == format::LayerFormat::kEstargz && !lazy.estargz) {
+  if ((index->format == format::LayerFormat::kEstargz ||
+       index->format == format::LayerFormat::kZstdChunked) &&
+      !lazy.estargz) {
     return absl::FailedPreconditionError(
-        absl::StrCat("eStargz layer ", layer.layer_digest.str(), ": lazy_estargz is off"));
+        absl::StrCat("eStargz or zstd:chunked layer ", layer.layer_digest.str(), ": lazy_estargz is off"));
   }
   layer.index = *index;
   return std::make_pair(layer, std::optional<SideIndexQuery>());
@@ -176,6 +178,9 @@ class FuseRemoteLayerMounter : public RemoteLayerMounter {
       if (restoring && layer.index.format == format::LayerFormat::kEstargz) {
         TIDE_RETURN_IF_ERROR(ApplyRestoredStargzToc(labels, layer.index));
       }
+      if (restoring && layer.index.format == format::LayerFormat::kZstdChunked) {
+        TIDE_RETURN_IF_ERROR(ApplyRestoredBlobSize(labels, layer.index));
+      }
       return layer;
     }
     if (restoring) {
@@ -207,6 +212,20 @@ class FuseRemoteLayerMounter : public RemoteLayerMounter {
     return absl::OkStatus();
   }
 
+  // containers/storage's zstd:chunked: the labels locate the TOC (cached under its checksum), the
+  // restore label gives the blob's size, so no HEAD is needed.
+  static absl::Status ApplyRestoredBlobSize(const Labels& labels, layer::IndexLocation& where) {
+    absl::StatusOr<uint64_t> size = ParseRestoredBlobSize(labels);
+    if (absl::IsNotFound(size.status())) return absl::OkStatus();
+    if (!size.ok()) return size.status();
+    if (*size < where.offset || *size - where.offset < where.size) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(kTideRestoreBlobSizeLabel, " ", *size, " ends before the layer's TOC"));
+    }
+    where.blob_size = *size;
+    return absl::OkStatus();
+  }
+
   // What Restore needs to mount the layer again without the registry: the side index Mount resolved,
   // where the stargz TOC lies, and the diff_id a format without its own (eStargz, gzip) was bound to.
   static Labels RestoreLabels(const layer::RemoteLayer& layer, const layer::LayerMount& mount,
@@ -216,12 +235,15 @@ class FuseRemoteLayerMounter : public RemoteLayerMounter {
       labels[kTideRestoreSideIndexLabel] = FormatRestoredSideIndex(
           {.digest = layer.index.digest, .size = layer.index.size, .blob_size = mount.blob_size()});
     }
+    // A layer located by its stargz TOC digest (eStargz, or stargz-snapshotter's zstd:chunked, which
+    // the blob's tail tells apart). containers/storage's zstd:chunked locates its TOC in its labels.
     const format::LayerFormat served = mount.index().format();
-    if ((served == format::LayerFormat::kEstargz || served == format::LayerFormat::kZstdChunked) &&
-        mount.blob_size() != 0) {
+    if (layer.index.format == format::LayerFormat::kEstargz && mount.blob_size() != 0) {
       labels[kTideRestoreStargzTocLabel] = FormatRestoredStargzToc(
           {.format = served, .toc_offset = mount.index().data_end(), .blob_size = mount.blob_size()});
     }
+    if (layer.index.format == format::LayerFormat::kZstdChunked && mount.blob_size() != 0)
+      labels[kTideRestoreBlobSizeLabel] = absl::StrCat(mount.blob_size());
     if (layer.index.format != format::LayerFormat::kTide) labels[kTideDiffIdLabel] = diff_id.str();
     return labels;
   }

@@ -74,6 +74,17 @@ absl::StatusOr<RestoredStargzToc> ParseRestoredStargzToc(const Labels& labels) {
   return toc;
 }
 
+absl::StatusOr<uint64_t> ParseRestoredBlobSize(const Labels& labels) {
+  auto it = labels.find(kTideRestoreBlobSizeLabel);
+  if (it == labels.end())
+    return absl::NotFoundError(absl::StrCat("no ", kTideRestoreBlobSizeLabel, " label"));
+  uint64_t size = 0;
+  if (!absl::SimpleAtoi(it->second, &size) || size == 0 || size > kMaxRestoredBlobSize)
+    return BadLabel(kTideRestoreBlobSizeLabel, it->second,
+                    absl::StrCat("not a size in 1..", kMaxRestoredBlobSize));
+  return size;
+}
+
 void DropRestoreLabels(Labels& labels) {
   for (auto it = labels.lower_bound(kTideRestoreLabelPrefix);
        it != labels.end() && absl::StartsWith(it->first, kTideRestoreLabelPrefix);) {

@@ -36,6 +36,10 @@ struct RestoredStargzToc {
   uint64_t blob_size = 0;
 };
 
+// The layer blob's size, for a format whose labels locate its index but not the blob's end
+// (containers/storage's zstd:chunked): "<bytes>".
+inline constexpr char kTideRestoreBlobSizeLabel[] = "containerd.io/snapshot/tide.restore.blob-size";
+
 std::string FormatRestoredSideIndex(const RestoredSideIndex& index);
 // NotFound without the label; InvalidArgument when it is malformed or out of bounds.
 absl::StatusOr<RestoredSideIndex> ParseRestoredSideIndex(const Labels& labels);
@@ -43,6 +47,9 @@ absl::StatusOr<RestoredSideIndex> ParseRestoredSideIndex(const Labels& labels);
 std::string FormatRestoredStargzToc(const RestoredStargzToc& toc);
 // NotFound without the label; InvalidArgument when it is malformed or out of bounds.
 absl::StatusOr<RestoredStargzToc> ParseRestoredStargzToc(const Labels& labels);
+
+// NotFound without the label; InvalidArgument when it is not a size in 1..16 TiB.
+absl::StatusOr<uint64_t> ParseRestoredBlobSize(const Labels& labels);
 
 // Removes every tide.restore.* label (those a client put in its Prepare labels).
 void DropRestoreLabels(Labels& labels);

@@ -20,6 +20,7 @@
 #include "format/estargz/estargz_footer.h"
 #include "format/estargz/estargz_reader.h"
 #include "format/gzip_index/gzip_index_reader.h"
+#include "format/zstd_chunked/containers_storage_toc.h"
 #include "oci/index.h"
 #include "oci/manifest.h"
 #include "oci/media_types.h"
@@ -78,6 +79,34 @@ absl::Status InspectEstargzLayer(converter::ImageSource& source, const oci::Desc
   return absl::OkStatus();
 }
 
+// containers/storage's zstd:chunked layer: its TOC where the annotation puts it, verified against
+// the manifest-checksum annotation.
+absl::Status InspectContainersStorageLayer(converter::ImageSource& source, const oci::Descriptor& layer,
+                                           bool entries) {
+  const std::string checksum_text = Annotation(layer, format::kContainersStorageTocChecksumAnnotation);
+  auto checksum = Digest::Parse(checksum_text);
+  auto position = format::ParseContainersStorageTocPosition(
+      Annotation(layer, format::kContainersStorageTocPositionAnnotation), static_cast<uint64_t>(layer.size));
+  if (!checksum.ok() || !position.ok()) {
+    absl::PrintF("    path: fallback (zstd:chunked annotations: %s)\n",
+                 (checksum.ok() ? position.status() : checksum.status()).message());
+    return absl::OkStatus();
+  }
+  TIDE_ASSIGN_OR_RETURN(auto reader, source.OpenLayerRanges(layer));
+  std::string compressed;
+  absl::Status read = reader->ReadAt(position->offset, static_cast<size_t>(position->size), &compressed);
+  auto index = read.ok() ? format::LoadContainersStorageToc(compressed, position->offset, *checksum)
+                         : absl::StatusOr<format::LayerIndex>(read);
+  if (!index.ok()) {
+    absl::PrintF("    path: fallback (zstd:chunked TOC: %s)\n", index.status().message());
+    return absl::OkStatus();
+  }
+  absl::PrintF("    path: zstd:chunked (containers/storage TOC %s)\n", checksum->str());
+  PrintIndexSummary(stdout, *index, static_cast<uint64_t>(layer.size));
+  if (entries) PrintEntries(stdout, *index);
+  return absl::OkStatus();
+}
+
 // Where a registry image's gzip side indexes are looked up (tidectl index publishes them).
 struct SideIndexes {
   registry::RegistryClient* client = nullptr;  // null: not a registry image
@@ -119,6 +148,8 @@ absl::Status InspectLayer(converter::ImageSource& source, SideIndexes& side, con
   std::string digest_text = Annotation(layer, format::kAnnotationIndexDigest);
   if (digest_text.empty() && !Annotation(layer, format::kEstargzTocDigestAnnotation).empty())
     return InspectEstargzLayer(source, layer, entries);
+  if (digest_text.empty() && !Annotation(layer, format::kContainersStorageTocChecksumAnnotation).empty())
+    return InspectContainersStorageLayer(source, layer, entries);
   if (digest_text.empty()) return InspectSideIndexedLayer(side, manifest, layer, entries);
   absl::PrintF("    path: tide\n");
   uint64_t offset = 0;

@@ -65,10 +65,13 @@ absl::StatusOr<uint64_t> Unsigned(const Json& e, const char* key) {
   return static_cast<uint64_t>(v);
 }
 
-absl::StatusOr<Sha256Bytes> ChunkDigest(const Json& e, std::string_view path) {
-  std::string text = Field<std::string>(e, "chunkDigest", "");
+// `whole_file`: the chunk is the file's only one. containers/storage's writer then leaves chunkDigest
+// out, and the file's `digest` is the same hash.
+absl::StatusOr<Sha256Bytes> ChunkDigest(const Json& e, std::string_view path, bool whole_file) {
+  const char* key = whole_file && !e.contains("chunkDigest") ? "digest" : "chunkDigest";
+  std::string text = Field<std::string>(e, key, "");
   absl::StatusOr<Digest> d = Digest::Parse(text);
-  if (!d.ok()) return Malformed(absl::StrCat(QuoteTarText(path), ": chunkDigest: ", d.status().message()));
+  if (!d.ok()) return Malformed(absl::StrCat(QuoteTarText(path), ": ", key, ": ", d.status().message()));
   return d->bytes();
 }
 
@@ -198,7 +201,7 @@ class TocWalk {
       return Malformed(absl::StrCat(where, ": chunk larger than ", kMaxChunkSize, " bytes"));
     if (offset == 0 || offset >= toc_offset_ || (!offsets_.empty() && offset <= offsets_.back()))
       return Malformed(absl::StrCat(where, ": chunk offset ", offset, " out of order or outside the blob"));
-    TIDE_ASSIGN_OR_RETURN(Sha256Bytes sha, ChunkDigest(e, file_));
+    TIDE_ASSIGN_OR_RETURN(Sha256Bytes sha, ChunkDigest(e, file_, chunk_offset == 0 && size == file_size_));
     offsets_.push_back(offset);
     frames_.push_back({static_cast<uint32_t>(size), 0, sha});
     file_done_ += size;

@@ -392,4 +392,22 @@ std::string PushEstargz(PullEnv& env, const std::string& esgz_tag, const std::st
   return dst;
 }
 
+std::string PushContainersStorageZstdChunked(PullEnv& env, const std::string& tag) {
+  env.PushPlain("busybox-src:v1");
+  const std::string dst = env.Ref(tag);
+  // Through an OCI layout: a copy from registry to registry would reuse the gzip blobs.
+  const std::string layout =
+      "oci:" + (env.dir() / ("skopeo-" + std::to_string(std::hash<std::string>{}(tag)))).string() + ":v1";
+  auto converted = RunCommand({"skopeo", "copy", "--src-tls-verify=false", "--dest-compress-format",
+                               "zstd:chunked", "docker://" + env.Ref("busybox-src:v1"), layout});
+  INFO(converted.output);
+  REQUIRE(converted.exit_code == 0);
+  auto copied = RunCommand({"skopeo", "copy", "--dest-tls-verify=false", layout, "docker://" + dst});
+  INFO(copied.output);
+  REQUIRE(copied.exit_code == 0);
+  for (const auto& layer : FetchRegistryImage(env, dst).manifest.layers)
+    REQUIRE(layer.annotations.count("io.containers.zstd-chunked.manifest-checksum") == 1);
+  return dst;
+}
+
 }  // namespace tide::testing

@@ -93,6 +93,11 @@ std::string PushGzipIndexed(PullEnv& env, const std::string& tag, const std::vec
 std::string PushEstargz(PullEnv& env, const std::string& esgz_tag,
                         const std::string& format_flag = "--estargz");
 
+// The env's busybox image copied by skopeo (containers/image and containers/storage's writer) to
+// zstd:chunked as `tag`: every layer carries the io.containers.zstd-chunked.* annotations. Returns its
+// reference.
+std::string PushContainersStorageZstdChunked(PullEnv& env, const std::string& tag);
+
 }  // namespace tide::testing
 
 #endif  // TIDE_TEST_E2E_PULL_PULL_CHECKS_H_

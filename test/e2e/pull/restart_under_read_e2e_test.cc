@@ -251,6 +251,11 @@ TEST_CASE(
     PullEnv env;
     CheckReadsThroughRestartWithoutRegistry(env, PushEstargz(env, "busybox-esgz:v1"), "esgz-restart-reader");
   }
+  SECTION("zstd:chunked from containers/storage") {
+    PullEnv env;
+    CheckReadsThroughRestartWithoutRegistry(env, PushContainersStorageZstdChunked(env, "busybox-cszstd:v1"),
+                                            "cszstd-restart-reader");
+  }
   SECTION("zstd:chunked") {
     PullEnv env;
     CheckReadsThroughRestartWithoutRegistry(env, PushEstargz(env, "busybox-zstdc:v1", "--zstdchunked"),

@@ -4,9 +4,11 @@
 #include <catch2/catch.hpp>
 #include <map>
 #include <string>
+#include <utility>
 
 #include "format/annotations.h"
 #include "format/index_limits.h"
+#include "format/zstd_chunked/containers_storage_toc.h"
 #include "layer/layer_mount_manager.h"
 
 namespace tide::layer {
@@ -36,6 +38,30 @@ TEST_CASE("an index outside the blob is refused, overflow included") {
   CHECK_FALSE(IndexLocationFromAnnotations(Annotations("900", "200"), 1000).ok());
   CHECK_FALSE(IndexLocationFromAnnotations(Annotations("18446744073709551615", "16"), 1000).ok());
   CHECK_FALSE(IndexLocationFromAnnotations(Annotations("-1", "16"), 1000).ok());
+}
+
+TEST_CASE("containers/storage's zstd:chunked annotations locate its TOC, bounded like a tide index") {
+  const std::string checksum = "sha256:" + std::string(64, 'b');
+  for (const auto& [checksum_key, position_key] :
+       {std::pair(format::kContainersStorageTocChecksumAnnotation,
+                  format::kContainersStorageTocPositionAnnotation),
+        std::pair(format::kContainersStorageTocChecksumLabel, format::kContainersStorageTocPositionLabel)}) {
+    std::map<std::string, std::string> labels = {{std::string(checksum_key), checksum},
+                                                 {std::string(position_key), "300466:399:1485:1"}};
+    auto where = IndexLocationFromAnnotations(labels, 300913);
+    REQUIRE(where.ok());
+    CHECK(where->format == format::LayerFormat::kZstdChunked);
+    CHECK(where->offset == 300466);
+    CHECK(where->size == 399);
+    CHECK(where->digest.str() == checksum);
+    labels[std::string(position_key)] = "300466:399:1485:1";
+    CHECK_FALSE(IndexLocationFromAnnotations(labels, 300000).ok());  // past the blob's end
+    labels[std::string(position_key)] = "0:999999999:1:1";
+    CHECK_FALSE(IndexLocationFromAnnotations(labels, 0).ok());
+    labels[std::string(position_key)] = "300466:399:1485:1";
+    labels[std::string(checksum_key)] = "md5:abc";
+    CHECK_FALSE(IndexLocationFromAnnotations(labels, 0).ok());
+  }
 }
 
 TEST_CASE("a location from elsewhere is bounded again before its buffer is sized") {

@@ -58,18 +58,31 @@ TEST_CASE("restore labels: a malformed or unbounded stargz TOC location is refus
   }
 }
 
+TEST_CASE("restore labels: a blob size is bounded, naming the label", "[snapshotter][restore][security]") {
+  CHECK(ParseRestoredBlobSize({{kTideRestoreBlobSizeLabel, "300913"}}).value() == 300913);
+  CHECK(absl::IsNotFound(ParseRestoredBlobSize({}).status()));
+  for (const std::string& bad : std::vector<std::string>{"", "0", "-1", "17592186044417", "1 2", "x"}) {
+    INFO(bad);
+    auto parsed = ParseRestoredBlobSize({{kTideRestoreBlobSizeLabel, bad}});
+    REQUIRE(absl::IsInvalidArgument(parsed.status()));
+    CHECK(parsed.status().message().find(kTideRestoreBlobSizeLabel) != absl::string_view::npos);
+  }
+}
+
 TEST_CASE("restore labels: only tide.restore.* labels are dropped", "[snapshotter][restore]") {
   Labels labels = {{"containerd.io/snapshot.ref", "x"},
                    {"containerd.io/snapshot/tide.repository", "r"},
                    {"containerd.io/snapshot/tide.restore.a", "1"},
                    {kTideRestoreSideIndexLabel, "2"},
                    {kTideRestoreStargzTocLabel, "estargz 1 2"},
+                   {kTideRestoreBlobSizeLabel, "3"},
                    {"containerd.io/snapshot/tide.restorex", "3"}};
   DropRestoreLabels(labels);
   CHECK(labels.size() == 3);
   CHECK(labels.count("containerd.io/snapshot/tide.restorex") == 1);
   CHECK(labels.count(kTideRestoreSideIndexLabel) == 0);
   CHECK(labels.count(kTideRestoreStargzTocLabel) == 0);
+  CHECK(labels.count(kTideRestoreBlobSizeLabel) == 0);
 }
 
 }  // namespace
