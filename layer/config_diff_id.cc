@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "layer/manifest_layer.h"
 #include "oci/image_config.h"
 #include "oci/manifest.h"
 
@@ -10,16 +11,8 @@ namespace tide::layer {
 absl::StatusOr<Digest> DiffIdFromConfig(registry::RegistryClient& registry, const registry::Reference& repo,
                                         const Digest& manifest, const Digest& layer) {
   constexpr int64_t kMaxConfigSize = 8 << 20;
-  TIDE_ASSIGN_OR_RETURN(registry::FetchedManifest fetched, registry.FetchManifest(repo, manifest));
-  TIDE_ASSIGN_OR_RETURN(oci::Manifest parsed,
-                        oci::Manifest::Parse(fetched.bytes, absl::StrCat("manifest ", manifest.str())));
-  size_t position = parsed.layers.size();
-  for (size_t i = 0; i < parsed.layers.size(); ++i) {
-    if (parsed.layers[i].digest == layer) position = i;
-  }
-  if (position == parsed.layers.size()) {
-    return absl::NotFoundError(absl::StrCat("manifest ", manifest.str(), " has no layer ", layer.str()));
-  }
+  TIDE_ASSIGN_OR_RETURN(ManifestLayer found, FindManifestLayer(registry, repo, manifest, layer));
+  const oci::Manifest& parsed = found.manifest;
   if (parsed.config.size < 0 || parsed.config.size > kMaxConfigSize) {
     return absl::InvalidArgumentError(absl::StrCat("image config of ", parsed.config.size, " bytes"));
   }
@@ -31,7 +24,7 @@ absl::StatusOr<Digest> DiffIdFromConfig(registry::RegistryClient& registry, cons
     return absl::InvalidArgumentError(absl::StrCat("image config names ", diff_ids.size(), " diff_ids for ",
                                                    parsed.layers.size(), " layers"));
   }
-  return diff_ids[position];
+  return diff_ids[found.position];
 }
 
 }  // namespace tide::layer

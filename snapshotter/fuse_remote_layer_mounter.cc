@@ -12,10 +12,12 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/status_macros.h"
+#include "format/zstd_chunked/containers_storage_toc.h"
 #include "layer/config_diff_id.h"
 #include "layer/layer_metrics.h"
 #include "layer/layer_mount_manager.h"
 #include "layer/layer_status.h"
+#include "layer/manifest_layer.h"
 #include "side_index/side_index_finder.h"
 #include "snapshotter/profile_keeper.h"
 #include "snapshotter/remote_layer_labels.h"
@@ -194,11 +196,47 @@ class FuseRemoteLayerMounter : public RemoteLayerMounter {
       if (!absl::IsNotFound(kept.status())) return kept.status();
     }
     TIDE_ASSIGN_OR_RETURN(registry::Reference repo, registry::Reference::Parse(layer.reference));
+    if (lazy_.estargz && query->pin.empty()) {
+      TIDE_ASSIGN_OR_RETURN(std::optional<layer::IndexLocation> toc,
+                            ContainersStorageToc(repo, query->manifest, layer.layer_digest));
+      if (toc) {
+        layer.index = *toc;
+        return layer;
+      }
+    }
     TIDE_ASSIGN_OR_RETURN(oci::Descriptor blob,
                           side_indexes_->Find(repo, query->manifest, layer.layer_digest, query->pin));
     layer.index.digest = blob.digest;
     layer.index.size = static_cast<uint64_t>(std::max<int64_t>(0, blob.size));
     return layer;
+  }
+
+  // A layer whose labels locate no index: under CRI only its digests reach the snapshotter, so
+  // containers/storage's zstd:chunked annotations are read from the image manifest the cri labels
+  // name (fetched by digest and verified), once per layer. nullopt: the layer has none.
+  absl::StatusOr<std::optional<layer::IndexLocation>> ContainersStorageToc(const registry::Reference& repo,
+                                                                           const Digest& manifest,
+                                                                           const Digest& layer_digest) {
+    const std::string key = absl::StrCat(manifest.str(), " ", layer_digest.str());
+    {
+      absl::MutexLock lock(&cs_tocs_mu_);
+      if (auto it = cs_tocs_.find(key); it != cs_tocs_.end()) return it->second;
+    }
+    absl::StatusOr<layer::ManifestLayer> found =
+        layer::FindManifestLayer(manager_->registry(), repo, manifest, layer_digest);
+    if (!found.ok()) return found.status();
+    const oci::Descriptor& desc = found->descriptor();
+    std::optional<layer::IndexLocation> toc;
+    if (desc.annotations.count(std::string(format::kContainersStorageTocChecksumAnnotation)) != 0) {
+      TIDE_ASSIGN_OR_RETURN(
+          toc, layer::IndexLocationFromAnnotations(desc.annotations,
+                                                   static_cast<uint64_t>(std::max<int64_t>(0, desc.size))));
+      if (toc->format != format::LayerFormat::kZstdChunked) toc.reset();
+    }
+    absl::MutexLock lock(&cs_tocs_mu_);
+    if (cs_tocs_.size() > 4096) cs_tocs_.clear();
+    cs_tocs_[key] = toc;
+    return toc;
   }
 
   // A stargz-TOC layer restored with the label its Mount left: the blob size (no HEAD) and where the
@@ -242,8 +280,13 @@ class FuseRemoteLayerMounter : public RemoteLayerMounter {
       labels[kTideRestoreStargzTocLabel] = FormatRestoredStargzToc(
           {.format = served, .toc_offset = mount.index().data_end(), .blob_size = mount.blob_size()});
     }
-    if (layer.index.format == format::LayerFormat::kZstdChunked && mount.blob_size() != 0)
-      labels[kTideRestoreBlobSizeLabel] = absl::StrCat(mount.blob_size());
+    if (layer.index.format == format::LayerFormat::kZstdChunked) {
+      if (mount.blob_size() != 0) labels[kTideRestoreBlobSizeLabel] = absl::StrCat(mount.blob_size());
+      // Where the manifest put the TOC (under CRI it came from there, not from the labels).
+      labels[std::string(format::kContainersStorageTocChecksumLabel)] = layer.index.digest.str();
+      labels[std::string(format::kContainersStorageTocPositionLabel)] =
+          absl::StrCat(layer.index.offset, ":", layer.index.size, ":0:1");
+    }
     if (layer.index.format != format::LayerFormat::kTide) labels[kTideDiffIdLabel] = diff_id.str();
     return labels;
   }
@@ -297,6 +340,9 @@ class FuseRemoteLayerMounter : public RemoteLayerMounter {
   const LazyFormats lazy_;
   absl::Mutex diff_ids_mu_;
   absl::flat_hash_map<std::string, Digest> diff_ids_ ABSL_GUARDED_BY(diff_ids_mu_);  // "manifest layer"
+  absl::Mutex cs_tocs_mu_;
+  // "manifest layer" -> its containers/storage TOC, if any
+  absl::flat_hash_map<std::string, std::optional<layer::IndexLocation>> cs_tocs_ ABSL_GUARDED_BY(cs_tocs_mu_);
   std::unique_ptr<layer::LayerMountManager> manager_;
   std::unique_ptr<side_index::SideIndexFinder> side_indexes_;  // uses manager_'s registry client
   layer::LayerMountOptions defaults_;

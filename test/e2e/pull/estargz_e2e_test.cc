@@ -163,6 +163,16 @@ TEST_CASE("ESTARGZ: an eStargz image claiming another image's chainIDs is poison
   CHECK_FALSE(absl::StrContains(run.output, "hello from tide"));
 }
 
+// Under CRI the io.containers.zstd-chunked.* annotations do not reach the snapshotter: it reads them
+// from the manifest the cri labels name.
+TEST_CASE("ZSTD:CHUNKED: a CRI pull (Kubernetes) takes containers/storage zstd:chunked layers lazily",
+          "[pull][estargz][zstdchunked][containers_storage][cri]") {
+  PullEnvOptions options;
+  options.enable_cri = true;
+  PullEnv env(options);
+  CheckCriPullIsLazy(env, PushContainersStorageZstdChunked(env, "busybox-cszstd:v1"));
+}
+
 TEST_CASE("ESTARGZ: a CRI pull (Kubernetes) takes eStargz layers lazily, bound to the config's diff_ids",
           "[pull][estargz][cri]") {
   PullEnvOptions options;
