@@ -43,8 +43,37 @@ absl::Status VerifyLayerTar(const format::LayerIndex& index, fetch::ChunkFetcher
       absl::StrCat("layer tar hashes to ", got.str(), ", but its index commits to ", index.diff_id().str()));
 }
 
+namespace {
+
+// How long one wait for a prefetch slot lasts before `stop` is looked at again.
+constexpr std::chrono::milliseconds kSlotWait{500};
+
+absl::StatusOr<std::string> ReadPieceInBackground(fetch::BlobSource& blob, uint64_t offset, uint64_t size,
+                                                  fetch::FetchLimiter* limiter,
+                                                  const std::atomic<bool>& stop) {
+  if (limiter == nullptr) return blob.ReadAt(offset, size);
+  std::string piece(size, '\0');
+  const auto give_way = [&](uint64_t) {
+    if (stop.load(std::memory_order_relaxed)) return absl::CancelledError("unmounted");
+    if (limiter->on_demand_waiting()) return absl::AbortedError("a container read is waiting");
+    return absl::OkStatus();
+  };
+  while (!stop.load(std::memory_order_relaxed)) {
+    fetch::FetchLimiter::PrefetchSlot slot = limiter->AcquirePrefetch(size, stop, kSlotWait);
+    if (!slot) continue;
+    absl::Status read = blob.ReadInto(offset, std::span<char>(piece.data(), piece.size()), give_way,
+                                      fetch::BlobSource::Deadline::max());
+    if (read.ok()) return piece;
+    if (!absl::IsAborted(read)) return read;
+  }
+  return absl::CancelledError("unmounted");
+}
+
+}  // namespace
+
 absl::Status VerifyStreamedLayer(fetch::BlobSource& blob, uint64_t blob_size, format::LayerFormat format,
-                                 const Digest& diff_id, const std::atomic<bool>& stop) {
+                                 const Digest& diff_id, fetch::FetchLimiter* limiter,
+                                 const std::atomic<bool>& stop) {
   if (diff_id.empty()) return absl::FailedPreconditionError("no diff_id to verify against");
   if (blob_size == 0) return absl::FailedPreconditionError("blob size unknown");
   std::unique_ptr<format::StreamDecoder> decoder = format::NewBlobStreamDecoder(format);
@@ -53,7 +82,9 @@ absl::Status VerifyStreamedLayer(fetch::BlobSource& blob, uint64_t blob_size, fo
   Sha256 tar;
   for (uint64_t offset = 0; offset < blob_size; offset += kPiece) {
     if (stop.load(std::memory_order_relaxed)) return absl::CancelledError("unmounted");
-    absl::StatusOr<std::string> piece = blob.ReadAt(offset, std::min(kPiece, blob_size - offset));
+    absl::StatusOr<std::string> piece =
+        ReadPieceInBackground(blob, offset, std::min(kPiece, blob_size - offset), limiter, stop);
+    if (absl::IsCancelled(piece.status())) return piece.status();
     if (!piece.ok())
       return absl::FailedPreconditionError(absl::StrCat("reading the blob: ", piece.status().message()));
     absl::Status fed =

@@ -7,6 +7,7 @@
 #include "common/digest.h"
 #include "fetch/blob_source.h"
 #include "fetch/chunk_fetcher.h"
+#include "fetch/fetch_limiter.h"
 #include "format/layer_index.h"
 
 namespace tide::layer {
@@ -25,9 +26,12 @@ absl::Status VerifyLayerTar(const format::LayerIndex& index, fetch::ChunkFetcher
 // `blob` and hashes what it decompresses to (gzip members, or zstd frames without the skippable ones
 // holding the TOC), which is the layer tar, against `diff_id`. Costs a second download of the blob.
 // Same results as VerifyLayerTar; FailedPrecondition also when `diff_id` is empty or the blob cannot
-// be read.
+// be read. With a `limiter` the download is background prefetch like any other: each piece waits
+// for a prefetch slot (no container read waiting, within the node's prefetch concurrency and
+// bandwidth) and gives way mid-transfer when a container read arrives, then is fetched again.
 absl::Status VerifyStreamedLayer(fetch::BlobSource& blob, uint64_t blob_size, format::LayerFormat format,
-                                 const Digest& diff_id, const std::atomic<bool>& stop);
+                                 const Digest& diff_id, fetch::FetchLimiter* limiter,
+                                 const std::atomic<bool>& stop);
 
 }  // namespace tide::layer
 

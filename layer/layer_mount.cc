@@ -222,6 +222,7 @@ absl::StatusOr<std::unique_ptr<LayerMount>> LayerMount::Create(
     fetcher_options.whole_file_bytes = 0;
     fetcher_options.loader_lookahead = false;
   }
+  m->limiter_ = queue->limiter();
   m->fetcher_ = std::make_shared<fetch::ChunkFetcher>(m->name_, ChunkRefs(*idx), std::move(decoder),
                                                       std::move(blob), cache, queue->limiter(),
                                                       fetcher_options, options.read_ahead_workers);
@@ -258,7 +259,7 @@ void LayerMount::VerifyWhenFetched() {
   absl::Status verified =
       index_->format() == format::LayerFormat::kTide || index_->format() == format::LayerFormat::kGzipIndexed
           ? VerifyLayerTar(*index_, *fetcher_, stopping_)
-          : VerifyStreamedLayer(*blob_, blob_size_, index_->format(), diff_id_, stopping_);
+          : VerifyStreamedLayer(*blob_, blob_size_, index_->format(), diff_id_, limiter_.get(), stopping_);
   if (verified.ok()) {
     log::Info("layer verified against its diff_id", {{"layer", name_}, {"diff_id", diff_id_.str()}});
     return;

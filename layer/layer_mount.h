@@ -123,6 +123,8 @@ class LayerMount {
   std::chrono::steady_clock::time_point mounted_at_ = std::chrono::steady_clock::now();
   std::shared_ptr<const format::LayerIndex> index_;
   std::shared_ptr<fetch::BlobSource> blob_;
+  // The node's: the whole-layer check's download of a streamed layer yields to container reads.
+  std::shared_ptr<fetch::FetchLimiter> limiter_;
   Digest diff_id_;  // what the whole layer must hash to; the index's own, else the options'
   uint64_t blob_size_ = 0;
   std::shared_ptr<fetch::ChunkFetcher> fetcher_;

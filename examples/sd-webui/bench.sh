@@ -20,6 +20,8 @@
 # side index artifact), without (g) and with (p) the startup set of optimize's profile; each pins its
 # artifact with tidectl pull --index and runs like b.
 # Case z (only with --cases): as e, with ctr-remote's zstd:chunked (--zstdchunked).
+# Case k (only with --cases): the gzip image converted to zstd:chunked by containers/storage's writer
+# (skopeo copy --dest-compress-format zstd:chunked), as podman and buildah push it.
 # Case w (only with --cases): a warmed node. `tidectl warm` fills a fresh node's cache with the
 # optimized image's startup set (timed on its own), then the cold start is timed as in s. Compare it
 # with the warm start of case a (image local): issue 16's target is 1.2x.
@@ -268,6 +270,16 @@ if [[ " $cases " == *" z "* ]]; then
   ctr_remote_convert z --zstdchunked zstdc
   zstdc_s=$converted_s
 fi
+csz_s=
+if [[ " $cases " == *" k "* ]]; then
+  log "converting the gzip image to zstd:chunked with skopeo (containers/storage's writer)"
+  t=$(now)
+  skopeo copy --quiet --src-tls-verify=false --dest-compress-format zstd:chunked \
+    "docker://$registry/sdwebui:gzip" "oci:$work/csz-layout:csz"
+  skopeo copy --quiet --dest-tls-verify=false "oci:$work/csz-layout:csz" "docker://$registry/sdwebui:csz"
+  rm -rf "$work/csz-layout"
+  csz_s=$(python3 -c "print(f'{$(now) - $t:.1f}')")
+fi
 
 tide_total=$(image_bytes tide)
 opt_total=$(image_bytes opt)
@@ -276,6 +288,8 @@ esgz_total=0
 [ -n "$estargz_s" ] && esgz_total=$(image_bytes esgz)
 zstdc_total=0
 [ -n "$zstdc_s" ] && zstdc_total=$(image_bytes zstdc)
+csz_total=0
+[ -n "$csz_s" ] && csz_total=$(image_bytes csz)
 
 # Each run appends "seconds_to_ready bytes_before_ready whole_image_local_at" to $work/<case>.runs;
 # median_of CASE sets ready_CASE, bytes_CASE and cached_CASE from the run with the median time.
@@ -332,6 +346,7 @@ tide_run() {  # tide_run CASE RUN TAG [PROFILES_DIR] [PREFETCH] [PULL_ARGS]: one
   [ "$3" = opt ] && total=$opt_total
   [ "$3" = esgz ] && total=$esgz_total
   [ "$3" = zstdc ] && total=$zstdc_total
+  [ "$3" = csz ] && total=$csz_total
   [ "$3" = gzip ] && total=$gzip_total
   if [ "${5:-all}" = all ]; then
     c=$(wait_cached "$name" "$total")
@@ -397,6 +412,7 @@ for run in $(seq 1 "$repeat"); do
   if want n; then tide_run n "$run" tide "" none; fi
   if want e; then tide_run e "$run" esgz; fi
   if want z; then tide_run z "$run" zstdc; fi
+  if want k; then tide_run k "$run" csz; fi
   if want g; then tide_run g "$run" gzip "" all "--index $index_g"; fi
   if want p; then tide_run p "$run" gzip "" all "--index $index_p"; fi
   if want w; then warmed_run "$run"; fi
@@ -425,6 +441,7 @@ if [ "$cases" != "a b c s d" ]; then
   [ -s "$work/warmtime.runs" ] && echo "tidectl warm took (s): $(tr '\n' ';' <"$work/warmtime.runs")"
   [ -n "$startup_set_line" ] && echo "optimized image's $startup_set_line"
   [ -n "$index_s" ] && echo "tidectl index took $index_s s (artifact $index_g); with --profile $index_p_s s (artifact $index_p)"
+  [ -n "$csz_s" ] && echo "skopeo zstd:chunked conversion (containers/storage; pull, convert, push) took $csz_s s; zstd:chunked $csz_total B"
   [ -n "$zstdc_s" ] && echo "ctr-remote zstd:chunked conversion (fetch, convert, push) took $zstdc_s s; zstd:chunked $zstdc_total B"
   [ -n "$estargz_s" ] && echo "ctr-remote eStargz conversion (fetch, convert, push) took $estargz_s s; eStargz $esgz_total B, gzip $gzip_total B, tide $tide_total B"
   cpu_report
