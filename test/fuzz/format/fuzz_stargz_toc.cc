@@ -1,6 +1,7 @@
 // libFuzzer target: the stargz JSON TOC (eStargz and zstd:chunked) into the entry table, and the
 // framing around it: the eStargz footer and TOC member, the zstd:chunked footer, bounded zstd.
-// The seeds are TOCs `ctr-remote images convert --estargz` wrote.
+// The seeds are TOCs `ctr-remote images convert --estargz` wrote, and one skopeo's zstd:chunked
+// (containers/storage's writer) wrote.
 
 #include <cstdint>
 #include <string>

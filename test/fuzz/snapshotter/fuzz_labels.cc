@@ -63,8 +63,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(toc->format == tide::format::LayerFormat::kEstargz ||
                toc->format == tide::format::LayerFormat::kZstdChunked);
   }
-  if (auto size = tide::snapshotter::ParseRestoredBlobSize(labels); size.ok())
-    FUZZ_CHECK(*size > 0 && *size <= (uint64_t{1} << 44));
+  if (auto restored_size = tide::snapshotter::ParseRestoredBlobSize(labels); restored_size.ok())
+    FUZZ_CHECK(*restored_size > 0 && *restored_size <= (uint64_t{1} << 44));
   tide::snapshotter::DropRestoreLabels(labels);
   for (const auto& [key, value] : labels)
     FUZZ_CHECK(key.rfind(tide::snapshotter::kTideRestoreLabelPrefix, 0) != 0);
