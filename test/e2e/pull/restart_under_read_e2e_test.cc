@@ -19,6 +19,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "test/e2e/pull/cri_client.h"
 #include "test/e2e/pull/pull_checks.h"
 #include "test/e2e/pull/pull_env.h"
 
@@ -131,24 +132,47 @@ int CountOf(const std::string& text, const std::string& needle) {
   return n;
 }
 
-// Pulls `ref` lazily (all 3 layers) and starts the reader container `name` on it; returns its /out.
-fs::path StartReader(PullEnv& env, const std::string& ref, const std::string& name) {
-  auto pulled = env.Pull(ref);
-  INFO(pulled.output);
-  REQUIRE(pulled.exit_code == 0);
-  REQUIRE(absl::StrContains(pulled.output, "(3 lazy, 0 applied, 0 present)"));
+// Where the reader runs: `ctr` in containerd's default namespace after `tidectl pull`, or in k8s.io
+// after a CRI pull (Kubernetes), whose labels carry only the layers' digests.
+struct ReaderImage {
+  std::string ref;
+  bool cri = false;
+};
+
+std::vector<std::string> InNamespace(const ReaderImage& image, std::vector<std::string> args) {
+  if (image.cri) args.insert(args.begin(), {"-n", "k8s.io"});
+  return args;
+}
+
+// Pulls the image lazily (all 3 layers) and starts the reader container `name` on it; returns its /out.
+fs::path StartReader(PullEnv& env, const ReaderImage& image, const std::string& name) {
+  if (image.cri) {
+    auto cri = CriImageClient::Connect(env.containerd().address());
+    REQUIRE(cri.ok());
+    REQUIRE((*cri)->PullImage(image.ref).ok());
+    CheckRemoteSnapshots(env, FetchRegistryImage(env, image.ref), "k8s.io");
+  } else {
+    auto pulled = env.Pull(image.ref);
+    INFO(pulled.output);
+    REQUIRE(pulled.exit_code == 0);
+    REQUIRE(absl::StrContains(pulled.output, "(3 lazy, 0 applied, 0 present)"));
+  }
   fs::path out = env.dir() / "out";
   fs::create_directories(out);
-  auto run = env.Ctr({"run", "-d", "--snapshotter", "tide", "--mount",
-                      absl::StrCat("type=bind,src=", out.string(), ",dst=/out,options=rbind:rw"), ref, name,
-                      "sh", "-c", kReaderScript});
+  auto run =
+      env.Ctr(InNamespace(image, {"run", "-d", "--snapshotter", "tide", "--mount",
+                                  absl::StrCat("type=bind,src=", out.string(), ",dst=/out,options=rbind:rw"),
+                                  image.ref, name, "sh", "-c", kReaderScript}));
   INFO(run.output);
   REQUIRE(run.exit_code == 0);
   return out;
 }
+fs::path StartReader(PullEnv& env, const std::string& ref, const std::string& name) {
+  return StartReader(env, ReaderImage{.ref = ref}, name);
+}
 
 // Stops the reader, checks that none of its reads failed or differed, and deletes its container.
-void StopReader(PullEnv& env, const fs::path& out, const std::string& name) {
+void StopReader(PullEnv& env, const fs::path& out, const std::string& name, const ReaderImage& image = {}) {
   std::ofstream(out / "stop").put('\n');
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (!absl::StrContains(ReadText(out / "log"), "DONE") && std::chrono::steady_clock::now() < deadline) {
@@ -161,10 +185,10 @@ void StopReader(PullEnv& env, const fs::path& out, const std::string& name) {
   CHECK_FALSE(absl::StrContains(log, "BAD"));
   WARN("reader passes: " << Passes(out));
   // The shell writes DONE just before it exits: delete its task once it has.
-  for (int i = 0; i < 100 && env.Ctr({"tasks", "delete", name}).exit_code != 0; ++i) {
+  for (int i = 0; i < 100 && env.Ctr(InNamespace(image, {"tasks", "delete", name})).exit_code != 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  REQUIRE(env.Ctr({"containers", "delete", name}).exit_code == 0);
+  REQUIRE(env.Ctr(InNamespace(image, {"containers", "delete", name})).exit_code == 0);
 }
 
 TEST_CASE("LAZY: a container reading through kill -9 and an upgrade of tide-snapshotter sees no error",
@@ -211,8 +235,9 @@ TEST_CASE("LAZY: a container reading through kill -9 and an upgrade of tide-snap
 
 // Keeps `ref`'s reader running while tide-snapshotter is killed with SIGKILL and started again with the
 // registry stopped: Restore must take every layer back from what its snapshot kept and the chunk cache.
-void CheckReadsThroughRestartWithoutRegistry(PullEnv& env, const std::string& ref, const std::string& name) {
-  const fs::path out = StartReader(env, ref, name);
+void CheckReadsThroughRestartWithoutRegistry(PullEnv& env, const ReaderImage& image,
+                                             const std::string& name) {
+  const fs::path out = StartReader(env, image, name);
   {
     CacheDropper dropper(env.tide_root() / "snapshots");
     // The first passes fetch every chunk the reader needs; from then on the cache has them.
@@ -227,7 +252,7 @@ void CheckReadsThroughRestartWithoutRegistry(PullEnv& env, const std::string& re
   CHECK(CountOf(tide_log, "taken over") == 3);
   CHECK(CountOf(tide_log, "remote snapshot restored") == 3);
   CHECK(CountOf(tide_log, "remote snapshot not restored") == 0);
-  StopReader(env, out, name);
+  StopReader(env, out, name, image);
 }
 
 // A gzip layer's side index is found through the registry at mount; the restarted daemon takes it,
@@ -238,7 +263,8 @@ TEST_CASE(
     "error",
     "[pull][gzip_index][restart]") {
   PullEnv env;
-  CheckReadsThroughRestartWithoutRegistry(env, PushGzipIndexed(env, "busybox-gz:v1"), "gz-restart-reader");
+  CheckReadsThroughRestartWithoutRegistry(env, {.ref = PushGzipIndexed(env, "busybox-gz:v1")},
+                                          "gz-restart-reader");
 }
 
 // An eStargz or zstd:chunked layer's TOC is read from the blob at mount and kept in the chunk cache;
@@ -249,17 +275,25 @@ TEST_CASE(
     "[pull][estargz][restart]") {
   SECTION("eStargz") {
     PullEnv env;
-    CheckReadsThroughRestartWithoutRegistry(env, PushEstargz(env, "busybox-esgz:v1"), "esgz-restart-reader");
+    CheckReadsThroughRestartWithoutRegistry(env, {.ref = PushEstargz(env, "busybox-esgz:v1")},
+                                            "esgz-restart-reader");
   }
   SECTION("zstd:chunked from containers/storage") {
     PullEnv env;
-    CheckReadsThroughRestartWithoutRegistry(env, PushContainersStorageZstdChunked(env, "busybox-cszstd:v1"),
-                                            "cszstd-restart-reader");
+    CheckReadsThroughRestartWithoutRegistry(
+        env, {.ref = PushContainersStorageZstdChunked(env, "busybox-cszstd:v1")}, "cszstd-restart-reader");
+  }
+  SECTION("zstd:chunked from containers/storage, pulled through CRI") {
+    PullEnvOptions options;
+    options.enable_cri = true;
+    PullEnv env(options);
+    const ReaderImage image{.ref = PushContainersStorageZstdChunked(env, "busybox-cszstd:v1"), .cri = true};
+    CheckReadsThroughRestartWithoutRegistry(env, image, "cszstd-cri-restart-reader");
   }
   SECTION("zstd:chunked") {
     PullEnv env;
-    CheckReadsThroughRestartWithoutRegistry(env, PushEstargz(env, "busybox-zstdc:v1", "--zstdchunked"),
-                                            "zstdc-restart-reader");
+    CheckReadsThroughRestartWithoutRegistry(
+        env, {.ref = PushEstargz(env, "busybox-zstdc:v1", "--zstdchunked")}, "zstdc-restart-reader");
   }
 }
 
