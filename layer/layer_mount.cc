@@ -67,6 +67,16 @@ absl::StatusOr<std::shared_ptr<const format::LayerIndex>> LoadCachedSideIndex(
   return std::make_shared<const format::LayerIndex>(std::move(*index));
 }
 
+// The index from the bytes at `where` (from the blob or the cache), verified against where.digest: a
+// tide index frame, or containers/storage's compressed zstd:chunked TOC.
+absl::StatusOr<format::LayerIndex> IndexFromFrame(std::string frame, const IndexLocation& where,
+                                                  const format::IndexLimits& limits) {
+  if (where.format == format::LayerFormat::kZstdChunked)
+    return format::LoadContainersStorageToc(frame, where.offset, where.digest, limits);
+  CachedIndexReader reader(std::move(frame), where.offset);
+  return format::LoadIndexAt(reader, where.offset, where.size, where.digest, limits);
+}
+
 // An eStargz or zstd:chunked layer's index: from the TOC kept in the cache when restoring, else from
 // the blob, keeping the verified TOC for a later restore.
 absl::StatusOr<std::shared_ptr<const format::LayerIndex>> LoadStargzTocIndex(
@@ -124,14 +134,7 @@ absl::StatusOr<std::shared_ptr<const format::LayerIndex>> LoadCachedLayerIndex(
   absl::StatusOr<size_t> n = cache.Read(key, 0, std::span<char>(frame.data(), frame.size()));
   if (!n.ok()) return absl::NotFoundError(absl::StrCat("index ", where.digest.str(), " not cached"));
   if (*n != frame.size()) return absl::DataLossError("cached index frame is shorter than its location says");
-  if (where.format == format::LayerFormat::kZstdChunked) {
-    TIDE_ASSIGN_OR_RETURN(format::LayerIndex index,
-                          format::LoadContainersStorageToc(frame, where.offset, where.digest, limits));
-    return std::make_shared<const format::LayerIndex>(std::move(index));
-  }
-  CachedIndexReader reader(std::move(frame), where.offset);
-  TIDE_ASSIGN_OR_RETURN(format::LayerIndex index,
-                        format::LoadIndexAt(reader, where.offset, where.size, where.digest, limits));
+  TIDE_ASSIGN_OR_RETURN(format::LayerIndex index, IndexFromFrame(std::move(frame), where, limits));
   return std::make_shared<const format::LayerIndex>(std::move(index));
 }
 
@@ -168,15 +171,7 @@ absl::StatusOr<std::shared_ptr<const format::LayerIndex>> LoadLayerIndex(fetch::
     }
   }
   TIDE_ASSIGN_OR_RETURN(std::string frame, blob.ReadAt(where.offset, where.size));
-  absl::StatusOr<format::LayerIndex> loaded;
-  if (where.format == format::LayerFormat::kZstdChunked) {
-    loaded = format::LoadContainersStorageToc(frame, where.offset, where.digest, limits);
-  } else {
-    CachedIndexReader reader(frame, where.offset);
-    loaded = format::LoadIndexAt(reader, where.offset, where.size, where.digest, limits);
-  }
-  if (!loaded.ok()) return loaded.status();
-  format::LayerIndex index = std::move(*loaded);
+  TIDE_ASSIGN_OR_RETURN(format::LayerIndex index, IndexFromFrame(frame, where, limits));
   // The loader verified the frame against the digest, so it may be cached under it.
   if (cache != nullptr) {
     absl::Status st = cache->Put(key, frame);

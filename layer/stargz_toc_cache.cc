@@ -1,8 +1,8 @@
 #include "layer/stargz_toc_cache.h"
 
 #include <sys/stat.h>
-#include <unistd.h>
 
+#include <span>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -21,11 +21,13 @@ absl::StatusOr<format::LayerIndex> LoadKeptStargzToc(cache::ChunkCache& cache, c
                                                      const format::IndexLimits& limits) {
   if (kept.format != format::LayerFormat::kEstargz && kept.format != format::LayerFormat::kZstdChunked)
     return absl::InvalidArgumentError("a kept stargz TOC is eStargz or zstd:chunked");
-  absl::StatusOr<UniqueFd> fd = cache.OpenChunk(toc_digest.bytes());
-  if (!fd.ok()) return absl::NotFoundError(absl::StrCat("stargz TOC ", toc_digest.str(), " not cached"));
+  const absl::Status not_cached =
+      absl::NotFoundError(absl::StrCat("stargz TOC ", toc_digest.str(), " not cached"));
   struct stat st {};
-  if (fstat(fd->get(), &st) != 0)
-    return absl::NotFoundError(absl::StrCat("stargz TOC ", toc_digest.str(), " not cached"));
+  {
+    absl::StatusOr<UniqueFd> fd = cache.OpenChunk(toc_digest.bytes());
+    if (!fd.ok() || fstat(fd->get(), &st) != 0) return not_cached;
+  }
   // The same bound as a TOC read from the blob.
   const uint64_t max_json = limits.max_memory / 8;
   if (st.st_size <= 0 || static_cast<uint64_t>(st.st_size) > max_json) {
@@ -33,12 +35,8 @@ absl::StatusOr<format::LayerIndex> LoadKeptStargzToc(cache::ChunkCache& cache, c
                                                      st.st_size, " bytes is outside 1..", max_json));
   }
   std::string json(static_cast<size_t>(st.st_size), '\0');
-  size_t done = 0;
-  while (done < json.size()) {
-    ssize_t n = pread(fd->get(), json.data() + done, json.size() - done, static_cast<off_t>(done));
-    if (n <= 0) return absl::NotFoundError(absl::StrCat("stargz TOC ", toc_digest.str(), " not cached"));
-    done += static_cast<size_t>(n);
-  }
+  absl::StatusOr<size_t> n = cache.Read(toc_digest.bytes(), 0, std::span<char>(json.data(), json.size()));
+  if (!n.ok() || *n != json.size()) return not_cached;
   // The cache checks a file when this process first opens it; hash again so that nothing a
   // restart builds from disk is trusted on the cache's word alone.
   if (Digest::Of(json) != toc_digest)

@@ -21,6 +21,7 @@
 #include "format/estargz/estargz_reader.h"
 #include "format/gzip_index/gzip_index_reader.h"
 #include "format/zstd_chunked/containers_storage_toc.h"
+#include "layer/layer_mount_manager.h"
 #include "oci/index.h"
 #include "oci/manifest.h"
 #include "oci/media_types.h"
@@ -83,25 +84,21 @@ absl::Status InspectEstargzLayer(converter::ImageSource& source, const oci::Desc
 // the manifest-checksum annotation.
 absl::Status InspectContainersStorageLayer(converter::ImageSource& source, const oci::Descriptor& layer,
                                            bool entries) {
-  const std::string checksum_text = Annotation(layer, format::kContainersStorageTocChecksumAnnotation);
-  auto checksum = Digest::Parse(checksum_text);
-  auto position = format::ParseContainersStorageTocPosition(
-      Annotation(layer, format::kContainersStorageTocPositionAnnotation), static_cast<uint64_t>(layer.size));
-  if (!checksum.ok() || !position.ok()) {
-    absl::PrintF("    path: fallback (zstd:chunked annotations: %s)\n",
-                 (checksum.ok() ? position.status() : checksum.status()).message());
+  auto where = layer::IndexLocationFromAnnotations(layer.annotations, static_cast<uint64_t>(layer.size));
+  if (!where.ok()) {
+    absl::PrintF("    path: fallback (zstd:chunked annotations: %s)\n", where.status().message());
     return absl::OkStatus();
   }
   TIDE_ASSIGN_OR_RETURN(auto reader, source.OpenLayerRanges(layer));
   std::string compressed;
-  absl::Status read = reader->ReadAt(position->offset, static_cast<size_t>(position->size), &compressed);
-  auto index = read.ok() ? format::LoadContainersStorageToc(compressed, position->offset, *checksum)
+  absl::Status read = reader->ReadAt(where->offset, static_cast<size_t>(where->size), &compressed);
+  auto index = read.ok() ? format::LoadContainersStorageToc(compressed, where->offset, where->digest)
                          : absl::StatusOr<format::LayerIndex>(read);
   if (!index.ok()) {
     absl::PrintF("    path: fallback (zstd:chunked TOC: %s)\n", index.status().message());
     return absl::OkStatus();
   }
-  absl::PrintF("    path: zstd:chunked (containers/storage TOC %s)\n", checksum->str());
+  absl::PrintF("    path: zstd:chunked (containers/storage TOC %s)\n", where->digest.str());
   PrintIndexSummary(stdout, *index, static_cast<uint64_t>(layer.size));
   if (entries) PrintEntries(stdout, *index);
   return absl::OkStatus();

@@ -3,7 +3,6 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <thread>
 
@@ -55,8 +54,7 @@ TEST_CASE("ZSTD:CHUNKED: a containers/storage chunk the registry serves altered 
   PullEnv env;
   const std::string ref = PushContainersStorageZstdChunked(env, "busybox-cszstd:v1");
   CheckTamperedLayerGivesEio(env, ref, 1, 3, "cszstd");
-  std::ifstream log(env.tide_log_path());
-  std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  const std::string text = ReadFile(env.tide_log_path());
   // The frames carry zstd's own content checksum, which may catch the change before the chunk's sha256.
   CHECK(absl::StrContains(text, "file=data/random.bin"));
   CHECK((absl::StrContains(text, "sha256 does not match the index") ||
@@ -69,8 +67,7 @@ TEST_CASE("ESTARGZ: a chunk the registry serves altered fails its read with EIO,
   const std::string ref = PushEstargz(env, "busybox-esgz:v1");
   // Layer 2 holds /data/random.bin: its first chunk's gzip member.
   CheckTamperedLayerGivesEio(env, ref, 1, 3, "esgz");
-  std::ifstream log(env.tide_log_path());
-  std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  const std::string text = ReadFile(env.tide_log_path());
   CHECK(absl::StrContains(text, "sha256 does not match the index"));
 }
 
