@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -17,6 +18,7 @@
 #include "common/string_view_compat.h"
 #include "nlohmann/json.hpp"
 #include "oci/json_fields.h"
+#include "oci/manifest.h"
 
 namespace tide::oci {
 
@@ -145,9 +147,10 @@ absl::Status OciLayout::WriteIndex(const Index& index) {
 absl::StatusOr<Descriptor> OciLayout::Resolve(std::string_view tag) const {
   TIDE_ASSIGN_OR_RETURN(Index idx, ReadIndex());
   if (tag.empty()) {
+    std::erase_if(idx.manifests, [](const Descriptor& d) { return !d.artifact_type.empty(); });
     if (idx.manifests.size() == 1) return idx.manifests[0];
     return absl::InvalidArgumentError(absl::StrCat(dir_.string(), ": no tag given and index.json has ",
-                                                   idx.manifests.size(), " entries (want exactly 1)"));
+                                                   idx.manifests.size(), " images (want exactly 1)"));
   }
   for (const Descriptor& d : idx.manifests) {
     auto it = d.annotations.find(std::string(kRefNameAnnotation));
@@ -170,6 +173,40 @@ absl::Status OciLayout::SetTag(std::string_view tag, Descriptor desc) {
   });
   desc.annotations[std::string(kRefNameAnnotation)] = std::string(tag);
   idx.manifests.push_back(std::move(desc));
+  return WriteIndex(idx);
+}
+
+absl::StatusOr<std::vector<Descriptor>> OciLayout::Referrers(const Digest& subject,
+                                                             std::string_view artifact_type) const {
+  TIDE_ASSIGN_OR_RETURN(Index idx, ReadIndex());
+  std::vector<Descriptor> found;
+  for (const Descriptor& d : idx.manifests) {
+    if (d.artifact_type != artifact_type) continue;
+    // Manifests are small; a referrer entry whose blob is missing or malformed is not ours to judge.
+    auto bytes = ReadBlob(d.digest, d.size);
+    if (!bytes.ok()) continue;
+    auto m = Manifest::Parse(*bytes, d.digest.str());
+    if (m.ok() && m->subject && m->subject->digest == subject) found.push_back(d);
+  }
+  return found;
+}
+
+absl::Status OciLayout::AddReferrer(const Descriptor& artifact, const Digest& subject) {
+  if (artifact.artifact_type.empty())
+    return absl::InvalidArgumentError(
+        absl::StrCat("referrer ", artifact.digest.str(), " has no artifactType"));
+  if (!HasBlob(artifact.digest)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("refusing to list referrer ", artifact.digest.str(), ": blob not in ", dir_.string()));
+  }
+  TIDE_ASSIGN_OR_RETURN(auto lock, DirLock::Acquire(dir_));
+  TIDE_ASSIGN_OR_RETURN(std::vector<Descriptor> earlier, Referrers(subject, artifact.artifact_type));
+  TIDE_ASSIGN_OR_RETURN(Index idx, ReadIndex());
+  std::erase_if(idx.manifests, [&](const Descriptor& d) {
+    return std::any_of(earlier.begin(), earlier.end(),
+                       [&](const Descriptor& e) { return e.digest == d.digest && d.annotations.empty(); });
+  });
+  idx.manifests.push_back(artifact);
   return WriteIndex(idx);
 }
 

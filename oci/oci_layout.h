@@ -42,12 +42,20 @@ class OciLayout {
 
   absl::StatusOr<Index> ReadIndex() const;
   absl::Status WriteIndex(const Index& index);
-  // The descriptor tagged `tag` in index.json. An empty tag means the only entry of index.json.
+  // The descriptor tagged `tag` in index.json. An empty tag means the only image of index.json;
+  // referrers (entries with an artifactType, see AddReferrer) are not images.
   absl::StatusOr<Descriptor> Resolve(std::string_view tag) const;
   // Points `tag` at desc, replacing entries with the same tag, as one atomic index.json update
   // (serialized against other tide writers by a lock on the layout directory).
   absl::Status SetTag(std::string_view tag, Descriptor desc);
   std::vector<std::string> Tags() const;
+  // Lists the artifact manifest `artifact` (already a blob here) in index.json untagged, as a
+  // referrer of `subject`, where OCI 1.1 tools look for one. Earlier referrers of `subject` with the
+  // same artifactType are dropped from index.json (their blobs stay), so adding is idempotent.
+  absl::Status AddReferrer(const Descriptor& artifact, const Digest& subject);
+  // The artifact manifests index.json lists as referrers of `subject` with this artifactType.
+  absl::StatusOr<std::vector<Descriptor>> Referrers(const Digest& subject,
+                                                    std::string_view artifact_type) const;
 
  private:
   explicit OciLayout(std::filesystem::path dir) : dir_(std::move(dir)) {}

@@ -21,6 +21,7 @@
 #include "oci/media_types.h"
 #include "profile/startup_profile.h"
 #include "side_index/side_index_artifact.h"
+#include "side_index/side_index_destination.h"
 #include "tidectl/size_flag.h"
 
 namespace tide::tidectl {
@@ -28,6 +29,7 @@ namespace {
 
 struct IndexFlags {
   std::string source;
+  std::string destination;
   std::string profile;
   std::string spacing = "1MiB";
   converter::RegistryFlags registry;
@@ -35,8 +37,7 @@ struct IndexFlags {
 
 struct ImageContext {
   converter::ImageSource& source;
-  registry::RegistryClient& client;
-  registry::Reference repo;
+  side_index::SideIndexDestination& destination;
   const profile::StartupProfile* profile = nullptr;
   uint64_t spacing = 0;
 };
@@ -95,7 +96,7 @@ absl::StatusOr<std::optional<side_index::LayerSideIndex>> IndexLayer(ImageContex
   out.layer = layer.digest;
   out.blob.digest = Digest::Of(built.frame);
   out.blob.size = static_cast<int64_t>(built.frame.size());
-  TIDE_RETURN_IF_ERROR(image.client.PushBlob(image.repo, out.blob.digest, built.frame).status());
+  TIDE_RETURN_IF_ERROR(image.destination.PutBlob(out.blob.digest, built.frame));
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   absl::PrintF(
       "%d entries, %d spans, %d startup, index %d bytes (%.2f%% of the layer), %.1f s\n", built.entries,
@@ -109,6 +110,9 @@ absl::Status IndexManifest(ImageContext& image, const oci::Descriptor& desc, con
   TIDE_ASSIGN_OR_RETURN(oci::Manifest m,
                         oci::Manifest::Parse(bytes, absl::StrCat("manifest ", desc.digest.str())));
   absl::PrintF("manifest %s\n", desc.digest.str());
+  oci::Descriptor subject = desc;
+  subject.size = static_cast<int64_t>(bytes.size());
+  TIDE_RETURN_IF_ERROR(image.destination.CheckHoldsSubject(subject));
   TIDE_ASSIGN_OR_RETURN(std::string config_bytes, image.source.FetchBlob(m.config));
   TIDE_ASSIGN_OR_RETURN(oci::ImageConfig config, oci::ImageConfig::Parse(config_bytes));
   TIDE_ASSIGN_OR_RETURN(std::vector<Digest> diff_ids, config.DiffIds());
@@ -123,30 +127,37 @@ absl::Status IndexManifest(ImageContext& image, const oci::Descriptor& desc, con
     return absl::OkStatus();
   }
   const std::string empty(side_index::EmptyConfig());
-  TIDE_RETURN_IF_ERROR(image.client.PushBlob(image.repo, Digest::Of(empty), empty).status());
-  oci::Descriptor subject = desc;
-  subject.size = static_cast<int64_t>(bytes.size());
+  TIDE_RETURN_IF_ERROR(image.destination.PutBlob(Digest::Of(empty), empty));
   const std::string artifact = side_index::ArtifactManifest(subject, indexes);
   oci::Descriptor artifact_desc;
   artifact_desc.media_type = std::string(oci::kOciManifest);
   artifact_desc.artifact_type = side_index::kArtifactType;
   artifact_desc.digest = Digest::Of(artifact);
   artifact_desc.size = static_cast<int64_t>(artifact.size());
-  TIDE_ASSIGN_OR_RETURN(Digest pushed,
-                        image.client.PushReferrer(image.repo, desc.digest, artifact_desc, artifact));
-  TIDE_ASSIGN_OR_RETURN(registry::ReferrersList listed, image.client.ListReferrers(image.repo, desc.digest));
-  absl::PrintF("pushed side index artifact %s for %d layer(s) (%s)\n", pushed.str(), indexes.size(),
-               listed.from_fallback_tag ? absl::StrCat("referrers tag ", registry::ReferrersTag(desc.digest))
-                                        : std::string("referrers API"));
+  TIDE_ASSIGN_OR_RETURN(std::string found_by,
+                        image.destination.PutReferrer(subject, artifact_desc, artifact));
+  absl::PrintF("published side index artifact %s for %d layer(s) to %s (%s)\n", artifact_desc.digest.str(),
+               indexes.size(), image.destination.Describe(), found_by);
   return absl::OkStatus();
+}
+
+// Without DEST, the artifact goes where the image is: beside it in its repository, or into its layout.
+absl::StatusOr<std::unique_ptr<side_index::SideIndexDestination>> OpenDestination(
+    const converter::ImageRef& ref, converter::ImageEndpoints& endpoints) {
+  if (ref.transport == converter::ImageRef::Transport::kOciLayout) {
+    TIDE_ASSIGN_OR_RETURN(oci::OciLayout layout, oci::OciLayout::Open(ref.layout_dir));
+    return side_index::LayoutIndexDestination(std::move(layout));
+  }
+  TIDE_ASSIGN_OR_RETURN(auto client, endpoints.Client());
+  TIDE_ASSIGN_OR_RETURN(registry::Reference repo, registry::Reference::Parse(ref.reference));
+  return side_index::RegistryIndexDestination(std::move(client), std::move(repo));
 }
 
 absl::Status RunIndex(const IndexFlags& flags) {
   TIDE_ASSIGN_OR_RETURN(converter::ImageRef ref, converter::ImageRef::Parse(flags.source));
-  if (ref.transport != converter::ImageRef::Transport::kRegistry) {
-    return absl::UnimplementedError(
-        "tidectl index takes a registry image (docker://HOST/REPO[:TAG|@DIGEST]): "
-        "the index is pushed beside it");
+  converter::ImageRef dest_ref = ref;
+  if (!flags.destination.empty()) {
+    TIDE_ASSIGN_OR_RETURN(dest_ref, converter::ImageRef::Parse(flags.destination));
   }
   TIDE_ASSIGN_OR_RETURN(uint64_t spacing, ParseSize(flags.spacing));
   if (spacing < (64 << 10) || spacing > (32 << 20))
@@ -157,9 +168,8 @@ absl::Status RunIndex(const IndexFlags& flags) {
   }
   converter::ImageEndpoints endpoints(flags.registry);
   TIDE_ASSIGN_OR_RETURN(auto source, endpoints.OpenSource(ref));
-  TIDE_ASSIGN_OR_RETURN(auto client, endpoints.Client());
-  TIDE_ASSIGN_OR_RETURN(registry::Reference repo, registry::Reference::Parse(ref.reference));
-  ImageContext image{*source, *client, repo, profile ? &*profile : nullptr, spacing};
+  TIDE_ASSIGN_OR_RETURN(auto destination, OpenDestination(dest_ref, endpoints));
+  ImageContext image{*source, *destination, profile ? &*profile : nullptr, spacing};
   TIDE_ASSIGN_OR_RETURN(converter::RootObject root, source->FetchRoot());
   if (!oci::IsIndex(root.descriptor.media_type) && root.bytes.find("\"manifests\"") == std::string::npos)
     return IndexManifest(image, root.descriptor, root.bytes);
@@ -178,7 +188,12 @@ void AddIndexCommand(CLI::App& app) {
   auto flags = std::make_shared<IndexFlags>();
   CLI::App* cmd = app.add_subcommand(
       "index", "Publish gzip side indexes for an unchanged image, so tide-snapshotter can start it lazily");
-  cmd->add_option("SRC", flags->source, "Image: docker://HOST/REPO[:TAG|@DIGEST]")->required();
+  cmd->add_option("SRC", flags->source, "Image: docker://HOST/REPO[:TAG|@DIGEST] or oci:DIR[:TAG]")
+      ->required();
+  cmd->add_option(
+      "DEST", flags->destination,
+      "Where to publish the artifact, if not beside SRC: a registry repository (docker://HOST/REPO) "
+      "or OCI layout (oci:DIR) that holds the same image manifest");
   cmd->add_option("--profile", flags->profile, "Startup profile: its reads become each layer's startup set");
   cmd->add_option("--spacing", flags->spacing,
                   "Compressed bytes between inflate checkpoints (default 1MiB; docs/format.md §12)");

@@ -9,6 +9,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "oci/oci_layout.h"
 #include "registry/registry_client.h"
 #include "side_index/side_index_artifact.h"
 #include "test/e2e/pull/pull_checks.h"
@@ -167,6 +168,58 @@ TEST_CASE("GZIP INDEX: a side index pinned in the config is the only one used",
   REQUIRE(lazy.exit_code == 0);
   CHECK(absl::StrContains(lazy.output, "(3 lazy, 0 applied, 0 present)"));
   CHECK(env.Ctr({"run", "--rm", "--snapshotter", "tide", ref, "gz-pinned"}).output == "hello from tide\n");
+}
+
+TEST_CASE("GZIP INDEX: an image indexed in its OCI layout, then copied and published, starts lazily",
+          "[pull][gzip_index][layout]") {
+  PullEnv env;
+  const std::filesystem::path layout = env.dir() / "indexed-layout";
+  std::filesystem::copy(env.Layout(), layout, std::filesystem::copy_options::recursive);
+  const std::string src = "oci:" + layout.string() + ":v1";
+  auto opened = oci::OciLayout::Open(layout);
+  REQUIRE(opened.ok());
+  auto image = opened->Resolve("v1");
+  REQUIRE(image.ok());
+
+  // Into the layout: the artifact is a referrer listed in index.json; the image is untouched.
+  for (int run = 0; run < 2; ++run) {
+    auto indexed = RunCommand({TidectlBinary(), "index", "--spacing", "256KiB", src});
+    INFO(indexed.output);
+    REQUIRE(indexed.exit_code == 0);
+    CHECK(absl::StrContains(indexed.output, "to oci:" + layout.string() + " (index.json)"));
+  }
+  auto referrers = opened->Referrers(image->digest, side_index::kArtifactType);
+  REQUIRE(referrers.ok());
+  REQUIRE(referrers->size() == 1);  // indexing twice lists it once
+  auto artifact = opened->ReadBlob((*referrers)[0].digest);
+  REQUIRE(artifact.ok());
+  auto layers = side_index::ParseArtifactManifest(*artifact, image->digest);
+  REQUIRE(layers.ok());
+  CHECK(layers->size() == 3);
+  CHECK(opened->Resolve("v1")->digest == image->digest);
+  CHECK(opened->Resolve("")->digest == image->digest);  // a referrer is not a second image
+
+  // Copied as it is, the registry holds the same manifest; the artifact is then published beside it.
+  const std::string ref = env.Ref("busybox-gz-layout:v1");
+  auto copied = RunCommand({"skopeo", "copy", "--dest-tls-verify=false", src, "docker://" + ref});
+  INFO(copied.output);
+  REQUIRE(copied.exit_code == 0);
+  REQUIRE(FetchRegistryImage(env, ref).manifest_digest == image->digest);
+  auto published = RunCommand({TidectlBinary(), "index", "--plain-http", "--spacing", "256KiB", src,
+                               "docker://" + env.Ref("busybox-gz-layout")});
+  INFO(published.output);
+  REQUIRE(published.exit_code == 0);
+  CHECK(absl::StrContains(published.output, "referrers tag sha256-" + std::string(image->digest.hex())));
+  CHECK(FetchRegistryImage(env, ref).manifest_digest == image->digest);
+  CheckLazyLikeOrdinary(env, ref, "gzip+index", "gz-layout");
+
+  // A repository that does not hold the image gets nothing: its artifact would never be found.
+  auto elsewhere =
+      RunCommand({TidectlBinary(), "index", "--plain-http", src, "docker://" + env.Ref("other")});
+  INFO(elsewhere.output);
+  CHECK(elsewhere.exit_code != 0);
+  CHECK(absl::StrContains(elsewhere.output, "does not hold the image manifest " + image->digest.str()));
+  CHECK_FALSE(absl::StrContains(elsewhere.output, "layer 1"));
 }
 
 TEST_CASE("GZIP INDEX: a CRI pull (Kubernetes) finds the side index and takes the layers lazily",

@@ -5,6 +5,8 @@
 #include <thread>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "oci/manifest.h"
 #include "oci/media_types.h"
 #include "test/support/temp_dir.h"
 
@@ -118,4 +120,69 @@ TEST_CASE("concurrent SetTag calls lose no tag", "[oci][layout]") {
   for (auto& t : threads) t.join();
   for (const auto& s : results) CHECK(s.ok());
   CHECK(layout->Tags().size() == 8);
+}
+
+namespace {
+
+// A minimal artifact manifest whose subject is `subject`, stored in the layout.
+Descriptor StoreReferrer(OciLayout& layout, const Descriptor& subject, const std::string& note) {
+  tide::oci::Manifest m;
+  m.media_type = std::string(tide::oci::kOciManifest);
+  m.artifact_type = "application/vnd.example.test";
+  m.config.media_type = "application/vnd.oci.empty.v1+json";
+  m.config.digest = Digest::Of("{}");
+  m.config.size = 2;
+  m.subject = subject;
+  m.annotations["note"] = note;
+  const std::string bytes = m.Serialize();
+  auto digest = layout.WriteBlob(bytes);
+  REQUIRE(digest.ok());
+  Descriptor d;
+  d.media_type = std::string(tide::oci::kOciManifest);
+  d.artifact_type = m.artifact_type;
+  d.digest = *digest;
+  d.size = static_cast<int64_t>(bytes.size());
+  return d;
+}
+
+}  // namespace
+
+TEST_CASE("OciLayout lists referrers untagged, once per subject and type, and they are not images",
+          "[oci][layout]") {
+  tide::testing::TempDir tmp("oci-layout");
+  auto layout = OciLayout::OpenOrCreate(tmp / "img");
+  REQUIRE(layout.ok());
+  Descriptor image;
+  image.media_type = std::string(tide::oci::kOciManifest);
+  image.digest = *layout->WriteBlob("image manifest");
+  image.size = 14;
+  REQUIRE(layout->SetTag("v1", image).ok());
+
+  const Descriptor first = StoreReferrer(*layout, image, "first");
+  REQUIRE(layout->AddReferrer(first, image.digest).ok());
+  REQUIRE(layout->AddReferrer(first, image.digest).ok());
+  auto listed = layout->Referrers(image.digest, first.artifact_type);
+  REQUIRE(listed.ok());
+  REQUIRE(listed->size() == 1);
+  CHECK((*listed)[0].digest == first.digest);
+  CHECK(layout->Tags() == std::vector<std::string>{"v1"});
+  CHECK(layout->Resolve("")->digest == image.digest);
+
+  // A newer artifact of the same type for the same subject replaces the first in index.json.
+  const Descriptor second = StoreReferrer(*layout, image, "second");
+  REQUIRE(layout->AddReferrer(second, image.digest).ok());
+  listed = layout->Referrers(image.digest, first.artifact_type);
+  REQUIRE(listed->size() == 1);
+  CHECK((*listed)[0].digest == second.digest);
+  CHECK(layout->HasBlob(first.digest));  // nothing stored is deleted
+  CHECK(layout->ReadIndex()->manifests.size() == 2);
+
+  // Another subject's referrers are not this one's; an entry without artifactType is refused.
+  CHECK(layout->Referrers(Digest::Of("other"), first.artifact_type)->empty());
+  Descriptor untyped = second;
+  untyped.artifact_type.clear();
+  CHECK_FALSE(layout->AddReferrer(untyped, image.digest).ok());
+  Descriptor missing = second;
+  missing.digest = Digest::Of("not stored");
+  CHECK(absl::IsFailedPrecondition(layout->AddReferrer(missing, image.digest)));
 }
