@@ -20,12 +20,15 @@ struct RawCheckpoint {
   uint64_t uncompressed_offset = 0;
   uint8_t bits = 0;
   uint8_t prime = 0;
-  std::string window;  // the up to 32 KiB of output before the checkpoint
+  bool member_start = false;  // the first block of a gzip member after the first: no window
+  std::string window;         // the up to 32 KiB of output before the checkpoint
 };
 
-// Inflates a one-member gzip blob as a ByteSource and records, on the way, inflate checkpoints at
-// deflate block boundaries, the sha256 of each span between them, the blob's sha256 and the
-// output's (the diff_id). Spans are described as FrameRecords so the tide index builder takes them.
+// Inflates a gzip blob as a ByteSource and records, on the way, inflate checkpoints at deflate block
+// boundaries, the sha256 of each span between them, the blob's sha256 and the output's (the
+// diff_id). Spans are described as FrameRecords so the tide index builder takes them. A blob of
+// several gzip members (pigz, concatenated streams) gets a checkpoint at the first block of each;
+// the span before it also covers the previous member's trailer and this member's header.
 class CheckpointingInflater final : public ByteSource {
  public:
   CheckpointingInflater(ByteSource& blob, CheckpointSpacing spacing);
@@ -40,12 +43,15 @@ class CheckpointingInflater final : public ByteSource {
   std::vector<RawCheckpoint>& checkpoints() { return checkpoints_; }
   uint64_t data_start() const { return checkpoints_.empty() ? 0 : checkpoints_.front().compressed_offset; }
   uint64_t blob_size() const { return blob_size_; }
-  uint64_t tar_size() const { return strm_.total_out; }
+  uint64_t tar_size() const { return UncompressedAt(); }
   Sha256Bytes blob_sha256() { return blob_hash_.Finish(); }
   Sha256Bytes tar_sha256() { return tar_hash_.Finish(); }
 
  private:
+  uint64_t CompressedAt() const { return member_in_base_ + strm_.total_in; }
+  uint64_t UncompressedAt() const { return member_out_base_ + strm_.total_out; }
   absl::Status Refill();
+  absl::Status EndMember();
   void Consume(const char* data, size_t size);
   absl::Status AtBlockBoundary();
   absl::Status CloseSpan(uint64_t compressed_end);
@@ -57,6 +63,11 @@ class CheckpointingInflater final : public ByteSource {
   z_stream& strm_ = stream_.z();
   bool input_done_ = false;
   bool done_ = false;
+  // zlib counts each member from 0: where the current member starts, in the blob and the output.
+  uint64_t member_in_base_ = 0;
+  uint64_t member_out_base_ = 0;
+  size_t members_ = 1;
+  bool in_member_header_ = true;  // before the current member's first deflate block
   std::string in_;
   uint8_t last_byte_ = 0;  // of the previous input buffer
   uint64_t blob_size_ = 0;

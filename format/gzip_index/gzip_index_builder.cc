@@ -87,7 +87,9 @@ absl::Status AddCheckpoints(std::vector<RawCheckpoint>& points, int level, tide:
   std::string* primes = pb.mutable_checkpoint_primes();
   std::string* windows = pb.mutable_checkpoint_windows();
   std::string packed(ZSTD_compressBound(kInflateWindowSize), '\0');
-  for (RawCheckpoint& p : points) {
+  for (size_t i = 0; i < points.size(); ++i) {
+    RawCheckpoint& p = points[i];
+    if (p.member_start) pb.add_gzip_member_starts(static_cast<uint32_t>(i));
     bits->push_back(static_cast<char>(p.bits));
     primes->push_back(static_cast<char>(p.prime));
     if (p.window.empty()) {

@@ -42,6 +42,15 @@ absl::StatusOr<InflateCheckpoints> InflateCheckpoints::TakeFromProto(tide::forma
   if (pb.checkpoint_windows().size() > UINT32_MAX) return Malformed("checkpoint windows exceed 4 GiB");
   InflateCheckpoints out;
   out.points_.resize(chunk_count);
+  uint32_t previous = 0;
+  for (uint32_t start : pb.gzip_member_starts()) {
+    if (start <= previous || start >= chunk_count) {
+      return Malformed(
+          absl::StrCat("gzip member start ", start, " is not an ascending chunk past 0 of ", chunk_count));
+    }
+    out.points_[start].member_start = true;
+    previous = start;
+  }
   uint64_t offset = 0;
   for (size_t i = 0; i < chunk_count; ++i) {
     InflateCheckpoint& p = out.points_[i];
@@ -51,10 +60,12 @@ absl::StatusOr<InflateCheckpoints> InflateCheckpoints::TakeFromProto(tide::forma
       return Malformed(absl::StrCat("checkpoint ", i, " has bad bit count or prime"));
     }
     const uint32_t size = pb.checkpoint_window_sizes(static_cast<int>(i));
-    if (size > kMaxStoredWindowSize || (i == 0) != (size == 0)) {
+    const bool stream_start = i == 0 || p.member_start;
+    if (size > kMaxStoredWindowSize || stream_start != (size == 0)) {
       return Malformed(absl::StrCat("checkpoint ", i, " window size ", size, " out of range"));
     }
-    if (i == 0 && p.bits != 0) return Malformed("the first checkpoint starts mid-byte");
+    if (stream_start && p.bits != 0)
+      return Malformed(absl::StrCat("checkpoint ", i, " starts a stream mid-byte"));
     p.window_offset = static_cast<uint32_t>(offset);
     p.window_size = size;
     offset += size;
@@ -66,6 +77,7 @@ absl::StatusOr<InflateCheckpoints> InflateCheckpoints::TakeFromProto(tide::forma
   pb.clear_checkpoint_bits();
   pb.clear_checkpoint_primes();
   pb.clear_checkpoint_window_sizes();
+  pb.clear_gzip_member_starts();
   return out;
 }
 
@@ -82,9 +94,9 @@ absl::Status InflateCheckpoints::Inflate(uint32_t checkpoint, std::string_view c
       return absl::DataLossError(absl::StrCat("inflate window: zstd: ", ZSTD_getErrorName(window)));
     }
   }
-  if (window != window_bytes) {
-    return absl::DataLossError(
-        absl::StrCat("inflate window holds ", window, " bytes, expected ", window_bytes));
+  const size_t expected = p.member_start ? 0 : window_bytes;
+  if (window != expected) {
+    return absl::DataLossError(absl::StrCat("inflate window holds ", window, " bytes, expected ", expected));
   }
   if (!scratch.inflater.Reset(kRawDeflate))
     return absl::ResourceExhaustedError("zlib: cannot set up inflate");

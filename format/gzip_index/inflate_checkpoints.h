@@ -28,6 +28,7 @@ struct InflateCheckpoint {
   uint32_t window_size = 0;    // compressed; 0 for the stream's start
   uint8_t bits = 0;            // 0..7
   uint8_t prime = 0;           // the value of those bits
+  bool member_start = false;   // a gzip member's first block: no window, whatever came before
 };
 
 // The inflate checkpoints of one gzip layer: one per chunk, with the chunk's 32 KiB window kept
@@ -42,8 +43,9 @@ class InflateCheckpoints {
 
   // Inflates the chunk that starts at `checkpoint` from its compressed bytes into exactly `out`
   // (the chunk's uncompressed size). `window_bytes` is how much output precedes the chunk
-  // (min(32 KiB, its uncompressed offset)). Data that ends early, a window of the wrong size or a
-  // corrupt stream is DataLoss. No allocation after a thread's first call.
+  // (min(32 KiB, its uncompressed offset)); a chunk that starts a gzip member needs none. Data that ends
+  // early, a window of the wrong size or a corrupt stream is DataLoss. No allocation after a thread's first
+  // call.
   absl::Status Inflate(uint32_t checkpoint, std::string_view compressed, size_t window_bytes,
                        std::span<char> out) const;
 

@@ -9,6 +9,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "oci/manifest.h"
 #include "oci/oci_layout.h"
 #include "registry/registry_client.h"
 #include "side_index/side_index_artifact.h"
@@ -37,6 +38,40 @@ IndexArtifact OnlyIndexArtifact(const std::string& ref, const Digest& manifest) 
   REQUIRE(listed.ok());
   REQUIRE(listed->manifests.size() == 1);
   return IndexArtifact{std::move(*client), *repo, listed->manifests[0].digest};
+}
+
+// A copy of the env's layout whose layers are each re-compressed as two gzip members (the tar
+// cut in the middle), as concatenated streams are. The diff_ids, and so the config, are unchanged.
+std::filesystem::path MultiMemberLayout(PullEnv& env) {
+  const std::filesystem::path dir = env.dir() / "multi-member-layout";
+  std::filesystem::copy(env.Layout(), dir, std::filesystem::copy_options::recursive);
+  auto layout = oci::OciLayout::Open(dir);
+  REQUIRE(layout.ok());
+  auto root = layout->Resolve("v1");
+  REQUIRE(root.ok());
+  auto manifest = oci::Manifest::Parse(*layout->ReadBlob(root->digest));
+  REQUIRE(manifest.ok());
+  for (oci::Descriptor& layer : manifest->layers) {
+    const std::filesystem::path out = env.dir() / "two-members.gz";
+    auto recompressed = RunCommand(
+        {"bash", "-c",
+         "set -e; gzip -dc \"$1\" > \"$2.tar\"; n=$(stat -c %s \"$2.tar\"); h=$((n / 2 + 1234));"
+         "head -c $h \"$2.tar\" | gzip -n > \"$2\"; tail -c +$((h + 1)) \"$2.tar\" | gzip -n >> \"$2\"",
+         "-", layout->BlobPath(layer.digest).string(), out.string()});
+    INFO(recompressed.output);
+    REQUIRE(recompressed.exit_code == 0);
+    auto written = layout->WriteBlob(ReadFile(out));
+    REQUIRE(written.ok());
+    layer.digest = *written;
+    layer.size = static_cast<int64_t>(std::filesystem::file_size(out));
+  }
+  const std::string bytes = manifest->Serialize();
+  oci::Descriptor desc = *root;
+  desc.digest = *layout->WriteBlob(bytes);
+  desc.size = static_cast<int64_t>(bytes.size());
+  desc.annotations.clear();
+  REQUIRE(layout->SetTag("v1", desc).ok());
+  return dir;
 }
 
 int CountLines(const std::string& text, const std::string& needle) {
@@ -220,6 +255,33 @@ TEST_CASE("GZIP INDEX: an image indexed in its OCI layout, then copied and publi
   CHECK(elsewhere.exit_code != 0);
   CHECK(absl::StrContains(elsewhere.output, "does not hold the image manifest " + image->digest.str()));
   CHECK_FALSE(absl::StrContains(elsewhere.output, "layer 1"));
+}
+
+TEST_CASE("GZIP INDEX: layers of several gzip members are indexed and start lazily", "[pull][gzip_index]") {
+  PullEnv env;
+  const std::string src = "oci:" + MultiMemberLayout(env).string() + ":v1";
+  const std::string ref = env.Ref("busybox-gz-members:v1");
+  auto copied = RunCommand({"skopeo", "copy", "--dest-tls-verify=false", src, "docker://" + ref});
+  INFO(copied.output);
+  REQUIRE(copied.exit_code == 0);
+  // Really two non-empty members each: data follows the first member's end.
+  for (const oci::Descriptor& layer : FetchRegistryImage(env, ref).manifest.layers) {
+    auto members = RunCommand(
+        {"python3", "-c",
+         "import sys,zlib; d=zlib.decompressobj(31); out=d.decompress(open(sys.argv[1],'rb').read());"
+         "print('members', len(out) > 0 and len(d.unused_data) > 20)",
+         (env.dir() / "multi-member-layout" / "blobs" / "sha256" / std::string(layer.digest.hex()))
+             .string()});
+    INFO(members.output);
+    CHECK(absl::StrContains(members.output, "members True"));
+  }
+  auto indexed =
+      RunCommand({TidectlBinary(), "index", "--plain-http", "--spacing", "256KiB", "docker://" + ref});
+  INFO(indexed.output);
+  REQUIRE(indexed.exit_code == 0);
+  CHECK_FALSE(absl::StrContains(indexed.output, "skipped"));
+  CHECK(absl::StrContains(indexed.output, "for 3 layer(s)"));
+  CheckLazyLikeOrdinary(env, ref, "gzip+index", "gz-members");
 }
 
 TEST_CASE("GZIP INDEX: a CRI pull (Kubernetes) finds the side index and takes the layers lazily",

@@ -1,6 +1,7 @@
 // Writes seed inputs for format_fuzz_index: converts a tar (argv[1]) and writes the index frame
 // (argv[2]) and the bare index protobuf (argv[3]); with argv[4] and argv[5], for
-// format_fuzz_gzip_index, the tar gzipped and its gzip side index.
+// format_fuzz_gzip_index, the tar gzipped and its gzip side index (and, beside them with a
+// ".members" suffix, the same for the tar in three gzip members).
 #include <zlib.h>
 #include <zstd.h>
 
@@ -29,8 +30,7 @@ std::string Gzip(const std::string& data) {
   return out;
 }
 
-int WriteGzipSeeds(const std::string& tar, const char* blob_path, const char* index_path) {
-  const std::string blob = Gzip(tar);
+int WriteGzipSeed(const std::string& blob, const std::string& blob_path, const std::string& index_path) {
   tide::format::StringSource source(blob);
   tide::format::GzipIndexOptions options;
   options.spacing.compressed_bytes = 256;
@@ -44,6 +44,15 @@ int WriteGzipSeeds(const std::string& tar, const char* blob_path, const char* in
   std::ofstream(blob_path, std::ios::binary) << blob;
   std::ofstream(index_path, std::ios::binary) << index->frame;
   return 0;
+}
+
+// One gzip member, and three (the tar cut in three), whose index marks member starts.
+int WriteGzipSeeds(const std::string& tar, const std::string& blob_path, const std::string& index_path) {
+  const size_t third = tar.size() / 3;
+  const std::string members =
+      Gzip(tar.substr(0, third)) + Gzip(tar.substr(third, third)) + Gzip(tar.substr(2 * third));
+  if (WriteGzipSeed(Gzip(tar), blob_path, index_path) != 0) return 1;
+  return WriteGzipSeed(members, blob_path + ".members", index_path + ".members");
 }
 
 }  // namespace
