@@ -233,6 +233,30 @@ void ChunkFetcher::Finish(uint32_t index, const absl::Status& status) {
   cv_.notify_all();
 }
 
+uint64_t ChunkFetcher::StoreStreamed(uint64_t blob_offset, std::string_view bytes) {
+  const uint64_t end = blob_offset + bytes.size();
+  // Chunks lie in ascending blob order (every index loader checks it).
+  auto first = std::partition_point(chunks_.begin(), chunks_.end(),
+                                    [&](const ChunkRef& c) { return c.blob_offset < blob_offset; });
+  auto stop = first;
+  while (stop != chunks_.end() && stop->blob_offset + stop->blob_length <= end) ++stop;
+  const auto at = [&](auto it) { return static_cast<uint32_t>(it - chunks_.begin()); };
+  for (uint32_t i : ClaimUnclaimed(at(first), at(stop), 0)) {
+    const ChunkRef& c = chunks_[i];
+    // A chunk that fails its digest is recorded (stats, its waiters told); readers fetch it again.
+    (void)StoreChunk(i, bytes.substr(c.blob_offset - blob_offset, c.blob_length));
+  }
+  return stop == chunks_.end() ? end : std::min(end, stop->blob_offset);
+}
+
+void ChunkFetcher::CountBackgroundTransfer(uint64_t bytes) {
+  const auto kind = static_cast<size_t>(FetchKind::kBackground);
+  stats_.requests.fetch_add(1, std::memory_order_relaxed);
+  stats_.requests_by_kind[kind].fetch_add(1, std::memory_order_relaxed);
+  stats_.blob_bytes.fetch_add(bytes, std::memory_order_relaxed);
+  stats_.bytes_by_kind[kind].fetch_add(bytes, std::memory_order_relaxed);
+}
+
 absl::Status ChunkFetcher::StoreChunk(uint32_t index, std::string_view blob_bytes) {
   const ChunkRef& c = chunks_[index];
   absl::StatusOr<std::string> data = decoder_(index, blob_bytes);

@@ -125,6 +125,14 @@ class ChunkFetcher : public std::enable_shared_from_this<ChunkFetcher> {
   void FetchAhead(uint32_t first, uint32_t last);
   // Fails all current and future waits promptly (unmount).
   void Cancel();
+  // A pass over the whole blob (the streamed diff_id check of an eStargz or zstd:chunked layer)
+  // offers `bytes`, the blob from `blob_offset`: the chunks wholly inside them that nobody has or
+  // is fetching are decoded, verified and cached, so that pass is also the layer's prefetch.
+  // Returns the blob offset from which the caller must offer the bytes again (with what follows)
+  // for the chunk that does not end within them.
+  uint64_t StoreStreamed(uint64_t blob_offset, std::string_view bytes);
+  // Counts a transfer made outside the fetcher (that pass) as background prefetch.
+  void CountBackgroundTransfer(uint64_t bytes);
 
   // Prefetch reservations, so a startup set is fetched in a few large requests however the workload
   // reads it. Reserve marks the missing, unclaimed chunks among `chunks` as queued: readers then wait

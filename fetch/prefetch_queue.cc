@@ -166,6 +166,16 @@ bool PrefetchQueue::StartingUp(std::chrono::steady_clock::time_point now) const 
   return now - limiter_->last_read() < limits_.rest_idle_delay;
 }
 
+void PrefetchQueue::NoteMount() {
+  std::lock_guard lock(mu_);
+  last_mount_at_ = std::chrono::steady_clock::now();
+}
+
+bool PrefetchQueue::RestMayRun() {
+  std::lock_guard lock(mu_);
+  return startup_.empty() && startup_running_ == 0 && !StartingUp(std::chrono::steady_clock::now());
+}
+
 bool PrefetchQueue::NextRestBatch(RestBatch* batch) {
   // The rest waits until every layer's startup work has run: it would only compete with it.
   if (!startup_.empty() || startup_running_ > 0) return false;

@@ -48,6 +48,12 @@ class PrefetchQueue {
   static bool Done(const Layer& layer);
 
   const std::shared_ptr<FetchLimiter>& limiter() const { return limiter_; }
+  // A layer was mounted that queues nothing (its rest is fetched elsewhere): a workload may be
+  // starting, as Add notes for the layers it queues.
+  void NoteMount();
+  // Whether background work may run now, by the rest phase's rules: no startup work queued or
+  // running, and the node's reads quiet since the last mount. For rest fetched outside the queue.
+  bool RestMayRun();
 
  private:
   struct StartupRequest {

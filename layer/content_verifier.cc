@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -69,10 +70,56 @@ absl::StatusOr<std::string> ReadPieceInBackground(fetch::BlobSource& blob, uint6
   return absl::CancelledError("unmounted");
 }
 
+// A failed piece (the registry erred or the connection dropped) is tried again after a pause.
+absl::StatusOr<std::string> ReadPieceWithRetries(fetch::BlobSource& blob, uint64_t offset, uint64_t size,
+                                                 fetch::FetchLimiter* limiter,
+                                                 const std::atomic<bool>& stop) {
+  constexpr int kAttempts = 4;
+  for (int attempt = 1;; ++attempt) {
+    absl::StatusOr<std::string> piece = ReadPieceInBackground(blob, offset, size, limiter, stop);
+    if (piece.ok() || absl::IsCancelled(piece.status()) || attempt == kAttempts) return piece;
+    for (int i = 0; i < attempt * 5 && !stop.load(std::memory_order_relaxed); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+absl::Status WaitForTurn(const std::function<bool()>& may_run, const std::atomic<bool>& stop) {
+  while (may_run && !may_run()) {
+    if (stop.load(std::memory_order_relaxed)) return absl::CancelledError("unmounted");
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  if (stop.load(std::memory_order_relaxed)) return absl::CancelledError("unmounted");
+  return absl::OkStatus();
+}
+
+// Hands the streamed bytes to the layer's fetcher, keeping the start of a chunk that runs past a
+// piece until the piece that ends it arrives.
+class StreamedFill {
+ public:
+  explicit StreamedFill(fetch::ChunkFetcher* fetcher) : fetcher_(fetcher) {}
+
+  void Offer(uint64_t offset, std::string_view piece) {
+    if (fetcher_ == nullptr) return;
+    fetcher_->CountBackgroundTransfer(piece.size());
+    if (kept_.empty()) kept_at_ = offset;
+    kept_.append(piece);
+    const uint64_t keep_from = fetcher_->StoreStreamed(kept_at_, kept_);
+    kept_.erase(0, static_cast<size_t>(keep_from - kept_at_));
+    kept_at_ = keep_from;
+    // A chunk this large is not held in memory here: the ordinary prefetch fetches it afterwards.
+    if (kept_.size() > kMaxStreamedChunkBytes) kept_.clear();
+  }
+
+ private:
+  fetch::ChunkFetcher* fetcher_;
+  std::string kept_;
+  uint64_t kept_at_ = 0;
+};
+
 }  // namespace
 
 absl::Status VerifyStreamedLayer(fetch::BlobSource& blob, uint64_t blob_size, format::LayerFormat format,
-                                 const Digest& diff_id, fetch::FetchLimiter* limiter,
+                                 const Digest& diff_id, const StreamedCheckOptions& options,
                                  const std::atomic<bool>& stop) {
   if (diff_id.empty()) return absl::FailedPreconditionError("no diff_id to verify against");
   if (blob_size == 0) return absl::FailedPreconditionError("blob size unknown");
@@ -80,16 +127,18 @@ absl::Status VerifyStreamedLayer(fetch::BlobSource& blob, uint64_t blob_size, fo
   if (decoder == nullptr) return absl::FailedPreconditionError("not a streamed layer format");
   constexpr uint64_t kPiece = 4 << 20;
   Sha256 tar;
+  StreamedFill fill(options.fill);
   for (uint64_t offset = 0; offset < blob_size; offset += kPiece) {
-    if (stop.load(std::memory_order_relaxed)) return absl::CancelledError("unmounted");
+    TIDE_RETURN_IF_ERROR(WaitForTurn(options.may_run, stop));
     absl::StatusOr<std::string> piece =
-        ReadPieceInBackground(blob, offset, std::min(kPiece, blob_size - offset), limiter, stop);
+        ReadPieceWithRetries(blob, offset, std::min(kPiece, blob_size - offset), options.limiter, stop);
     if (absl::IsCancelled(piece.status())) return piece.status();
     if (!piece.ok())
       return absl::FailedPreconditionError(absl::StrCat("reading the blob: ", piece.status().message()));
     absl::Status fed =
         decoder->Feed(*piece, [&tar](std::string_view out) { tar.Update(out.data(), out.size()); });
     if (!fed.ok()) return absl::DataLossError(absl::StrCat("layer blob at ", offset, ": ", fed.message()));
+    fill.Offer(offset, *piece);
   }
   TIDE_RETURN_IF_ERROR(decoder->Finish());
   const Digest got = Digest::FromSha256(tar.Finish());

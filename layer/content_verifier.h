@@ -2,6 +2,7 @@
 #define TIDE_LAYER_CONTENT_VERIFIER_H_
 
 #include <atomic>
+#include <functional>
 
 #include "absl/status/status.h"
 #include "common/digest.h"
@@ -22,15 +23,29 @@ namespace tide::layer {
 absl::Status VerifyLayerTar(const format::LayerIndex& index, fetch::ChunkFetcher& fetcher,
                             const std::atomic<bool>& stop);
 
+// How VerifyStreamedLayer downloads the blob.
+struct StreamedCheckOptions {
+  // With a limiter the download is background prefetch like any other: each piece waits for a
+  // prefetch slot (no container read waiting, within the node's prefetch concurrency and bandwidth)
+  // and gives way mid-transfer when a container read arrives, then is fetched again.
+  fetch::FetchLimiter* limiter = nullptr;
+  // Checked before each piece: while false (a workload is starting on the node) the download waits.
+  std::function<bool()> may_run;
+  // The layer's fetcher: the chunks that pass by are cached (ChunkFetcher::StoreStreamed), so one
+  // download both prefetches the layer and checks it. A chunk is held until its last piece arrives,
+  // but no more than kMaxStreamedChunkBytes of it after a piece: a larger one may be left to the
+  // ordinary prefetch.
+  fetch::ChunkFetcher* fill = nullptr;
+};
+inline constexpr uint64_t kMaxStreamedChunkBytes = 16 << 20;
+
 // For layers whose chunks hold file contents only (eStargz, zstd:chunked): reads the whole blob from
 // `blob` and hashes what it decompresses to (gzip members, or zstd frames without the skippable ones
-// holding the TOC), which is the layer tar, against `diff_id`. Costs a second download of the blob.
-// Same results as VerifyLayerTar; FailedPrecondition also when `diff_id` is empty or the blob cannot
-// be read. With a `limiter` the download is background prefetch like any other: each piece waits
-// for a prefetch slot (no container read waiting, within the node's prefetch concurrency and
-// bandwidth) and gives way mid-transfer when a container read arrives, then is fetched again.
+// holding the TOC), which is the layer tar, against `diff_id`. Same results as VerifyLayerTar;
+// FailedPrecondition also when `diff_id` is empty or the blob cannot be read (each piece is tried
+// a few times).
 absl::Status VerifyStreamedLayer(fetch::BlobSource& blob, uint64_t blob_size, format::LayerFormat format,
-                                 const Digest& diff_id, fetch::FetchLimiter* limiter,
+                                 const Digest& diff_id, const StreamedCheckOptions& options,
                                  const std::atomic<bool>& stop);
 
 }  // namespace tide::layer

@@ -43,8 +43,7 @@ LayerSample Sample(const LayerMount& mount) {
   l.read_errors = static_cast<double>(mount.read_errors());
   l.chunks_cached = static_cast<double>(mount.fetcher().present_count());
   l.chunks = static_cast<double>(mount.fetcher().chunk_count());
-  const fetch::Prefetcher* prefetcher = mount.prefetcher();
-  l.prefetch_done = prefetcher == nullptr || prefetcher->done() ? 1 : 0;
+  l.prefetch_done = std::string_view(mount.prefetch_state()) != "running" ? 1 : 0;
   l.poisoned = mount.poisoned() ? 1 : 0;
   l.mounted_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - mount.mounted_at()).count();

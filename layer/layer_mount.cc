@@ -18,6 +18,12 @@
 namespace tide::layer {
 namespace {
 
+// A tide layer's chunks and a gzip side index's spans tile the layer tar; a stargz TOC's chunks
+// (eStargz, zstd:chunked) hold file contents only.
+bool TarTilesChunks(format::LayerFormat format) {
+  return format == format::LayerFormat::kTide || format == format::LayerFormat::kGzipIndexed;
+}
+
 // Lets the format reader pull index bytes through any BlobSource.
 class SourceRangeReader : public format::RangeReader {
  public:
@@ -209,6 +215,8 @@ absl::StatusOr<std::unique_ptr<LayerMount>> LayerMount::Create(
   }
   fetch::PrefetchPlan plan =
       fetch::MakePrefetchPlan(options.prefetch, startup, ranks, static_cast<uint32_t>(idx->chunks().size()));
+  m->streamed_rest_ = plan.rest && !TarTilesChunks(idx->format());
+  if (m->streamed_rest_) plan.rest = false;
   fetch::FetcherOptions fetcher_options = options.fetcher;
   // A startup set says what startup reads; guessing from file order or content would only compete
   // with it. Sequential read-ahead stays: it follows a reader, never leads it.
@@ -219,7 +227,7 @@ absl::StatusOr<std::unique_ptr<LayerMount>> LayerMount::Create(
   }
   m->limiter_ = queue->limiter();
   m->fetcher_ = std::make_shared<fetch::ChunkFetcher>(m->name_, ChunkRefs(*idx), std::move(decoder),
-                                                      std::move(blob), cache, queue->limiter(),
+                                                      std::move(blob), std::move(cache), queue->limiter(),
                                                       fetcher_options, options.read_ahead_workers);
   if (options.record_access) m->recorder_ = std::make_shared<AccessRecorder>();
   m->fs_ = std::make_unique<fuse::LayerFs>(m->index_, m->fetcher_, m->recorder_, options.kernel, options.ids,
@@ -236,25 +244,53 @@ absl::StatusOr<std::unique_ptr<LayerMount>> LayerMount::Create(
     TIDE_ASSIGN_OR_RETURN(
         m->fuse_, fuse::FuseMount::Start(mountpoint, fuse::LayerFs::Ops(), m->fs_.get(), fuse_options));
   }
-  if (!plan.empty())
-    m->prefetcher_ = std::make_unique<fetch::Prefetcher>(std::move(queue), m->fetcher_, plan);
-  if (plan.rest) m->verifier_ = std::thread([mount = m.get()] { mount->VerifyWhenFetched(); });
+  m->queue_ = std::move(queue);
+  if (!plan.empty()) m->prefetcher_ = std::make_unique<fetch::Prefetcher>(m->queue_, m->fetcher_, plan);
+  // A layer with nothing but a streamed rest still tells the queue a workload may be starting.
+  if (m->streamed_rest_ && plan.empty()) m->queue_->NoteMount();
+  if (plan.rest || m->streamed_rest_)
+    m->verifier_ = std::thread([mount = m.get()] { mount->VerifyWhenFetched(); });
   return m;
+}
+
+const char* LayerMount::prefetch_state() const {
+  const bool planned = prefetcher_ != nullptr || streamed_rest_;
+  if (!planned) return "none";
+  const bool startup_done = prefetcher_ == nullptr || prefetcher_->done();
+  const bool rest_done = !streamed_rest_ || (rest_done_.load(std::memory_order_acquire) &&
+                                             (rest_prefetcher_ == nullptr || rest_prefetcher_->done()));
+  return startup_done && rest_done ? "done" : "running";
+}
+
+absl::Status LayerMount::StreamRestAndVerify() {
+  StreamedCheckOptions check;
+  check.limiter = limiter_.get();
+  check.fill = fetcher_.get();
+  check.may_run = [queue = queue_] { return queue->RestMayRun(); };
+  absl::Status verified =
+      VerifyStreamedLayer(*blob_, blob_size_, index_->format(), diff_id_, check, stopping_);
+  if (!absl::IsDataLoss(verified) && !stopping_.load(std::memory_order_relaxed) &&
+      fetcher_->present_count() < fetcher_->chunk_count()) {
+    fetch::PrefetchPlan rest;
+    rest.rest = true;
+    rest_prefetcher_ = std::make_unique<fetch::Prefetcher>(queue_, fetcher_, rest);
+  }
+  rest_done_.store(true, std::memory_order_release);
+  return verified;
 }
 
 void LayerMount::VerifyWhenFetched() {
   // Hashing a whole layer is background work, like the prefetch it follows: it must not take CPU or
   // I/O from a container's reads.
   fetch::LowerCurrentThreadPriority();
-  while (!prefetcher_->WaitDone(std::chrono::milliseconds(200))) {
+  while (prefetcher_ != nullptr && !prefetcher_->WaitDone(std::chrono::milliseconds(200))) {
     if (stopping_.load(std::memory_order_relaxed)) return;
   }
-  // The chunks of a tide layer and of a gzip side index tile the tar; a stargz TOC's chunks hold file
-  // contents only, so that tar is read from the blob again.
+  // The chunks of a tide layer and of a gzip side index tile the tar, which is hashed from the
+  // cache once the rest is in. A stargz TOC's chunks hold file contents only, so that tar is read
+  // from the blob, and the same pass fetches the rest.
   absl::Status verified =
-      index_->format() == format::LayerFormat::kTide || index_->format() == format::LayerFormat::kGzipIndexed
-          ? VerifyLayerTar(*index_, *fetcher_, stopping_)
-          : VerifyStreamedLayer(*blob_, blob_size_, index_->format(), diff_id_, limiter_.get(), stopping_);
+      streamed_rest_ ? StreamRestAndVerify() : VerifyLayerTar(*index_, *fetcher_, stopping_);
   if (verified.ok()) {
     log::Info("layer verified against its diff_id", {{"layer", name_}, {"diff_id", diff_id_.str()}});
     return;
@@ -277,6 +313,7 @@ LayerMount::~LayerMount() {
   // Cancelling first makes a running prefetch request end now rather than finish its transfer.
   if (fetcher_) fetcher_->Cancel();
   if (verifier_.joinable()) verifier_.join();
+  rest_prefetcher_.reset();
   prefetcher_.reset();
   fuse_.reset();
 }

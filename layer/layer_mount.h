@@ -111,6 +111,9 @@ class LayerMount {
   AccessRecorder* recorder() { return recorder_.get(); }
   fetch::Prefetcher* prefetcher() { return prefetcher_.get(); }
   const fetch::Prefetcher* prefetcher() const { return prefetcher_.get(); }
+  // "none" (nothing planned), "running" or "done": the startup set and, with prefetch = "all", the
+  // rest of the layer, however it is fetched.
+  const char* prefetch_state() const;
   bool finished() const { return fuse_->finished(); }
   // The whole layer was fetched and its tar does not hash to the index's diff_id: reads fail.
   bool poisoned() const { return fs_->poisoned(); }
@@ -132,10 +135,19 @@ class LayerMount {
   std::unique_ptr<fuse::LayerFs> fs_;
   std::unique_ptr<fuse::FuseMount> fuse_;
   std::unique_ptr<fetch::Prefetcher> prefetcher_;
+  std::shared_ptr<fetch::PrefetchQueue> queue_;
+  // A layer whose tar is checked from the blob (eStargz, zstd:chunked) with prefetch = "all": its
+  // rest is fetched by that one streamed pass, not by the queue's rest batches and then again.
+  bool streamed_rest_ = false;
+  std::atomic<bool> rest_done_{false};
+  // What that pass left (chunks too large to hold, a failed download): the ordinary rest prefetch.
+  // Written by the verifier thread only, before rest_done_.
+  std::unique_ptr<fetch::Prefetcher> rest_prefetcher_;
   // Once the prefetch of the whole layer has run: hashes the tar and poisons the layer on a mismatch.
   std::atomic<bool> stopping_{false};
   std::thread verifier_;
   void VerifyWhenFetched();
+  absl::Status StreamRestAndVerify();
 };
 
 }  // namespace tide::layer

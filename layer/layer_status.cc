@@ -18,16 +18,13 @@ nlohmann::json MountStatus(const LayerMount& mount) {
       ++chunks_cached;
     }
   }
-  const fetch::Prefetcher* prefetcher = mount.prefetcher();
   return {{"layer", mount.name()},
           {"mountpoint", mount.mountpoint().string()},
           {"bytes_cached", cached},
           {"bytes", bytes},
           {"chunks_cached", chunks_cached},
           {"chunks", fetcher.chunk_count()},
-          {"prefetch", prefetcher == nullptr ? "none"
-                       : prefetcher->done()  ? "done"
-                                             : "running"},
+          {"prefetch", mount.prefetch_state()},
           {"mounted_seconds",
            std::chrono::duration<double>(std::chrono::steady_clock::now() - mount.mounted_at()).count()},
           {"read_errors", mount.read_errors()},

@@ -15,7 +15,7 @@
 # Case n (only with --cases): b's image with prefetch = "none", the on-demand baseline for b.
 # Case e (only with --cases): the gzip image converted to eStargz by stargz-snapshotter's ctr-remote
 # (no prioritized files), lazily pulled by tide with prefetch = "all" like b. With prefetch = "all" an
-# eStargz layer is read once more to check it against its diff_id (docs/security.md).
+# eStargz layer's rest is fetched by the pass that checks it against its diff_id (docs/security.md).
 # Cases g and p (only with --cases): the gzip image, unchanged, made lazy by `tidectl index` (a gzip
 # side index artifact), without (g) and with (p) the startup set of optimize's profile; each pins its
 # artifact with tidectl pull --index and runs like b.

@@ -160,6 +160,42 @@ TEST_CASE("ESTARGZ: an eStargz image claiming another image's chainIDs is poison
   CHECK_FALSE(absl::StrContains(run.output, "hello from tide"));
 }
 
+// With prefetch = "all", the download that checks a layer's tar against its diff_id also fills the
+// cache: each layer crosses the link once, not once for the prefetch and again for the check.
+TEST_CASE("ESTARGZ: with prefetch all, one download of each layer both prefetches and verifies it",
+          "[pull][estargz][prefetch]") {
+  std::unique_ptr<PullEnv> node = EnvWithConfig("prefetch = \"all\"\n");
+  PullEnv& env = *node;
+  const std::string esgz = PushEstargz(env, "busybox-esgz:v1");
+  const std::string csz = PushContainersStorageZstdChunked(env, "busybox-csz:v1");
+  int verified = 0;
+  for (const std::string& ref : {esgz, csz}) {
+    INFO(ref);
+    const int64_t layers = LayerBytes(env, ref);
+    const int64_t before = env.RegistryBlobBytes();
+    auto pulled = env.Pull(ref);
+    INFO(pulled.output);
+    REQUIRE(pulled.exit_code == 0);
+    CHECK(absl::StrContains(pulled.output, "(3 lazy, 0 applied, 0 present)"));
+    verified += 3;
+    REQUIRE(WaitForLog(env, "layer verified against its diff_id", verified));
+    std::this_thread::sleep_for(std::chrono::seconds(1));  // nothing more should come
+    const int64_t fetched = env.RegistryBlobBytes() - before;
+    INFO("registry served " << fetched << " blob bytes for " << layers << " bytes of layers");
+    CHECK(fetched >= layers);
+    CHECK(fetched < layers + layers / 4);  // a second download would make it 2x
+  }
+  // Everything is local: the containers run with the registry gone.
+  env.registry().Stop();
+  for (const std::string& ref : {esgz, csz}) {
+    auto run = env.Ctr({"run", "--rm", "--snapshotter", "tide", ref, "once-" + std::to_string(verified++),
+                        "/bin/sh", "-c", "cat /data/hello.txt; sha256sum /data/random.bin | head -c 64"});
+    INFO(run.output);
+    CHECK(absl::StartsWith(run.output, "hello from tide\n"));
+    CHECK(run.output.size() == 16 + 64);
+  }
+}
+
 // Under CRI the io.containers.zstd-chunked.* annotations do not reach the snapshotter: it reads them
 // from the manifest the cri labels name.
 TEST_CASE("ZSTD:CHUNKED: a CRI pull (Kubernetes) takes containers/storage zstd:chunked layers lazily",

@@ -155,3 +155,47 @@ TEST_CASE("cancel releases readers waiting on an unreachable source") {
 
 }  // namespace
 }  // namespace tide::fetch
+
+namespace tide::fetch {
+namespace {
+
+TEST_CASE("bytes streamed past the fetcher cache the chunks that lie wholly within them, once") {
+  Fixture f(12);
+  REQUIRE(f.fetcher->Ensure(4, 4, FetchPriority::kOnDemand).ok());  // already cached: left alone
+  const std::string blob = tide::testing::ReadFile(f.blob.path);
+  // Pieces that cut chunks in the middle, offered as the streamed check does: what a chunk that
+  // does not end in a piece needs is offered again with the next piece.
+  std::string kept;
+  uint64_t kept_at = 0;
+  for (uint64_t at = 0; at < blob.size(); at += 50000) {
+    const std::string piece = blob.substr(at, 50000);
+    if (kept.empty()) kept_at = at;
+    kept += piece;
+    const uint64_t keep_from = f.fetcher->StoreStreamed(kept_at, kept);
+    REQUIRE(keep_from >= kept_at);
+    REQUIRE(keep_from <= at + piece.size());
+    kept.erase(0, keep_from - kept_at);
+    kept_at = keep_from;
+  }
+  CHECK(kept.empty());
+  CHECK(f.fetcher->present_count() == 12);
+  CHECK(f.fetcher->stats().chunks_fetched == 12);  // 11 streamed, 1 fetched before
+  CHECK(f.source->reads == 1);
+  for (uint32_t i = 0; i < 12; ++i) CHECK(f.Cached(i) == f.blob.raw[i]);
+}
+
+TEST_CASE("a streamed chunk that fails its digest is not cached, and a reader fetches it") {
+  Fixture f(4);
+  std::string blob = tide::testing::ReadFile(f.blob.path);
+  const ChunkRef& c = f.blob.chunks[2];
+  blob[c.blob_offset + c.blob_length / 2] ^= 0x11;
+  CHECK(f.fetcher->StoreStreamed(0, blob) == blob.size());
+  CHECK(f.fetcher->present_count() == 3);
+  CHECK_FALSE(f.fetcher->IsCached(2));
+  CHECK(f.fetcher->stats().verify_failures == 1);
+  REQUIRE(f.fetcher->Ensure(2, 2, FetchPriority::kOnDemand).ok());
+  CHECK(f.Cached(2) == f.blob.raw[2]);
+}
+
+}  // namespace
+}  // namespace tide::fetch
