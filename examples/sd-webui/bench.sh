@@ -19,9 +19,14 @@
 # Cases g and p (only with --cases): the gzip image, unchanged, made lazy by `tidectl index` (a gzip
 # side index artifact), without (g) and with (p) the startup set of optimize's profile; each pins its
 # artifact with tidectl pull --index and runs like b.
+# Case f (only with --cases): as e, with the files of optimize's startup profile prioritized
+# (ctr-remote --estargz-record-in, a record file made from the profile): eStargz's own startup set,
+# which tide takes from the files before the TOC's .prefetch.landmark.
 # Case z (only with --cases): as e, with ctr-remote's zstd:chunked (--zstdchunked).
 # Case k (only with --cases): the gzip image converted to zstd:chunked by containers/storage's writer
 # (skopeo copy --dest-compress-format zstd:chunked), as podman and buildah push it.
+# Cases E and K (only with --cases, after e and k): e's and k's images with the startup set tide
+# learned on their first cold node (its kept profiles), as d is for b. Neither writer records one.
 # Case w (only with --cases): a warmed node. `tidectl warm` fills a fresh node's cache with the
 # optimized image's startup set (timed on its own), then the cold start is timed as in s. Compare it
 # with the warm start of case a (image local): issue 16's target is 1.2x.
@@ -246,7 +251,7 @@ if [[ " $cases " == *" p "* ]]; then
   index_p=$(sed -n 's/^pushed side index artifact \(sha256:[0-9a-f]*\).*/\1/p' "$work/index-p.out")
 fi
 
-# ctr_remote_convert CASE FLAG TAG: converts the gzip image with ctr-remote in a scratch containerd
+# ctr_remote_convert CASE FLAGS TAG: converts the gzip image with ctr-remote in a scratch containerd
 # and pushes it as TAG; sets converted_s to the seconds it took (no subshell: start_node's pids must
 # reach the cleanup trap).
 ctr_remote_convert() {
@@ -254,7 +259,8 @@ ctr_remote_convert() {
   t=$(now)
   start_node "$1conv" none
   ctr --address "$sock" content fetch --plain-http "$registry/sdwebui:gzip" >/dev/null
-  ctr-remote --address "$sock" images convert "$2" --oci "$registry/sdwebui:gzip" "$registry/sdwebui:$3" >/dev/null
+  # shellcheck disable=SC2086 # FLAGS is a list of words
+  ctr-remote --address "$sock" images convert $2 --oci "$registry/sdwebui:gzip" "$registry/sdwebui:$3" >/dev/null
   ctr --address "$sock" images push --plain-http "$registry/sdwebui:$3" >/dev/null
   stop_node
   converted_s=$(python3 -c "print(f'{$(now) - $t:.1f}')")
@@ -264,6 +270,25 @@ if [[ " $cases " == *" e "* ]]; then
   log "converting the gzip image to eStargz with ctr-remote (in a scratch containerd)"
   ctr_remote_convert e --estargz esgz
   estargz_s=$converted_s
+fi
+esgzp_s=
+if [[ " $cases " == *" f "* ]]; then
+  log "converting the gzip image to eStargz, the profile's files prioritized (ctr-remote --estargz-record-in)"
+  # ctr-remote's record file: one JSON object per line with the "path" of a file, in first-read order.
+  python3 - "$work/optimize.profile" >"$work/estargz-record.json" <<'PY'
+import json, re, sys
+seen = set()
+for line in open(sys.argv[1], encoding="utf-8", errors="surrogateescape"):
+    if not line.startswith("read "):
+        continue
+    path = line.rstrip("\n").split(" ", 4)[4]
+    path = re.sub(r"\\(\\|n)", lambda m: "\n" if m.group(1) == "n" else "\\", path)
+    if path not in seen:
+        seen.add(path)
+        print(json.dumps({"path": path}))
+PY
+  ctr_remote_convert f "--estargz --estargz-record-in $work/estargz-record.json" esgzp
+  esgzp_s=$converted_s
 fi
 if [[ " $cases " == *" z "* ]]; then
   log "converting the gzip image to zstd:chunked with ctr-remote (in a scratch containerd)"
@@ -286,6 +311,8 @@ opt_total=$(image_bytes opt)
 gzip_total=$(image_bytes gzip)
 esgz_total=0
 [ -n "$estargz_s" ] && esgz_total=$(image_bytes esgz)
+esgzp_total=0
+[ -n "$esgzp_s" ] && esgzp_total=$(image_bytes esgzp)
 zstdc_total=0
 [ -n "$zstdc_s" ] && zstdc_total=$(image_bytes zstdc)
 csz_total=0
@@ -345,6 +372,7 @@ tide_run() {  # tide_run CASE RUN TAG [PROFILES_DIR] [PREFETCH] [PULL_ARGS]: one
   if [ -n "${TIDE_BENCH_METRICS:-}" ]; then curl -s "http://$metrics_at/metrics" >"$work/$name/metrics.txt" || true; fi
   [ "$3" = opt ] && total=$opt_total
   [ "$3" = esgz ] && total=$esgz_total
+  [ "$3" = esgzp ] && total=$esgzp_total
   [ "$3" = zstdc ] && total=$zstdc_total
   [ "$3" = csz ] && total=$csz_total
   [ "$3" = gzip ] && total=$gzip_total
@@ -353,11 +381,13 @@ tide_run() {  # tide_run CASE RUN TAG [PROFILES_DIR] [PREFETCH] [PULL_ARGS]: one
     cpu_note "$1_whole" "$(python3 -c "print(f'{$(cpu_of "$tide_pid") - $c0:.2f}')")" $(($(registry_bytes) - B0))
   fi
   echo "$r $b $c" >>"$work/$1.runs"
-  if [ "$1$2" = b1 ]; then
-    # Keep b's first node up until its snapshotter has kept a profile (3 s idle after the last read).
-    for _ in $(seq 1 700); do ls "$work/b1/tide/profiles/"*.profile >/dev/null 2>&1 && break; sleep 0.1; done
+  local learner=
+  case $1$2 in b1) learner=d ;; e1) learner=E ;; k1) learner=K ;; esac
+  if [ "$learner" = d ] || { [ -n "$learner" ] && want "$learner"; }; then
+    # Keep the first node up until its snapshotter has kept a profile (3 s idle after the last read).
+    for _ in $(seq 1 700); do ls "$work/$name/tide/profiles/"*.profile >/dev/null 2>&1 && break; sleep 0.1; done
     sleep 4
-    profiles_kept=$(ls "$work/b1/tide/profiles/" 2>/dev/null | grep -c "\.profile$")
+    profiles_kept=$(ls "$work/$name/tide/profiles/" 2>/dev/null | grep -c "\.profile$")
   fi
   kill_task "$name"
   if [ "$1" = s ]; then
@@ -411,8 +441,11 @@ for run in $(seq 1 "$repeat"); do
   # b's image on demand only (prefetch = "none"): what b's background prefetch must not make worse.
   if want n; then tide_run n "$run" tide "" none; fi
   if want e; then tide_run e "$run" esgz; fi
+  if want f; then tide_run f "$run" esgzp; fi
   if want z; then tide_run z "$run" zstdc; fi
   if want k; then tide_run k "$run" csz; fi
+  if want E; then tide_run E "$run" esgz "$work/e1/tide/profiles"; fi
+  if want K; then tide_run K "$run" csz "$work/k1/tide/profiles"; fi
   if want g; then tide_run g "$run" gzip "" all "--index $index_g"; fi
   if want p; then tide_run p "$run" gzip "" all "--index $index_p"; fi
   if want w; then warmed_run "$run"; fi
@@ -443,6 +476,7 @@ if [ "$cases" != "a b c s d" ]; then
   [ -n "$index_s" ] && echo "tidectl index took $index_s s (artifact $index_g); with --profile $index_p_s s (artifact $index_p)"
   [ -n "$csz_s" ] && echo "skopeo zstd:chunked conversion (containers/storage; pull, convert, push) took $csz_s s; zstd:chunked $csz_total B"
   [ -n "$zstdc_s" ] && echo "ctr-remote zstd:chunked conversion (fetch, convert, push) took $zstdc_s s; zstd:chunked $zstdc_total B"
+  [ -n "$esgzp_s" ] && echo "ctr-remote eStargz conversion with $(wc -l <"$work/estargz-record.json") prioritized files (fetch, convert, push) took $esgzp_s s; eStargz $esgzp_total B"
   [ -n "$estargz_s" ] && echo "ctr-remote eStargz conversion (fetch, convert, push) took $estargz_s s; eStargz $esgz_total B, gzip $gzip_total B, tide $tide_total B"
   cpu_report
   exit 0
