@@ -32,6 +32,12 @@ Sha256Bytes Sha256::Finish() {
   return out;
 }
 
+Sha256 Sha256::Copy() const {
+  Sha256 copy;
+  if (EVP_MD_CTX_copy_ex(copy.ctx_->md, ctx_->md) != 1) std::abort();
+  return copy;
+}
+
 Sha256Bytes Sha256Of(std::string_view data) {
   Sha256Bytes out{};
   unsigned int len = 0;

@@ -22,6 +22,8 @@ class Sha256 {
   void Update(std::string_view data);
   void Update(const void* data, size_t size);
   Sha256Bytes Finish();
+  // A hash of the same bytes so far that goes on independently: for trying several endings.
+  Sha256 Copy() const;
 
  private:
   struct Ctx;

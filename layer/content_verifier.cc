@@ -10,6 +10,7 @@
 #include "common/status_macros.h"
 #include "format/layer_writer.h"
 #include "format/stream_decoder.h"
+#include "layer/tar_stream_hash.h"
 
 namespace tide::layer {
 
@@ -126,7 +127,7 @@ absl::Status VerifyStreamedLayer(fetch::BlobSource& blob, uint64_t blob_size, fo
   std::unique_ptr<format::StreamDecoder> decoder = format::NewBlobStreamDecoder(format);
   if (decoder == nullptr) return absl::FailedPreconditionError("not a streamed layer format");
   constexpr uint64_t kPiece = 4 << 20;
-  Sha256 tar;
+  TarStreamHash tar;
   StreamedFill fill(options.fill);
   for (uint64_t offset = 0; offset < blob_size; offset += kPiece) {
     TIDE_RETURN_IF_ERROR(WaitForTurn(options.may_run, stop));
@@ -135,18 +136,12 @@ absl::Status VerifyStreamedLayer(fetch::BlobSource& blob, uint64_t blob_size, fo
     if (absl::IsCancelled(piece.status())) return piece.status();
     if (!piece.ok())
       return absl::FailedPreconditionError(absl::StrCat("reading the blob: ", piece.status().message()));
-    absl::Status fed =
-        decoder->Feed(*piece, [&tar](std::string_view out) { tar.Update(out.data(), out.size()); });
+    absl::Status fed = decoder->Feed(*piece, [&tar](std::string_view out) { tar.Update(out); });
     if (!fed.ok()) return absl::DataLossError(absl::StrCat("layer blob at ", offset, ": ", fed.message()));
     fill.Offer(offset, *piece);
   }
   TIDE_RETURN_IF_ERROR(decoder->Finish());
-  const Digest got = Digest::FromSha256(tar.Finish());
-  if (got != diff_id) {
-    return absl::DataLossError(
-        absl::StrCat("layer tar hashes to ", got.str(), ", not to the diff_id ", diff_id.str()));
-  }
-  return absl::OkStatus();
+  return tar.Check(diff_id);
 }
 
 }  // namespace tide::layer

@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "test/e2e/pull/pull_checks.h"
 #include "test/e2e/pull/pull_env.h"
@@ -162,6 +163,56 @@ TEST_CASE("ESTARGZ: an eStargz image claiming another image's chainIDs is poison
 
 // With prefetch = "all", the download that checks a layer's tar against its diff_id also fills the
 // cache: each layer crosses the link once, not once for the prefetch and again for the check.
+// A copy of the env's layout whose layer tars end as GNU tar ends them: zero padding up to a whole
+// 10240-byte record after the end-of-archive marker. The config names the padded tars' diff_ids.
+std::filesystem::path RecordPaddedLayout(PullEnv& env) {
+  return RewriteLayoutLayers(
+      env, "record-padded-layout",
+      [](const std::filesystem::path& blob, const std::filesystem::path& out, std::string& config_json) {
+        auto padded =
+            RunCommand({"bash", "-c",
+                        "set -e; gzip -dc \"$1\" > \"$2.tar\"; n=$(stat -c %s \"$2.tar\");"
+                        "truncate -s $(( (n + 10239) / 10240 * 10240 + 10240 )) \"$2.tar\";"
+                        "gzip -dc \"$1\" | sha256sum | cut -c1-64; sha256sum < \"$2.tar\" | cut -c1-64;"
+                        "gzip -n < \"$2.tar\" > \"$2\"",
+                        "-", blob.string(), out.string()});
+        INFO(padded.output);
+        REQUIRE(padded.exit_code == 0);
+        const std::vector<std::string> digests = absl::StrSplit(padded.output, '\n', absl::SkipEmpty());
+        REQUIRE(digests.size() == 2);
+        REQUIRE(digests[0] != digests[1]);
+        REQUIRE(absl::StrContains(config_json, "sha256:" + digests[0]));
+        config_json = absl::StrReplaceAll(config_json, {{"sha256:" + digests[0], "sha256:" + digests[1]}});
+      });
+}
+
+TEST_CASE("ZSTD:CHUNKED: a layer whose source tar had record padding is verified against its diff_id",
+          "[pull][zstd_chunked][prefetch]") {
+  // containers/storage's writer ends the zstd:chunked stream at the end-of-archive marker, while the
+  // config keeps the source tar's diff_id, padding included.
+  std::unique_ptr<PullEnv> node = EnvWithConfig("prefetch = \"all\"\n");
+  PullEnv& env = *node;
+  const std::string padded = env.Ref("busybox-padded:v1");
+  auto pushed = RunCommand({"skopeo", "copy", "--dest-tls-verify=false",
+                            "oci:" + RecordPaddedLayout(env).string() + ":v1", "docker://" + padded});
+  INFO(pushed.output);
+  REQUIRE(pushed.exit_code == 0);
+  const std::string csz = PushContainersStorageZstdChunked(env, "busybox-csz-padded:v1", padded);
+  auto pulled = env.Pull(csz);
+  INFO(pulled.output);
+  REQUIRE(pulled.exit_code == 0);
+  CHECK(absl::StrContains(pulled.output, "(3 lazy, 0 applied, 0 present)"));
+  INFO(ReadFile(env.tide_log_path()));
+  REQUIRE(WaitForLog(env, "layer verified against its diff_id", 3));
+  CHECK_FALSE(absl::StrContains(ReadFile(env.tide_log_path()), "poisoned"));
+  env.registry().Stop();
+  auto run = env.Ctr({"run", "--rm", "--snapshotter", "tide", csz, "padded", "/bin/sh", "-c",
+                      "cat /data/hello.txt; sha256sum /data/random.bin | head -c 64"});
+  INFO(run.output);
+  CHECK(absl::StartsWith(run.output, "hello from tide\n"));
+  CHECK(run.output.size() == 16 + 64);
+}
+
 TEST_CASE("ESTARGZ: with prefetch all, one download of each layer both prefetches and verifies it",
           "[pull][estargz][prefetch]") {
   std::unique_ptr<PullEnv> node = EnvWithConfig("prefetch = \"all\"\n");

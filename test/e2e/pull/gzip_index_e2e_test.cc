@@ -43,35 +43,17 @@ IndexArtifact OnlyIndexArtifact(const std::string& ref, const Digest& manifest) 
 // A copy of the env's layout whose layers are each re-compressed as two gzip members (the tar
 // cut in the middle), as concatenated streams are. The diff_ids, and so the config, are unchanged.
 std::filesystem::path MultiMemberLayout(PullEnv& env) {
-  const std::filesystem::path dir = env.dir() / "multi-member-layout";
-  std::filesystem::copy(env.Layout(), dir, std::filesystem::copy_options::recursive);
-  auto layout = oci::OciLayout::Open(dir);
-  REQUIRE(layout.ok());
-  auto root = layout->Resolve("v1");
-  REQUIRE(root.ok());
-  auto manifest = oci::Manifest::Parse(*layout->ReadBlob(root->digest));
-  REQUIRE(manifest.ok());
-  for (oci::Descriptor& layer : manifest->layers) {
-    const std::filesystem::path out = env.dir() / "two-members.gz";
-    auto recompressed = RunCommand(
-        {"bash", "-c",
-         "set -e; gzip -dc \"$1\" > \"$2.tar\"; n=$(stat -c %s \"$2.tar\"); h=$((n / 2 + 1234));"
-         "head -c $h \"$2.tar\" | gzip -n > \"$2\"; tail -c +$((h + 1)) \"$2.tar\" | gzip -n >> \"$2\"",
-         "-", layout->BlobPath(layer.digest).string(), out.string()});
-    INFO(recompressed.output);
-    REQUIRE(recompressed.exit_code == 0);
-    auto written = layout->WriteBlob(ReadFile(out));
-    REQUIRE(written.ok());
-    layer.digest = *written;
-    layer.size = static_cast<int64_t>(std::filesystem::file_size(out));
-  }
-  const std::string bytes = manifest->Serialize();
-  oci::Descriptor desc = *root;
-  desc.digest = *layout->WriteBlob(bytes);
-  desc.size = static_cast<int64_t>(bytes.size());
-  desc.annotations.clear();
-  REQUIRE(layout->SetTag("v1", desc).ok());
-  return dir;
+  return RewriteLayoutLayers(
+      env, "multi-member-layout",
+      [](const std::filesystem::path& blob, const std::filesystem::path& out, std::string&) {
+        auto recompressed = RunCommand(
+            {"bash", "-c",
+             "set -e; gzip -dc \"$1\" > \"$2.tar\"; n=$(stat -c %s \"$2.tar\"); h=$((n / 2 + 1234));"
+             "head -c $h \"$2.tar\" | gzip -n > \"$2\"; tail -c +$((h + 1)) \"$2.tar\" | gzip -n >> \"$2\"",
+             "-", blob.string(), out.string()});
+        INFO(recompressed.output);
+        REQUIRE(recompressed.exit_code == 0);
+      });
 }
 
 int CountLines(const std::string& text, const std::string& needle) {

@@ -13,6 +13,7 @@
 #include "oci/image_config.h"
 #include "oci/index.h"
 #include "oci/media_types.h"
+#include "oci/oci_layout.h"
 #include "pull/lazy_puller.h"
 #include "registry/reference.h"
 #include "registry/registry_client.h"
@@ -392,14 +393,53 @@ std::string PushEstargz(PullEnv& env, const std::string& esgz_tag, const std::st
   return dst;
 }
 
-std::string PushContainersStorageZstdChunked(PullEnv& env, const std::string& tag) {
-  env.PushPlain("busybox-src:v1");
+std::filesystem::path RewriteLayoutLayers(PullEnv& env, const std::string& name,
+                                          const LayerRewrite& rewrite) {
+  const std::filesystem::path dir = env.dir() / name;
+  std::filesystem::copy(env.Layout(), dir, std::filesystem::copy_options::recursive);
+  auto layout = oci::OciLayout::Open(dir);
+  REQUIRE(layout.ok());
+  auto root = layout->Resolve("v1");
+  REQUIRE(root.ok());
+  auto manifest = oci::Manifest::Parse(*layout->ReadBlob(root->digest));
+  REQUIRE(manifest.ok());
+  auto config = layout->ReadBlob(manifest->config.digest);
+  REQUIRE(config.ok());
+  std::string config_json = *config;
+  for (oci::Descriptor& layer : manifest->layers) {
+    const std::filesystem::path out = env.dir() / (name + ".blob");
+    rewrite(layout->BlobPath(layer.digest), out, config_json);
+    auto written = layout->WriteBlob(ReadFile(out));
+    REQUIRE(written.ok());
+    layer.digest = *written;
+    layer.size = static_cast<int64_t>(std::filesystem::file_size(out));
+  }
+  if (config_json != *config) {
+    manifest->config.digest = *layout->WriteBlob(config_json);
+    manifest->config.size = static_cast<int64_t>(config_json.size());
+  }
+  const std::string bytes = manifest->Serialize();
+  oci::Descriptor desc = *root;
+  desc.digest = *layout->WriteBlob(bytes);
+  desc.size = static_cast<int64_t>(bytes.size());
+  desc.annotations.clear();
+  REQUIRE(layout->SetTag("v1", desc).ok());
+  return dir;
+}
+
+std::string PushContainersStorageZstdChunked(PullEnv& env, const std::string& tag,
+                                             const std::string& source) {
+  std::string src = source;
+  if (src.empty()) {
+    env.PushPlain("busybox-src:v1");
+    src = env.Ref("busybox-src:v1");
+  }
   const std::string dst = env.Ref(tag);
   // Through an OCI layout: a copy from registry to registry would reuse the gzip blobs.
   const std::string layout =
       "oci:" + (env.dir() / ("skopeo-" + std::to_string(std::hash<std::string>{}(tag)))).string() + ":v1";
   auto converted = RunCommand({"skopeo", "copy", "--src-tls-verify=false", "--dest-compress-format",
-                               "zstd:chunked", "docker://" + env.Ref("busybox-src:v1"), layout});
+                               "zstd:chunked", "docker://" + src, layout});
   INFO(converted.output);
   REQUIRE(converted.exit_code == 0);
   auto copied = RunCommand({"skopeo", "copy", "--dest-tls-verify=false", layout, "docker://" + dst});

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -93,10 +94,19 @@ std::string PushGzipIndexed(PullEnv& env, const std::string& tag, const std::vec
 std::string PushEstargz(PullEnv& env, const std::string& esgz_tag,
                         const std::string& format_flag = "--estargz");
 
+// Writes a layer's new blob to `out` from its old blob `blob`; may edit the image config's JSON.
+using LayerRewrite = std::function<void(const std::filesystem::path& blob, const std::filesystem::path& out,
+                                        std::string& config_json)>;
+// A copy of the env's layout in env.dir()/`name` whose layers are rewritten by `rewrite`, one after
+// another, and whose tag v1 names the new manifest (and config, if `rewrite` changed it).
+std::filesystem::path RewriteLayoutLayers(PullEnv& env, const std::string& name, const LayerRewrite& rewrite);
+
 // The env's busybox image copied by skopeo (containers/image and containers/storage's writer) to
 // zstd:chunked as `tag`: every layer carries the io.containers.zstd-chunked.* annotations. Returns its
 // reference.
-std::string PushContainersStorageZstdChunked(PullEnv& env, const std::string& tag);
+// `source`, when given, is the image (a reference in the env's registry) to copy instead.
+std::string PushContainersStorageZstdChunked(PullEnv& env, const std::string& tag,
+                                             const std::string& source = "");
 
 }  // namespace tide::testing
 
