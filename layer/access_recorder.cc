@@ -16,6 +16,7 @@ std::atomic<uint64_t> g_next_seq{0};
 void AccessRecorder::Record(uint32_t entry_id, uint64_t offset, uint64_t length) {
   std::lock_guard lock(mu_);
   if (stopped_) return;
+  ++reads_;
   if (!records_.empty()) {
     AccessRecord& last = records_.back();
     if (last.entry_id == entry_id && last.offset + last.length == offset) {
@@ -44,6 +45,11 @@ absl::Status WriteAccessTsv(const std::filesystem::path& out, const std::vector<
   f.close();
   if (!f) return absl::InternalError(absl::StrCat("write access record ", out.string()));
   return absl::OkStatus();
+}
+
+uint64_t AccessRecorder::reads() const {
+  std::lock_guard lock(mu_);
+  return reads_;
 }
 
 }  // namespace tide::layer

@@ -34,6 +34,8 @@ class AccessRecorder : public fuse::ReadObserver {
   // workload does not grow the record.
   void Stop();
   std::vector<AccessRecord> Snapshot() const;
+  // Reads recorded so far, coalesced or not: it grows while a file is read sequentially.
+  uint64_t reads() const;
   // Writes "path<TAB>offset<TAB>length" lines; `path_of` maps entry ids to layer paths.
   template <typename PathOf>
   absl::Status WriteTsv(const std::filesystem::path& out, PathOf path_of) const;
@@ -42,6 +44,7 @@ class AccessRecorder : public fuse::ReadObserver {
   mutable std::mutex mu_;
   std::vector<AccessRecord> records_;
   bool stopped_ = false;
+  uint64_t reads_ = 0;
 };
 
 absl::Status WriteAccessTsv(const std::filesystem::path& out, const std::vector<std::string>& lines);

@@ -81,19 +81,32 @@ layer::LearnedStartup ProfileKeeper::LearnedChunks(const Digest& layer,
   return learned;
 }
 
-// Under mu_. True when the layer's profile is complete (saved or given up).
-bool ProfileKeeper::Check(const std::filesystem::path& mountpoint, Watched& w,
-                          std::chrono::steady_clock::time_point now) {
+// Under mu_. Notes the layer's new reads; false when its mount or recorder is gone.
+bool ProfileKeeper::Observe(const std::filesystem::path& mountpoint, Watched& w,
+                            std::chrono::steady_clock::time_point now) {
   layer::LayerMount* mount = manager_.Find(mountpoint);
-  if (mount == nullptr || mount->recorder() == nullptr) return true;
-  std::vector<layer::AccessRecord> records = mount->recorder()->Snapshot();
-  if (records.empty()) return false;
+  if (mount == nullptr || mount->recorder() == nullptr) return false;
+  const uint64_t reads = mount->recorder()->reads();
+  if (reads == 0) return true;
   if (w.reads == 0) w.first_read = now;
-  if (records.size() != w.reads) {
-    w.reads = records.size();
+  if (reads != w.reads) {
+    w.reads = reads;
     w.last_change = now;
   }
-  if (now - w.last_change < options_.idle && now - w.first_read < options_.limit) return false;
+  return true;
+}
+
+// Under mu_. Keeps the layer's profile; true when it is complete (saved or given up).
+bool ProfileKeeper::Check(const std::filesystem::path& mountpoint, Watched& w,
+                          std::chrono::steady_clock::time_point now,
+                          std::chrono::steady_clock::time_point last_read_on_node) {
+  layer::LayerMount* mount = manager_.Find(mountpoint);
+  if (mount == nullptr || mount->recorder() == nullptr) return true;
+  if (w.reads == 0) return false;
+  // A layer's reads pause while its workload reads other layers (or waits for their fetches), so
+  // its startup ends when the node's recorded reads go quiet, not its own.
+  if (now - last_read_on_node < options_.idle && now - w.first_read < options_.limit) return false;
+  std::vector<layer::AccessRecord> records = mount->recorder()->Snapshot();
   profile::StartupProfile prof;
   size_t layer = prof.AddLayer(w.layer);
   const format::LayerIndex& index = mount->index();
@@ -120,9 +133,18 @@ void ProfileKeeper::Run() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stop_) {
     cv_.wait_for(lock, std::chrono::milliseconds(250));
-    auto now = std::chrono::steady_clock::now();
+    const auto now = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::time_point last_read_on_node;
     for (auto it = watched_.begin(); it != watched_.end();) {
-      it = Check(it->first, it->second, now) ? watched_.erase(it) : std::next(it);
+      if (!Observe(it->first, it->second, now)) {
+        it = watched_.erase(it);
+        continue;
+      }
+      if (it->second.reads > 0) last_read_on_node = std::max(last_read_on_node, it->second.last_change);
+      ++it;
+    }
+    for (auto it = watched_.begin(); it != watched_.end();) {
+      it = Check(it->first, it->second, now, last_read_on_node) ? watched_.erase(it) : std::next(it);
     }
   }
 }

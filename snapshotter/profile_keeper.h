@@ -16,15 +16,16 @@
 namespace tide::snapshotter {
 
 struct ProfileKeeperOptions {
-  // A layer's startup reads end when no new read came for `idle`, or `limit` after its first read.
+  // A layer's startup reads end when no watched layer on the node had a new read for `idle`, or
+  // `limit` after the layer's first read.
   std::chrono::milliseconds idle{3000};
   std::chrono::milliseconds limit{60000};
 };
 
 // Learned profiles: records what containers read from each remote layer from its first read until
-// it goes idle (or a time limit), and keeps it as <dir>/<layer digest hex>.profile in the text format
-// of docs/profiles.md (one layer, named by its blob digest), with <hex>.order saying when each read
-// happened relative to the other layers' reads. The first recording of a layer on a node is kept;
+// the node's recorded reads go idle (or a time limit), and keeps it as <dir>/<layer digest hex>.profile in
+// the text format of docs/profiles.md (one layer, named by its blob digest), with <hex>.order saying when
+// each read happened relative to the other layers' reads. The first recording of a layer on a node is kept;
 // later runs use it for prefetch instead of recording again.
 class ProfileKeeper {
  public:
@@ -51,12 +52,15 @@ class ProfileKeeper {
  private:
   struct Watched {
     Digest layer;
-    size_t reads = 0;
+    uint64_t reads = 0;
     std::chrono::steady_clock::time_point first_read;
     std::chrono::steady_clock::time_point last_change;
   };
   void Run();
-  bool Check(const std::filesystem::path& mountpoint, Watched& w, std::chrono::steady_clock::time_point now);
+  bool Observe(const std::filesystem::path& mountpoint, Watched& w,
+               std::chrono::steady_clock::time_point now);
+  bool Check(const std::filesystem::path& mountpoint, Watched& w, std::chrono::steady_clock::time_point now,
+             std::chrono::steady_clock::time_point last_read_on_node);
 
   layer::LayerMountManager& manager_;
   const std::filesystem::path dir_;

@@ -1,18 +1,25 @@
 // Learned prefetch: the snapshotter's ProfileKeeper records a first run's reads of a layer without a
 // startup set; a later cold mount (empty chunk cache) fetches those chunks up front in a few
 // large requests, so the workload's reads then need no fetch.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <optional>
+#include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
+#include "absl/strings/str_join.h"
 #include "fetch/blob_source.h"
 #include "layer/layer_mount_manager.h"
 #include "oci/manifest.h"
 #include "oci/oci_layout.h"
+#include "profile/startup_profile.h"
 #include "snapshotter/profile_keeper.h"
 #include "test/support/root_only.h"
 #include "test/support/subprocess.h"
@@ -43,16 +50,18 @@ std::string ReadAll(const std::filesystem::path& p) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-}  // namespace
+// The test app image converted with small chunks and no startup set (reading /app/a on demand
+// takes several requests): its layout and its app layer.
+struct AppLayer {
+  std::optional<oci::OciLayout> layout;
+  oci::Descriptor app;
+};
 
-TEST_CASE("a kept profile makes a cold mount prefetch the startup reads up front", "[profile][learned]") {
-  SkipUnlessRootWithFuse();
-  TempDir tmp("tide-learned");
+AppLayer ConvertAppImage(const std::filesystem::path& tmp) {
   auto built = RunCommand(
       {std::string(std::getenv("TIDE_SOURCE_DIR")) + "/test/integration/profile/build-app-image.sh",
        (tmp / "src").string(), "v1"});
   REQUIRE(built.exit_code == 0);
-  // Small chunks and no startup set: reading /app/a on demand takes several requests.
   auto conv = RunCommand({std::string(std::getenv("TIDE_BINARY_DIR")) + "/tidectl/tidectl", "convert", "-q",
                           "--chunk-size", "64K", "oci:" + (tmp / "src").string() + ":v1",
                           "oci:" + (tmp / "tide").string() + ":v1"});
@@ -62,7 +71,17 @@ TEST_CASE("a kept profile makes a cold mount prefetch the startup reads up front
   REQUIRE(layout.ok());
   auto manifest = oci::Manifest::Parse(*layout->ReadBlob(layout->Resolve("v1")->digest));
   REQUIRE(manifest.ok());
-  const oci::Descriptor app = manifest->layers.back();
+  return AppLayer{std::move(*layout), manifest->layers.back()};
+}
+
+}  // namespace
+
+TEST_CASE("a kept profile makes a cold mount prefetch the startup reads up front", "[profile][learned]") {
+  SkipUnlessRootWithFuse();
+  TempDir tmp("tide-learned");
+  AppLayer image = ConvertAppImage(tmp.path());
+  const oci::OciLayout* layout = &*image.layout;
+  const oci::Descriptor& app = image.app;
   auto where = layer::IndexLocationFromAnnotations(app.annotations, static_cast<uint64_t>(app.size));
   REQUIRE(where.ok());
   const std::filesystem::path mp = tmp / "mnt";
@@ -140,5 +159,62 @@ TEST_CASE("a kept profile makes a cold mount prefetch the startup reads up front
     CHECK(ReadAll(mp / "app/c").size() == 700000);
     CHECK(blob->reads.load() == prefetch_reads);  // everything the workload read was already there
     REQUIRE(manager->Unmount(mp).ok());
+  }
+}
+
+TEST_CASE("a layer's learned profile goes on while the workload reads other layers", "[profile][learned]") {
+  SkipUnlessRootWithFuse();
+  TempDir tmp("tide-learned-pause");
+  AppLayer image = ConvertAppImage(tmp.path());
+  const oci::Descriptor& app = image.app;
+  auto where = layer::IndexLocationFromAnnotations(app.annotations, static_cast<uint64_t>(app.size));
+  REQUIRE(where.ok());
+  layer::LayerMountManagerOptions mopts;
+  mopts.cache_dir = tmp / "cache";
+  auto manager = layer::LayerMountManager::Create(mopts);
+  REQUIRE(manager.ok());
+  snapshotter::ProfileKeeperOptions kopts;
+  kopts.idle = std::chrono::milliseconds(500);
+  snapshotter::ProfileKeeper keeper(**manager, tmp / "profiles", kopts);
+  // The same blob mounted twice stands for two layers of one image: `paused` is read first and last,
+  // `busy` in between, for longer than `idle`.
+  const std::filesystem::path paused = tmp / "paused";
+  const std::filesystem::path busy = tmp / "busy";
+  const Digest paused_digest = Digest::Of("paused layer");
+  const Digest busy_digest = Digest::Of("busy layer");
+  for (const auto& [mp, digest] : {std::pair{paused, paused_digest}, std::pair{busy, busy_digest}}) {
+    std::filesystem::create_directories(mp);
+    auto file = fetch::FileBlobSource::Open(image.layout->BlobPath(app.digest));
+    REQUIRE(file.ok());
+    layer::LayerMountOptions lopts;
+    lopts.record_access = true;
+    REQUIRE((*manager)->MountBlob(digest.str(), std::move(*file), *where, mp, lopts).ok());
+    keeper.Watch(mp, digest);
+  }
+  CHECK(ReadAll(paused / "app/a").size() == 700000);
+  for (int i = 0; i < 8; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    // Past the page cache, so that each read reaches the filesystem.
+    const int fd = ::open((busy / "app/c").c_str(), O_RDONLY);
+    REQUIRE(fd >= 0);
+    ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    char page[4096];
+    CHECK(::pread(fd, page, sizeof(page), static_cast<off_t>(i) * 65536) == sizeof(page));
+    ::close(fd);
+  }
+  CHECK(ReadAll(paused / "app/c").size() == 700000);
+  for (int i = 0; i < 100 && !(keeper.Has(paused_digest) && keeper.Has(busy_digest)); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  REQUIRE(keeper.Has(paused_digest));
+  auto kept = profile::ReadProfileFile(keeper.PathFor(paused_digest).string());
+  REQUIRE(kept.ok());
+  std::vector<std::string> paths;
+  for (const auto& read : kept->reads) paths.push_back(read.path);
+  INFO(absl::StrJoin(paths, " "));
+  CHECK(std::find(paths.begin(), paths.end(), "app/a") != paths.end());
+  CHECK(std::find(paths.begin(), paths.end(), "app/c") != paths.end());
+  for (const auto& mp : {paused, busy}) {
+    keeper.Forget(mp);
+    REQUIRE((*manager)->Unmount(mp).ok());
   }
 }
