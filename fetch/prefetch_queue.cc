@@ -233,7 +233,7 @@ void PrefetchQueue::RunStartup(std::unique_lock<std::mutex>& lock) {
   Settle(*r.layer);
 }
 
-void PrefetchQueue::RunRest(std::unique_lock<std::mutex>& lock, RestBatch batch) {
+void PrefetchQueue::RunRest(std::unique_lock<std::mutex>& lock, const RestBatch& batch) {
   Layer& layer = *batch.layer;
   ++layer.running;
   lock.unlock();
@@ -272,7 +272,7 @@ void PrefetchQueue::Work(Phase phase) {
     if (phase == Phase::kStartup && !startup_.empty()) {
       RunStartup(lock);
     } else if (phase == Phase::kRest && NextRestBatch(&batch)) {
-      RunRest(lock, std::move(batch));
+      RunRest(lock, batch);
     } else {
       // Timed: a rest batch waiting out its backoff becomes ready without a notification.
       cv_.wait_for(lock, std::chrono::milliseconds(200));

@@ -74,7 +74,7 @@ class PrefetchQueue {
   enum class Phase { kStartup, kRest };
   void Work(Phase phase);
   void RunStartup(std::unique_lock<std::mutex>& lock);
-  void RunRest(std::unique_lock<std::mutex>& lock, RestBatch batch);
+  void RunRest(std::unique_lock<std::mutex>& lock, const RestBatch& batch);
   // A workload may still be starting: a layer was mounted lately and the node's reads have not gone
   // quiet.
   bool StartingUp(std::chrono::steady_clock::time_point now) const;
