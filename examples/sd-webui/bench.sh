@@ -98,6 +98,13 @@ stop_node() {
   done
   node_pids=()
   grep -F " $work/" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null
+  # Each node holds the whole image (4+ GB) once its prefetch is done; keep only its logs, outputs
+  # and profiles, or a run of several cases fills the disk.
+  if [ -n "$sock" ]; then
+    local d
+    d=$(dirname "$sock")
+    rm -rf "$d/croot" "$d/cstate" "$d/tide/cache" "$d/tide/snapshots"
+  fi
   sock=
   set -e
 }
@@ -399,6 +406,12 @@ tide_run() {  # tide_run CASE RUN TAG [PROFILES_DIR] [PREFETCH] [PULL_ARGS]: one
     read -r r b < <(run_to_ready "tw$2" "$registry/sdwebui:$3" tide)
     echo "$r $b n/a" >>"$work/tidewarm.runs"
     kill_task "tw$2"
+  fi
+  # A layer that failed its check serves EIO: the run's figures would describe a broken start.
+  if grep -q "layer poisoned\|read failed" "$work/$name/tide.log"; then
+    grep "layer poisoned\|read failed" "$work/$name/tide.log" | head -3 >&2
+    echo "bench.sh: $name: tide failed reads or verification (see above); its figures are not valid" >&2
+    exit 1
   fi
   stop_node
 }

@@ -14,11 +14,16 @@ async def pipe(reader, writer):
     queue = asyncio.Queue()
 
     async def pump():
-        while True:
-            data = await reader.read(1 << 16)
-            await queue.put((loop.time() + DELAY, data))
-            if not data:
-                return
+        # A reset ends the stream like EOF does: the writer side must not wait for data forever.
+        try:
+            while True:
+                data = await reader.read(1 << 16)
+                if not data:
+                    break
+                await queue.put((loop.time() + DELAY, data))
+        except (ConnectionError, OSError):
+            pass
+        await queue.put((loop.time() + DELAY, b""))
 
     task = asyncio.ensure_future(pump())
     try:
