@@ -151,8 +151,9 @@ TEST_CASE("ESTARGZ: an eStargz image claiming another image's chainIDs is poison
   INFO(pulled.output);
   REQUIRE(pulled.exit_code == 0);
   CHECK(absl::StrContains(pulled.output, "(3 lazy, 0 applied, 0 present)"));
-  // ...and once prefetch has fetched them whole, each one's tar is hashed and found to lie.
-  REQUIRE(WaitForLog(env, "layer poisoned", 1));
+  // ...and once prefetch has fetched them whole, each one's tar is hashed and found to lie. All three
+  // must be: the file read below may be in any of them.
+  REQUIRE(WaitForLog(env, "layer poisoned", 3));
   const std::string log = ReadFile(env.tide_log_path());
   CHECK(absl::StrContains(log, "not to the diff_id"));
   auto run = env.Ctr({"run", "--rm", "--snapshotter", "tide", hostile, "esgz-hostile", "/bin/sh", "-c",

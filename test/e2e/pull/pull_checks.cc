@@ -360,7 +360,7 @@ void CheckCriPullIsLazy(PullEnv& env, const std::string& ref) {
 
 std::string PushGzipIndexed(PullEnv& env, const std::string& tag, const std::vector<std::string>& extra) {
   env.PushPlain(tag);
-  const std::string ref = env.Ref(tag);
+  std::string ref = env.Ref(tag);
   const Digest before = FetchRegistryImage(env, ref).manifest_digest;
   std::vector<std::string> argv = {TidectlBinary(), "index", "--plain-http", "--spacing", "256KiB"};
   argv.insert(argv.end(), extra.begin(), extra.end());
@@ -395,7 +395,7 @@ std::string PushEstargz(PullEnv& env, const std::string& esgz_tag, const std::st
 
 std::filesystem::path RewriteLayoutLayers(PullEnv& env, const std::string& name,
                                           const LayerRewrite& rewrite) {
-  const std::filesystem::path dir = env.dir() / name;
+  std::filesystem::path dir = env.dir() / name;
   std::filesystem::copy(env.Layout(), dir, std::filesystem::copy_options::recursive);
   auto layout = oci::OciLayout::Open(dir);
   REQUIRE(layout.ok());
@@ -434,7 +434,7 @@ std::string PushContainersStorageZstdChunked(PullEnv& env, const std::string& ta
     env.PushPlain("busybox-src:v1");
     src = env.Ref("busybox-src:v1");
   }
-  const std::string dst = env.Ref(tag);
+  std::string dst = env.Ref(tag);
   // Through an OCI layout: a copy from registry to registry would reuse the gzip blobs.
   const std::string layout =
       "oci:" + (env.dir() / ("skopeo-" + std::to_string(std::hash<std::string>{}(tag)))).string() + ":v1";
