@@ -170,13 +170,13 @@ std::filesystem::path RecordPaddedLayout(PullEnv& env) {
   return RewriteLayoutLayers(
       env, "record-padded-layout",
       [](const std::filesystem::path& blob, const std::filesystem::path& out, std::string& config_json) {
-        auto padded =
-            RunCommand({"bash", "-c",
-                        "set -e; gzip -dc \"$1\" > \"$2.tar\"; n=$(stat -c %s \"$2.tar\");"
-                        "truncate -s $(( (n + 10239) / 10240 * 10240 + 10240 )) \"$2.tar\";"
-                        "gzip -dc \"$1\" | sha256sum | cut -c1-64; sha256sum < \"$2.tar\" | cut -c1-64;"
-                        "gzip -n < \"$2.tar\" > \"$2\"",
-                        "-", blob.string(), out.string()});
+        // Prints the old and the new tar's sha256, one per line.
+        const std::string script =
+            "set -e; gzip -dc \"$1\" > \"$2.tar\"; n=$(stat -c %s \"$2.tar\");"
+            "truncate -s $(( (n + 10239) / 10240 * 10240 + 10240 )) \"$2.tar\";"
+            "gzip -dc \"$1\" | sha256sum | cut -c1-64; sha256sum < \"$2.tar\" | cut -c1-64;"
+            "gzip -n < \"$2.tar\" > \"$2\"";
+        auto padded = RunCommand({"bash", "-c", script, "-", blob.string(), out.string()});
         INFO(padded.output);
         REQUIRE(padded.exit_code == 0);
         const std::vector<std::string> digests = absl::StrSplit(padded.output, '\n', absl::SkipEmpty());

@@ -46,11 +46,10 @@ std::filesystem::path MultiMemberLayout(PullEnv& env) {
   return RewriteLayoutLayers(
       env, "multi-member-layout",
       [](const std::filesystem::path& blob, const std::filesystem::path& out, std::string&) {
-        auto recompressed = RunCommand(
-            {"bash", "-c",
-             "set -e; gzip -dc \"$1\" > \"$2.tar\"; n=$(stat -c %s \"$2.tar\"); h=$((n / 2 + 1234));"
-             "head -c $h \"$2.tar\" | gzip -n > \"$2\"; tail -c +$((h + 1)) \"$2.tar\" | gzip -n >> \"$2\"",
-             "-", blob.string(), out.string()});
+        const std::string script =
+            "set -e; gzip -dc \"$1\" > \"$2.tar\"; n=$(stat -c %s \"$2.tar\"); h=$((n / 2 + 1234));"
+            "head -c $h \"$2.tar\" | gzip -n > \"$2\"; tail -c +$((h + 1)) \"$2.tar\" | gzip -n >> \"$2\"";
+        auto recompressed = RunCommand({"bash", "-c", script, "-", blob.string(), out.string()});
         INFO(recompressed.output);
         REQUIRE(recompressed.exit_code == 0);
       });

@@ -12,8 +12,8 @@ namespace {
 std::string ArchiveWithoutPadding() {
   std::string tar(512, '\0');
   tar.replace(0, 5, "hello");
-  tar.append(512, 'x');       // the entry's data block
-  tar.append(2 * 512, '\0');  // end-of-archive marker
+  tar.append(512, 'x');               // the entry's data block
+  tar.append(size_t{2} * 512, '\0');  // end-of-archive marker
   return tar;
 }
 
