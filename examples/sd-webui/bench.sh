@@ -484,6 +484,8 @@ if [ "$cases" != "a b c s d" ]; then
   for c in $cases; do echo "$c: $(tr '\n' ';' <"$work/$c.runs")"; done
   [ -s "$work/tidewarm.runs" ] && echo "tide warm (s node, second start): $(tr '\n' ';' <"$work/tidewarm.runs")"
   [ -s "$work/warm.runs" ] && echo "warm start (a node, image local): $(tr '\n' ';' <"$work/warm.runs")"
+  # The floor of any case is startup bytes / this + warm start.
+  echo "link throughput (curl of the largest gzip layer through the shaped link): $(python3 -c "print(f'{$link_bps / 1e6:.1f}')") MB/s"
   [ -s "$work/warmtime.runs" ] && echo "tidectl warm took (s): $(tr '\n' ';' <"$work/warmtime.runs")"
   [ -n "$startup_set_line" ] && echo "optimized image's $startup_set_line"
   [ -n "$index_s" ] && echo "tidectl index took $index_s s (artifact $index_g); with --profile $index_p_s s (artifact $index_p)"
