@@ -162,8 +162,6 @@ TEST_CASE("ESTARGZ: an eStargz image claiming another image's chainIDs is poison
   CHECK_FALSE(absl::StrContains(run.output, "hello from tide"));
 }
 
-// With prefetch = "all", the download that checks a layer's tar against its diff_id also fills the
-// cache: each layer crosses the link once, not once for the prefetch and again for the check.
 // A copy of the env's layout whose layer tars end as GNU tar ends them: zero padding up to a whole
 // 10240-byte record after the end-of-archive marker. The config names the padded tars' diff_ids.
 std::filesystem::path RecordPaddedLayout(PullEnv& env) {
@@ -214,6 +212,8 @@ TEST_CASE("ZSTD:CHUNKED: a layer whose source tar had record padding is verified
   CHECK(run.output.size() == 16 + 64);
 }
 
+// With prefetch = "all", the download that checks a layer's tar against its diff_id also fills the
+// cache: each layer crosses the link once, not once for the prefetch and again for the check.
 TEST_CASE("ESTARGZ: with prefetch all, one download of each layer both prefetches and verifies it",
           "[pull][estargz][prefetch]") {
   std::unique_ptr<PullEnv> node = EnvWithConfig("prefetch = \"all\"\n");
