@@ -104,7 +104,7 @@ void LayerFs::FillEntry(EntryId id, fuse_entry_param* e) const {
   e->entry_timeout = static_cast<double>(cache_options_.entry_timeout.count());
 }
 
-absl::StatusOr<size_t> LayerFs::ReadFile(EntryId id, uint64_t offset, std::span<char> dst) {
+absl::StatusOr<size_t> LayerFs::ReadFile(EntryId id, uint64_t offset, std::span<char> dst, bool workload) {
   if (id >= index_->entry_count()) return absl::NotFoundError("no such entry");
   if (poisoned()) return absl::DataLossError("the layer failed verification against its diff_id");
   id = index_->Resolve(id);
@@ -114,6 +114,7 @@ absl::StatusOr<size_t> LayerFs::ReadFile(EntryId id, uint64_t offset, std::span<
   const uint64_t length = std::min<uint64_t>(dst.size(), a.size - offset);
   const fetch::FetcherOptions& options = fetcher_->options();
   std::atomic<uint64_t>& hint = sequential_hints_[id % kSequentialHints];
+  if (!workload) return ReadLayerFile(*index_, *fetcher_, id, offset, dst.first(length), fetch::ReadAhead{});
   fetch::ReadAhead ahead;
   const uint32_t file_last = a.first_chunk + a.chunk_count - 1;
   if (offset + length == a.size && options.cluster_lookahead_bytes != 0) {
@@ -163,6 +164,13 @@ struct LayerFsOps {
     want(FUSE_CAP_PARALLEL_DIROPS, true);
     want(FUSE_CAP_ASYNC_READ, true);
     want(FUSE_CAP_AUTO_INVAL_DATA, false);  // nothing ever changes
+    // Open checks nothing the kernel does not (the mount is read-only) and keeps no state, so the
+    // kernel may skip OPEN and RELEASE, and OPENDIR and RELEASEDIR: four of the few round trips a
+    // start from warm chunks makes per file. The kernel's default for a skipped open keeps the page
+    // cache and caches directory listings, as Open and Opendir ask.
+    fs->skip_open_.store(o.keep_cache && (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0,
+                         std::memory_order_relaxed);
+    fs->skip_opendir_.store((conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) != 0, std::memory_order_relaxed);
   }
 
   static void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
@@ -207,6 +215,9 @@ struct LayerFsOps {
     if (id == kNoEntry) return (void)fuse_reply_err(req, ENOENT);
     if ((fi->flags & O_ACCMODE) != O_RDONLY) return (void)fuse_reply_err(req, EROFS);
     if (fs.index_->type(id) == EntryType::kDirectory) return (void)fuse_reply_err(req, EISDIR);
+    fs.open_requests_.fetch_add(1, std::memory_order_relaxed);
+    // ENOSYS tells the kernel to stop sending OPEN (and RELEASE) for this mount; this open succeeds.
+    if (fs.skip_open_.load(std::memory_order_relaxed)) return (void)fuse_reply_err(req, ENOSYS);
     fi->keep_cache = fs.cache_options_.keep_cache ? 1 : 0;
     fuse_reply_open(req, fi);
   }
@@ -219,8 +230,10 @@ struct LayerFsOps {
     thread_local std::vector<char> buffer;
     if (buffer.size() < size) buffer.resize(size);
     const auto began = std::chrono::steady_clock::now();
+    const pid_t warmer = fs.warmer_tid_.load(std::memory_order_relaxed);
+    const bool workload = warmer == 0 || fuse_req_ctx(req)->pid != warmer;
     absl::StatusOr<size_t> n =
-        fs.ReadFile(id, static_cast<uint64_t>(off), std::span<char>(buffer.data(), size));
+        fs.ReadFile(id, static_cast<uint64_t>(off), std::span<char>(buffer.data(), size), workload);
     metrics::FuseReadLatency().Observe(std::chrono::steady_clock::now() - began);
     if (!n.ok()) {
       fs.read_errors_.fetch_add(1, std::memory_order_relaxed);
@@ -241,6 +254,7 @@ struct LayerFsOps {
     EntryId id = fs.IdOf(ino);
     if (id == kNoEntry) return (void)fuse_reply_err(req, ENOENT);
     if (fs.index_->type(id) != EntryType::kDirectory) return (void)fuse_reply_err(req, ENOTDIR);
+    if (fs.skip_opendir_.load(std::memory_order_relaxed)) return (void)fuse_reply_err(req, ENOSYS);
     fi->cache_readdir = 1;
     fi->keep_cache = 1;
     fuse_reply_open(req, fi);

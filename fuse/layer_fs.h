@@ -3,6 +3,7 @@
 
 #define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
+#include <sys/types.h>
 
 #include <atomic>
 #include <chrono>
@@ -54,12 +55,19 @@ class LayerFs {
 
   // Reads [offset, offset+size) of a regular file into dst; returns bytes read or an error.
   // Public for tests and for tools that read a layer without mounting it.
-  absl::StatusOr<size_t> ReadFile(format::EntryId id, uint64_t offset, std::span<char> dst);
+  // `workload`: false for the page-cache warmer's reads, which guess no read-ahead and are not
+  // recorded: they follow a startup set instead of revealing one.
+  absl::StatusOr<size_t> ReadFile(format::EntryId id, uint64_t offset, std::span<char> dst,
+                                  bool workload = true);
+  // Reads from this thread are the PageCacheWarmer's.
+  void SetWarmerThread(pid_t tid) { warmer_tid_.store(tid, std::memory_order_relaxed); }
   // From now on every read fails: the layer's content turned out not to be what its image commits to.
   void Poison() { poisoned_.store(true, std::memory_order_relaxed); }
   bool poisoned() const { return poisoned_.load(std::memory_order_relaxed); }
   // Reads answered with EIO since the mount.
   uint64_t read_errors() const { return read_errors_.load(std::memory_order_relaxed); }
+  // OPEN requests of regular files the kernel sent since the mount (after the first, it skips them).
+  uint64_t open_requests() const { return open_requests_.load(std::memory_order_relaxed); }
 
  private:
   friend struct LayerFsOps;
@@ -76,7 +84,11 @@ class LayerFs {
   const OverlayView view_;
   std::shared_ptr<LoaderWalk> loader_walk_;  // null: loader read-ahead off
   std::atomic<bool> poisoned_{false};
+  std::atomic<bool> skip_open_{false};     // the kernel may skip OPEN/RELEASE (set at INIT)
+  std::atomic<bool> skip_opendir_{false};  // and OPENDIR/RELEASEDIR
   std::atomic<uint64_t> read_errors_{0};
+  std::atomic<uint64_t> open_requests_{0};
+  std::atomic<pid_t> warmer_tid_{0};
   // Per-file "where the last read ended" hints, hashed into a fixed table: lock-free, and a collision
   // only costs a missed or needless lookahead.
   static constexpr size_t kSequentialHints = 4096;

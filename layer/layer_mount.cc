@@ -237,7 +237,8 @@ absl::StatusOr<std::unique_ptr<LayerMount>> LayerMount::Create(
   // pages outside the set while startup runs.
   fuse_options.readahead_kb =
       idx->startup_chunks().empty() ? options.kernel.readahead_kb : options.kernel.startup_readahead_kb;
-  if (adopt.valid()) {
+  const bool adopted = adopt.valid();
+  if (adopted) {
     TIDE_ASSIGN_OR_RETURN(m->fuse_, fuse::FuseMount::Adopt(mountpoint, std::move(adopt), fuse::LayerFs::Ops(),
                                                            m->fs_.get(), fuse_options));
   } else {
@@ -245,12 +246,27 @@ absl::StatusOr<std::unique_ptr<LayerMount>> LayerMount::Create(
         m->fuse_, fuse::FuseMount::Start(mountpoint, fuse::LayerFs::Ops(), m->fs_.get(), fuse_options));
   }
   m->queue_ = std::move(queue);
+  // What is local before the prefetch starts; an adopted mount's kernel caches already hold what its
+  // containers read.
+  if (options.warm_page_cache && !adopted) {
+    for (uint32_t chunk : startup) {
+      if (m->fetcher_->IsCached(chunk)) m->warmed_chunks_.push_back(chunk);
+    }
+  }
   if (!plan.empty()) m->prefetcher_ = std::make_unique<fetch::Prefetcher>(m->queue_, m->fetcher_, plan);
+  if (!m->warmed_chunks_.empty()) m->StartWarmer(mountpoint);
   // A layer with nothing but a streamed rest still tells the queue a workload may be starting.
   if (m->streamed_rest_ && plan.empty()) m->queue_->NoteMount();
   if (plan.rest || m->streamed_rest_)
     m->verifier_ = std::thread([mount = m.get()] { mount->VerifyWhenFetched(); });
   return m;
+}
+
+void LayerMount::StartWarmer(const std::filesystem::path& mountpoint) {
+  fuse::PageCacheWarmer::Source source;
+  source.startup = warmed_chunks_;
+  source.present = [fetcher = fetcher_.get()](uint32_t chunk) { return fetcher->IsCached(chunk); };
+  warmer_ = fuse::PageCacheWarmer::Start(mountpoint, *fs_, std::move(source));
 }
 
 const char* LayerMount::prefetch_state() const {
@@ -312,6 +328,7 @@ LayerMount::~LayerMount() {
   stopping_ = true;
   // Cancelling first makes a running prefetch request end now rather than finish its transfer.
   if (fetcher_) fetcher_->Cancel();
+  warmer_.reset();  // its reads need the FUSE session
   if (verifier_.joinable()) verifier_.join();
   rest_prefetcher_.reset();
   prefetcher_.reset();

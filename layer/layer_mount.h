@@ -24,6 +24,7 @@
 #include "format/layer_index.h"
 #include "fuse/fuse_mount.h"
 #include "fuse/layer_fs.h"
+#include "fuse/page_cache_warmer.h"
 #include "layer/access_recorder.h"
 #include "layer/stargz_toc_cache.h"
 
@@ -68,6 +69,8 @@ struct LayerMountOptions {
   fuse::KernelCacheOptions kernel;
   fuse::FuseMountOptions fuse;
   fuse::IdShift ids;  // owners as served (optimize's user namespace); default: as in the layer
+  // Read the startup chunks that are local at mount through the mount (fuse::PageCacheWarmer).
+  bool warm_page_cache = false;
   // For formats whose index names no diff_id (eStargz): the one the layer's chainID was computed
   // from, and the blob's size, so that with prefetch = "all" the whole layer can be checked.
   Digest diff_id;
@@ -118,6 +121,9 @@ class LayerMount {
   // The whole layer was fetched and its tar does not hash to the index's diff_id: reads fail.
   bool poisoned() const { return fs_->poisoned(); }
   uint64_t read_errors() const { return fs_->read_errors(); }
+  const fuse::LayerFs& fs() const { return *fs_; }
+  // Null when the mount warms no page cache (no startup set, none of it local, or off).
+  const fuse::PageCacheWarmer* warmer() const { return warmer_.get(); }
   std::chrono::steady_clock::time_point mounted_at() const { return mounted_at_; }
 
  private:
@@ -136,6 +142,8 @@ class LayerMount {
   std::unique_ptr<fuse::FuseMount> fuse_;
   std::unique_ptr<fetch::Prefetcher> prefetcher_;
   std::shared_ptr<fetch::PrefetchQueue> queue_;
+  std::vector<uint32_t> warmed_chunks_;  // the startup chunks local at mount, in startup order
+  std::unique_ptr<fuse::PageCacheWarmer> warmer_;
   // A layer whose tar is checked from the blob (eStargz, zstd:chunked) with prefetch = "all": its
   // rest is fetched by that one streamed pass, not by the queue's rest batches and then again.
   bool streamed_rest_ = false;
@@ -147,6 +155,7 @@ class LayerMount {
   std::atomic<bool> stopping_{false};
   std::thread verifier_;
   void VerifyWhenFetched();
+  void StartWarmer(const std::filesystem::path& mountpoint);
   absl::Status StreamRestAndVerify();
 };
 

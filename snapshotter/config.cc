@@ -153,6 +153,7 @@ constexpr std::string_view kKeys[] = {"root",
                                       "read_ahead_loader",
                                       "read_ahead_streams",
                                       "startup_readahead",
+                                      "warm_page_cache",
                                       "max_index_memory",
                                       "keep_mounts_on_restart",
                                       "lazy_estargz",
@@ -230,6 +231,7 @@ absl::StatusOr<Config> ParseConfig(std::string_view text, std::string_view sourc
   if (read_ahead_streams > 64) return r.Error("read_ahead_streams", "must be at most 64");
   config.read_ahead_streams = static_cast<int>(read_ahead_streams);
   TIDE_RETURN_IF_ERROR(r.Size("startup_readahead", &config.startup_readahead));
+  TIDE_RETURN_IF_ERROR(r.Bool("warm_page_cache", &config.warm_page_cache));
   if (config.startup_readahead > (uint64_t{64} << 20))
     return r.Error("startup_readahead", "must be at most 64MiB");
   TIDE_RETURN_IF_ERROR(r.Size("max_index_memory", &config.max_index_memory));

@@ -44,6 +44,9 @@ struct Config {
   // The kernel read-ahead of layers with a startup set: equal to `tidectl optimize
   // --record-readahead`, so cold reads ask for the ranges the set was recorded from.
   uint64_t startup_readahead = uint64_t{fuse::kStartupReadaheadKb} << 10;
+  // Read a layer's startup set through its mount as its chunks become local, so the kernel holds
+  // those pages and names before the container asks (fuse::PageCacheWarmer).
+  bool warm_page_cache = true;
   // Memory one layer's index may take to load; a layer over it takes the ordinary (non-lazy) path.
   uint64_t max_index_memory = format::kDefaultMaxIndexMemory;
   // Lazy layer mounts outlive a restart or upgrade of the daemon: each FUSE connection is also held

@@ -37,7 +37,7 @@ struct Env {
       std::make_shared<fetch::PrefetchQueue>(limiter, fetch::FetchLimits{});
 
   std::unique_ptr<LayerMount> Mount(const testing::BuiltLayer& layer, const std::string& name,
-                                    LayerMountOptions options = {}) {
+                                    const LayerMountOptions& options = {}) {
     fs::path mnt = dir / ("mnt-" + name);
     fs::create_directories(mnt);
     std::shared_ptr<fetch::BlobSource> blob = std::move(*fetch::FileBlobSource::Open(layer.blob));
@@ -235,24 +235,39 @@ TEST_CASE("many threads reading random ranges get correct data with each chunk f
   CHECK(s.requests < s.chunks_fetched);  // merging happened
 }
 
-TEST_CASE("startup prefetch brings in the startup files first; access recording keeps read order") {
-  Env env;
-  fs::path tree = env.dir / "tree";
+// Four 3 MB files in 512 KiB chunks; the startup set is d then b.
+testing::BuiltLayer BuildStartupLayer(Env& env, const std::string& name) {
+  fs::path tree = env.dir / ("tree-" + name);
   fs::create_directories(tree);
-  for (const char* name : {"a-cold.bin", "b-startup.bin", "c-cold.bin", "d-startup.bin"}) {
-    REQUIRE(RunCommand({"sh", "-c", absl::StrCat("head -c 3000000 /dev/urandom > ", (tree / name).string())})
+  for (const char* file : {"a-cold.bin", "b-startup.bin", "c-cold.bin", "d-startup.bin"}) {
+    REQUIRE(RunCommand({"sh", "-c", absl::StrCat("head -c 3000000 /dev/urandom > ", (tree / file).string())})
                 .exit_code == 0);
   }
   format::LayerWriterOptions wo;
   wo.chunk_size = 512 << 10;
   wo.startup = {{"d-startup.bin", {}}, {"b-startup.bin", {}}};
-  auto layer = testing::BuildLayer(tree, env.dir.path(), "startup", wo);
+  auto layer = testing::BuildLayer(tree, env.dir.path(), name, wo);
   REQUIRE(layer.ok());
   REQUIRE(layer->result.startup_chunk_count > 0);
+  return *layer;
+}
+
+uint64_t RecordedBytes(LayerMount& mount, std::string_view file) {
+  uint64_t n = 0;
+  for (const auto& r : mount.recorder()->Snapshot()) {
+    if (mount.index().path(r.entry_id) == file) n += r.length;
+  }
+  return n;
+}
+
+TEST_CASE("startup prefetch brings in the startup files first; access recording keeps read order") {
+  Env env;
+  testing::BuiltLayer layer = BuildStartupLayer(env, "startup");
+  const fs::path tree = env.dir / "tree-startup";
   LayerMountOptions options;
   options.prefetch = fetch::PrefetchMode::kStartup;
   options.record_access = true;
-  auto mount = env.Mount(*layer, "startup", options);
+  auto mount = env.Mount(layer, "startup", options);
   REQUIRE(mount->prefetcher() != nullptr);
   REQUIRE(mount->prefetcher()->WaitDone(std::chrono::seconds(60)));
   const format::LayerIndex& index = mount->index();
@@ -280,11 +295,86 @@ TEST_CASE("startup prefetch brings in the startup files first; access recording 
   REQUIRE(records.size() >= 2);
   CHECK(index.path(records.front().entry_id) == "d-startup.bin");
   CHECK(index.path(records.back().entry_id) == "c-cold.bin");
-  uint64_t recorded = 0;
-  for (const auto& r : records) {
-    if (index.path(r.entry_id) == "c-cold.bin") recorded += r.length;
+  CHECK(RecordedBytes(*mount, "c-cold.bin") == 3000000);
+}
+
+TEST_CASE(
+    "a startup set already local at mount is read into the page cache, so the workload's reads of it stay in "
+    "the kernel") {
+  Env env;
+  testing::BuiltLayer layer = BuildStartupLayer(env, "warm");
+  LayerMountOptions options;
+  options.prefetch = fetch::PrefetchMode::kStartup;
+  {
+    auto first = env.Mount(layer, "first", options);
+    REQUIRE(first->prefetcher()->WaitDone(std::chrono::seconds(60)));
   }
-  CHECK(recorded == 3000000);
+  options.record_access = true;
+  options.warm_page_cache = true;
+  auto mount = env.Mount(layer, "warm", options);
+  REQUIRE(mount->warmer() != nullptr);
+  for (int i = 0; i < 600 && !mount->warmer()->done(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  REQUIRE(mount->warmer()->done());
+  // Both startup files, whole: every page of them lies in startup chunks.
+  CHECK(mount->warmer()->bytes() == 6000000);
+
+  // The warmer's own reads are not the workload's, and the workload's reads of the set never reach
+  // the daemon; a file outside the set still does.
+  CHECK(mount->recorder()->Snapshot().empty());
+  CHECK(tide::testing::ReadFile(mount->mountpoint() / "b-startup.bin") ==
+        tide::testing::ReadFile(env.dir / "tree-warm" / "b-startup.bin"));
+  CHECK(tide::testing::ReadFile(mount->mountpoint() / "d-startup.bin") ==
+        tide::testing::ReadFile(env.dir / "tree-warm" / "d-startup.bin"));
+  CHECK(RecordedBytes(*mount, "b-startup.bin") == 0);
+  CHECK(RecordedBytes(*mount, "d-startup.bin") == 0);
+  CHECK(mount->fetcher().stats().requests == 0);
+  CHECK(tide::testing::ReadFile(mount->mountpoint() / "c-cold.bin") ==
+        tide::testing::ReadFile(env.dir / "tree-warm" / "c-cold.bin"));
+  CHECK(RecordedBytes(*mount, "c-cold.bin") == 3000000);
+}
+
+TEST_CASE(
+    "the page-cache warmer reads only what is local at mount: it neither fetches nor follows a cold "
+    "prefetch") {
+  Env env;
+  testing::BuiltLayer layer = BuildStartupLayer(env, "cold");
+  LayerMountOptions options;
+  options.warm_page_cache = true;
+  SECTION("nothing prefetched") {
+    options.prefetch = fetch::PrefetchMode::kNone;
+    auto mount = env.Mount(layer, "none", options);
+    CHECK(mount->warmer() == nullptr);
+    CHECK(mount->fetcher().stats().requests == 0);
+  }
+  SECTION("the startup set arriving after the mount") {
+    options.prefetch = fetch::PrefetchMode::kStartup;
+    options.record_access = true;
+    auto mount = env.Mount(layer, "startup", options);
+    CHECK(mount->warmer() == nullptr);
+    REQUIRE(mount->prefetcher()->WaitDone(std::chrono::seconds(60)));
+    CHECK(tide::testing::ReadFile(mount->mountpoint() / "d-startup.bin").size() == 3000000);
+    CHECK(RecordedBytes(*mount, "d-startup.bin") == 3000000);
+  }
+}
+
+TEST_CASE("the kernel stops sending OPEN after the first: a file opened many times costs one request") {
+  Env env;
+  testing::BuiltLayer layer = BuildStartupLayer(env, "open");
+  auto mount = env.Mount(layer, "open");
+  for (int i = 0; i < 20; ++i) {
+    for (const char* file : {"a-cold.bin", "b-startup.bin", "c-cold.bin"}) {
+      UniqueFd fd(::open((mount->mountpoint() / file).c_str(), O_RDONLY | O_CLOEXEC));
+      REQUIRE(fd.valid());
+      char byte = 0;
+      REQUIRE(::pread(fd.get(), &byte, 1, i) == 1);
+    }
+  }
+  CHECK(mount->fs().open_requests() <= 1);
+  // Still read-only: the kernel refuses writes without asking.
+  errno = 0;
+  CHECK(::open((mount->mountpoint() / "a-cold.bin").c_str(), O_WRONLY | O_CLOEXEC) == -1);
+  CHECK(errno == EROFS);
 }
 
 TEST_CASE("files larger than 4 GiB read correctly on both sides of the 4 GiB boundary") {
