@@ -25,6 +25,17 @@ using format::EntryId;
 using format::EntryType;
 using format::kNoEntry;
 
+namespace {
+
+bool AnyXattr(const format::LayerIndex& index) {
+  for (EntryId id = 0; id < index.entry_count(); ++id) {
+    if (index.attr(id).xattr_count != 0) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 LayerFs::LayerFs(std::shared_ptr<const format::LayerIndex> index,
                  std::shared_ptr<fetch::ChunkFetcher> fetcher, std::shared_ptr<ReadObserver> observer,
                  KernelCacheOptions cache_options, IdShift ids,
@@ -35,6 +46,7 @@ LayerFs::LayerFs(std::shared_ptr<const format::LayerIndex> index,
       cache_options_(cache_options),
       ids_(ids),
       view_(*index_),
+      serves_xattrs_(view_.any_opaque() || AnyXattr(*index_)),
       sequential_hints_(new std::atomic<uint64_t>[kSequentialHints]) {
   for (size_t i = 0; i < kSequentialHints; ++i) sequential_hints_[i].store(0, std::memory_order_relaxed);
   if (fetcher_->options().loader_lookahead) {
@@ -265,6 +277,7 @@ struct LayerFsOps {
     EntryId dir = fs.IdOf(ino);
     if (dir == kNoEntry) return (void)fuse_reply_err(req, ENOENT);
     if (fs.index_->type(dir) != EntryType::kDirectory) return (void)fuse_reply_err(req, ENOTDIR);
+    fs.readdir_requests_.fetch_add(1, std::memory_order_relaxed);
     thread_local std::vector<char> buffer;
     if (buffer.size() < size) buffer.resize(size);
     const size_t total = 2 + fs.view_.child_count(dir);
@@ -327,6 +340,11 @@ struct LayerFsOps {
     LayerFs& fs = Fs(req);
     EntryId id = fs.IdOf(ino);
     if (id == kNoEntry) return (void)fuse_reply_err(req, ENOENT);
+    fs.getxattr_requests_.fetch_add(1, std::memory_order_relaxed);
+    // A layer without any xattr says so once: ENOSYS makes the kernel answer every later GETXATTR of
+    // the mount itself (EOPNOTSUPP, which overlayfs takes as "not set"). Overlayfs asks each lower
+    // directory for its opaque and redirect marks, so a start pays thousands of these round trips.
+    if (!fs.serves_xattrs_) return (void)fuse_reply_err(req, ENOSYS);
     std::string_view key(name);
     if (key == kOverlayOpaqueXattr && fs.view_.IsOpaque(id)) return ReplyXattr(req, "y", size);
     for (const format::Xattr& x : fs.index_->xattrs(id)) {

@@ -68,6 +68,10 @@ class LayerFs {
   uint64_t read_errors() const { return read_errors_.load(std::memory_order_relaxed); }
   // OPEN requests of regular files the kernel sent since the mount (after the first, it skips them).
   uint64_t open_requests() const { return open_requests_.load(std::memory_order_relaxed); }
+  // GETXATTR requests the kernel sent since the mount (a layer without xattrs gets one at most).
+  uint64_t getxattr_requests() const { return getxattr_requests_.load(std::memory_order_relaxed); }
+  // READDIR(PLUS) requests since the mount.
+  uint64_t readdir_requests() const { return readdir_requests_.load(std::memory_order_relaxed); }
 
  private:
   friend struct LayerFsOps;
@@ -82,12 +86,16 @@ class LayerFs {
   const KernelCacheOptions cache_options_;
   const IdShift ids_;
   const OverlayView view_;
+  // Whether any entry has an xattr to show (its own, or the overlay's opaque mark).
+  const bool serves_xattrs_;
   std::shared_ptr<LoaderWalk> loader_walk_;  // null: loader read-ahead off
   std::atomic<bool> poisoned_{false};
   std::atomic<bool> skip_open_{false};     // the kernel may skip OPEN/RELEASE (set at INIT)
   std::atomic<bool> skip_opendir_{false};  // and OPENDIR/RELEASEDIR
   std::atomic<uint64_t> read_errors_{0};
   std::atomic<uint64_t> open_requests_{0};
+  std::atomic<uint64_t> getxattr_requests_{0};
+  std::atomic<uint64_t> readdir_requests_{0};
   std::atomic<pid_t> warmer_tid_{0};
   // Per-file "where the last read ended" hints, hashed into a fixed table: lock-free, and a collision
   // only costs a missed or needless lookahead.

@@ -33,6 +33,7 @@ class OverlayView {
 
   bool IsWhiteout(format::EntryId id) const { return whiteouts_.contains(id); }
   bool IsOpaque(format::EntryId dir) const { return opaque_.contains(dir); }
+  bool any_opaque() const { return !opaque_.empty(); }
 
  private:
   const format::LayerIndex& index_;

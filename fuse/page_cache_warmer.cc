@@ -23,14 +23,18 @@ constexpr size_t kReadBytes = 1 << 20;
 uint64_t PageDown(uint64_t v) { return v & ~(kPage - 1); }
 uint64_t PageUp(uint64_t v) { return PageDown(v + kPage - 1); }
 
-// Opens a layer file below the mount's root without following any symlink and without leaving the
-// mount: the paths come from an untrusted image, and this runs as root.
-UniqueFd OpenBeneath(int root, std::string_view path) {
+// Opens a path below the mount's root without following any symlink and without leaving the mount:
+// the paths come from an untrusted image, and this runs as root.
+UniqueFd OpenBeneath(int root, std::string_view path, uint64_t flags) {
   open_how how{};
-  how.flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
+  how.flags = flags | O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
   how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
-  const std::string p(path);
-  UniqueFd fd(static_cast<int>(::syscall(SYS_openat2, root, p.c_str(), &how, sizeof(how))));
+  const std::string p = path.empty() ? std::string(".") : std::string(path);
+  return UniqueFd(static_cast<int>(::syscall(SYS_openat2, root, p.c_str(), &how, sizeof(how))));
+}
+
+UniqueFd OpenFileBeneath(int root, std::string_view path) {
+  UniqueFd fd = OpenBeneath(root, path, 0);
   if (!fd.valid()) return fd;
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return UniqueFd();
@@ -39,7 +43,33 @@ UniqueFd OpenBeneath(int root, std::string_view path) {
   return fd;
 }
 
+// Lists a directory to its end. The kernel asks with READDIRPLUS, which leaves every child's name
+// and attributes in its caches, and keeps the listing itself (no OPENDIR means a cached listing).
+void ListBeneath(int root, std::string_view path) {
+  UniqueFd fd = OpenBeneath(root, path, O_DIRECTORY);
+  if (!fd.valid()) return;
+  thread_local std::vector<char> buffer(64 << 10);
+  while (::syscall(SYS_getdents64, fd.get(), buffer.data(), buffer.size()) > 0) {
+  }
+}
+
 }  // namespace
+
+std::vector<format::EntryId> DirectoriesToList(const format::LayerIndex& index,
+                                               std::span<const format::EntryId> files,
+                                               std::vector<bool>& listed) {
+  std::vector<format::EntryId> dirs;
+  for (format::EntryId file : files) {
+    const size_t first = dirs.size();
+    for (format::EntryId dir = index.parent(file); dir != format::kNoEntry && !listed[dir];
+         dir = index.parent(dir)) {
+      listed[dir] = true;
+      dirs.push_back(dir);
+    }
+    std::reverse(dirs.begin() + static_cast<std::ptrdiff_t>(first), dirs.end());
+  }
+  return dirs;
+}
 
 std::vector<std::vector<format::EntryId>> FilesByStartupChunk(const format::LayerIndex& index,
                                                               std::span<const uint32_t> startup) {
@@ -77,7 +107,14 @@ void PageCacheWarmer::Run(const std::filesystem::path& mountpoint) {
   fs_.SetWarmerThread(static_cast<pid_t>(::gettid()));
   const auto began = std::chrono::steady_clock::now();
   const std::vector<std::vector<format::EntryId>> files = FilesByStartupChunk(fs_.index(), source_.startup);
+  std::vector<bool> listed(fs_.index().entry_count(), false);
   UniqueFd root(::open(mountpoint.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  // Names first: the directories of the files to warm, each listed once, parents before children.
+  for (size_t i = 0; root.valid() && i < files.size() && !stopping_.load(std::memory_order_relaxed); ++i) {
+    for (format::EntryId dir : DirectoriesToList(fs_.index(), files[i], listed)) {
+      ListBeneath(root.get(), fs_.index().path(dir));
+    }
+  }
   for (size_t i = 0; root.valid() && i < source_.startup.size(); ++i) {
     if (stopping_.load(std::memory_order_relaxed)) break;
     if (files[i].empty() || !source_.present(source_.startup[i])) continue;
@@ -113,7 +150,7 @@ void PageCacheWarmer::Warm(int root, format::EntryId file, uint32_t chunk) {
   uint64_t end = std::min(PageUp(hi), a.size);
   if (end > hi && !local(hi, end)) end = PageDown(hi);
   if (begin >= end) return;
-  UniqueFd fd = OpenBeneath(root, index.path(file));
+  UniqueFd fd = OpenFileBeneath(root, index.path(file));
   if (!fd.valid()) return;
   thread_local std::vector<char> buffer(kReadBytes);
   for (uint64_t off = begin; off < end && !stopping_.load(std::memory_order_relaxed);) {

@@ -202,9 +202,11 @@ TEST_CASE("many threads reading random ranges get correct data with each chunk f
   options.kernel.keep_cache = false;  // make every read reach the filesystem
   auto mount = env.Mount(*layer, "rand", options);
   std::vector<std::string> want;
+  want.reserve(4);
   for (int i = 0; i < 4; ++i) want.push_back(tide::testing::ReadFile(tree / absl::StrCat("f", i)));
   std::atomic<int> bad{0};
   std::vector<std::thread> threads;
+  threads.reserve(16);
   for (int t = 0; t < 16; ++t) {
     threads.emplace_back([&, t] {
       std::mt19937_64 rng(t);
@@ -318,6 +320,13 @@ TEST_CASE(
   REQUIRE(mount->warmer()->done());
   // Both startup files, whole: every page of them lies in startup chunks.
   CHECK(mount->warmer()->bytes() == 6000000);
+  // Their directory was listed: listing it again and looking at every name stays in the kernel.
+  const uint64_t listings = mount->fs().readdir_requests();
+  CHECK(listings >= 1);
+  size_t names = 0;
+  for (const auto& e : fs::directory_iterator(mount->mountpoint())) names += e.is_regular_file() ? 1 : 0;
+  CHECK(names == 4);
+  CHECK(mount->fs().readdir_requests() == listings);
 
   // The warmer's own reads are not the workload's, and the workload's reads of the set never reach
   // the daemon; a file outside the set still does.
@@ -375,6 +384,37 @@ TEST_CASE("the kernel stops sending OPEN after the first: a file opened many tim
   errno = 0;
   CHECK(::open((mount->mountpoint() / "a-cold.bin").c_str(), O_WRONLY | O_CLOEXEC) == -1);
   CHECK(errno == EROFS);
+}
+
+TEST_CASE(
+    "a layer without xattrs answers one GETXATTR; the kernel answers the rest, and overlayfs stacks it") {
+  Env env;
+  testing::BuiltLayer layer = BuildStartupLayer(env, "noxattr");
+  auto mount = env.Mount(layer, "noxattr");
+  char value[64];
+  for (int i = 0; i < 20; ++i) {
+    for (const char* name : {"trusted.overlay.opaque", "security.capability", "user.comment"}) {
+      errno = 0;
+      CHECK(::getxattr((mount->mountpoint() / "a-cold.bin").c_str(), name, value, sizeof(value)) == -1);
+      CHECK((errno == ENODATA || errno == EOPNOTSUPP));
+      CHECK(::getxattr(mount->mountpoint().c_str(), name, value, sizeof(value)) == -1);
+    }
+  }
+  CHECK(mount->fs().getxattr_requests() <= 1);
+  // The merged view still works: overlayfs asks lower directories for its marks.
+  const fs::path merged = env.dir / "merged";
+  const fs::path upper = env.dir / "upper";
+  const fs::path work = env.dir / "work";
+  for (const fs::path& d : {merged, upper, work}) fs::create_directories(d);
+  const std::string opts = absl::StrCat("lowerdir=", mount->mountpoint().string(),
+                                        ",upperdir=", upper.string(), ",workdir=", work.string());
+  REQUIRE(::mount("overlay", merged.c_str(), "overlay", 0, opts.c_str()) == 0);
+  CHECK(tide::testing::ReadFile(merged / "b-startup.bin") ==
+        tide::testing::ReadFile(env.dir / "tree-noxattr" / "b-startup.bin"));
+  // A copy-up of a lower file copies its (absent) xattrs.
+  CHECK(::truncate((merged / "c-cold.bin").c_str(), 10) == 0);
+  CHECK(fs::file_size(upper / "c-cold.bin") == 10);
+  CHECK(::umount2(merged.c_str(), MNT_DETACH) == 0);
 }
 
 TEST_CASE("files larger than 4 GiB read correctly on both sides of the 4 GiB boundary") {
