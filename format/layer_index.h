@@ -137,6 +137,8 @@ class LayerIndex {
   // Walks a normalized or "./"-prefixed path from the root; kNoEntry if absent.
   EntryId LookupPath(std::string_view path) const;
   std::span<const Xattr> xattrs(EntryId id) const;
+  // Whether any entry has an xattr.
+  bool has_xattrs() const { return !xattrs_.empty(); }
 
   std::span<const ChunkInfo> chunks() const { return chunks_; }
   const ChunkInfo& chunk(uint32_t id) const { return chunks_[id]; }

@@ -25,17 +25,6 @@ using format::EntryId;
 using format::EntryType;
 using format::kNoEntry;
 
-namespace {
-
-bool AnyXattr(const format::LayerIndex& index) {
-  for (EntryId id = 0; id < index.entry_count(); ++id) {
-    if (index.attr(id).xattr_count != 0) return true;
-  }
-  return false;
-}
-
-}  // namespace
-
 LayerFs::LayerFs(std::shared_ptr<const format::LayerIndex> index,
                  std::shared_ptr<fetch::ChunkFetcher> fetcher, std::shared_ptr<ReadObserver> observer,
                  KernelCacheOptions cache_options, IdShift ids,
@@ -46,7 +35,7 @@ LayerFs::LayerFs(std::shared_ptr<const format::LayerIndex> index,
       cache_options_(cache_options),
       ids_(ids),
       view_(*index_),
-      serves_xattrs_(view_.any_opaque() || AnyXattr(*index_)),
+      serves_xattrs_(view_.any_opaque() || index_->has_xattrs()),
       sequential_hints_(new std::atomic<uint64_t>[kSequentialHints]) {
   for (size_t i = 0; i < kSequentialHints; ++i) sequential_hints_[i].store(0, std::memory_order_relaxed);
   if (fetcher_->options().loader_lookahead) {
@@ -124,9 +113,9 @@ absl::StatusOr<size_t> LayerFs::ReadFile(EntryId id, uint64_t offset, std::span<
   if (a.type != EntryType::kRegular) return absl::InvalidArgumentError("not a regular file");
   if (offset >= a.size || dst.empty()) return 0;
   const uint64_t length = std::min<uint64_t>(dst.size(), a.size - offset);
+  if (!workload) return ReadLayerFile(*index_, *fetcher_, id, offset, dst.first(length), fetch::ReadAhead{});
   const fetch::FetcherOptions& options = fetcher_->options();
   std::atomic<uint64_t>& hint = sequential_hints_[id % kSequentialHints];
-  if (!workload) return ReadLayerFile(*index_, *fetcher_, id, offset, dst.first(length), fetch::ReadAhead{});
   fetch::ReadAhead ahead;
   const uint32_t file_last = a.first_chunk + a.chunk_count - 1;
   if (offset + length == a.size && options.cluster_lookahead_bytes != 0) {
