@@ -19,7 +19,8 @@ absl::Status FrameLayout::Append(std::string_view bytes) {
   tar_hash_.Update(bytes);
   offset_ += bytes.size();
   while (!bytes.empty()) {
-    size_t take = std::min<size_t>(bytes.size(), chunk_size_ - pending_.size());
+    const size_t limit = own_frames_ ? file_chunk_size_ : chunk_size_;
+    size_t take = std::min<size_t>(bytes.size(), limit - pending_.size());
     const bool cut_ahead = own_frames_ && next_cut_ < cuts_.size();
     if (cut_ahead) take = static_cast<size_t>(std::min<uint64_t>(take, cuts_[next_cut_] - file_offset_));
     pending_.append(bytes.data(), take);
@@ -28,7 +29,7 @@ absl::Status FrameLayout::Append(std::string_view bytes) {
     if (cut_ahead && file_offset_ == cuts_[next_cut_]) {
       ++next_cut_;
       TIDE_RETURN_IF_ERROR(Emit());
-    } else if (pending_.size() == chunk_size_) {
+    } else if (pending_.size() == limit) {
       TIDE_RETURN_IF_ERROR(Emit());
     }
   }

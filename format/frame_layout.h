@@ -14,13 +14,17 @@
 namespace tide::format {
 
 // Cuts the tar stream into frames: content of regular files at least `small_file_threshold` bytes long
-// gets frames of its own (chunk_size each, aligned to the file start so equal files give equal
+// gets frames of its own (file_chunk_size each, aligned to the file start so equal files give equal
 // chunks, or at the given cuts); everything else (headers, padding, small files, the trailer) is packed into
 // shared frames of up to chunk_size bytes.
 class FrameLayout {
  public:
-  FrameLayout(FramePipeline& pipeline, uint32_t chunk_size, uint32_t small_file_threshold)
-      : pipeline_(pipeline), chunk_size_(chunk_size), small_threshold_(small_file_threshold) {}
+  FrameLayout(FramePipeline& pipeline, uint32_t chunk_size, uint32_t file_chunk_size,
+              uint32_t small_file_threshold)
+      : pipeline_(pipeline),
+        chunk_size_(chunk_size),
+        file_chunk_size_(file_chunk_size),
+        small_threshold_(small_file_threshold) {}
 
   // Tar bytes outside file contents.
   absl::Status Shared(std::string_view bytes);
@@ -43,6 +47,7 @@ class FrameLayout {
 
   FramePipeline& pipeline_;
   const uint32_t chunk_size_;
+  const uint32_t file_chunk_size_;  // at most chunk_size_
   const uint32_t small_threshold_;
   std::string pending_;
   bool own_frames_ = false;     // inside a file that gets frames of its own

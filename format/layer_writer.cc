@@ -29,6 +29,11 @@ namespace {
 constexpr size_t kCopyBuffer = 1u << 20;
 constexpr uint64_t kProgressEvery = 64u << 20;
 
+uint32_t FileChunkSize(const LayerWriterOptions& options) {
+  if (options.file_chunk_size == 0) return options.chunk_size;
+  return std::min(options.file_chunk_size, options.chunk_size);
+}
+
 // Counts and hashes what goes to the real sink: the blob digest and the index position.
 class HashingSink final : public ByteSink {
  public:
@@ -91,7 +96,7 @@ class Writer {
       : options_(options),
         sink_(blob),
         pipeline_(sink_, options.zstd_level, options.threads),
-        layout_(pipeline_, options.chunk_size, options.small_file_threshold),
+        layout_(pipeline_, options.chunk_size, FileChunkSize(options), options.small_file_threshold),
         buffer_(kCopyBuffer, '\0') {}
 
   absl::StatusOr<LayerWriteResult> Run(ByteSource& tar);
@@ -405,6 +410,10 @@ absl::StatusOr<LayerWriteResult> WriteLayer(ByteSource& tar, ByteSink& blob,
   if (options.chunk_size < 4096 || options.chunk_size > kMaxChunkSize) {
     return absl::InvalidArgumentError(
         absl::StrCat("chunk size ", options.chunk_size, " is outside [4096, ", kMaxChunkSize, "]"));
+  }
+  if (options.file_chunk_size != 0 && options.file_chunk_size < 4096) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("file chunk size ", options.file_chunk_size, " is under 4096"));
   }
   if (options.zstd_level < ZSTD_minCLevel() || options.zstd_level > ZSTD_maxCLevel()) {
     return absl::InvalidArgumentError(absl::StrCat("zstd level ", options.zstd_level, " is outside [",

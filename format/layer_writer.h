@@ -19,6 +19,9 @@ namespace tide::format {
 // tree within ~3.5% of plain `zstd -3` while a small read fetches at most a few hundred KiB.
 inline constexpr uint32_t kDefaultChunkSize = 2u << 20;
 inline constexpr uint32_t kDefaultSmallFileThreshold = 256u << 10;
+// Frames of a file with frames of its own are smaller than shared ones: such files are the big
+// libraries a start maps and reads in part, and a cold read fetches a whole frame (docs/format.md).
+inline constexpr uint32_t kDefaultFileChunkSize = 512u << 10;
 
 // Rank of a startup file whose position in the image-wide access order is not known.
 inline constexpr uint32_t kUnknownStartupRank = UINT32_MAX;
@@ -40,6 +43,9 @@ struct StartupFile {
 struct LayerWriterOptions {
   // Maximum uncompressed bytes per chunk (frame). Must be in [4 KiB, kMaxChunkSize].
   uint32_t chunk_size = kDefaultChunkSize;
+  // Maximum uncompressed bytes per frame of a file with frames of its own, capped at chunk_size.
+  // 0: chunk_size. Must otherwise be at least 4 KiB.
+  uint32_t file_chunk_size = kDefaultFileChunkSize;
   // Regular files smaller than this share frames with tar headers and other small files instead of
   // getting frames of their own (see docs/format.md). 0 gives every non-empty file its own frames.
   uint32_t small_file_threshold = kDefaultSmallFileThreshold;

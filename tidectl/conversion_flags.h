@@ -15,6 +15,7 @@ struct ConversionFlags {
   std::string platform;
   int zstd_level = 3;
   std::string chunk_size;
+  std::string file_chunk_size;
   bool quiet = false;
   converter::RegistryFlags registry;
 };

@@ -221,6 +221,36 @@ TEST_CASE("writer rejects bad tars with the entry named") {
   }
 }
 
+TEST_CASE("a file with frames of its own is cut at the file chunk size; shared frames are not") {
+  SyntheticTar tar;
+  for (int i = 0; i < 300; ++i)
+    tar.File("./pkg/mod" + std::to_string(i) + ".py", RandomBytes(10000, 100 + i));
+  tar.File("./lib/big.so", RandomBytes(3u << 20, 7));
+  const std::string bytes = tar.Finish();
+  struct Case {
+    uint32_t file_chunk_size;
+    uint32_t want_file_chunks;  // of big.so's 3 MiB
+  };
+  for (const Case& k : {Case{0, 2}, Case{kDefaultFileChunkSize, 6}, Case{4u << 20, 2}, Case{1u << 20, 3}}) {
+    DYNAMIC_SECTION("file chunk size " << k.file_chunk_size) {
+      LayerWriterOptions options;
+      options.file_chunk_size = k.file_chunk_size;
+      testing::Converted c = testing::ConvertTar(bytes, options);
+      CHECK(testing::ZstdCliDecompress(c.blob) == bytes);
+      LayerIndex index = testing::LoadIndex(c);
+      testing::CheckAllFileReads(c, index, testing::FileContents(bytes));
+      const auto big = index.attr(index.LookupPath("lib/big.so"));
+      CHECK(big.chunk_count == k.want_file_chunks);
+      uint32_t largest_shared = 0;
+      for (uint32_t i = 0; i < big.first_chunk; ++i) {
+        largest_shared = std::max(largest_shared, index.chunk(i).uncompressed_size);
+      }
+      CHECK(largest_shared == kDefaultChunkSize);  // 3 MB of small files fill a whole shared frame
+      CHECK(index.chunk_size() == kDefaultChunkSize);
+    }
+  }
+}
+
 TEST_CASE("writer validates its options") {
   StringSource source(SyntheticTar().Finish());
   StringSink sink;
@@ -228,6 +258,9 @@ TEST_CASE("writer validates its options") {
   options.chunk_size = 100;
   CHECK_FALSE(WriteLayer(source, sink, options).ok());
   options.chunk_size = kDefaultChunkSize;
+  options.file_chunk_size = 100;
+  CHECK_FALSE(WriteLayer(source, sink, options).ok());
+  options.file_chunk_size = 0;
   options.zstd_level = 99;
   CHECK_FALSE(WriteLayer(source, sink, options).ok());
 }
