@@ -17,9 +17,12 @@
 #define TIDE_ASSIGN_OR_RETURN(lhs, expr) \
   TIDE_ASSIGN_OR_RETURN_IMPL_(TIDE_CONCAT_(tide_statusor_, __LINE__), lhs, expr)
 
+// `statusor` names a variable and `lhs` may declare one (`auto x`); neither can be parenthesized.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define TIDE_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, expr) \
   auto statusor = (expr);                                \
   if (!statusor.ok()) return statusor.status();          \
   lhs = std::move(statusor).value()
+// NOLINTEND(bugprone-macro-parentheses)
 
 #endif  // TIDE_COMMON_STATUS_MACROS_H_

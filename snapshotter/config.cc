@@ -153,6 +153,7 @@ constexpr std::string_view kKeys[] = {"root",
                                       "read_ahead_loader",
                                       "read_ahead_streams",
                                       "startup_readahead",
+                                      "kernel_readahead",
                                       "warm_page_cache",
                                       "max_index_memory",
                                       "keep_mounts_on_restart",
@@ -234,6 +235,9 @@ absl::StatusOr<Config> ParseConfig(std::string_view text, std::string_view sourc
   TIDE_RETURN_IF_ERROR(r.Bool("warm_page_cache", &config.warm_page_cache));
   if (config.startup_readahead > (uint64_t{64} << 20))
     return r.Error("startup_readahead", "must be at most 64MiB");
+  TIDE_RETURN_IF_ERROR(r.Size("kernel_readahead", &config.kernel_readahead));
+  if (config.kernel_readahead > (uint64_t{64} << 20))
+    return r.Error("kernel_readahead", "must be at most 64MiB");
   TIDE_RETURN_IF_ERROR(r.Size("max_index_memory", &config.max_index_memory));
   if (config.max_index_memory < (uint64_t{1} << 20))
     return r.Error("max_index_memory", "must be at least 1 MiB");

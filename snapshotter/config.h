@@ -41,6 +41,9 @@ struct Config {
   uint64_t read_ahead_whole_file = 4 << 20;
   bool read_ahead_loader = true;
   int read_ahead_streams = 4;
+  // The kernel read-ahead of layers without a startup set. A learned profile is recorded through
+  // this window and served through it again.
+  uint64_t kernel_readahead = uint64_t{1} << 20;
   // The kernel read-ahead of layers with a startup set: equal to `tidectl optimize
   // --record-readahead`, so cold reads ask for the ranges the set was recorded from.
   uint64_t startup_readahead = uint64_t{fuse::kStartupReadaheadKb} << 10;

@@ -379,6 +379,7 @@ absl::StatusOr<std::unique_ptr<RemoteLayerMounter>> MakeRemoteLayerMounter(const
   options.defaults.fetcher.loader_lookahead = config.read_ahead_loader;
   options.limits.read_ahead_streams = config.read_ahead_streams;
   options.defaults.kernel.startup_readahead_kb = static_cast<uint32_t>(config.startup_readahead >> 10);
+  options.defaults.kernel.readahead_kb = static_cast<uint32_t>(config.kernel_readahead >> 10);
   options.defaults.warm_page_cache = config.warm_page_cache;
   options.registry.hosts_dir = config.hosts_dir.string();
   options.registry.mirror_stall_time = absl::ToChronoMilliseconds(config.mirror_stall_timeout);

@@ -34,7 +34,9 @@
 # KEEP=1 to keep <work>): fetch requests by kind, FUSE read and fetch latency histograms.
 # --tide-config 'KEY = VALUE' (repeatable) adds lines to every node's tide-snapshotter config, e.g.
 # to compare read-ahead policies (docs/prefetch.md). --optimize-arg ARG (repeatable) adds ARG to the
-# `tidectl optimize` command line, e.g. --optimize-arg --record-readahead=1024.
+# `tidectl optimize` command line, e.g. --optimize-arg --record-readahead=1024. --convert-arg ARG
+# (repeatable) adds ARG to the `tidectl convert` of b's image (cases b, n, d), e.g. --convert-arg
+# --chunk-size=1MiB.
 set -euo pipefail
 cmdline="$0 $*"
 here=$(dirname "$(realpath "$0")")
@@ -49,6 +51,7 @@ repeat=1
 cases="a b c s d"
 extra_config=
 optimize_args=()
+convert_args=()
 outdoc=$src/docs/bench-sdwebui.md
 while [ $# -gt 0 ]; do
   case $1 in
@@ -61,6 +64,7 @@ while [ $# -gt 0 ]; do
     --cases) cases=$2; shift ;;
     --tide-config) extra_config+="$2"$'\n'; shift ;;
     --optimize-arg) optimize_args+=("$2"); shift ;;
+    --convert-arg) convert_args+=("$2"); shift ;;
     *) echo "bench.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -161,7 +165,8 @@ registry_bytes() { awk '/GET \/v2\/.*\/blobs\// && $9 ~ /^20/ {sum += $10} END {
 
 log "pushing the image (gzip), converting it (tide) and optimizing it (tide, startup set first)"
 skopeo copy -q --dest-tls-verify=false "oci:$layout:$tag" "docker://$registry/sdwebui:gzip"
-"$tidectl" convert -q --plain-http "oci:$layout:$tag" "docker://$registry/sdwebui:tide"
+"$tidectl" convert -q --plain-http ${convert_args[@]+"${convert_args[@]}"} "oci:$layout:$tag" \
+  "docker://$registry/sdwebui:tide"
 t=$(now)
 "$tidectl" optimize -q --plain-http --ready-line "$ready" --timeout 300 --work-dir "$work" \
   --profile-out "$work/optimize.profile" ${optimize_args[@]+"${optimize_args[@]}"} \

@@ -3,6 +3,7 @@
 # same run. The image is re-assembled with uncompressed layers first, so both sides start from
 # plain tar and the ratio measures conversion, not gzip decoding.
 # Usage: convert_bench.sh BUILD_DIR [OCI_LAYOUT TAG]   (default: BUILD_DIR/test-images/debian bookworm)
+# TIDE_CONVERT_ARGS adds options to `tidectl convert`, e.g. TIDE_CONVERT_ARGS="--file-chunk-size 2M".
 set -euo pipefail
 here=$(dirname "$(realpath "$0")")
 build=$(realpath "$1")
@@ -44,7 +45,7 @@ sync
 /usr/bin/time -f "%e %U %S" -o "$work/zstd.time" sh -c 'for t in "$1"/*.tar; do zstd -q -T0 -3 -c "$t" > "$t.zst"; done' sh "$work"
 zstd_bytes=$(cat "$work"/*.tar.zst | wc -c)
 /usr/bin/time -f "%e %U %S" -o "$work/tide.time" \
-  "$tidectl" convert -q --zstd-level 3 "oci:$work/plain:plain" "oci:$work/out:tide" >"$work/convert.log"
+  "$tidectl" convert -q --zstd-level 3 ${TIDE_CONVERT_ARGS:-} "oci:$work/plain:plain" "oci:$work/out:tide" >"$work/convert.log"
 tide_bytes=$(python3 - "$work/out" <<'PY'
 import json, sys
 out = sys.argv[1]

@@ -22,6 +22,7 @@ read_ahead_whole_file = "1MiB"
 read_ahead_loader = false
 read_ahead_streams = 0
 startup_readahead = "256KiB"
+kernel_readahead = "512KiB"
 warm_page_cache = false
 read_timeout = "1m30s"
 mirror_stall_timeout = "2s"
@@ -43,6 +44,7 @@ log_level = "debug"
   CHECK_FALSE(config->read_ahead_loader);
   CHECK(config->read_ahead_streams == 0);
   CHECK(config->startup_readahead == 256 << 10);
+  CHECK(config->kernel_readahead == 512 << 10);
   CHECK_FALSE(config->warm_page_cache);
   CHECK(config->read_timeout == absl::Seconds(90));
   CHECK(config->mirror_stall_timeout == absl::Seconds(2));
@@ -77,6 +79,7 @@ TEST_CASE("config: bad input names the file, the key and the reason", "[snapshot
            {"read_ahead_streams = 65", "read_ahead_streams"},
            {"read_ahead_streams = -1", "read_ahead_streams"},
            {"startup_readahead = \"1GiB\"", "startup_readahead"},
+           {"kernel_readahead = \"1GiB\"", "kernel_readahead"},
            {"warm_page_cache = \"yes\"", "warm_page_cache"},
            {"prefetch_concurrency = \"4\"", "prefetch_concurrency"},
            {"cache_max_bytes = \"10 parsecs\"", "cache_max_bytes"},
