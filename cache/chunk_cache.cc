@@ -118,8 +118,9 @@ size_t ChunkCache::chunk_count() {
 absl::Status ChunkCache::WriteFile(const std::filesystem::path& tmp_path, std::string_view data) {
   UniqueFd fd(::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   if (!fd.valid()) return ErrnoError("create", tmp_path);
+  // No fsync: a reader waits for this write, and a file torn by a crash fails its hash at the first
+  // open after the restart and is fetched again. Sync() makes what must survive a crash durable.
   absl::Status written = WriteAll(fd.get(), data, tmp_path);
-  if (written.ok() && ::fsync(fd.get()) != 0) written = ErrnoError("fsync", tmp_path);
   if (!written.ok()) ::unlink(tmp_path.c_str());
   return written;
 }
@@ -166,10 +167,6 @@ absl::Status ChunkCache::Put(const Sha256Bytes& digest, std::string_view data) {
     ::unlink(tmp_path.c_str());
     return st;
   }
-  // The rename is only durable once the directory entry is; without this a crash could lose the chunk
-  // (harmless: it is refetched) but never leave a partial one.
-  UniqueFd dir(::open(final_path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dir.valid()) ::fsync(dir.get());
   // The caller verified these bytes: the file as written needs no hashing when first opened.
   FileStamp stamp;
   if (struct stat st{}; ::stat(final_path.c_str(), &st) == 0) stamp = StampOfStat(st);
@@ -307,6 +304,13 @@ uint64_t ChunkCache::PinnedBytes(std::string_view except_owner) {
     if (entry != entries_.end()) bytes += entry->second.size;
   }
   return bytes;
+}
+
+absl::Status ChunkCache::Sync() {
+  UniqueFd dir(::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir.valid()) return ErrnoError("open", root_);
+  if (::syncfs(dir.get()) != 0) return ErrnoError("syncfs", root_);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<UniqueFd> ChunkCache::OpenChunk(const Sha256Bytes& digest, FileStamp* stamp) {

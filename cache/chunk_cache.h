@@ -45,9 +45,10 @@ FileStamp StampOf(int fd);
 
 // Node-wide on-disk cache of decompressed, verified chunks, content-addressed by the chunk's sha256,
 // so equal chunks of different layers and images are stored once and every mount shares them.
-// Layout: <root>/chunks/<2 hex>/<64 hex>; writes go through <root>/tmp and are fsync'ed and renamed,
-// so after a crash a chunk file is either complete or absent. Cold chunks are evicted (least recently
-// used first) once the total exceeds max_bytes, and to make room when the disk itself is full (a
+// Layout: <root>/chunks/<2 hex>/<64 hex>; writes go through <root>/tmp and are renamed into place,
+// without an fsync each: a file that a machine crash left torn fails its hash when first opened and
+// is fetched again, and Sync() makes the chunks stored so far durable. Cold chunks are evicted (least
+// recently used first) once the total exceeds max_bytes, and to make room when the disk itself is full (a
 // cache_max_bytes larger than the filesystem). A chunk file is hashed again the first time this
 // process opens it and whenever it changed since (FileStamp); one that no longer matches is removed
 // and reported as not cached, so the caller fetches it again.
@@ -61,6 +62,8 @@ class ChunkCache {
   bool Contains(const Sha256Bytes& digest);
   // Stores a chunk the caller has already verified against `digest`.
   absl::Status Put(const Sha256Bytes& digest, std::string_view data);
+  // Makes every chunk stored so far survive a machine crash (syncfs of the cache's filesystem).
+  absl::Status Sync();
   // Opens a cached chunk for reading, verified (see FileStamp); NotFound if absent (never cached or
   // evicted) or corrupt. `stamp`, if given, gets the verified file's stamp.
   absl::StatusOr<UniqueFd> OpenChunk(const Sha256Bytes& digest, FileStamp* stamp = nullptr);

@@ -167,6 +167,8 @@ absl::Status NodeCache::Warm(const WarmRequest& request, const std::function<boo
   for (const LayerRun& run : runs) {
     TIDE_RETURN_IF_ERROR(FetchMissing(run, manager_.options().defaults.fetcher.read_timeout));
   }
+  // The cache does not fsync each chunk; a warmed image must still be there after a power loss.
+  TIDE_RETURN_IF_ERROR(cache.Sync());
   Tally(runs, &progress);
   progress.set_done(true);
   log::Info("image warmed", {{"image", owner},
