@@ -171,6 +171,31 @@ void PrefetchQueue::NoteMount() {
   last_mount_at_ = std::chrono::steady_clock::now();
 }
 
+uint64_t PrefetchQueue::WhenStarted(std::function<void()> started) {
+  std::lock_guard lock(mu_);
+  last_mount_at_ = std::chrono::steady_clock::now();
+  const uint64_t id = next_hook_++;
+  started_hooks_.emplace(id, std::move(started));
+  return id;
+}
+
+void PrefetchQueue::ForgetStarted(uint64_t id) {
+  std::lock_guard lock(mu_);
+  started_hooks_.erase(id);
+}
+
+void PrefetchQueue::RunStartedHooks(std::chrono::steady_clock::time_point now) {
+  if (started_hooks_.empty() || !startup_.empty() || startup_running_ > 0 || !last_mount_at_) return;
+  // Unlike the rest, which may start before the workload's first read, these wait for that read: a
+  // container may start seconds after its image was pulled.
+  const auto last_read = limiter_->last_read();
+  const bool quiet = last_read > *last_mount_at_ && now - last_read >= limits_.rest_idle_delay;
+  if (!quiet && now - *last_mount_at_ < limits_.rest_max_delay) return;
+  // Run under mu_, so that ForgetStarted cannot return while one runs; they are short.
+  for (auto& [id, started] : started_hooks_) started();
+  started_hooks_.clear();
+}
+
 bool PrefetchQueue::RestMayRun() {
   std::lock_guard lock(mu_);
   return startup_.empty() && startup_running_ == 0 && !StartingUp(std::chrono::steady_clock::now());
@@ -269,6 +294,7 @@ void PrefetchQueue::Work(Phase phase) {
   std::unique_lock lock(mu_);
   while (!stop_) {
     RestBatch batch;
+    if (phase == Phase::kRest) RunStartedHooks(std::chrono::steady_clock::now());
     if (phase == Phase::kStartup && !startup_.empty()) {
       RunStartup(lock);
     } else if (phase == Phase::kRest && NextRestBatch(&batch)) {

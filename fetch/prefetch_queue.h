@@ -5,6 +5,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -54,6 +56,13 @@ class PrefetchQueue {
   // Whether background work may run now, by the rest phase's rules: no startup work queued or
   // running, and the node's reads quiet since the last mount. For rest fetched outside the queue.
   bool RestMayRun();
+  // Calls `started` once, on a queue worker, when the workload this mount starts is past its
+  // startup: the node has read something since the mount, its reads have then been quiet for
+  // rest_idle_delay, and no startup set is being fetched; or rest_max_delay has passed since the
+  // mount. The mount counts as NoteMount does. After
+  // ForgetStarted(id) returns, `started` is not running and never runs.
+  uint64_t WhenStarted(std::function<void()> started);
+  void ForgetStarted(uint64_t id);
 
  private:
   struct StartupRequest {
@@ -79,6 +88,7 @@ class PrefetchQueue {
   // quiet.
   bool StartingUp(std::chrono::steady_clock::time_point now) const;
   bool NextRestBatch(RestBatch* batch);
+  void RunStartedHooks(std::chrono::steady_clock::time_point now);
   void Settle(Layer& layer);
   std::vector<StartupRequest> SplitStartup(const std::shared_ptr<Layer>& layer, const PrefetchPlan& plan);
 
@@ -93,6 +103,8 @@ class PrefetchQueue {
   std::vector<StartupRequest> startup_;  // sorted by (rank, seq)
   std::vector<std::shared_ptr<Layer>> layers_;
   int startup_running_ = 0;  // the rest waits for these too
+  std::map<uint64_t, std::function<void()>> started_hooks_;
+  uint64_t next_hook_ = 1;
   std::vector<std::thread> workers_;
 };
 

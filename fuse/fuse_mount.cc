@@ -67,6 +67,10 @@ void WriteSysfs(const std::string& path, const std::string& value) {
 
 }  // namespace
 
+void FuseMount::SetReadaheadKb(uint32_t kb) {
+  if (!readahead_path_.empty() && !finished_) WriteSysfs(readahead_path_, std::to_string(kb));
+}
+
 void FuseMount::InvalidateData(fuse_ino_t ino) {
   if (session_ != nullptr && !finished_) fuse_lowlevel_notify_inval_inode(session_, ino, 0, 0);
 }
@@ -90,6 +94,7 @@ absl::StatusOr<std::unique_ptr<FuseMount>> FuseMount::NewSession(const std::file
   if (options.allow_other) opts += ",allow_other";
   std::vector<std::string> argv_storage = {"tide", "-o", opts};
   std::vector<char*> argv;
+  argv.reserve(argv_storage.size());
   for (auto& a : argv_storage) argv.push_back(a.data());
   fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
   std::unique_ptr<FuseMount> m(new FuseMount());
@@ -130,13 +135,14 @@ absl::StatusOr<std::unique_ptr<FuseMount>> FuseMount::Start(const std::filesyste
   m->StartLoop(options);
   // The kernel answers INIT before stat on the mountpoint returns, so the connection is known now.
   m->connection_ = ConnectionOf(mountpoint);
-  if (options.readahead_kb.has_value() && m->connection_ != 0) {
+  if (m->connection_ != 0) {
     struct stat st {};
     if (::stat(mountpoint.c_str(), &st) == 0) {
-      WriteSysfs(absl::StrCat("/sys/class/bdi/", major(st.st_dev), ":", minor(st.st_dev), "/read_ahead_kb"),
-                 std::to_string(*options.readahead_kb));
+      m->readahead_path_ =
+          absl::StrCat("/sys/class/bdi/", major(st.st_dev), ":", minor(st.st_dev), "/read_ahead_kb");
     }
   }
+  if (options.readahead_kb.has_value()) m->SetReadaheadKb(*options.readahead_kb);
   if (options.keepers != nullptr) {
     // Without a keeper the mount works as before; only a restart of the daemon would end it.
     absl::Status kept = options.keepers->Keep(mountpoint, fuse_session_fd(m->session_));

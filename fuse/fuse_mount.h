@@ -53,6 +53,9 @@ class FuseMount {
   // True once the loop ended (e.g. someone ran umount on the mountpoint).
   bool finished() const { return finished_; }
   const std::filesystem::path& mountpoint() const { return mountpoint_; }
+  // Sets the mount's bdi read_ahead_kb. Files opened from then on get this window; open files keep
+  // the one they were opened with. A no-op for an adopted mount.
+  void SetReadaheadKb(uint32_t kb);
   // Drops the kernel's cached pages of an inode, so its next read comes to the filesystem again.
   void InvalidateData(fuse_ino_t ino);
   // The kernel connection number (/sys/fs/fuse/connections/N).
@@ -69,6 +72,7 @@ class FuseMount {
   bool adopted_ = false;
   fuse_session* session_ = nullptr;
   unsigned connection_ = 0;
+  std::string readahead_path_;  // the bdi's read_ahead_kb in sysfs; empty if unknown
   std::thread loop_;
   std::atomic<bool> finished_{false};
   bool stopped_ = false;

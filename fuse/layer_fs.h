@@ -27,8 +27,11 @@ struct KernelCacheOptions {
   bool keep_cache = true;   // keep page cache across opens
   bool readdirplus = true;  // attributes with directory listings
   bool cache_symlinks = true;
-  uint32_t readahead_kb = 1024;  // the mount's bdi read_ahead_kb (kernel default 128); 0: none
-  uint32_t startup_readahead_kb = kStartupReadaheadKb;  // instead, for a layer with a startup set
+  // The mount's bdi read_ahead_kb (kernel default 128; 0: none): startup_readahead_kb while the
+  // workload starts, the window startup sets and learned profiles are recorded with; readahead_kb
+  // once it has started (fetch::PrefetchQueue::WhenStarted), for the reads that follow.
+  uint32_t readahead_kb = 1024;
+  uint32_t startup_readahead_kb = kStartupReadaheadKb;
 };
 
 // Owners served shifted into a range of host ids, for a user namespace that maps the range back to

@@ -233,10 +233,9 @@ absl::StatusOr<std::unique_ptr<LayerMount>> LayerMount::Create(
   m->fs_ = std::make_unique<fuse::LayerFs>(m->index_, m->fetcher_, m->recorder_, options.kernel, options.ids,
                                            options.loader_walkers);
   fuse::FuseMountOptions fuse_options = options.fuse;
-  // A startup set was recorded with this window (kStartupReadaheadKb); a wider one would ask for
-  // pages outside the set while startup runs.
-  fuse_options.readahead_kb =
-      idx->startup_chunks().empty() ? options.kernel.readahead_kb : options.kernel.startup_readahead_kb;
+  // Startup sets and learned profiles are recorded with the startup window: a wider one would ask
+  // for pages outside the set while startup runs, and record pages startup never reads.
+  fuse_options.readahead_kb = options.kernel.startup_readahead_kb;
   const bool adopted = adopt.valid();
   if (adopted) {
     TIDE_ASSIGN_OR_RETURN(m->fuse_, fuse::FuseMount::Adopt(mountpoint, std::move(adopt), fuse::LayerFs::Ops(),
@@ -246,6 +245,13 @@ absl::StatusOr<std::unique_ptr<LayerMount>> LayerMount::Create(
         m->fuse_, fuse::FuseMount::Start(mountpoint, fuse::LayerFs::Ops(), m->fs_.get(), fuse_options));
   }
   m->queue_ = std::move(queue);
+  if (options.kernel.readahead_kb != options.kernel.startup_readahead_kb && !adopted) {
+    m->widen_hook_ = m->queue_->WhenStarted([mount = m.get(), kb = options.kernel.readahead_kb] {
+      mount->fuse_->SetReadaheadKb(kb);
+      log::Info("workload started: kernel read-ahead widened",
+                {{"layer", mount->name_}, {"kb", absl::StrCat(kb)}});
+    });
+  }
   // What is local before the prefetch starts; an adopted mount's kernel caches already hold what its
   // containers read.
   if (options.warm_page_cache && !adopted) {
@@ -329,6 +335,7 @@ LayerMount::~LayerMount() {
   // Cancelling first makes a running prefetch request end now rather than finish its transfer.
   if (fetcher_) fetcher_->Cancel();
   warmer_.reset();  // its reads need the FUSE session
+  if (widen_hook_) queue_->ForgetStarted(*widen_hook_);
   if (verifier_.joinable()) verifier_.join();
   rest_prefetcher_.reset();
   prefetcher_.reset();

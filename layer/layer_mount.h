@@ -142,6 +142,7 @@ class LayerMount {
   std::unique_ptr<fuse::FuseMount> fuse_;
   std::unique_ptr<fetch::Prefetcher> prefetcher_;
   std::shared_ptr<fetch::PrefetchQueue> queue_;
+  std::optional<uint64_t> widen_hook_;   // PrefetchQueue::WhenStarted
   std::vector<uint32_t> warmed_chunks_;  // the startup chunks local at mount, in startup order
   std::unique_ptr<fuse::PageCacheWarmer> warmer_;
   // A layer whose tar is checked from the blob (eStargz, zstd:chunked) with prefetch = "all": its

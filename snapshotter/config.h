@@ -41,11 +41,12 @@ struct Config {
   uint64_t read_ahead_whole_file = 4 << 20;
   bool read_ahead_loader = true;
   int read_ahead_streams = 4;
-  // The kernel read-ahead of layers without a startup set. A learned profile is recorded through
-  // this window and served through it again.
+  // The kernel read-ahead of every layer once its workload has started (its reads went quiet),
+  // for files opened from then on.
   uint64_t kernel_readahead = uint64_t{1} << 20;
-  // The kernel read-ahead of layers with a startup set: equal to `tidectl optimize
-  // --record-readahead`, so cold reads ask for the ranges the set was recorded from.
+  // The kernel read-ahead of every layer while its workload starts: equal to `tidectl optimize
+  // --record-readahead`, so cold reads ask for the ranges a startup set was recorded from, and
+  // learned profiles are recorded and served through the same window.
   uint64_t startup_readahead = uint64_t{fuse::kStartupReadaheadKb} << 10;
   // Read a layer's startup set through its mount as its chunks become local, so the kernel holds
   // those pages and names before the container asks (fuse::PageCacheWarmer).

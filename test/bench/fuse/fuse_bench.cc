@@ -267,6 +267,8 @@ int main(int argc, char** argv) {
   };
   LayerMountOptions base;
   base.prefetch = tide::fetch::PrefetchMode::kNone;
+  // The window a workload's reads get once it has started (LayerMount widens to it).
+  base.kernel.startup_readahead_kb = base.kernel.readahead_kb;
   measure("(defaults)", base, kSeq | kReread | kRandom | kFind);
   {
     LayerMountOptions o = base;
@@ -287,6 +289,7 @@ int main(int argc, char** argv) {
   {
     LayerMountOptions o = base;
     o.kernel.readahead_kb = 128;
+    o.kernel.startup_readahead_kb = 128;
     measure("(read_ahead_kb 128, the kernel default)", o, kSeq);
   }
 

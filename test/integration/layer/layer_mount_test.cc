@@ -3,7 +3,9 @@
 
 #include <fcntl.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -499,6 +501,40 @@ TEST_CASE("a fully fetched layer whose tar is not its index's diff_id is poisone
   CHECK(tide::testing::ReadFile(good->mountpoint() / "who") == "content the index does not commit to\n");
 }
 
+std::string BdiReadahead(const fs::path& mountpoint) {
+  struct stat st {};
+  REQUIRE(::stat(mountpoint.c_str(), &st) == 0);
+  std::string value = tide::testing::ReadFile(
+      absl::StrCat("/sys/class/bdi/", major(st.st_dev), ":", minor(st.st_dev), "/read_ahead_kb"));
+  while (!value.empty() && value.back() == '\n') value.pop_back();
+  return value;
+}
+
+TEST_CASE("the kernel read-ahead window is the startup window until the workload has started") {
+  Env env;
+  fs::path tree = env.dir / "tree";
+  tide::testing::WriteFile(tree / "a.txt", std::string(100000, 'a'));
+  auto layer = testing::BuildLayer(tree, env.dir.path(), "window");
+  REQUIRE(layer.ok());
+  LayerMountOptions options;
+  options.prefetch = fetch::PrefetchMode::kNone;
+  options.kernel.startup_readahead_kb = 256;
+  options.kernel.readahead_kb = 2048;
+  auto mount = env.Mount(*layer, "window", options);
+  CHECK(BdiReadahead(mount->mountpoint()) == "256");
+  // No read yet: the container may start seconds after the pull. The window stays narrow.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  CHECK(BdiReadahead(mount->mountpoint()) == "256");
+  CHECK(tide::testing::ReadFile(mount->mountpoint() / "a.txt") == std::string(100000, 'a'));
+  // Reads, then a second (rest_idle_delay) without any: the reads that follow get the wide window.
+  std::string window;
+  for (int i = 0; i < 100 && window != "2048"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    window = BdiReadahead(mount->mountpoint());
+  }
+  CHECK(window == "2048");
+}
+
 // Reads one page with the kernel's read-ahead off, so whatever else arrives was tide's doing.
 std::string ReadPage(const fs::path& path, off_t offset) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -531,6 +567,7 @@ std::unique_ptr<LayerMount> MountForReadAhead(Env& env, const fs::path& tree, co
   REQUIRE(layer.ok());
   options.prefetch = fetch::PrefetchMode::kNone;
   options.kernel.readahead_kb = 4;
+  options.kernel.startup_readahead_kb = 4;
   REQUIRE(options.read_ahead_workers != nullptr);
   return env.Mount(*layer, name, options);
 }

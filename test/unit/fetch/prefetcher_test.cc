@@ -1,6 +1,7 @@
 #include "fetch/prefetcher.h"
 
 #include <algorithm>
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <thread>
 
@@ -135,6 +136,31 @@ TEST_CASE("a startup request reads over gaps of up to 256 KiB instead of making 
   for (uint32_t c : {0u, 6u, 22u}) CHECK(layer.fetcher->IsCached(c));
   // The chunks read over are not part of the set: they are left for whoever needs them.
   for (uint32_t c = 1; c < 6; ++c) CHECK_FALSE(layer.fetcher->IsCached(c));
+}
+
+TEST_CASE("WhenStarted waits for the workload's first read, then for its reads to go quiet") {
+  FetchLimits limits;
+  limits.rest_idle_delay = std::chrono::milliseconds(100);
+  auto limiter = std::make_shared<FetchLimiter>(limits);
+  auto queue = std::make_shared<PrefetchQueue>(limiter, limits);
+  std::atomic<int> started{0}, forgotten{0};
+  queue->WhenStarted([&] { ++started; });
+  const uint64_t gone = queue->WhenStarted([&] { ++forgotten; });
+  queue->ForgetStarted(gone);
+  // No read since the mount: the container has not started yet, however long that takes.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  CHECK(started == 0);
+  // Reads keep it starting; once they stop for rest_idle_delay, the hook runs once.
+  for (int i = 0; i < 5; ++i) {
+    limiter->NoteRead();
+    std::this_thread::sleep_for(std::chrono::milliseconds(40));
+    CHECK(started == 0);
+  }
+  REQUIRE(WaitFor([&] { return started == 1; }));
+  limiter->NoteRead();
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  CHECK(started == 1);
+  CHECK(forgotten == 0);
 }
 
 TEST_CASE("startup requests of different layers run in rank order") {
