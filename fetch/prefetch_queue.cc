@@ -185,27 +185,29 @@ void PrefetchQueue::ForgetStarted(uint64_t id) {
 }
 
 void PrefetchQueue::RunStartedHooks(std::chrono::steady_clock::time_point now) {
-  if (started_hooks_.empty() || !startup_.empty() || startup_running_ > 0 || !last_mount_at_) return;
-  // Unlike the rest, which may start before the workload's first read, these wait for that read: a
-  // container may start seconds after its image was pulled.
-  const auto last_read = limiter_->last_read();
-  const bool quiet = last_read > *last_mount_at_ && now - last_read >= limits_.rest_idle_delay;
-  if (!quiet && now - *last_mount_at_ < limits_.rest_max_delay) return;
+  if (started_hooks_.empty() || !last_mount_at_ || !BackgroundMayRun(now)) return;
+  // Unlike the rest, which may start before the workload's first read, these also wait for that
+  // read (up to rest_max_delay): a container may start seconds after its image was pulled.
+  const bool read_since_mount = limiter_->last_read() > *last_mount_at_;
+  if (!read_since_mount && now - *last_mount_at_ < limits_.rest_max_delay) return;
   // Run under mu_, so that ForgetStarted cannot return while one runs; they are short.
   for (auto& [id, started] : started_hooks_) started();
   started_hooks_.clear();
 }
 
+bool PrefetchQueue::BackgroundMayRun(std::chrono::steady_clock::time_point now) const {
+  return startup_.empty() && startup_running_ == 0 && !StartingUp(now);
+}
+
 bool PrefetchQueue::RestMayRun() {
   std::lock_guard lock(mu_);
-  return startup_.empty() && startup_running_ == 0 && !StartingUp(std::chrono::steady_clock::now());
+  return BackgroundMayRun(std::chrono::steady_clock::now());
 }
 
 bool PrefetchQueue::NextRestBatch(RestBatch* batch) {
   // The rest waits until every layer's startup work has run: it would only compete with it.
-  if (!startup_.empty() || startup_running_ > 0) return false;
   const auto now = std::chrono::steady_clock::now();
-  if (StartingUp(now)) return false;
+  if (!BackgroundMayRun(now)) return false;
   for (const auto& layer : layers_) {
     if (!layer->rest || layer->retry_at > now) continue;
     ChunkFetcher& f = *layer->fetcher;

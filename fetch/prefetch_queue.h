@@ -59,8 +59,8 @@ class PrefetchQueue {
   // Calls `started` once, on a queue worker, when the workload this mount starts is past its
   // startup: the node has read something since the mount, its reads have then been quiet for
   // rest_idle_delay, and no startup set is being fetched; or rest_max_delay has passed since the
-  // mount. The mount counts as NoteMount does. After
-  // ForgetStarted(id) returns, `started` is not running and never runs.
+  // mount. The mount counts as NoteMount does. After ForgetStarted(id) returns, `started` is not
+  // running and never runs.
   uint64_t WhenStarted(std::function<void()> started);
   void ForgetStarted(uint64_t id);
 
@@ -87,6 +87,8 @@ class PrefetchQueue {
   // A workload may still be starting: a layer was mounted lately and the node's reads have not gone
   // quiet.
   bool StartingUp(std::chrono::steady_clock::time_point now) const;
+  // The rest phase's rule: no startup work queued or running, and not StartingUp.
+  bool BackgroundMayRun(std::chrono::steady_clock::time_point now) const;
   bool NextRestBatch(RestBatch* batch);
   void RunStartedHooks(std::chrono::steady_clock::time_point now);
   void Settle(Layer& layer);
