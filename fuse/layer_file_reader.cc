@@ -11,7 +11,7 @@ namespace tide::fuse {
 
 absl::StatusOr<size_t> ReadLayerFile(const format::LayerIndex& index, fetch::ChunkFetcher& fetcher,
                                      format::EntryId id, uint64_t offset, std::span<char> dst,
-                                     const fetch::ReadAhead& ahead) {
+                                     const fetch::ReadAhead& ahead, std::chrono::milliseconds timeout) {
   const format::EntryAttr& a = index.attr(id);
   if (a.type != format::EntryType::kRegular) return absl::InvalidArgumentError("not a regular file");
   if (offset >= a.size || dst.empty()) return 0;
@@ -19,7 +19,8 @@ absl::StatusOr<size_t> ReadLayerFile(const format::LayerIndex& index, fetch::Chu
   const format::ChunkRange range = index.ChunksFor(id, offset, length);
   if (range.count == 0) return absl::InternalError("index maps no chunks to a non-empty range");
   const uint32_t last = range.first + range.count - 1;
-  const auto deadline = std::chrono::steady_clock::now() + fetcher.options().read_timeout;
+  if (timeout == std::chrono::milliseconds::zero()) timeout = fetcher.options().read_timeout;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (int attempt = 0; attempt < 4; ++attempt) {
     TIDE_RETURN_IF_ERROR(fetcher.Ensure(range.first, last, fetch::FetchPriority::kOnDemand, deadline,
                                         attempt == 0 ? ahead : fetch::ReadAhead{}));

@@ -105,7 +105,8 @@ void LayerFs::FillEntry(EntryId id, fuse_entry_param* e) const {
   e->entry_timeout = static_cast<double>(cache_options_.entry_timeout.count());
 }
 
-absl::StatusOr<size_t> LayerFs::ReadFile(EntryId id, uint64_t offset, std::span<char> dst, bool workload) {
+absl::StatusOr<size_t> LayerFs::ReadFile(EntryId id, uint64_t offset, std::span<char> dst, bool workload,
+                                         std::chrono::milliseconds timeout) {
   if (id >= index_->entry_count()) return absl::NotFoundError("no such entry");
   if (poisoned()) return absl::DataLossError("the layer failed verification against its diff_id");
   id = index_->Resolve(id);
@@ -113,7 +114,8 @@ absl::StatusOr<size_t> LayerFs::ReadFile(EntryId id, uint64_t offset, std::span<
   if (a.type != EntryType::kRegular) return absl::InvalidArgumentError("not a regular file");
   if (offset >= a.size || dst.empty()) return 0;
   const uint64_t length = std::min<uint64_t>(dst.size(), a.size - offset);
-  if (!workload) return ReadLayerFile(*index_, *fetcher_, id, offset, dst.first(length), fetch::ReadAhead{});
+  if (!workload)
+    return ReadLayerFile(*index_, *fetcher_, id, offset, dst.first(length), fetch::ReadAhead{}, timeout);
   const fetch::FetcherOptions& options = fetcher_->options();
   std::atomic<uint64_t>& hint = sequential_hints_[id % kSequentialHints];
   fetch::ReadAhead ahead;
@@ -127,7 +129,8 @@ absl::StatusOr<size_t> LayerFs::ReadFile(EntryId id, uint64_t offset, std::span<
     ahead = {.last = file_last, .bytes = options.sequential_lookahead_bytes};
   }
   hint.store(SequentialHint(id, offset + length), std::memory_order_relaxed);
-  TIDE_ASSIGN_OR_RETURN(size_t n, ReadLayerFile(*index_, *fetcher_, id, offset, dst.first(length), ahead));
+  TIDE_ASSIGN_OR_RETURN(size_t n,
+                        ReadLayerFile(*index_, *fetcher_, id, offset, dst.first(length), ahead, timeout));
   if (offset == 0 && loader_walk_ != nullptr && a.size > options.whole_file_bytes) {
     loader_walk_->OnHead(id, dst.first(n));
   }
@@ -231,13 +234,21 @@ struct LayerFsOps {
     thread_local std::vector<char> buffer;
     if (buffer.size() < size) buffer.resize(size);
     const auto began = std::chrono::steady_clock::now();
+    const pid_t tid = fuse_req_ctx(req)->pid;
     const pid_t warmer = fs.warmer_tid_.load(std::memory_order_relaxed);
-    const bool workload = warmer == 0 || fuse_req_ctx(req)->pid != warmer;
+    const bool workload = warmer == 0 || tid != warmer;
+    std::chrono::milliseconds timeout = std::chrono::milliseconds::zero();
+    if (fs.repeated_failures_.TakeRepeat(tid, id, off, began)) {
+      fs.repeated_reads_.fetch_add(1, std::memory_order_relaxed);
+      timeout = std::min(RepeatedReadFailures::kRepeatTimeout, fs.fetcher_->options().read_timeout);
+    }
     absl::StatusOr<size_t> n =
-        fs.ReadFile(id, static_cast<uint64_t>(off), std::span<char>(buffer.data(), size), workload);
-    metrics::FuseReadLatency().Observe(std::chrono::steady_clock::now() - began);
+        fs.ReadFile(id, static_cast<uint64_t>(off), std::span<char>(buffer.data(), size), workload, timeout);
+    const auto ended = std::chrono::steady_clock::now();
+    metrics::FuseReadLatency().Observe(ended - began);
     if (!n.ok()) {
       fs.read_errors_.fetch_add(1, std::memory_order_relaxed);
+      fs.repeated_failures_.Note(tid, id, off, size, ended);
       log::Error("read failed", {{"layer", fs.fetcher_->layer_name()},
                                  {"file", fs.index_->path(id)},
                                  {"offset", absl::StrCat(off)},

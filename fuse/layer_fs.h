@@ -15,6 +15,7 @@
 #include "fuse/loader_walk.h"
 #include "fuse/overlay_view.h"
 #include "fuse/read_observer.h"
+#include "fuse/repeated_read_failures.h"
 #include "fuse/startup_readahead.h"
 
 namespace tide::fuse {
@@ -59,9 +60,11 @@ class LayerFs {
   // Reads [offset, offset+size) of a regular file into dst; returns bytes read or an error.
   // Public for tests and for tools that read a layer without mounting it.
   // `workload`: false for the page-cache warmer's reads, which guess no read-ahead and are not
-  // recorded: they follow a startup set instead of revealing one.
+  // recorded: they follow a startup set instead of revealing one. `timeout`: how long the read may
+  // wait for the registry; zero: the fetcher's read_timeout.
   absl::StatusOr<size_t> ReadFile(format::EntryId id, uint64_t offset, std::span<char> dst,
-                                  bool workload = true);
+                                  bool workload = true,
+                                  std::chrono::milliseconds timeout = std::chrono::milliseconds::zero());
   // Reads from this thread are the PageCacheWarmer's.
   void SetWarmerThread(pid_t tid) { warmer_tid_.store(tid, std::memory_order_relaxed); }
   // From now on every read fails: the layer's content turned out not to be what its image commits to.
@@ -69,6 +72,8 @@ class LayerFs {
   bool poisoned() const { return poisoned_.load(std::memory_order_relaxed); }
   // Reads answered with EIO since the mount.
   uint64_t read_errors() const { return read_errors_.load(std::memory_order_relaxed); }
+  // Reads that repeated a failed one and so waited for kRepeatTimeout only (RepeatedReadFailures).
+  uint64_t repeated_reads() const { return repeated_reads_.load(std::memory_order_relaxed); }
   // OPEN requests of regular files the kernel sent since the mount (after the first, it skips them).
   uint64_t open_requests() const { return open_requests_.load(std::memory_order_relaxed); }
   // GETXATTR requests the kernel sent since the mount (a layer without xattrs gets one at most).
@@ -96,6 +101,8 @@ class LayerFs {
   std::atomic<bool> skip_open_{false};     // the kernel may skip OPEN/RELEASE (set at INIT)
   std::atomic<bool> skip_opendir_{false};  // and OPENDIR/RELEASEDIR
   std::atomic<uint64_t> read_errors_{0};
+  std::atomic<uint64_t> repeated_reads_{0};
+  RepeatedReadFailures repeated_failures_;
   std::atomic<uint64_t> open_requests_{0};
   std::atomic<uint64_t> getxattr_requests_{0};
   std::atomic<uint64_t> readdir_requests_{0};

@@ -37,7 +37,8 @@ using Stats = std::map<std::string, int64_t>;
 
 constexpr int kReadTimeoutSeconds = 3;
 // A read may take read_timeout plus this before it counts as a violation: retries inside the deadline
-// end at read_timeout, and a kill -9 holds reads for the restart (about a second).
+// end at read_timeout, the kernel's retry of a failed read-ahead request adds a second
+// (fuse/repeated_read_failures.h), and a kill -9 holds reads for the restart (about a second).
 constexpr int kReadBoundSlackSeconds = 7;
 constexpr int kTokenLifetimeSeconds = 12;
 // A histogram bound of tide_fuse_read_duration_seconds just above read_timeout.

@@ -174,7 +174,10 @@ TEST_CASE("registry down: reads fail with EIO after the timeout, with a log line
   CHECK(n == -1);
   CHECK(err == EIO);
   CHECK(waited >= std::chrono::milliseconds(1500));
-  CHECK(waited < std::chrono::seconds(20));
+  // The kernel asks again for the page after its read-ahead request fails; that retry waits one
+  // second for the registry, not a second read_timeout.
+  CHECK(waited < std::chrono::milliseconds(3800));
+  CHECK(env.manager->Find(mnt)->fs().repeated_reads() >= 1);
   INFO(logged);
   CHECK(logged.find("big.bin") != std::string::npos);
   CHECK(logged.find(layer.result.blob_digest.str()) != std::string::npos);
