@@ -77,11 +77,27 @@ class FetchLimiter {
   bool on_demand_waiting() const { return on_demand_.load(std::memory_order_relaxed) > 0; }
 
   // Every read of a mounted file notes itself (one relaxed store), so background prefetch can tell
-  // whether a workload is still reading.
+  // whether a workload is still reading; a thread inside a NotWorkloadScope does not.
   void NoteRead() {
+    if (not_workload_) return;
     last_read_ns_.store(std::chrono::steady_clock::now().time_since_epoch().count(),
                         std::memory_order_relaxed);
   }
+  // While one is alive, this thread's reads are not the workload's: those of the page-cache warmer
+  // (fuse::PageCacheWarmer), which follows a startup set through the mount. They neither keep the node
+  // starting up (the rest phase waits for reads to go quiet) nor count as the workload's first read
+  // (WhenStarted): a container may start seconds after its layers were mounted and warmed.
+  class NotWorkloadScope {
+   public:
+    NotWorkloadScope() : was_(not_workload_) { not_workload_ = true; }
+    ~NotWorkloadScope() { not_workload_ = was_; }
+    NotWorkloadScope(const NotWorkloadScope&) = delete;
+    NotWorkloadScope& operator=(const NotWorkloadScope&) = delete;
+
+   private:
+    const bool was_;
+  };
+
   std::chrono::steady_clock::time_point last_read() const {
     return std::chrono::steady_clock::time_point(
         std::chrono::steady_clock::duration(last_read_ns_.load(std::memory_order_relaxed)));
@@ -93,6 +109,7 @@ class FetchLimiter {
   void ReleasePrefetch();
 
   const FetchLimits limits_;
+  inline static thread_local bool not_workload_ = false;
   std::atomic<std::chrono::steady_clock::rep> last_read_ns_{0};
   std::mutex mu_;
   std::condition_variable cv_;

@@ -114,8 +114,10 @@ absl::StatusOr<size_t> LayerFs::ReadFile(EntryId id, uint64_t offset, std::span<
   if (a.type != EntryType::kRegular) return absl::InvalidArgumentError("not a regular file");
   if (offset >= a.size || dst.empty()) return 0;
   const uint64_t length = std::min<uint64_t>(dst.size(), a.size - offset);
-  if (!workload)
+  if (!workload) {
+    fetch::FetchLimiter::NotWorkloadScope warmer;
     return ReadLayerFile(*index_, *fetcher_, id, offset, dst.first(length), fetch::ReadAhead{}, timeout);
+  }
   const fetch::FetcherOptions& options = fetcher_->options();
   std::atomic<uint64_t>& hint = sequential_hints_[id % kSequentialHints];
   fetch::ReadAhead ahead;

@@ -59,8 +59,9 @@ class LayerFs {
 
   // Reads [offset, offset+size) of a regular file into dst; returns bytes read or an error.
   // Public for tests and for tools that read a layer without mounting it.
-  // `workload`: false for the page-cache warmer's reads, which guess no read-ahead and are not
-  // recorded: they follow a startup set instead of revealing one. `timeout`: how long the read may
+  // `workload`: false for the page-cache warmer's reads, which guess no read-ahead, are not
+  // recorded, and do not show the node that its workload is reading (FetchLimiter::NotWorkloadScope):
+  // they follow a startup set instead of revealing one. `timeout`: how long the read may
   // wait for the registry; zero: the fetcher's read_timeout.
   absl::StatusOr<size_t> ReadFile(format::EntryId id, uint64_t offset, std::span<char> dst,
                                   bool workload = true,

@@ -302,24 +302,34 @@ TEST_CASE("startup prefetch brings in the startup files first; access recording 
   CHECK(RecordedBytes(*mount, "c-cold.bin") == 3000000);
 }
 
+// Mounts `layer` with its startup set already local (a first mount prefetched it) and the page-cache
+// warmer on (`options` otherwise), and waits for the warmer to finish.
+std::unique_ptr<LayerMount> MountWarmed(Env& env, const testing::BuiltLayer& layer, LayerMountOptions options,
+                                        const std::string& name) {
+  options.prefetch = fetch::PrefetchMode::kStartup;
+  {
+    LayerMountOptions first_options = options;
+    first_options.record_access = false;
+    auto first = env.Mount(layer, name + "-first", first_options);
+    REQUIRE(first->prefetcher()->WaitDone(std::chrono::seconds(60)));
+  }
+  options.warm_page_cache = true;
+  auto mount = env.Mount(layer, name, options);
+  REQUIRE(mount->warmer() != nullptr);
+  for (int i = 0; i < 600 && !mount->warmer()->done(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  REQUIRE(mount->warmer()->done());
+  return mount;
+}
+
 TEST_CASE(
     "a startup set already local at mount is read into the page cache, so the workload's reads of it stay in "
     "the kernel") {
   Env env;
   testing::BuiltLayer layer = BuildStartupLayer(env, "warm");
   LayerMountOptions options;
-  options.prefetch = fetch::PrefetchMode::kStartup;
-  {
-    auto first = env.Mount(layer, "first", options);
-    REQUIRE(first->prefetcher()->WaitDone(std::chrono::seconds(60)));
-  }
   options.record_access = true;
-  options.warm_page_cache = true;
-  auto mount = env.Mount(layer, "warm", options);
-  REQUIRE(mount->warmer() != nullptr);
-  for (int i = 0; i < 600 && !mount->warmer()->done(); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  REQUIRE(mount->warmer()->done());
+  auto mount = MountWarmed(env, layer, options, "warm");
   // Both startup files, whole: every page of them lies in startup chunks.
   CHECK(mount->warmer()->bytes() == 6000000);
   // Their directory was listed: listing it again and looking at every name stays in the kernel.
@@ -533,6 +543,19 @@ TEST_CASE("the kernel read-ahead window is the startup window until the workload
     window = BdiReadahead(mount->mountpoint());
   }
   CHECK(window == "2048");
+}
+
+TEST_CASE("the page-cache warmer's reads are not the workload's start: the window stays narrow") {
+  Env env;
+  testing::BuiltLayer layer = BuildStartupLayer(env, "warm-window");
+  LayerMountOptions options;
+  options.kernel.startup_readahead_kb = 256;
+  options.kernel.readahead_kb = 2048;
+  auto mount = MountWarmed(env, layer, options, "warmed");
+  REQUIRE(mount->warmer()->bytes() > 0);
+  // Well past rest_idle_delay after the warmer's reads: no container has read anything yet.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  CHECK(BdiReadahead(mount->mountpoint()) == "256");
 }
 
 // Reads one page with the kernel's read-ahead off, so whatever else arrives was tide's doing.
