@@ -27,8 +27,11 @@
 #include "format/tar_header.h"
 #include "test/support/subprocess.h"
 #include "test/support/temp_dir.h"
+#include "test/support/thread_cpu_time.h"
 
 namespace {
+
+using tide::testing::ThreadCpuSeconds;
 
 using Clock = std::chrono::steady_clock;
 using tide::format::LayerIndex;
@@ -42,13 +45,6 @@ double RusageSeconds(int who) {
   ::getrusage(who, &ru);
   return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
          static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
-}
-
-// CPU time of this thread: on a shared, loaded machine wall time overstates the cost.
-double ThreadCpuSeconds() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
 std::vector<uint64_t> ParseList(const std::string& s) {
