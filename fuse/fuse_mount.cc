@@ -60,6 +60,13 @@ unsigned ConnectionOf(const std::filesystem::path& path) {
   return connection;
 }
 
+// The sysfs file of the mount's bdi read_ahead_kb; empty if the mountpoint cannot be stat'ed.
+std::string ReadaheadPathOf(const std::filesystem::path& mountpoint) {
+  struct stat st {};
+  if (::stat(mountpoint.c_str(), &st) != 0) return {};
+  return absl::StrCat("/sys/class/bdi/", major(st.st_dev), ":", minor(st.st_dev), "/read_ahead_kb");
+}
+
 void WriteSysfs(const std::string& path, const std::string& value) {
   std::ofstream f(path);
   f << value;
@@ -135,13 +142,7 @@ absl::StatusOr<std::unique_ptr<FuseMount>> FuseMount::Start(const std::filesyste
   m->StartLoop(options);
   // The kernel answers INIT before stat on the mountpoint returns, so the connection is known now.
   m->connection_ = ConnectionOf(mountpoint);
-  if (m->connection_ != 0) {
-    struct stat st {};
-    if (::stat(mountpoint.c_str(), &st) == 0) {
-      m->readahead_path_ =
-          absl::StrCat("/sys/class/bdi/", major(st.st_dev), ":", minor(st.st_dev), "/read_ahead_kb");
-    }
-  }
+  if (m->connection_ != 0) m->readahead_path_ = ReadaheadPathOf(mountpoint);
   if (options.readahead_kb.has_value()) m->SetReadaheadKb(*options.readahead_kb);
   if (options.keepers != nullptr) {
     // Without a keeper the mount works as before; only a restart of the daemon would end it.
@@ -186,6 +187,8 @@ absl::StatusOr<std::unique_ptr<FuseMount>> FuseMount::Adopt(const std::filesyste
         {{"mountpoint", mountpoint.string()}, {"error", resent.message()}});
   }
   m->StartLoop(options);
+  // After the loop starts: the stat may need this daemon to answer.
+  m->readahead_path_ = ReadaheadPathOf(mountpoint);
   return m;
 }
 

@@ -54,7 +54,7 @@ class FuseMount {
   bool finished() const { return finished_; }
   const std::filesystem::path& mountpoint() const { return mountpoint_; }
   // Sets the mount's bdi read_ahead_kb. Files opened from then on get this window; open files keep
-  // the one they were opened with. A no-op for an adopted mount.
+  // the one they were opened with. An adopted mount keeps the window it had until this is called.
   void SetReadaheadKb(uint32_t kb);
   // Drops the kernel's cached pages of an inode, so its next read comes to the filesystem again.
   void InvalidateData(fuse_ino_t ino);

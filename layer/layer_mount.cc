@@ -245,7 +245,9 @@ absl::StatusOr<std::unique_ptr<LayerMount>> LayerMount::Create(
         m->fuse_, fuse::FuseMount::Start(mountpoint, fuse::LayerFs::Ops(), m->fs_.get(), fuse_options));
   }
   m->queue_ = std::move(queue);
-  if (options.kernel.readahead_kb != options.kernel.startup_readahead_kb && !adopted) {
+  // An adopted mount widens too: the previous daemon may have stopped before its workload started,
+  // and the window would stay narrow for the mount's life. Widening a wide one changes nothing.
+  if (options.kernel.readahead_kb != options.kernel.startup_readahead_kb) {
     m->widen_hook_ = m->queue_->WhenStarted([mount = m.get(), kb = options.kernel.readahead_kb] {
       mount->fuse_->SetReadaheadKb(kb);
       log::Info("workload started: kernel read-ahead widened",

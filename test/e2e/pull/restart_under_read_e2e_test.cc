@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -113,15 +114,22 @@ std::string ReadText(const fs::path& path) {
 // the kernel finds it busy (no fusectl needed); a connection whose mount is already detached ends
 // when the last process holding its /dev/fuse fd does: the env's keepers and its daemon, all
 // started by this test.
-void AbortFuseUnder(PullEnv& env) {
+// The mountinfo fields of the env's FUSE layer mounts.
+std::vector<std::vector<std::string>> FuseMountsUnder(PullEnv& env) {
+  std::vector<std::vector<std::string>> mounts;
   std::ifstream mountinfo("/proc/self/mountinfo");
   for (std::string line; std::getline(mountinfo, line);) {
     std::vector<std::string> fields = absl::StrSplit(line, ' ');
     if (fields.size() > 4 && absl::StartsWith(fields[4], env.dir().string()) &&
         absl::StrContains(line, " - fuse.")) {
-      ::umount2(fields[4].c_str(), MNT_FORCE);
+      mounts.push_back(std::move(fields));
     }
   }
+  return mounts;
+}
+
+void AbortFuseUnder(PullEnv& env) {
+  for (const std::vector<std::string>& fields : FuseMountsUnder(env)) ::umount2(fields[4].c_str(), MNT_FORCE);
   for (int pid : KeepersUnder(env.dir())) ::kill(pid, SIGKILL);
   if (env.tide_pid() > 0) ::kill(env.tide_pid(), SIGKILL);
 }
@@ -219,6 +227,24 @@ TEST_CASE("LAZY: a container reading through kill -9 and an upgrade of tide-snap
   CHECK(CountOf(tide_log, "taken over") == 6);  // 3 layers, 2 restarts
   CHECK(KeepersUnder(env.dir()).size() == 3);
   StopReader(env, out, "restart-reader");
+
+  // The last daemon adopted the three layers while the reader ran. Once it stopped, each adopted mount
+  // widened its read-ahead window as a fresh mount does (docs/prefetch.md).
+  const auto widened_by_last = [&] {
+    const std::string log = ReadText(env.tide_log_path());
+    size_t at = 0;
+    for (int i = 0; i < 4 && at != std::string::npos; ++i) at = log.find("taken over", i == 0 ? 0 : at + 1);
+    return at == std::string::npos ? 0 : CountOf(log.substr(at), "kernel read-ahead widened");
+  };
+  for (int i = 0; i < 100 && widened_by_last() < 3; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  CHECK(widened_by_last() == 3);
+  const std::vector<std::vector<std::string>> layers = FuseMountsUnder(env);
+  CHECK(layers.size() == 3);
+  for (const std::vector<std::string>& fields : layers) {  // field 2: the mount's device, the bdi's name
+    std::string kb = ReadText(fs::path("/sys/class/bdi") / fields[2] / "read_ahead_kb");
+    CHECK(absl::StripAsciiWhitespace(kb) == "1024");
+  }
 
   // containerd redials the proxy snapshotter with a backoff after a restart; its GC's calls to tide
   // need the connection back.
