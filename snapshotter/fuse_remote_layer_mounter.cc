@@ -13,11 +13,10 @@
 #include "absl/time/time.h"
 #include "common/status_macros.h"
 #include "format/zstd_chunked/containers_storage_toc.h"
-#include "layer/config_diff_id.h"
+#include "layer/image_manifests.h"
 #include "layer/layer_metrics.h"
 #include "layer/layer_mount_manager.h"
 #include "layer/layer_status.h"
-#include "layer/manifest_layer.h"
 #include "side_index/side_index_finder.h"
 #include "snapshotter/profile_keeper.h"
 #include "snapshotter/remote_layer_labels.h"
@@ -105,6 +104,7 @@ class FuseRemoteLayerMounter : public RemoteLayerMounter {
       : lazy_(std::move(lazy)),
         manager_(std::move(manager)),
         side_indexes_(std::make_unique<side_index::SideIndexFinder>(manager_->registry())),
+        images_(std::make_unique<layer::ImageManifests>(manager_->registry())),
         defaults_(std::move(defaults)),
         keeper_(std::make_unique<ProfileKeeper>(*manager_, profile_dir)),
         node_cache_(std::make_unique<warm::NodeCache>(
@@ -213,29 +213,18 @@ class FuseRemoteLayerMounter : public RemoteLayerMounter {
 
   // A layer whose labels locate no index: under CRI only its digests reach the snapshotter, so
   // containers/storage's zstd:chunked annotations are read from the image manifest the cri labels
-  // name (fetched by digest and verified), once per layer. nullopt: the layer has none.
+  // name (fetched once per image, by digest, and verified). nullopt: the layer has none.
   absl::StatusOr<std::optional<layer::IndexLocation>> ContainersStorageToc(const registry::Reference& repo,
                                                                            const Digest& manifest,
                                                                            const Digest& layer_digest) {
-    const std::string key = absl::StrCat(manifest.str(), " ", layer_digest.str());
-    {
-      absl::MutexLock lock(&cs_tocs_mu_);
-      if (auto it = cs_tocs_.find(key); it != cs_tocs_.end()) return it->second;
+    TIDE_ASSIGN_OR_RETURN(oci::Descriptor desc, images_->Layer(repo, manifest, layer_digest));
+    if (desc.annotations.count(std::string(format::kContainersStorageTocChecksumAnnotation)) == 0) {
+      return std::nullopt;
     }
-    absl::StatusOr<layer::ManifestLayer> found =
-        layer::FindManifestLayer(manager_->registry(), repo, manifest, layer_digest);
-    if (!found.ok()) return found.status();
-    const oci::Descriptor& desc = found->descriptor();
-    std::optional<layer::IndexLocation> toc;
-    if (desc.annotations.count(std::string(format::kContainersStorageTocChecksumAnnotation)) != 0) {
-      TIDE_ASSIGN_OR_RETURN(
-          toc, layer::IndexLocationFromAnnotations(desc.annotations,
-                                                   static_cast<uint64_t>(std::max<int64_t>(0, desc.size))));
-      if (toc->format != format::LayerFormat::kZstdChunked) toc.reset();
-    }
-    absl::MutexLock lock(&cs_tocs_mu_);
-    if (cs_tocs_.size() > 4096) cs_tocs_.clear();
-    cs_tocs_[key] = toc;
+    TIDE_ASSIGN_OR_RETURN(layer::IndexLocation toc,
+                          layer::IndexLocationFromAnnotations(
+                              desc.annotations, static_cast<uint64_t>(std::max<int64_t>(0, desc.size))));
+    if (toc.format != format::LayerFormat::kZstdChunked) return std::nullopt;
     return toc;
   }
 
@@ -318,33 +307,20 @@ class FuseRemoteLayerMounter : public RemoteLayerMounter {
                                                         kTideDiffIdLabel, " nor a ", kCriManifestDigestLabel,
                                                         " label"));
     }
-    const std::string key = absl::StrCat(manifest->second, " ", layer.layer_digest.str());
-    {
-      absl::MutexLock lock(&diff_ids_mu_);
-      if (auto it = diff_ids_.find(key); it != diff_ids_.end()) return it->second;
-    }
     TIDE_ASSIGN_OR_RETURN(Digest manifest_digest, Digest::Parse(manifest->second));
     TIDE_ASSIGN_OR_RETURN(registry::Reference repo, registry::Reference::Parse(layer.reference));
-    absl::StatusOr<Digest> diff_id =
-        layer::DiffIdFromConfig(manager_->registry(), repo, manifest_digest, layer.layer_digest);
+    absl::StatusOr<Digest> diff_id = images_->DiffId(repo, manifest_digest, layer.layer_digest);
     if (!diff_id.ok()) {
       return absl::FailedPreconditionError(absl::StrCat("diff_id from the image config of ", layer.reference,
                                                         ": ", diff_id.status().message()));
     }
-    absl::MutexLock lock(&diff_ids_mu_);
-    if (diff_ids_.size() > 4096) diff_ids_.clear();
-    diff_ids_[key] = *diff_id;
     return diff_id;
   }
 
   const LazyFormats lazy_;
-  absl::Mutex diff_ids_mu_;
-  absl::flat_hash_map<std::string, Digest> diff_ids_ ABSL_GUARDED_BY(diff_ids_mu_);  // "manifest layer"
-  absl::Mutex cs_tocs_mu_;
-  // "manifest layer" -> its containers/storage TOC, if any
-  absl::flat_hash_map<std::string, std::optional<layer::IndexLocation>> cs_tocs_ ABSL_GUARDED_BY(cs_tocs_mu_);
   std::unique_ptr<layer::LayerMountManager> manager_;
   std::unique_ptr<side_index::SideIndexFinder> side_indexes_;  // uses manager_'s registry client
+  std::unique_ptr<layer::ImageManifests> images_;              // as does this
   layer::LayerMountOptions defaults_;
   std::unique_ptr<ProfileKeeper> keeper_;  // declared after manager_: goes first
   std::unique_ptr<warm::NodeCache> node_cache_;

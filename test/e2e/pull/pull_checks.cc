@@ -351,9 +351,16 @@ void CheckTamperedLayerGivesEio(PullEnv& env, const std::string& ref, size_t lay
 void CheckCriPullIsLazy(PullEnv& env, const std::string& ref) {
   RegistryImage image = FetchRegistryImage(env, ref);
   const int64_t before = env.RegistryBlobBytes();
+  const std::string manifest = image.manifest_digest.str();
+  const int manifest_gets_before = env.RegistryGets("manifests")[manifest];
   auto cri = CriImageClient::Connect(env.containerd().address());
   REQUIRE(cri.ok());
   REQUIRE((*cri)->PullImage(ref).ok());
+  // containerd's GET of the manifest, and one by tide for what the cri labels of all the image's
+  // layers leave out (annotations, diff_ids): not one per layer.
+  const int manifest_gets = env.RegistryGets("manifests")[manifest] - manifest_gets_before;
+  INFO("GETs of manifest " << manifest << ": " << manifest_gets);
+  CHECK(manifest_gets <= 2);
   CHECK(env.RegistryBlobBytes() - before < LayerBytes(env, ref) / 2);
   CheckRemoteSnapshots(env, image, "k8s.io");
 }

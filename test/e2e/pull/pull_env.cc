@@ -212,15 +212,14 @@ int64_t PullEnv::RegistryBlobBytes() const {
   return total;
 }
 
-std::map<std::string, int> PullEnv::RegistryBlobGets() const {
+std::map<std::string, int> PullEnv::RegistryGets(const std::string& kind) const {
   std::ifstream log(registry_->log_path());
-  static const std::regex kBlobGet(
-      R"re("GET /v2/\S+/blobs/(sha256:[0-9a-f]+)(\?\S*)? HTTP/[0-9.]+" (200|206))re");
+  const std::regex get("\"GET /v2/\\S+/" + kind + R"re(/([^?\s]+)(\?\S*)? HTTP/[0-9.]+" (200|206))re");
   std::map<std::string, int> gets;
   std::string line;
   while (std::getline(log, line)) {
     std::smatch m;
-    if (std::regex_search(line, m, kBlobGet)) ++gets[m[1].str()];
+    if (std::regex_search(line, m, get)) ++gets[m[1].str()];
   }
   return gets;
 }

@@ -78,7 +78,9 @@ class PullEnv {
   // Lines of /proc/mounts whose mount point is under this env's dir (but the cache's own disk).
   std::vector<std::string> MountsUnderEnv() const;
   // Blob GETs (200/206) per blob digest ("sha256:...") in the registry's access log so far.
-  std::map<std::string, int> RegistryBlobGets() const;
+  std::map<std::string, int> RegistryBlobGets() const { return RegistryGets("blobs"); }
+  // Successful GETs per object name (a digest or a tag) of `kind` ("blobs", "manifests") so far.
+  std::map<std::string, int> RegistryGets(const std::string& kind) const;
   // kill -9 tide-snapshotter and start it again on the same root and socket; `while_down` runs
   // in between (e.g. to wipe the chunk cache).
   void KillAndRestartSnapshotter(const std::function<void()>& while_down = {});
