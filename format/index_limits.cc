@@ -11,6 +11,12 @@
 #include "tide/format/v1/layer_index.pb.h"
 
 namespace tide::format {
+
+absl::Status CheckIndexFrameSize(std::string_view what, uint64_t size) {
+  if (size != 0 && size <= kMaxIndexFrameSize) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat(Sv(what), " has size ", size, ", outside 1..", kMaxIndexFrameSize, " bytes"));
+}
 namespace {
 
 using google::protobuf::FieldDescriptor;

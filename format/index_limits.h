@@ -12,6 +12,11 @@ namespace tide::format {
 // label or annotation can make tide allocate before anything is verified.
 inline constexpr uint64_t kMaxIndexFrameSize = uint64_t{256} << 20;
 
+// InvalidArgument naming `what` (e.g. "gzip side index sha256:...") unless 1 <= size <=
+// kMaxIndexFrameSize: every place a label, annotation or descriptor sizes an index frame checks it
+// here, before the size sizes a buffer.
+absl::Status CheckIndexFrameSize(std::string_view what, uint64_t size);
+
 // The largest chunk (uncompressed zstd frame) a writer makes and a reader accepts: bounds the buffer one
 // chunk of an untrusted index can make a reader allocate.
 inline constexpr uint32_t kMaxChunkSize = 64u << 20;

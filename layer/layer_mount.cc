@@ -56,10 +56,11 @@ class CachedIndexReader : public format::RangeReader {
 
 absl::StatusOr<std::shared_ptr<const format::LayerIndex>> LoadCachedSideIndex(
     const IndexLocation& where, cache::ChunkCache& cache, const format::IndexLimits& limits) {
-  if (where.digest.empty() || where.size == 0 || where.size > format::kMaxIndexFrameSize ||
-      where.blob_size == 0)
+  if (where.digest.empty() || where.blob_size == 0)
     return absl::InvalidArgumentError(
         "gzip side index location needs its digest, its size and the blob size");
+  TIDE_RETURN_IF_ERROR(
+      format::CheckIndexFrameSize(absl::StrCat("gzip side index ", where.digest.str()), where.size));
   std::string frame(where.size, '\0');
   absl::StatusOr<size_t> n = cache.Read(where.digest.bytes(), 0, std::span<char>(frame.data(), frame.size()));
   if (!n.ok() || *n != frame.size() || Digest::Of(frame) != where.digest)
@@ -148,11 +149,9 @@ absl::StatusOr<std::shared_ptr<const format::LayerIndex>> LoadLayerIndex(fetch::
                                                                          const IndexLocation& where,
                                                                          cache::ChunkCache* cache,
                                                                          const format::IndexLimits& limits) {
-  // The location comes from annotations; bound it before it sizes a buffer.
-  if (where.size > format::kMaxIndexFrameSize) {
-    return absl::InvalidArgumentError(absl::StrCat("tide index size ", where.size, " exceeds the ",
-                                                   format::kMaxIndexFrameSize, "-byte limit"));
-  }
+  // The location comes from annotations; bound it before it sizes a buffer. Zero: unknown (a footer
+  // or the TOC's own footer locates it).
+  if (where.size != 0) TIDE_RETURN_IF_ERROR(format::CheckIndexFrameSize("the layer's index", where.size));
   if (where.format == format::LayerFormat::kGzipIndexed) {
     if (cache == nullptr)
       return absl::FailedPreconditionError("a gzip side index is read from the chunk cache");

@@ -95,11 +95,7 @@ absl::StatusOr<IndexLocation> IndexLocationFromAnnotations(
         absl::StrCat("tide index annotations: bad offset \"", *offset, "\" or size \"", *size, "\""));
   }
   // Bounded here, before anything is sized by them: the annotations are the image author's.
-  if (where.size > format::kMaxIndexFrameSize) {
-    return absl::InvalidArgumentError(absl::StrCat("tide index annotations: size ", where.size,
-                                                   " exceeds the ", format::kMaxIndexFrameSize,
-                                                   "-byte limit"));
-  }
+  TIDE_RETURN_IF_ERROR(format::CheckIndexFrameSize("tide index annotations: the index", where.size));
   if (blob_size != 0 && (where.offset > blob_size || where.size > blob_size - where.offset)) {
     return absl::InvalidArgumentError(absl::StrCat("tide index annotations: index ", where.offset, "+",
                                                    where.size, " lies outside the ", blob_size,
@@ -166,10 +162,8 @@ absl::Status LayerMountManager::MountRemote(const RemoteLayer& layer, const fs::
 
 absl::Status LayerMountManager::CacheSideIndex(const registry::Reference& ref, const IndexLocation& where) {
   if (cache_->Contains(where.digest.bytes())) return absl::OkStatus();
-  if (where.size == 0 || where.size > format::kMaxIndexFrameSize) {
-    return absl::InvalidArgumentError(absl::StrCat("gzip side index ", where.digest.str(), " has size ",
-                                                   where.size, ", outside 1..", format::kMaxIndexFrameSize));
-  }
+  TIDE_RETURN_IF_ERROR(
+      format::CheckIndexFrameSize(absl::StrCat("gzip side index ", where.digest.str()), where.size));
   TIDE_ASSIGN_OR_RETURN(std::string frame,
                         registry_->FetchBlobBytes(ref, where.digest, static_cast<int64_t>(where.size)));
   return cache_->Put(where.digest.bytes(), frame);

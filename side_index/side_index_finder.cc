@@ -93,10 +93,8 @@ bool SideIndexFinder::KnownAbsent(const Digest& manifest, const Digest& pinned) 
 
 absl::StatusOr<std::string> FetchIndexBlob(registry::RegistryClient& registry,
                                            const registry::Reference& repo, const oci::Descriptor& blob) {
-  if (blob.size <= 0 || static_cast<uint64_t>(blob.size) > format::kMaxIndexFrameSize) {
-    return absl::InvalidArgumentError(absl::StrCat("gzip side index blob ", blob.digest.str(), " has size ",
-                                                   blob.size, ", outside 1..", format::kMaxIndexFrameSize));
-  }
+  TIDE_RETURN_IF_ERROR(format::CheckIndexFrameSize(absl::StrCat("gzip side index blob ", blob.digest.str()),
+                                                   static_cast<uint64_t>(std::max<int64_t>(0, blob.size))));
   return registry.FetchBlobBytes(repo, blob.digest, blob.size);
 }
 

@@ -38,8 +38,9 @@ absl::StatusOr<RestoredSideIndex> ParseRestoredSideIndex(const Labels& labels) {
   auto digest = Digest::Parse(parts[0]);
   if (!digest.ok()) return bad(std::string(digest.status().message()));
   index.digest = *digest;
-  if (!absl::SimpleAtoi(parts[1], &index.size) || index.size == 0 || index.size > format::kMaxIndexFrameSize)
-    return bad(absl::StrCat("index size outside 1..", format::kMaxIndexFrameSize));
+  if (!absl::SimpleAtoi(parts[1], &index.size)) return bad("index size is not a number");
+  if (absl::Status size = format::CheckIndexFrameSize("the side index", index.size); !size.ok())
+    return bad(size.message());
   if (!absl::SimpleAtoi(parts[2], &index.blob_size) || index.blob_size == 0 ||
       index.blob_size > kMaxRestoredBlobSize)
     return bad(absl::StrCat("blob size outside 1..", kMaxRestoredBlobSize));

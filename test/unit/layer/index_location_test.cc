@@ -31,7 +31,7 @@ TEST_CASE("index annotations within the blob are accepted") {
 TEST_CASE("a huge index size is refused, naming the annotation") {
   auto where = IndexLocationFromAnnotations(Annotations("0", "1000000000000"), 0);
   REQUIRE_FALSE(where.ok());
-  CHECK_THAT(std::string(where.status().message()), Catch::Contains("size 1000000000000 exceeds"));
+  CHECK_THAT(std::string(where.status().message()), Catch::Contains("size 1000000000000, outside 1.."));
 }
 
 TEST_CASE("an index outside the blob is refused, overflow included") {
@@ -79,7 +79,7 @@ TEST_CASE("a location from elsewhere is bounded again before its buffer is sized
   } blob;
   auto index = LoadLayerIndex(blob, where, nullptr);
   REQUIRE_FALSE(index.ok());
-  CHECK_THAT(std::string(index.status().message()), Catch::Contains("exceeds"));
+  CHECK_THAT(std::string(index.status().message()), Catch::Contains("outside 1.."));
 }
 
 }  // namespace
