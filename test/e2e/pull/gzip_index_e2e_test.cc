@@ -55,12 +55,6 @@ std::filesystem::path MultiMemberLayout(PullEnv& env) {
       });
 }
 
-int CountLines(const std::string& text, const std::string& needle) {
-  int n = 0;
-  for (size_t pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) ++n;
-  return n;
-}
-
 TEST_CASE("GZIP INDEX: an unchanged gzip image starts lazily and shows the tree an ordinary pull does",
           "[pull][gzip_index]") {
   PullEnv env;
@@ -91,7 +85,7 @@ TEST_CASE("GZIP INDEX: an image without a side index falls back, logged once wit
   CHECK(env.Ctr({"run", "--rm", "--snapshotter", "tide", ref, "gz-plain"}).output == "hello from tide\n");
   const std::string log = ReadFile(env.tide_log_path());
   INFO(log);
-  CHECK(CountLines(log, "has no gzip side index") == 1);
+  CHECK(CountOf(log, "has no gzip side index") == 1);
 }
 
 TEST_CASE("GZIP INDEX: with lazy_gzip_index = false, indexed gzip layers take the ordinary path",

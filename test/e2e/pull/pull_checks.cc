@@ -254,12 +254,15 @@ std::unique_ptr<PullEnv> EnvWithConfig(const std::string& tide_config) {
   return std::make_unique<PullEnv>(options);
 }
 
+int CountOf(const std::string& text, const std::string& needle) {
+  int n = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
 bool WaitForLog(PullEnv& env, const std::string& text, int count) {
   for (int i = 0; i < 300; ++i) {
-    const std::string log = ReadFile(env.tide_log_path());
-    int seen = 0;
-    for (size_t pos = log.find(text); pos != std::string::npos; pos = log.find(text, pos + 1)) ++seen;
-    if (seen >= count) return true;
+    if (CountOf(ReadFile(env.tide_log_path()), text) >= count) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   return false;

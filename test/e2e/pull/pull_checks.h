@@ -16,6 +16,8 @@
 namespace tide::testing {
 
 std::vector<std::string> SplitLines(const std::string& text);
+// Occurrences of `needle` in `text` (log lines carrying a message).
+int CountOf(const std::string& text, const std::string& needle);
 
 // What the registry holds for ref (amd64 manifest, its config's DiffIDs and chainIDs).
 struct RegistryImage {

@@ -134,12 +134,6 @@ void AbortFuseUnder(PullEnv& env) {
   if (env.tide_pid() > 0) ::kill(env.tide_pid(), SIGKILL);
 }
 
-int CountOf(const std::string& text, const std::string& needle) {
-  int n = 0;
-  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
-  return n;
-}
-
 // Where the reader runs: `ctr` in containerd's default namespace after `tidectl pull`, or in k8s.io
 // after a CRI pull (Kubernetes), whose labels carry only the layers' digests.
 struct ReaderImage {
