@@ -335,13 +335,8 @@ TEST_CASE("soak: lazy containers read only correct bytes through registry and lo
   REQUIRE(soak.AllHave("walk", std::chrono::seconds(600)));
   Stats walk = soak.Sum("walk");
 
-  // A container started after the crash runs from the restored snapshots, without a pull (once
-  // containerd has redialled the proxy snapshotter, which it does with a backoff).
-  REQUIRE(WaitFor(
-      [&] {
-        return env.Ctr({"snapshots", "--snapshotter", "tide", "usage"}).exit_code == 0;
-      },
-      std::chrono::seconds(60)));
+  // A container started after the crash runs from the restored snapshots, without a pull.
+  env.WaitForContainerdToReachTide();
   soak.StartReader("late", 4);
   INFO(ReadText(soak.out() / "late.log"));
   REQUIRE(soak.AllHave("walk", std::chrono::seconds(600)));
@@ -468,9 +463,7 @@ TEST_CASE("soak: lazy containers read only correct bytes through registry and lo
   CHECK(after_faults.threads <= before_faults.threads + 16);
 
   // Removing the image unmounts every layer: no FUSE mount and no keeper is left behind.
-  for (int i = 0; i < 60 && env.Ctr({"snapshots", "--snapshotter", "tide", "usage"}).exit_code != 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  }
+  env.WaitForContainerdToReachTide();
   CheckRemovedByGc(env, soak.ref());
   std::vector<std::string> fuse_left;
   for (const std::string& m : env.MountsUnderEnv()) {

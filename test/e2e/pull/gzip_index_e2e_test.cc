@@ -153,13 +153,7 @@ TEST_CASE("GZIP INDEX: a side index pinned in the config is the only one used",
       WriteFile(env.dir() / "tide.toml", absl::StrCat("lazy_gzip_index = true\n[side_index_pins]\n\"",
                                                       manifest.str(), "\" = \"", to, "\"\n"));
     });
-    // containerd redials a restarted proxy snapshotter on its next call, with a backoff: a probe
-    // snapshot (ordinary, no labels) brings the connection back before the pull.
-    for (int i = 0;
-         i < 60 && env.Ctr({"snapshots", "--snapshotter", "tide", "prepare", "probe"}).exit_code != 0; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    }
-    REQUIRE(env.Ctr({"snapshots", "--snapshotter", "tide", "rm", "probe"}).exit_code == 0);
+    env.WaitForContainerdToReachTide();
   };
 
   pin("sha256:" + std::string(64, '0'));

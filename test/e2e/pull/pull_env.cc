@@ -199,6 +199,16 @@ CommandResult PullEnv::Pull(const std::string& ref, const std::vector<std::strin
 
 CommandResult PullEnv::Ctr(const std::vector<std::string>& args) { return containerd_->Ctr(args); }
 
+void PullEnv::WaitForContainerdToReachTide() {
+  // A probe snapshot (ordinary, no labels) reaches tide whether or not containerd has snapshots in it;
+  // `snapshots usage` does not when it has none.
+  for (int i = 0; i < 60 && Ctr({"snapshots", "--snapshotter", "tide", "prepare", "probe"}).exit_code != 0;
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  REQUIRE(Ctr({"snapshots", "--snapshotter", "tide", "rm", "probe"}).exit_code == 0);
+}
+
 int64_t PullEnv::RegistryBlobBytes() const {
   std::ifstream log(registry_->log_path());
   static const std::regex kBlobGet(

@@ -87,6 +87,9 @@ class PullEnv {
   // SIGTERM to tide-snapshotter, then starts `binary` (empty: the same one) on the same root and
   // socket: an upgrade.
   void StopAndRestartSnapshotter(const std::string& binary = "");
+  // After a restart of tide-snapshotter: waits until containerd reaches it again. containerd redials a
+  // restarted proxy snapshotter on its next call, with a backoff, so the first calls may fail.
+  void WaitForContainerdToReachTide();
   std::string tide_log_path() const { return tide_options_.log_path; }
   // tide-snapshotter's unix socket: containerd's snapshots API and tide's Cache API.
   std::string tide_socket() const { return tide_options_.socket; }

@@ -240,11 +240,8 @@ TEST_CASE("LAZY: a container reading through kill -9 and an upgrade of tide-snap
     CHECK(absl::StripAsciiWhitespace(kb) == "1024");
   }
 
-  // containerd redials the proxy snapshotter with a backoff after a restart; its GC's calls to tide
-  // need the connection back.
-  for (int i = 0; i < 60 && env.Ctr({"snapshots", "--snapshotter", "tide", "usage"}).exit_code != 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  }
+  // containerd's GC calls tide: it needs the connection back after the restarts.
+  env.WaitForContainerdToReachTide();
   CheckRemovedByGc(env, ref);
   // Each keeper ends with its connection: unmounting the layers leaves none behind.
   for (int i = 0; i < 100 && !KeepersUnder(env.dir()).empty(); ++i) {
