@@ -247,12 +247,20 @@ kill_task() { ctr --address "$sock" tasks kill -s SIGKILL "sdw-$1" >/dev/null 2>
 # Cases g and p: the gzip image, unchanged, with a gzip side index (tidectl index) without and with
 # the startup set of optimize's profile. Each pins its own artifact (tidectl pull --index).
 index_s= index_p_s= index_g= index_p=
+# artifact_of FILE: the side index artifact `tidectl index` says it published (its output in FILE).
+# Fails loudly when there is none, since `tidectl pull --index ""` would take the image for the digest.
+artifact_of() {
+  local digest
+  digest=$(sed -n 's/^\(pushed\|published\) side index artifact \(sha256:[0-9a-f]*\).*/\2/p' "$1")
+  [ -n "$digest" ] || { echo "no side index artifact in $1" >&2; exit 1; }
+  echo "$digest"
+}
 if [[ " $cases " == *" g "* ]]; then
   log "indexing the gzip image (tidectl index)"
   t=$(now)
   "$tidectl" index --plain-http "docker://$registry/sdwebui:gzip" | tee "$work/index-g.out"
   index_s=$(python3 -c "print(f'{$(now) - $t:.1f}')")
-  index_g=$(sed -n 's/^pushed side index artifact \(sha256:[0-9a-f]*\).*/\1/p' "$work/index-g.out")
+  index_g=$(artifact_of "$work/index-g.out")
 fi
 if [[ " $cases " == *" p "* ]]; then
   log "indexing the gzip image with optimize's startup profile (tidectl index --profile)"
@@ -260,7 +268,7 @@ if [[ " $cases " == *" p "* ]]; then
   "$tidectl" index --plain-http --profile "$work/optimize.profile" "docker://$registry/sdwebui:gzip" |
     tee "$work/index-p.out"
   index_p_s=$(python3 -c "print(f'{$(now) - $t:.1f}')")
-  index_p=$(sed -n 's/^pushed side index artifact \(sha256:[0-9a-f]*\).*/\1/p' "$work/index-p.out")
+  index_p=$(artifact_of "$work/index-p.out")
 fi
 
 # ctr_remote_convert CASE FLAGS TAG: converts the gzip image with ctr-remote in a scratch containerd
