@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # N tide nodes cold-start the SD-webui example image at once behind one shaped registry uplink.
 # Usage (root): examples/cluster/bench.sh --layout DIR [--nodes 20] [--rate 1gbit] [--cases "1 d m w"]
-#                                         [--out FILE] [--reuse KEPT_WORK_DIR]
+#                                         [--out FILE] [--reuse KEPT_WORK_DIR] [--mirror-slice 256k]
 # Topology, all created here and removed at the end: a bridge; the registry in its own network
 # namespace behind a veth shaped with tc tbf (both directions), the pool's only way to the
 # registry; nginx (examples/cluster/nginx-mirror.conf) in its own namespace on the bridge, unshaped
@@ -16,6 +16,10 @@
 #   d) N nodes straight to the registry        m) N nodes through the nginx mirror (cold cache)
 #   w) N nodes warmed first (`tidectl warm`, startup set, straight to the registry; timed apart)
 #   W) as w, but the nodes warm and start through the nginx mirror (cold cache)
+#   A) as m, with prefetch = "all": egress is counted once every node's background prefetch has
+#      fetched the whole image, against the whole image. N whole images may not fit the disk, so each
+#      node's cache is bounded (cache_max_bytes) to its share of 60% of the free space; the prefetch
+#      still fetches every chunk once, and evicts the oldest.
 # Binaries: $TIDE_PREBUILT (default <repo>/build). Writes the table to --out (default
 # docs/bench-cluster.md). KEEP=1 keeps the work dir; --reuse takes the converted images and the
 # profile from such a kept dir instead of converting and optimizing again (4 minutes).
@@ -30,6 +34,7 @@ rate=1gbit
 layout=
 cases="1 d m w W"
 outdoc=$src/docs/bench-cluster.md
+slice=  # the mirror's slice size; empty: nginx-mirror.conf's own
 reuse=  # a kept work dir (KEEP=1) whose registry and profile to reuse instead of converting again
 while [ $# -gt 0 ]; do
   case $1 in
@@ -39,6 +44,7 @@ while [ $# -gt 0 ]; do
     --cases) cases=$2; shift ;;
     --out) outdoc=$2; shift ;;
     --reuse) reuse=$2; shift ;;
+    --mirror-slice) slice=$2; shift ;;
     *) echo "bench.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -150,6 +156,8 @@ image_bytes=$(curl -fs -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
 mkdir -p "$work/replay"
 cp "$here/replay.py" "$work/optimize.profile" "$work/replay/"
 replay_reads=$(grep -c '^read ' "$work/optimize.profile")
+# Case A's per-node cache bound: 60% of the free space, shared by the nodes.
+node_cache_max=$(( $(df --output=avail -B1 "$work" | tail -1) * 6 / 10 / nodes ))
 
 # The mirror: nginx from Debian with the example config, in its own namespace, one process.
 attach "tcm$id" "$mirror_ip"
@@ -157,6 +165,11 @@ mkdir -p "$work/mirror"
 sed -e "s|@RUN_DIR@|$work/mirror|g; s|@CACHE_DIR@|$work/mirror/cache|; s|@CACHE_MAX@|20g|" \
   -e "s|@LISTEN@|$mirror_ip:8080|; s|@UPSTREAM@|http://$registry|" \
   "$here/nginx-mirror.conf" >"$work/mirror/nginx.conf"
+if [ -n "$slice" ]; then
+  [[ $slice =~ ^[0-9]+[km]$ ]] || { echo "bench.sh: --mirror-slice takes a size such as 256k" >&2; exit 2; }
+  sed -i "s|^\( *slice \)[0-9]*[km];|\1$slice;|" "$work/mirror/nginx.conf"
+fi
+mirror_slice=$(sed -n 's/^ *slice \([0-9]*[km]\);.*/\1/p' "$work/mirror/nginx.conf")
 start_mirror() {
   rm -rf "$work/mirror/cache" "$work/mirror/access.log"
   nsenter --net="/run/netns/tcm$id" nginx -p "$work/mirror" -c "$work/mirror/nginx.conf" \
@@ -167,17 +180,20 @@ start_mirror() {
 }
 stop_mirror() { kill "$mirror_pid" 2>/dev/null; wait "$mirror_pid" 2>/dev/null || true; }
 
-# start_node I MIRROR(0|1): node I in namespace tcn<id>_<I>: containerd + tide-snapshotter.
+# start_node I MIRROR(0|1) [PREFETCH]: node I in namespace tcn<id>_<I>: containerd + tide-snapshotter.
 start_node() {
-  local i=$1 d=$work/node$1 ns=tcn${id}_$1
+  local i=$1 d=$work/node$1 ns=tcn${id}_$1 prefetch=${3:-startup}
   mkdir -p "$d/tide" "$d/hosts/$registry"
   attach "$ns" "$net.1.$((i + 1))"
   printf 'server = "http://%s"\n' "$registry" >"$d/hosts/$registry/hosts.toml"
   if [ "$2" = 1 ]; then
     printf '[host."http://%s:8080"]\n  capabilities = ["pull"]\n' "$mirror_ip" >>"$d/hosts/$registry/hosts.toml"
   fi
-  printf 'root = "%s"\naddress = "%s"\nhosts_dir = "%s"\nprefetch = "startup"\nkeep_mounts_on_restart = false\n' \
-    "$d/tide" "$d/tide.sock" "$d/hosts" >"$d/tide.toml"
+  printf 'root = "%s"\naddress = "%s"\nhosts_dir = "%s"\nprefetch = "%s"\nkeep_mounts_on_restart = false\n' \
+    "$d/tide" "$d/tide.sock" "$d/hosts" "$prefetch" >"$d/tide.toml"
+  # The status endpoint tells when the prefetch has run (prefetch_done); each node's own loopback.
+  [ "$prefetch" = all ] && printf 'cache_max_bytes = %s\nmetrics_address = "127.0.0.1:9880"\n' \
+    "$node_cache_max" >>"$d/tide.toml"
   # nsenter, not `ip netns exec`: that also unshares the mount namespace, and containerd must see
   # the FUSE mounts tide-snapshotter makes.
   nsenter --net="/run/netns/$ns" "$snapshotter" --config "$d/tide.toml" 2>"$d/tide.log" &
@@ -209,13 +225,26 @@ node_start() {
   } || echo "failed" >"$d/ready"
 }
 
-# run_case NAME N MIRROR WARM: sets $case_result to "p50 p90 max bytes warm_seconds warm_bytes".
+# prefetch_done N: whether every layer of every node has run its prefetch plan (tidectl status).
+prefetch_done() {
+  local i
+  for ((i = 0; i < $1; i++)); do
+    nsenter --net="/run/netns/tcn${id}_$i" "$tidectl" status --json 2>/dev/null | python3 -c '
+import json, sys
+layers = [l for i in json.load(sys.stdin)["images"] for l in i["layers"]]
+sys.exit(0 if layers and all(l["prefetch"] == "done" for l in layers) else 1)' || return 1
+  done
+}
+
+# run_case NAME N MIRROR WARM [PREFETCH]: sets $case_result to
+# "p50 p90 max bytes warm_seconds warm_bytes"; with PREFETCH=all, warm_seconds is when the last
+# node's prefetch had run, and bytes are counted then.
 # Not in a subshell: the node processes it starts must stay known to cleanup.
 run_case() {
-  local name=$1 n=$2 mirror=$3 warm=$4 i warm_s=0 warm_b=0
-  log "case $name: $n node(s), mirror=$mirror, warmed=$warm"
+  local name=$1 n=$2 mirror=$3 warm=$4 prefetch=${5:-startup} i warm_s=0 warm_b=0
+  log "case $name: $n node(s), mirror=$mirror, warmed=$warm, prefetch=$prefetch"
   [ "$mirror" = 1 ] && start_mirror
-  for ((i = 0; i < n; i++)); do start_node "$i" "$mirror"; done
+  for ((i = 0; i < n; i++)); do start_node "$i" "$mirror" "$prefetch"; done
   wait_nodes "$n"
   if [ "$warm" = 1 ]; then
     local b0 t0
@@ -234,6 +263,11 @@ run_case() {
   local started=()
   for ((i = 0; i < n; i++)); do node_start "$i" & started+=($!); done
   for p in "${started[@]}"; do wait "$p" || true; done
+  if [ "$prefetch" = all ]; then
+    for _ in $(seq 1 1800); do prefetch_done "$n" && break; sleep 1; done
+    prefetch_done "$n" || { log "case $name: prefetch not done after 30 minutes"; KEEP=1; exit 1; }
+    warm_s=$(python3 -c "print(f'{$(now) - $T0:.2f}')")
+  fi
   sleep 0.5  # the access log line is written when the response completes
   local bytes=$(($(registry_bytes) - B0))
   local failed
@@ -259,6 +293,7 @@ for c in $cases; do
     m) run_case mirror "$nodes" 1 0 ;;
     w) run_case warmed "$nodes" 0 1 ;;
     W) run_case warmed-mirror "$nodes" 1 1 ;;
+    A) run_case mirror-all "$nodes" 1 0 all ;;
     *) echo "bench.sh: unknown case $c" >&2; exit 2 ;;
   esac
   result[$c]=$case_result
@@ -272,7 +307,7 @@ read -r _ warm_p90 _ _ _ _ <<<"${result[w]:-0 0 0 0 0 0}"
 {
   echo "# Cluster benchmark: $nodes nodes cold-start one image at once"
   echo
-  echo "Command: \`$cmdline\` ($(date -u +%Y-%m-%d), $(nproc) CPUs). Registry uplink: tbf $rate, no added RTT."
+  echo "Command: \`$cmdline\` ($(date -u +%Y-%m-%d), $(nproc) CPUs). Registry uplink: tbf $rate, no added RTT; mirror slices: $mirror_slice."
   echo "Image: $(mib "$image_bytes") MiB of tide layers (optimized). Each node replays $replay_reads recorded"
   echo "startup reads (replay.py) instead of running the app. One node alone: ready in ${one_p50} s,"
   echo "$(mib "$one_bytes") MiB from the registry (the startup bytes)."
@@ -283,12 +318,13 @@ read -r _ warm_p90 _ _ _ _ <<<"${result[w]:-0 0 0 0 0 0}"
   echo
   echo "| case | nodes | ready p50 / p90 / max (s) | p90 ÷ one node | p90 ÷ warmed | registry egress | ÷ one node's bytes | ÷ whole image | warm (all nodes) |"
   echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
-  for c in 1 d m w W; do
+  for c in 1 d m w W A; do
     [ -n "${result[$c]:-}" ] || continue
     read -r p50 p90 max bytes ws wb <<<"${result[$c]}"
     n=$nodes; [ "$c" = 1 ] && n=1
-    label=$(case $c in 1) echo "one node";; d) echo "direct";; m) echo "nginx mirror";; w) echo "warmed";; W) echo "warmed through the mirror";; esac)
+    label=$(case $c in 1) echo "one node";; d) echo "direct";; m) echo "nginx mirror";; w) echo "warmed";; W) echo "warmed through the mirror";; A) echo "nginx mirror, prefetch = all";; esac)
     warm="—"; [ "$c" = w ] || [ "$c" = W ] && warm="$ws s, $(mib "$wb") MiB"
+    [ "$c" = A ] && warm="whole image on every node after $ws s"
     echo "| $label | $n | $p50 / $p90 / $max | $(ratio "$p90" "$one_p50") | $(ratio "$p90" "$warm_p90") | $(mib "$bytes") MiB | $(ratio "$bytes" "$one_bytes") | $(ratio "$bytes" "$image_bytes") | $warm |"
   done
 } | tee "$outdoc"
