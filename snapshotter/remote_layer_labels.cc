@@ -1,10 +1,26 @@
 #include "snapshotter/remote_layer_labels.h"
 
+#include <string_view>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
+#include "format/annotations.h"
+#include "format/estargz/estargz_footer.h"
 
 namespace tide::snapshotter {
 namespace {
+
+// The labels are the converter's annotations as containerd passes them on. They stay char arrays
+// here (map lookups take them as they are), so a change on either side must fail the build.
+constexpr bool Same(const char* label, std::string_view annotation) { return annotation == label; }
+static_assert(Same(kTideLabelPrefix, format::kAnnotationPrefix));
+static_assert(Same(kTideRepositoryLabel, format::kAnnotationRepository));
+static_assert(Same(kTideIndexDigestLabel, format::kAnnotationIndexDigest));
+static_assert(Same(kTideLayerDigestLabel, format::kAnnotationLayerDigest));
+static_assert(Same(kTideDiffIdLabel, format::kAnnotationDiffId));
+static_assert(Same(kTideImageManifestLabel, format::kLabelImageManifest));
+static_assert(Same(kTideSideIndexLabel, format::kLabelSideIndex));
+static_assert(Same(kStargzTocDigestLabel, format::kEstargzTocDigestAnnotation));
 
 std::string Get(const Labels& labels, const char* key) {
   auto it = labels.find(key);
