@@ -264,8 +264,11 @@ run_case() {
   for ((i = 0; i < n; i++)); do node_start "$i" & started+=($!); done
   for p in "${started[@]}"; do wait "$p" || true; done
   if [ "$prefetch" = all ]; then
-    for _ in $(seq 1 1800); do prefetch_done "$n" && break; sleep 1; done
-    prefetch_done "$n" || { log "case $name: prefetch not done after 30 minutes"; KEEP=1; exit 1; }
+    local waited=0
+    until prefetch_done "$n"; do
+      ((++waited < 1800)) || { log "case $name: prefetch not done after 30 minutes"; KEEP=1; exit 1; }
+      sleep 1
+    done
     warm_s=$(python3 -c "print(f'{$(now) - $T0:.2f}')")
   fi
   sleep 0.5  # the access log line is written when the response completes
@@ -323,8 +326,11 @@ read -r _ warm_p90 _ _ _ _ <<<"${result[w]:-0 0 0 0 0 0}"
     read -r p50 p90 max bytes ws wb <<<"${result[$c]}"
     n=$nodes; [ "$c" = 1 ] && n=1
     label=$(case $c in 1) echo "one node";; d) echo "direct";; m) echo "nginx mirror";; w) echo "warmed";; W) echo "warmed through the mirror";; A) echo "nginx mirror, prefetch = all";; esac)
-    warm="—"; [ "$c" = w ] || [ "$c" = W ] && warm="$ws s, $(mib "$wb") MiB"
-    [ "$c" = A ] && warm="whole image on every node after $ws s"
+    case $c in
+      w | W) warm="$ws s, $(mib "$wb") MiB" ;;
+      A) warm="whole image on every node after $ws s" ;;
+      *) warm="—" ;;
+    esac
     echo "| $label | $n | $p50 / $p90 / $max | $(ratio "$p90" "$one_p50") | $(ratio "$p90" "$warm_p90") | $(mib "$bytes") MiB | $(ratio "$bytes" "$one_bytes") | $(ratio "$bytes" "$image_bytes") | $warm |"
   done
 } | tee "$outdoc"
