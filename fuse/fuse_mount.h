@@ -14,12 +14,13 @@
 #include "absl/status/statusor.h"
 #include "common/unique_fd.h"
 #include "fuse/fuse_keepers.h"
+#include "fuse/request_limits.h"
 
 namespace tide::fuse {
 
 struct FuseMountOptions {
-  std::string fsname = "tide";  // shown in /proc/mounts
-  int max_threads = 16;         // worker threads of the session loop
+  std::string fsname = "tide";          // shown in /proc/mounts
+  int max_threads = kMaxWorkerThreads;  // worker threads of the session loop
   // The mount's bdi read_ahead_kb; nullopt keeps the kernel's default, 0 turns read-ahead off.
   std::optional<uint32_t> readahead_kb = 1024;
   bool allow_other = true;  // containers run as other users

@@ -17,6 +17,7 @@
 #include "common/string_view_compat.h"
 #include "fuse/layer_file_reader.h"
 #include "fuse/op_guard.h"
+#include "fuse/request_limits.h"
 #include "metrics/node_latencies.h"
 
 namespace tide::fuse {
@@ -170,6 +171,8 @@ struct LayerFsOps {
     want(FUSE_CAP_PARALLEL_DIROPS, true);
     want(FUSE_CAP_ASYNC_READ, true);
     want(FUSE_CAP_AUTO_INVAL_DATA, false);  // nothing ever changes
+    conn->max_background = kMaxBackgroundRequests;
+    conn->congestion_threshold = kCongestionThreshold;
     // Open checks nothing the kernel does not (the mount is read-only) and keeps no state, so the
     // kernel may skip OPEN and RELEASE, and OPENDIR and RELEASEDIR: four of the few round trips a
     // start from warm chunks makes per file. The kernel's default for a skipped open keeps the page
