@@ -14,6 +14,7 @@
 #include "format/zstd_chunked/containers_storage_toc.h"
 #include "registry/blob_range_reader.h"
 #include "registry/reference.h"
+#include "registry/stall_limit.h"
 
 namespace tide::layer {
 
@@ -22,8 +23,7 @@ namespace fs = std::filesystem;
 void SetRegistryTimingForReads(LayerMountManagerOptions& options) {
   options.registry.retry.max_attempts = 2;
   options.registry.retry.budget = std::chrono::seconds(2);
-  options.registry.low_speed_time =
-      std::max<std::chrono::milliseconds>(std::chrono::seconds(1), options.defaults.fetcher.read_timeout);
+  options.registry.low_speed_time = registry::StallLimitWithin(options.defaults.fetcher.read_timeout);
 }
 
 namespace {

@@ -30,9 +30,9 @@ struct LayerMountManagerOptions {
 
 // Sets the registry timing of a process that serves reads, from defaults.fetcher.read_timeout: the
 // fetcher retries within read_timeout itself, so each registry call is kept short, and a transfer
-// that receives nothing for read_timeout is dead, since prefetch requests have no deadline of their
-// own and a reader waiting for one of their chunks must not wait behind a stalled connection for
-// curl's default 30 s.
+// that receives nothing for a third of read_timeout (registry::StallLimitWithin) is dead: prefetch
+// requests have no deadline of their own, and a reader that finds its chunk in one of them waits
+// for it within its own read_timeout, which a stalled connection must leave time to retry in.
 void SetRegistryTimingForReads(LayerMountManagerOptions& options);
 
 // A layer in a registry, as the snapshotter or `tidectl mount` knows it.

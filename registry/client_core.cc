@@ -12,6 +12,7 @@
 #include "common/string_view_compat.h"
 #include "registry/content_range.h"
 #include "registry/registry_metrics.h"
+#include "registry/stall_limit.h"
 #include "registry/www_authenticate.h"
 
 namespace tide::registry {
@@ -284,7 +285,8 @@ absl::StatusOr<HttpResponse> ClientCore::Execute(const RegistryHost& host, Regis
     req.tls = &host.tls;
     req.headers = call.headers;
     req.deadline = deadline;
-    if (call.has_fallback) req.low_speed_time = options_.mirror_stall_time;
+    req.low_speed_time = StallLimit(call.has_fallback ? options_.mirror_stall_time : options_.low_speed_time,
+                                    deadline, std::chrono::steady_clock::now());
     if (method == call.method) {
       req.body = call.body;
       req.body_file = call.body_file;

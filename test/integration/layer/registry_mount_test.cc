@@ -189,21 +189,32 @@ TEST_CASE("registry down: reads fail with EIO after the timeout, with a log line
   CHECK(buf == want.substr(6 << 20, 4096));
 }
 
+// The big layer, mounted through a fault proxy in front of the registry, its first page read.
+struct ProxiedBigLayer {
+  std::unique_ptr<tide::testing::FaultProxy> proxy;
+  fs::path mnt;
+  std::string want;  // big.bin's bytes
+};
+ProxiedBigLayer MountBigThroughProxy(Env& env, uint32_t seed, const std::string& name) {
+  auto layer = BuildBigLayer(env.dir.path());
+  RemoteLayer remote = env.Push(layer);
+  auto proxy = tide::testing::FaultProxy::Start(env.registry.port(), seed);
+  REQUIRE(proxy.ok());
+  remote.reference = (*proxy)->host() + "/tide/test";
+  fs::path mnt = env.Mount(remote, name);
+  std::string buf(4096, '\0');
+  REQUIRE(PRead(mnt / "big.bin", buf, 0).first == 4096);
+  return {std::move(*proxy), mnt, ReadFile(env.dir / "tree/big.bin")};
+}
+
 TEST_CASE("a registry that trickles bytes: a read gets EIO at read_timeout, not when the transfer ends") {
   Env env;
   env.StartManager(env.Options(std::chrono::seconds(2)));
-  auto layer = BuildBigLayer(env.dir.path());
-  RemoteLayer remote = env.Push(layer);
-  auto proxy = tide::testing::FaultProxy::Start(env.registry.port(), 1204);
-  REQUIRE(proxy.ok());
-  remote.reference = (*proxy)->host() + "/tide/test";
-  fs::path mnt = env.Mount(remote, "trickle");
-  std::string want = ReadFile(env.dir / "tree/big.bin");
+  auto [proxy, mnt, want] = MountBigThroughProxy(env, 1204, "trickle");
   std::string buf(4096, '\0');
-  REQUIRE(PRead(mnt / "big.bin", buf, 0).first == 4096);
 
   // 5 B/s: above curl's low-speed limit, so only a deadline on the whole request ends it.
-  (*proxy)->SetTrickle(true);
+  proxy->SetTrickle(true);
   auto start = std::chrono::steady_clock::now();
   auto [n, err] = PRead(mnt / "big.bin", buf, 6 << 20);
   auto waited = std::chrono::steady_clock::now() - start;
@@ -212,10 +223,33 @@ TEST_CASE("a registry that trickles bytes: a read gets EIO at read_timeout, not 
   CHECK(waited >= std::chrono::milliseconds(1500));
   CHECK(waited < std::chrono::seconds(8));
 
-  (*proxy)->SetTrickle(false);
+  proxy->SetTrickle(false);
   auto [n2, err2] = PRead(mnt / "big.bin", buf, 6 << 20);
   CHECK(n2 == 4096);
   CHECK(buf == want.substr(6 << 20, 4096));
+}
+
+TEST_CASE("a connection that stops answering: the read retries on a fresh one before read_timeout") {
+  Env env;
+  env.StartManager(env.Options(std::chrono::seconds(3)));
+  auto [proxy, mnt, want] = MountBigThroughProxy(env, 1205, "stall");
+  std::string buf(4096, '\0');
+
+  // The kept-alive connections are cut, and the next one accepts the request and never answers.
+  proxy->SetConnectionLifetime(std::chrono::milliseconds(1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  proxy->SetConnectionLifetime(std::chrono::milliseconds(0));
+  proxy->FailNextConnections({tide::testing::Fault::kStall});
+  auto start = std::chrono::steady_clock::now();
+  auto [n, err] = PRead(mnt / "big.bin", buf, 6 << 20);
+  auto waited = std::chrono::steady_clock::now() - start;
+  INFO("errno " << err << ", waited " << std::chrono::duration_cast<std::chrono::milliseconds>(waited).count()
+                << " ms");
+  CHECK(proxy->counts().stalls == 1);
+  CHECK(n == 4096);
+  CHECK(buf == want.substr(6 << 20, 4096));
+  // A second of silence (a third of read_timeout) ends the stalled attempt.
+  CHECK(waited < std::chrono::milliseconds(2900));
 }
 
 TEST_CASE("registry down under many readers: no read() waits behind other readers' failing requests") {
