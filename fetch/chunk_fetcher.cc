@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/string_view_compat.h"
+#include "fetch/chunk_stream.h"
 #include "fetch/store_pipeline.h"
 #include "metrics/node_latencies.h"
 
@@ -23,10 +24,11 @@ constexpr uint64_t kAheadRequestBytes = 32 << 20;
 ChunkFetcher::ChunkFetcher(std::string layer_name, std::vector<ChunkRef> chunks, ChunkDecoder decoder,
                            std::shared_ptr<BlobSource> source, std::shared_ptr<cache::ChunkCache> cache,
                            std::shared_ptr<FetchLimiter> limiter, FetcherOptions options,
-                           std::weak_ptr<ReadAheadWorkers> workers)
+                           std::weak_ptr<ReadAheadWorkers> workers, ChunkStreamFactory streams)
     : layer_name_(std::move(layer_name)),
       chunks_(std::move(chunks)),
       decoder_(std::move(decoder)),
+      streams_(std::move(streams)),
       source_(std::move(source)),
       cache_(std::move(cache)),
       limiter_(std::move(limiter)),
@@ -258,8 +260,13 @@ void ChunkFetcher::CountBackgroundTransfer(uint64_t bytes) {
 }
 
 absl::Status ChunkFetcher::StoreChunk(uint32_t index, std::string_view blob_bytes) {
-  const ChunkRef& c = chunks_[index];
   absl::StatusOr<std::string> data = decoder_(index, blob_bytes);
+  if (!data.ok()) return Keep(index, data.status());
+  return Keep(index, std::string_view(*data));
+}
+
+absl::Status ChunkFetcher::Keep(uint32_t index, const absl::StatusOr<std::string_view>& data) {
+  const ChunkRef& c = chunks_[index];
   absl::Status st = data.status();
   if (st.ok() && data->size() != c.raw_length) {
     st = absl::DataLossError(
@@ -298,16 +305,51 @@ absl::Status ChunkFetcher::FetchRun(const std::vector<uint32_t>& run, bool pipel
     std::lock_guard lock(error_mu);
     if (!st.ok() && first_error.ok()) first_error = st;
   };
+  // A reader waits on an on-demand request: its chunks are decoded as their bytes come in.
+  std::unique_ptr<ChunkStream> stream =
+      kind == FetchKind::kOnDemand && streams_ ? streams_() : std::unique_ptr<ChunkStream>();
   std::optional<StorePipeline> pipeline;
-  if (pipelined) pipeline.emplace(store);
+  if (pipelined && stream == nullptr) pipeline.emplace(store);
   size_t next = 0;  // the first chunk of `run` whose bytes are not all in
   uint64_t arrived = 0;
+  uint64_t fed = 0;  // bytes of the request fed to `stream`
+  // Feeds what arrived of the chunk run[k]; true once all of it is in.
+  auto feed = [&](size_t k, uint64_t received) -> absl::StatusOr<bool> {
+    const ChunkRef& c = chunks_[run[k]];
+    const uint64_t begin = c.blob_offset - start;
+    const uint64_t finish = begin + c.blob_length;
+    if (fed <= begin) {
+      stream->Start(run[k]);
+      fed = begin;
+    }
+    const uint64_t upto = std::min(received, finish);
+    if (upto > fed) {
+      absl::Status st = stream->Feed(std::string_view(bytes.data() + fed, upto - fed));
+      if (!st.ok()) return st;
+      fed = upto;
+    }
+    return upto == finish;
+  };
   // Each chunk is stored as soon as its bytes are in, so readers of a large request's first chunks
   // do not wait for its last.
   auto deliver = [&](uint64_t received) -> absl::Status {
     arrived = std::max(arrived, received);
+    // The next host sends the range again from its start: the chunk under way starts over.
+    if (received < fed) fed = 0;
     for (; next < run.size(); ++next) {
       const ChunkRef& c = chunks_[run[next]];
+      if (stream != nullptr) {
+        absl::StatusOr<bool> complete = feed(next, received);
+        if (complete.ok() && !*complete) break;
+        absl::Status st =
+            complete.ok() ? Keep(run[next], stream->Finish()) : Keep(run[next], complete.status());
+        if (absl::IsDataLoss(st)) return st;  // condemns the host that sent the bytes, as below
+        if (!st.ok()) {
+          std::lock_guard lock(error_mu);
+          if (first_error.ok()) first_error = st;
+        }
+        continue;
+      }
       if (c.blob_offset + c.blob_length - start > received) break;
       if (pipeline) continue;
       absl::Status st =

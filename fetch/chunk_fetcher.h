@@ -20,6 +20,7 @@
 #include "cache/chunk_cache.h"
 #include "common/sha256.h"
 #include "fetch/blob_source.h"
+#include "fetch/chunk_stream.h"
 #include "fetch/fetch_limiter.h"
 #include "fetch/read_ahead_workers.h"
 
@@ -103,12 +104,13 @@ struct FetcherStats {
 // (single-flight), adjacent missing chunks merged into one range request, every chunk verified
 // before it is cached. Thread-safe. With `workers`, a read's request that carries read-ahead runs on a
 // worker thread and the reader waits only for its own chunks; without, the reader fetches them all.
+// With `streams`, on-demand requests decode each chunk as its bytes arrive (ChunkStream).
 class ChunkFetcher : public std::enable_shared_from_this<ChunkFetcher> {
  public:
   ChunkFetcher(std::string layer_name, std::vector<ChunkRef> chunks, ChunkDecoder decoder,
                std::shared_ptr<BlobSource> source, std::shared_ptr<cache::ChunkCache> cache,
                std::shared_ptr<FetchLimiter> limiter, FetcherOptions options,
-               std::weak_ptr<ReadAheadWorkers> workers = {});
+               std::weak_ptr<ReadAheadWorkers> workers = {}, ChunkStreamFactory streams = {});
   ~ChunkFetcher();
 
   // Makes chunks [first, last] present in the cache, retrying failures until `deadline`, or the read
@@ -187,11 +189,14 @@ class ChunkFetcher : public std::enable_shared_from_this<ChunkFetcher> {
   uint8_t UseReadAhead(uint32_t first, uint32_t last);
   // Hands `run` (this reader's chunks, then read-ahead) to a worker; false when none is idle.
   bool Detach(std::vector<uint32_t> run, uint64_t merge_bytes, BlobSource::Deadline deadline);
-  // `pipelined`: store chunks on a second thread while the transfer goes on (large requests).
+  // `pipelined`: store chunks on a second thread while the transfer goes on (large requests), unless
+  // an on-demand request streams them.
   // `deadline`: a reader's read_timeout; background fetches have none (BlobSource::ReadInto).
   absl::Status FetchRun(const std::vector<uint32_t>& run, bool pipelined, BlobSource::Deadline deadline,
                         FetchKind kind);
   absl::Status StoreChunk(uint32_t index, std::string_view blob_bytes);
+  // Caches chunk `index` decoded to `data` (or records why it could not be) and tells its waiters.
+  absl::Status Keep(uint32_t index, const absl::StatusOr<std::string_view>& data);
   // Tar headers and padding sit between the chunks of consecutive files; reading over a gap this
   // small is cheaper than another request.
   static constexpr uint64_t kMaxMergeGap = 64 << 10;
@@ -209,6 +214,7 @@ class ChunkFetcher : public std::enable_shared_from_this<ChunkFetcher> {
   const std::string layer_name_;
   const std::vector<ChunkRef> chunks_;
   const ChunkDecoder decoder_;
+  const ChunkStreamFactory streams_;
   const std::shared_ptr<BlobSource> source_;
   const std::shared_ptr<cache::ChunkCache> cache_;
   const std::shared_ptr<FetchLimiter> limiter_;

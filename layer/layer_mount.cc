@@ -14,6 +14,7 @@
 #include "format/gzip_index/gzip_index_reader.h"
 #include "format/zstd_chunked/containers_storage_toc.h"
 #include "layer/content_verifier.h"
+#include "layer/index_chunk_stream.h"
 
 namespace tide::layer {
 namespace {
@@ -225,9 +226,9 @@ absl::StatusOr<std::unique_ptr<LayerMount>> LayerMount::Create(
     fetcher_options.loader_lookahead = false;
   }
   m->limiter_ = queue->limiter();
-  m->fetcher_ = std::make_shared<fetch::ChunkFetcher>(m->name_, ChunkRefs(*idx), std::move(decoder),
-                                                      std::move(blob), std::move(cache), queue->limiter(),
-                                                      fetcher_options, options.read_ahead_workers);
+  m->fetcher_ = std::make_shared<fetch::ChunkFetcher>(
+      m->name_, ChunkRefs(*idx), std::move(decoder), std::move(blob), std::move(cache), queue->limiter(),
+      fetcher_options, options.read_ahead_workers, IndexChunkStreams(m->index_));
   if (options.record_access) m->recorder_ = std::make_shared<AccessRecorder>();
   m->fs_ = std::make_unique<fuse::LayerFs>(m->index_, m->fetcher_, m->recorder_, options.kernel, options.ids,
                                            options.loader_walkers);
