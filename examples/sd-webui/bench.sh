@@ -101,6 +101,9 @@ stop_node() {
     kill "${node_pids[$i]}" 2>/dev/null; wait "${node_pids[$i]}" 2>/dev/null
   done
   node_pids=()
+  # A task killed but never deleted (the script stopped mid-run) keeps its shim after containerd
+  # is gone; these are this node's own, found by its private socket.
+  [ -n "$sock" ] && pkill -KILL -f -- "containerd-shim-runc-v2 .*-address $sock( |\$)" 2>/dev/null
   grep -F " $work/" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null
   # Each node holds the whole image (4+ GB) once its prefetch is done; keep only its logs, outputs
   # and profiles, or a run of several cases fills the disk.
