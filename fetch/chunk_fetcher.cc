@@ -337,23 +337,17 @@ absl::Status ChunkFetcher::FetchRun(const std::vector<uint32_t>& run, bool pipel
     // The next host sends the range again from its start: the chunk under way starts over.
     if (received < fed) fed = 0;
     for (; next < run.size(); ++next) {
-      const ChunkRef& c = chunks_[run[next]];
+      absl::Status st;
       if (stream != nullptr) {
         absl::StatusOr<bool> complete = feed(next, received);
         if (complete.ok() && !*complete) break;
-        absl::Status st =
-            complete.ok() ? Keep(run[next], stream->Finish()) : Keep(run[next], complete.status());
-        if (absl::IsDataLoss(st)) return st;  // condemns the host that sent the bytes, as below
-        if (!st.ok()) {
-          std::lock_guard lock(error_mu);
-          if (first_error.ok()) first_error = st;
-        }
-        continue;
+        st = complete.ok() ? Keep(run[next], stream->Finish()) : Keep(run[next], complete.status());
+      } else {
+        const ChunkRef& c = chunks_[run[next]];
+        if (c.blob_offset + c.blob_length - start > received) break;
+        if (pipeline) continue;
+        st = StoreChunk(run[next], std::string_view(bytes.data() + (c.blob_offset - start), c.blob_length));
       }
-      if (c.blob_offset + c.blob_length - start > received) break;
-      if (pipeline) continue;
-      absl::Status st =
-          StoreChunk(run[next], std::string_view(bytes.data() + (c.blob_offset - start), c.blob_length));
       // Bytes that fail their digest condemn the host that sent them (a mirror serving wrong bytes):
       // ending the transfer with DataLoss makes the registry client cool that host down and go on
       // from the next one, whose bytes store this chunk again.
