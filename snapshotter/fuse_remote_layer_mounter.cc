@@ -14,6 +14,7 @@
 #include "common/status_macros.h"
 #include "format/zstd_chunked/containers_storage_toc.h"
 #include "layer/image_manifests.h"
+#include "layer/index_prefetcher.h"
 #include "layer/layer_metrics.h"
 #include "layer/layer_mount_manager.h"
 #include "layer/layer_status.h"
@@ -105,6 +106,8 @@ class FuseRemoteLayerMounter : public RemoteLayerMounter {
         manager_(std::move(manager)),
         side_indexes_(std::make_unique<side_index::SideIndexFinder>(manager_->registry())),
         images_(std::make_unique<layer::ImageManifests>(manager_->registry())),
+        index_prefetcher_(
+            std::make_unique<layer::IndexPrefetcher>(manager_->registry(), *images_, manager_->cache())),
         defaults_(std::move(defaults)),
         keeper_(std::make_unique<ProfileKeeper>(*manager_, profile_dir)),
         node_cache_(std::make_unique<warm::NodeCache>(
@@ -114,7 +117,11 @@ class FuseRemoteLayerMounter : public RemoteLayerMounter {
 
   warm::NodeCache* node_cache() override { return node_cache_.get(); }
 
-  void WriteMetrics(metrics::TextWriter& out) override { layer::WriteLayerMetrics(*manager_, out); }
+  void WriteMetrics(metrics::TextWriter& out) override {
+    layer::WriteLayerMetrics(*manager_, out);
+    out.Counter("tide_index_prefetched_total", "Layer indexes fetched ahead of their layer's Prepare", {},
+                static_cast<double>(index_prefetcher_->cached()));
+  }
   nlohmann::json Status() override { return layer::LayerStatus(*manager_); }
 
   absl::StatusOr<bool> IsRemoteLayer(const Labels& labels) override {
@@ -132,8 +139,12 @@ class FuseRemoteLayerMounter : public RemoteLayerMounter {
   }
   absl::StatusOr<MountedLayer> Mount(const Labels& labels, const std::filesystem::path& target) override {
     TIDE_ASSIGN_OR_RETURN(layer::RemoteLayer layer, Resolve(labels, /*restoring=*/false));
+    PrefetchLaterIndexes(labels, layer);
     const bool learned = keeper_->Has(layer.layer_digest);
     TIDE_ASSIGN_OR_RETURN(layer::LayerMountOptions options, OptionsFor(layer, learned, labels));
+    // An earlier layer's Prepare may be fetching this one's index already.
+    if (layer.index.format == format::LayerFormat::kTide && !layer.index.digest.empty())
+      index_prefetcher_->WaitFor(layer.index.digest, kIndexPrefetchWait);
     TIDE_RETURN_IF_ERROR(manager_->Mount(layer, target, options));
     layer::LayerMount* mount = manager_->Find(target);
     if (mount == nullptr)
@@ -171,6 +182,25 @@ class FuseRemoteLayerMounter : public RemoteLayerMounter {
   }
 
  private:
+  static constexpr absl::Duration kIndexPrefetchWait = absl::Seconds(10);
+
+  // containerd prepares the layers one after another: the tide indexes of the layers after this
+  // one (cri.image-layers) are fetched meanwhile (layer::IndexPrefetcher).
+  void PrefetchLaterIndexes(const Labels& labels, const layer::RemoteLayer& layer) {
+    if (layer.index.format != format::LayerFormat::kTide) return;
+    absl::StatusOr<RemoteLayerLocation> where = LocateRemoteLayer(labels);
+    if (!where.ok() || where->image_layers.size() < 2 || labels.count(kCriManifestDigestLabel) == 0) return;
+    absl::StatusOr<registry::Reference> repo = registry::Reference::Parse(layer.reference);
+    absl::StatusOr<Digest> manifest = Digest::Parse(where->manifest_digest);
+    if (!repo.ok() || !manifest.ok()) return;
+    std::vector<Digest> later;
+    for (size_t i = 1; i < where->image_layers.size(); ++i) {
+      absl::StatusOr<Digest> d = Digest::Parse(where->image_layers[i]);
+      if (d.ok()) later.push_back(*d);
+    }
+    index_prefetcher_->PrefetchImage(*repo, *manifest, std::move(later));
+  }
+
   // The layer with its index located: for a layer without its own index, the side index its image's
   // artifact lists for it (looked up once per image), or when restoring, the one Mount found then.
   absl::StatusOr<layer::RemoteLayer> Resolve(const Labels& labels, bool restoring) {
@@ -321,6 +351,7 @@ class FuseRemoteLayerMounter : public RemoteLayerMounter {
   std::unique_ptr<layer::LayerMountManager> manager_;
   std::unique_ptr<side_index::SideIndexFinder> side_indexes_;  // uses manager_'s registry client
   std::unique_ptr<layer::ImageManifests> images_;              // as does this
+  std::unique_ptr<layer::IndexPrefetcher> index_prefetcher_;   // uses both; declared after: goes first
   layer::LayerMountOptions defaults_;
   std::unique_ptr<ProfileKeeper> keeper_;  // declared after manager_: goes first
   std::unique_ptr<warm::NodeCache> node_cache_;

@@ -64,6 +64,10 @@ TEST_CASE("LAZY: tidectl pull mounts tide layers remotely; ctr run reads far les
   CHECK(absl::StrContains(scraped.output, "\ntide_remote_snapshots 3\n"));
   CHECK(absl::StrContains(scraped.output, "kind=\"on_demand\"} "));
   CHECK(absl::StrContains(scraped.output, "# TYPE tide_fuse_read_duration_seconds histogram\n"));
+  // The first layer's Prepare fetched the other two layers' indexes ahead.
+  std::smatch ahead;
+  REQUIRE(std::regex_search(scraped.output, ahead, std::regex("\ntide_index_prefetched_total ([0-9]+)\n")));
+  CHECK(std::stoi(ahead[1].str()) >= 1);
   // Every series the shipped Grafana dashboard queries is one the daemon serves.
   std::ifstream dashboard_file(std::string(std::getenv("TIDE_SOURCE_DIR")) + "/examples/grafana/tide.json");
   std::string dashboard((std::istreambuf_iterator<char>(dashboard_file)), std::istreambuf_iterator<char>());

@@ -15,6 +15,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/log.h"
+#include "layer/image_manifests.h"
+#include "layer/index_prefetcher.h"
 #include "layer/layer_metrics.h"
 #include "layer/layer_mount_manager.h"
 #include "oci/manifest.h"
@@ -527,6 +529,62 @@ TEST_CASE("unmount is clean while readers are blocked on an unreachable registry
   struct statfs sfs {};
   REQUIRE(::statfs(mnt.c_str(), &sfs) == 0);
   CHECK(static_cast<unsigned long>(sfs.f_type) != kFuseMagic);
+}
+
+TEST_CASE("an image's later indexes are fetched ahead into the cache, each only if it hashes to its digest") {
+  Env env;
+  env.StartManager(env.Options());
+  auto ref = registry::Reference::Parse(env.registry.host() + "/tide/ahead:v1");
+  REQUIRE(ref.ok());
+  oci::Manifest manifest;
+  manifest.media_type = std::string(oci::kOciManifest);
+  const std::string config = "{}";
+  REQUIRE(env.manager->registry().PushBlob(*ref, Digest::Of(config), config).ok());
+  manifest.config = {std::string(oci::kOciConfig), Digest::Of(config), 2, {}, {}, {}, {}};
+  std::vector<testing::BuiltLayer> layers;
+  for (int i = 0; i < 3; ++i) {
+    const fs::path base = env.dir / absl::StrCat("l", i);
+    fs::create_directories(base / "tree");
+    WriteFile(base / "tree" / absl::StrCat("file", i), std::string(1000 + i, 'x'));
+    auto layer = testing::BuildLayer(base / "tree", base, absl::StrCat("l", i));
+    REQUIRE(layer.ok());
+    env.Push(*layer, "tide/ahead");
+    oci::Descriptor d;
+    d.media_type = std::string(oci::kOciLayerZstd);
+    d.digest = layer->result.blob_digest;
+    d.size = static_cast<int64_t>(layer->result.blob_size);
+    d.annotations = layer->result.annotations;
+    manifest.layers.push_back(d);
+    layers.push_back(std::move(*layer));
+  }
+  // The last layer's descriptor claims an index digest its bytes do not hash to.
+  const Digest claimed = Digest::Of("not the index");
+  manifest.layers[2].annotations[std::string(format::kAnnotationIndexDigest)] = claimed.str();
+  auto manifest_digest = env.manager->registry().PushManifest(*ref, manifest.Serialize(), oci::kOciManifest);
+  REQUIRE(manifest_digest.ok());
+
+  ImageManifests images(env.manager->registry());
+  IndexPrefetcher prefetcher(env.manager->registry(), images, env.manager->cache());
+  prefetcher.PrefetchImage(*ref, *manifest_digest,
+                           {layers[1].result.blob_digest, layers[2].result.blob_digest});
+  for (int i = 0; i < 200 && !prefetcher.idle(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  REQUIRE(prefetcher.idle());
+  CHECK(prefetcher.cached() == 1);
+  CHECK_FALSE(env.manager->cache().Contains(layers[0].result.index_digest.bytes()));  // not asked for
+  CHECK(env.manager->cache().Contains(layers[1].result.index_digest.bytes()));
+  CHECK_FALSE(env.manager->cache().Contains(claimed.bytes()));
+  CHECK_FALSE(env.manager->cache().Contains(layers[2].result.index_digest.bytes()));
+
+  // A second request for the same image queues nothing, and with its index cached layer 1 mounts
+  // while the registry is down.
+  prefetcher.PrefetchImage(*ref, *manifest_digest, {layers[1].result.blob_digest});
+  CHECK(prefetcher.idle());
+  env.registry.Stop();
+  fs::path mnt = env.Mount(
+      RemoteLayer{ref->String(), layers[1].result.blob_digest, layers[1].index_location()}, "ahead");
+  CHECK(fs::file_size(mnt / "file1") == 1001);  // from the index; its content is not cached
+  CHECK(env.manager->Unmount(mnt).ok());
 }
 
 TEST_CASE("tidectl mount serves a layer of an image until SIGTERM, then unmounts") {
