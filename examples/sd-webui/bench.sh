@@ -389,6 +389,8 @@ tide_run() {  # tide_run CASE RUN TAG [PROFILES_DIR] [PREFETCH] [PULL_ARGS]: one
   c0=$(cpu_of "$tide_pid")
   # shellcheck disable=SC2086 # PULL_ARGS is a list of words
   "$tidectl" pull --address "$sock" --snapshotter tide --plain-http ${6:-} "$registry/sdwebui:$3" >/dev/null
+  # The pull is part of the time to ready: containerd prepares the layers one after another.
+  echo "$name $(python3 -c "print(f'{$(now) - $T0:.2f}')")" >>"$work/pull.runs"
   local r b c="n/a" total=$tide_total
   read -r r b < <(run_to_ready "$name" "$registry/sdwebui:$3" tide)
   cpu_note "$1_ready" "$(python3 -c "print(f'{$(cpu_of "$tide_pid") - $c0:.2f}')")" "$b"
@@ -500,6 +502,7 @@ if [ "$cases" != "a b c s d" ]; then
   for c in $cases; do echo "$c: $(tr '\n' ';' <"$work/$c.runs")"; done
   [ -s "$work/tidewarm.runs" ] && echo "tide warm (s node, second start): $(tr '\n' ';' <"$work/tidewarm.runs")"
   [ -s "$work/warm.runs" ] && echo "warm start (a node, image local): $(tr '\n' ';' <"$work/warm.runs")"
+  [ -s "$work/pull.runs" ] && echo "tidectl pull took (s): $(tr '\n' ';' <"$work/pull.runs")"
   # The floor of any case is startup bytes / this + warm start.
   echo "link throughput (curl of the largest gzip layer through the shaped link): $(python3 -c "print(f'{$link_bps / 1e6:.1f}')") MB/s"
   [ -s "$work/warmtime.runs" ] && echo "tidectl warm took (s): $(tr '\n' ';' <"$work/warmtime.runs")"
