@@ -56,6 +56,15 @@ class LayerFs {
   static const fuse_lowlevel_ops& Ops();
   const KernelCacheOptions& cache_options() const { return cache_options_; }
   const format::LayerIndex& index() const { return *index_; }
+  // The layer as overlayfs sees it (whiteouts, opaque directories).
+  const OverlayView& view() const { return view_; }
+  // An entry's attributes as the mount serves them (owners shifted, whiteouts as 0/0 devices).
+  struct stat Stat(format::EntryId id) const;
+  // Before mounting: the layer's xattrs and opaque marks are served by local directories stacked
+  // around it (layer::BuildXattrShadow), so the mount answers the first GETXATTR with ENOSYS and the
+  // kernel answers every later one without asking.
+  void LeaveXattrsToShadow() { serves_xattrs_ = false; }
+  bool serves_xattrs() const { return serves_xattrs_; }
 
   // Reads [offset, offset+size) of a regular file into dst; returns bytes read or an error.
   // Public for tests and for tools that read a layer without mounting it.
@@ -84,7 +93,6 @@ class LayerFs {
 
  private:
   friend struct LayerFsOps;
-  struct stat Stat(format::EntryId id) const;
   uint32_t ShiftId(uint32_t id) const;
   void FillEntry(format::EntryId id, fuse_entry_param* e) const;
   format::EntryId IdOf(fuse_ino_t ino) const;
@@ -95,8 +103,9 @@ class LayerFs {
   const KernelCacheOptions cache_options_;
   const IdShift ids_;
   const OverlayView view_;
-  // Whether any entry has an xattr to show (its own, or the overlay's opaque mark).
-  const bool serves_xattrs_;
+  // Whether any entry has an xattr to show (its own, or the overlay's opaque mark) that no shadow
+  // serves instead. Set before the mount starts, read-only afterwards.
+  bool serves_xattrs_;
   std::shared_ptr<LoaderWalk> loader_walk_;  // null: loader read-ahead off
   std::atomic<bool> poisoned_{false};
   std::atomic<bool> skip_open_{false};     // the kernel may skip OPEN/RELEASE (set at INIT)

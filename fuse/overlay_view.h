@@ -34,6 +34,7 @@ class OverlayView {
   bool IsWhiteout(format::EntryId id) const { return whiteouts_.contains(id); }
   bool IsOpaque(format::EntryId dir) const { return opaque_.contains(dir); }
   bool any_opaque() const { return !opaque_.empty(); }
+  const absl::flat_hash_set<format::EntryId>& opaque_dirs() const { return opaque_; }
 
  private:
   const format::LayerIndex& index_;

@@ -15,6 +15,7 @@
 #include "format/zstd_chunked/containers_storage_toc.h"
 #include "layer/content_verifier.h"
 #include "layer/index_chunk_stream.h"
+#include "layer/xattr_shadow.h"
 
 namespace tide::layer {
 namespace {
@@ -232,6 +233,7 @@ absl::StatusOr<std::unique_ptr<LayerMount>> LayerMount::Create(
   if (options.record_access) m->recorder_ = std::make_shared<AccessRecorder>();
   m->fs_ = std::make_unique<fuse::LayerFs>(m->index_, m->fetcher_, m->recorder_, options.kernel, options.ids,
                                            options.loader_walkers);
+  const bool built_shadow = m->UseXattrShadow(options.xattr_shadow);
   fuse::FuseMountOptions fuse_options = options.fuse;
   // Startup sets and learned profiles are recorded with the startup window: a wider one would ask
   // for pages outside the set while startup runs, and record pages startup never reads.
@@ -241,8 +243,13 @@ absl::StatusOr<std::unique_ptr<LayerMount>> LayerMount::Create(
     TIDE_ASSIGN_OR_RETURN(m->fuse_, fuse::FuseMount::Adopt(mountpoint, std::move(adopt), fuse::LayerFs::Ops(),
                                                            m->fs_.get(), fuse_options));
   } else {
-    TIDE_ASSIGN_OR_RETURN(
-        m->fuse_, fuse::FuseMount::Start(mountpoint, fuse::LayerFs::Ops(), m->fs_.get(), fuse_options));
+    absl::StatusOr<std::unique_ptr<fuse::FuseMount>> started =
+        fuse::FuseMount::Start(mountpoint, fuse::LayerFs::Ops(), m->fs_.get(), fuse_options);
+    if (!started.ok()) {
+      if (built_shadow) RemoveXattrShadow(options.xattr_shadow.dir);
+      return started.status();
+    }
+    m->fuse_ = std::move(*started);
   }
   m->queue_ = std::move(queue);
   // An adopted mount widens too: the previous daemon may have stopped before its workload started,
@@ -268,6 +275,25 @@ absl::StatusOr<std::unique_ptr<LayerMount>> LayerMount::Create(
   if (plan.rest || m->streamed_rest_)
     m->verifier_ = std::thread([mount = m.get()] { mount->VerifyWhenFetched(); });
   return m;
+}
+
+bool LayerMount::UseXattrShadow(const LayerMountOptions::XattrShadow& shadow) {
+  if (shadow.dir.empty() || !fs_->serves_xattrs()) return false;
+  if (!shadow.build) {
+    if (HasXattrShadow(shadow.dir)) fs_->LeaveXattrsToShadow();
+    return false;
+  }
+  const auto began = std::chrono::steady_clock::now();
+  absl::Status built = BuildXattrShadow(*fs_, shadow.dir);
+  if (!built.ok()) {
+    log::Info("layer serves its own xattrs", {{"layer", name_}, {"reason", Sv(built.message())}});
+    return false;
+  }
+  fs_->LeaveXattrsToShadow();
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began);
+  log::Info("layer xattrs handed to a local shadow", {{"layer", name_}, {"ms", absl::StrCat(ms.count())}});
+  return true;
 }
 
 void LayerMount::StartWarmer(const std::filesystem::path& mountpoint) {

@@ -75,6 +75,12 @@ struct LayerMountOptions {
   // from, and the blob's size, so that with prefetch = "all" the whole layer can be checked.
   Digest diff_id;
   uint64_t blob_size = 0;
+  // Where the layer's xattrs may be handed to local directories (BuildXattrShadow); empty: the mount
+  // serves them. `build`: write a new shadow (a first mount); else use one there (a restore).
+  struct XattrShadow {
+    std::filesystem::path dir;
+    bool build = false;
+  } xattr_shadow;
 };
 
 // Loads and verifies a layer's index. Verified index frames are kept in the chunk cache (keyed by
@@ -122,6 +128,10 @@ class LayerMount {
   bool poisoned() const { return fs_->poisoned(); }
   uint64_t read_errors() const { return fs_->read_errors(); }
   const fuse::LayerFs& fs() const { return *fs_; }
+  // Whether local directories beside the mount serve the layer's xattrs (see xattr_shadow.h).
+  bool xattrs_shadowed() const {
+    return !fs_->serves_xattrs() && (index_->has_xattrs() || fs_->view().any_opaque());
+  }
   // Null when the mount warms no page cache (no startup set, none of it local, or off).
   const fuse::PageCacheWarmer* warmer() const { return warmer_.get(); }
   std::chrono::steady_clock::time_point mounted_at() const { return mounted_at_; }
@@ -157,6 +167,8 @@ class LayerMount {
   std::thread verifier_;
   void VerifyWhenFetched();
   void StartWarmer(const std::filesystem::path& mountpoint);
+  // Hands the layer's xattrs to a shadow (building one if asked); true if it built one.
+  bool UseXattrShadow(const LayerMountOptions::XattrShadow& shadow);
   absl::Status StreamRestAndVerify();
 };
 

@@ -18,6 +18,7 @@
 #include "layer/layer_metrics.h"
 #include "layer/layer_mount_manager.h"
 #include "layer/layer_status.h"
+#include "layer/xattr_shadow.h"
 #include "side_index/side_index_finder.h"
 #include "snapshotter/profile_keeper.h"
 #include "snapshotter/remote_layer_labels.h"
@@ -142,6 +143,7 @@ class FuseRemoteLayerMounter : public RemoteLayerMounter {
     PrefetchLaterIndexes(labels, layer);
     const bool learned = keeper_->Has(layer.layer_digest);
     TIDE_ASSIGN_OR_RETURN(layer::LayerMountOptions options, OptionsFor(layer, learned, labels));
+    options.xattr_shadow = {.dir = target.parent_path(), .build = true};
     // An earlier layer's Prepare may be fetching this one's index already.
     if (layer.index.format == format::LayerFormat::kTide && !layer.index.digest.empty())
       index_prefetcher_->WaitFor(layer.index.digest, kIndexPrefetchWait);
@@ -161,6 +163,9 @@ class FuseRemoteLayerMounter : public RemoteLayerMounter {
     if (!learned) keeper_->Watch(target, layer.layer_digest);
     return MountedLayer{.diff_id = diff_id, .restore_labels = RestoreLabels(layer, *mount, diff_id)};
   }
+  std::vector<std::filesystem::path> LowerDirs(const std::filesystem::path& target) override {
+    return layer::ShadowedLowerDirs(target);
+  }
   bool Poisoned(const std::filesystem::path& target) override {
     layer::LayerMount* mount = manager_->Find(target);
     return mount != nullptr && mount->poisoned();
@@ -176,6 +181,8 @@ class FuseRemoteLayerMounter : public RemoteLayerMounter {
     keeper_->Forget(target);
     const bool learned = keeper_->Has(layer.layer_digest);
     TIDE_ASSIGN_OR_RETURN(layer::LayerMountOptions options, OptionsFor(layer, learned, labels));
+    // Containers running on the layer were stacked with the shadow Mount built, if any: keep it.
+    options.xattr_shadow = {.dir = target.parent_path(), .build = false};
     TIDE_RETURN_IF_ERROR(manager_->Restore(layer, target, options));
     if (!learned) keeper_->Watch(target, layer.layer_digest);
     return absl::OkStatus();

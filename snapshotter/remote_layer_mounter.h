@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -56,6 +57,12 @@ class RemoteLayerMounter {
   // The layer on `target` failed verification of its whole content (its reads now fail): it must not
   // be reused for another pull.
   virtual bool Poisoned(const std::filesystem::path& target) = 0;
+  // The overlay lower directories, top first, that stand for the layer Mount or Restore put on
+  // `target`: the target itself, and any directories the mounter keeps beside it (in its parent)
+  // that complete the layer for overlayfs.
+  virtual std::vector<std::filesystem::path> LowerDirs(const std::filesystem::path& target) {
+    return {target};
+  }
   // Writes the mounter's metrics (docs/metrics.md); none by default.
   virtual void WriteMetrics(metrics::TextWriter& out) { (void)out; }
   // The mounted layers for `tidectl status` ({"images": [...]}, layer/layer_status.h); none by default.

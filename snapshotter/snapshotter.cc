@@ -171,7 +171,12 @@ absl::StatusOr<std::vector<fs::path>> Snapshotter::LowerDirsLocked(const std::st
       return absl::UnavailableError(
           absl::StrCat("remote layer ", p.name, " is not mounted (restore failed)"));
     }
-    lowers.push_back(SnapshotDir(p.id) / "fs");
+    const fs::path layer = SnapshotDir(p.id) / "fs";
+    if (p.remote && mounter_ != nullptr) {
+      for (fs::path& dir : mounter_->LowerDirs(layer)) lowers.push_back(std::move(dir));
+    } else {
+      lowers.push_back(layer);
+    }
     next = p.parent;
   }
   return lowers;

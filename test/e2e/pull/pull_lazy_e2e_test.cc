@@ -171,5 +171,95 @@ TEST_CASE("LAZY: CRI PullImage mounts tide layers remotely", "[pull][lazy][cri]"
     CHECK(absl::IsNotFound((*client)->ContentInfo(layer.digest.str()).status()));
 }
 
+// Walks a mounted rootfs from the host: every entry's type, mode, owners, size, mtime, link target,
+// content hash and xattrs (values in hex), so two mounts of one image can be compared whole.
+constexpr char kHostListing[] = R"(
+import hashlib, os, stat, sys
+root = sys.argv[1]
+rows = []
+for top, dirs, files in os.walk(root):
+    for name in dirs + files:
+        p = os.path.join(top, name)
+        st = os.lstat(p)
+        row = [p[len(root):], oct(st.st_mode), str(st.st_uid), str(st.st_gid), str(st.st_mtime_ns)]
+        if stat.S_ISLNK(st.st_mode):
+            row.append('-> ' + os.readlink(p))
+        elif stat.S_ISREG(st.st_mode):
+            with open(p, 'rb') as f:
+                row.append(hashlib.sha256(f.read()).hexdigest())
+        try:
+            names = os.listxattr(p, follow_symlinks=False)
+        except OSError:
+            names = []
+        for k in sorted(names):
+            row.append(k + '=' + os.getxattr(p, k, follow_symlinks=False).hex())
+        rows.append('|'.join(row))
+print('\n'.join(sorted(rows)))
+)";
+
+// The rootfs containerd would mount for container `id` on `snapshotter`, mounted on the host by the
+// command `ctr snapshots mounts` prints; unmounted when done.
+struct HostRootfs {
+  std::filesystem::path target;
+  std::string command;
+  HostRootfs(PullEnv& env, const std::string& snapshotter, const std::string& id)
+      : target(env.dir() / ("rootfs-" + id)) {
+    std::filesystem::create_directories(target);
+    auto mounts = env.Ctr({"snapshots", "--snapshotter", snapshotter, "mounts", target.string(), id});
+    INFO(mounts.output);
+    REQUIRE(mounts.exit_code == 0);
+    command = mounts.output;
+    auto mounted = RunCommand({"sh", "-c", command});
+    INFO(mounted.output);
+    REQUIRE(mounted.exit_code == 0);
+  }
+  ~HostRootfs() { RunCommand({"umount", "-l", target.string()}); }
+  std::string Listing() const {
+    auto listed = RunCommand({"python3", "-c", kHostListing, target.string()});
+    REQUIRE(listed.exit_code == 0);
+    return listed.output;
+  }
+};
+
+TEST_CASE("LAZY: a tide layer's xattrs and opaque dirs reach the rootfs through a local shadow",
+          "[pull][lazy]") {
+  PullEnv env;
+  const std::string ref = env.Ref("edge-tide:v1");
+  auto converted = RunCommand({TidectlBinary(), "convert", "-q", "--plain-http",
+                               std::string("oci:") + std::getenv("TIDE_BINARY_DIR") + "/test-images/edge:v1",
+                               "docker://" + ref});
+  INFO(converted.output);
+  REQUIRE(converted.exit_code == 0);
+  auto pulled = env.Pull(ref);
+  INFO(pulled.output);
+  REQUIRE(pulled.exit_code == 0);
+  CHECK(absl::StrContains(pulled.output, "lazy"));
+  REQUIRE(env.Ctr({"container", "create", "--snapshotter", "tide", ref, "xs-tide"}).exit_code == 0);
+  auto ordinary = env.Ctr({"images", "pull", "--plain-http", "--snapshotter", "overlayfs", ref});
+  INFO(ordinary.output);
+  REQUIRE(ordinary.exit_code == 0);
+  REQUIRE(env.Ctr({"container", "create", "--snapshotter", "overlayfs", ref, "xs-overlay"}).exit_code == 0);
+
+  std::string lazy, unpacked;
+  {
+    HostRootfs tide(env, "tide", "xs-tide");
+    INFO(tide.command);
+    INFO(ReadFile(env.tide_log_path()));
+    // The edge layer (user.* xattrs, a file capability, an opaque dir) is stacked with its shadow.
+    CHECK(absl::StrContains(tide.command, "/xattr-shadow/above:"));
+    CHECK(absl::StrContains(tide.command, "/xattr-shadow/below"));
+    lazy = tide.Listing();
+  }
+  {
+    HostRootfs overlay(env, "overlayfs", "xs-overlay");
+    unpacked = overlay.Listing();
+  }
+  CHECK(absl::StrContains(unpacked, "/edge/cap-binary|"));
+  CHECK(absl::StrContains(unpacked, "security.capability="));
+  CHECK(absl::StrContains(unpacked, "user.dir="));
+  CHECK(lazy == unpacked);
+  env.Ctr({"container", "rm", "xs-tide", "xs-overlay"});
+}
+
 }  // namespace
 }  // namespace tide::testing
