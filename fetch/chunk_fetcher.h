@@ -47,6 +47,11 @@ struct FetcherOptions {
   // A read that continues where the previous read of the same file ended also fetches up to this many
   // further bytes of that file in the same request, so cold sequential reads are not latency-bound.
   uint64_t sequential_lookahead_bytes = 4 << 20;
+  // A read that starts at most this far past where the previous read of the same file ended counts
+  // as continuing it: a library's static initializers run in link order and fault its code in as a
+  // forward sweep with pages skipped, each fault otherwise its own round trip. 0: exact continuations
+  // only.
+  uint64_t sequential_gap_bytes = 2 << 20;
   // A read that reaches the end of a file also fetches up to this many blob bytes of the chunks
   // after it: the files next to it in the tar, which are usually its neighbours in the same
   // directory (a Python package imports from one range). 0: off.

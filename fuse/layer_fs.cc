@@ -46,7 +46,25 @@ LayerFs::LayerFs(std::shared_ptr<const format::LayerIndex> index,
 
 namespace {
 
-uint64_t SequentialHint(EntryId id, uint64_t end) { return (uint64_t{id} * 0x9E3779B97F4A7C15ull) ^ end ^ 1; }
+// A hint packs a tag of the file's id above where its last read ended, so a lookup can tell a read
+// that continues the file, exactly or after a gap, from one of a file that shares the slot.
+constexpr int kHintEndBits = 40;
+constexpr uint64_t kHintEndMask = (uint64_t{1} << kHintEndBits) - 1;
+
+uint64_t HintTag(EntryId id) { return ((uint64_t{id} * 0x9E3779B97F4A7C15ull) >> kHintEndBits) | 1; }
+
+uint64_t SequentialHint(EntryId id, uint64_t end) {
+  if (end > kHintEndMask) return 0;  // no hint for reads beyond 1 TiB
+  return (HintTag(id) << kHintEndBits) | end;
+}
+
+// Whether a read at `offset` continues the file's last read (recorded in `hint`), allowing `gap`
+// bytes skipped between them.
+bool ContinuesRead(uint64_t hint, EntryId id, uint64_t offset, uint64_t gap) {
+  if (hint == 0 || (hint >> kHintEndBits) != HintTag(id)) return false;
+  const uint64_t end = hint & kHintEndMask;
+  return offset >= end && offset - end <= gap;
+}
 
 }  // namespace
 
@@ -128,13 +146,14 @@ absl::StatusOr<size_t> LayerFs::ReadFile(EntryId id, uint64_t offset, std::span<
     ahead = {.last = UINT32_MAX, .bytes = options.cluster_lookahead_bytes, .only_when_walking = true};
   } else if (a.size <= options.whole_file_bytes) {
     ahead = {.last = file_last, .bytes = UINT64_MAX, .whole = true};
-  } else if (offset > 0 && hint.load(std::memory_order_relaxed) == SequentialHint(id, offset)) {
+  } else if (offset > 0 &&
+             ContinuesRead(hint.load(std::memory_order_relaxed), id, offset, options.sequential_gap_bytes)) {
     ahead = {.last = file_last, .bytes = options.sequential_lookahead_bytes};
   }
   hint.store(SequentialHint(id, offset + length), std::memory_order_relaxed);
   TIDE_ASSIGN_OR_RETURN(size_t n,
                         ReadLayerFile(*index_, *fetcher_, id, offset, dst.first(length), ahead, timeout));
-  if (offset == 0 && loader_walk_ != nullptr && a.size > options.whole_file_bytes) {
+  if (offset == 0 && loader_walk_ != nullptr) {
     loader_walk_->OnHead(id, dst.first(n));
   }
   if (observer_) observer_->OnRead(id, offset, n);

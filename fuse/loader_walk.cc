@@ -100,7 +100,17 @@ void LoaderWalk::Queue(EntryId id) {
 }
 
 void LoaderWalk::Visit(EntryId id) {
-  std::string head(std::min<uint64_t>(index_->attr(id).size, kHeadBytes), '\0');
+  const uint64_t size = index_->attr(id).size;
+  // A library small enough to be read whole is fetched whole in one request: its head, tables and
+  // dynamic section then cost this thread no further round trips, and the loader finds all of it in.
+  if (size <= fetcher_->options().whole_file_bytes) {
+    const format::ChunkRange all = index_->ChunksFor(id, 0, size);
+    if (all.count != 0 &&
+        !fetcher_->Ensure(all.first, all.first + all.count - 1, fetch::FetchPriority::kOnDemand).ok()) {
+      return;
+    }
+  }
+  std::string head(std::min<uint64_t>(size, kHeadBytes), '\0');
   absl::StatusOr<size_t> n =
       ReadLayerFile(*index_, *fetcher_, id, 0, std::span<char>(head.data(), head.size()));
   if (!n.ok()) return;

@@ -18,15 +18,17 @@ namespace tide::fuse {
 // Loader read-ahead for one layer. A process that maps a shared object next maps every library the
 // object names in DT_NEEDED, then theirs, one after another, each a cold read of its head, tables and
 // writable segment: an AI image's startup loads hundreds of them (torch, OpenCV and what they link).
-// When the head of a large ELF file is read, this fetches the segments the loader reads of it
-// (format::ElfLoadRanges) and, on the walker threads, follows its DT_NEEDED names through the layer
-// (RUNPATH with $ORIGIN, then the standard library directories; symlinks followed), doing the same
-// for each library found, several at once, so their bytes are in or on the way before the loader
-// asks. Its reads count as the workload's (they are the loader's, made early): background prefetch
-// gives way to them, and a forward walk through a library directory widens the neighbour read-ahead.
-// Libraries in other layers are not followed. Each file is walked once per mount, at most
-// 4096 files. Everything read here is bounded and comes from the layer's verified chunks; a
-// malformed object only ends its own walk.
+// When the head of an ELF file is read (a small one is being fetched whole already), this fetches
+// the segments the loader reads of it (format::ElfLoadRanges) and, on the walker threads, follows its
+// DT_NEEDED names through the layer (RUNPATH with $ORIGIN, then the standard library directories;
+// symlinks followed), doing the same for each library found, several at once, so their bytes are in
+// or on the way before the loader asks. A library no larger than the whole-file size is fetched
+// whole in one request: a Python extension module and most of what it links are that small. Its
+// reads count as the workload's (they are the loader's, made early): background prefetch gives way
+// to them, and a forward walk through a library directory widens the neighbour read-ahead.
+// Libraries in other layers are not followed. Each file is walked once per mount, at most 4096
+// files. Everything read here is bounded and comes from the layer's verified chunks; a malformed
+// object only ends its own walk.
 class LoaderWalk : public std::enable_shared_from_this<LoaderWalk> {
  public:
   LoaderWalk(std::shared_ptr<const format::LayerIndex> index, std::shared_ptr<fetch::ChunkFetcher> fetcher,

@@ -220,8 +220,10 @@ absl::StatusOr<std::unique_ptr<LayerMount>> LayerMount::Create(
   if (m->streamed_rest_) plan.rest = false;
   fetch::FetcherOptions fetcher_options = options.fetcher;
   // A startup set says what startup reads; guessing from file order or content would only compete
-  // with it. Sequential read-ahead stays: it follows a reader, never leads it.
+  // with it. Exact sequential read-ahead stays: it follows a reader, never leads it (a sparse sweep's
+  // gaps are guesses).
   if (!plan.startup.empty()) {
+    fetcher_options.sequential_gap_bytes = 0;
     fetcher_options.cluster_lookahead_bytes = 0;
     fetcher_options.whole_file_bytes = 0;
     fetcher_options.loader_lookahead = false;

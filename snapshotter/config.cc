@@ -148,6 +148,7 @@ constexpr std::string_view kKeys[] = {"root",
                                       "read_timeout",
                                       "mirror_stall_timeout",
                                       "read_ahead",
+                                      "read_ahead_gap",
                                       "read_ahead_neighbours",
                                       "read_ahead_whole_file",
                                       "read_ahead_loader",
@@ -218,7 +219,10 @@ absl::StatusOr<Config> ParseConfig(std::string_view text, std::string_view sourc
   TIDE_RETURN_IF_ERROR(r.Duration("read_timeout", &config.read_timeout));
   TIDE_RETURN_IF_ERROR(r.Duration("mirror_stall_timeout", &config.mirror_stall_timeout));
   TIDE_RETURN_IF_ERROR(r.Size("read_ahead", &config.read_ahead));
+  TIDE_RETURN_IF_ERROR(r.Size("read_ahead_gap", &config.read_ahead_gap));
   TIDE_RETURN_IF_ERROR(r.Size("read_ahead_neighbours", &config.read_ahead_neighbours));
+  if (config.read_ahead_gap > (uint64_t{256} << 20))
+    return r.Error("read_ahead_gap", "must be at most 256MiB");
   // Bounded: each byte of read-ahead is a buffer byte of a request in flight.
   if (config.read_ahead > (uint64_t{256} << 20)) return r.Error("read_ahead", "must be at most 256MiB");
   if (config.read_ahead_neighbours > (uint64_t{256} << 20))

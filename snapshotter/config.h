@@ -35,6 +35,8 @@ struct Config {
   // file, and beyond a read that ends one (the next files in the tar); requests carrying it in
   // flight per node. 0 bytes: off.
   uint64_t read_ahead = 4 << 20;
+  // A read this far past the end of the file's last read still continues it (a sparse forward sweep).
+  uint64_t read_ahead_gap = 2 << 20;
   uint64_t read_ahead_neighbours = 4 << 20;
   // Files up to this size are fetched whole at their first read; a shared object's head brings the
   // segments the loader reads next (read_ahead_loader).

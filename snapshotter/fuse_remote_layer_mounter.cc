@@ -388,6 +388,7 @@ absl::StatusOr<std::unique_ptr<RemoteLayerMounter>> MakeRemoteLayerMounter(const
   options.index_limits.max_memory = config.max_index_memory;
   options.defaults.fetcher.read_timeout = absl::ToChronoMilliseconds(config.read_timeout);
   options.defaults.fetcher.sequential_lookahead_bytes = config.read_ahead;
+  options.defaults.fetcher.sequential_gap_bytes = config.read_ahead_gap;
   options.defaults.fetcher.cluster_lookahead_bytes = config.read_ahead_neighbours;
   options.defaults.fetcher.whole_file_bytes = config.read_ahead_whole_file;
   options.defaults.fetcher.loader_lookahead = config.read_ahead_loader;

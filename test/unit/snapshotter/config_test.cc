@@ -17,6 +17,7 @@ prefetch_concurrency = 8
 prefetch_startup_streams = 3
 prefetch_bandwidth = 104857600
 read_ahead = "8MiB"
+read_ahead_gap = "1MiB"
 read_ahead_neighbours = 0
 read_ahead_whole_file = "1MiB"
 read_ahead_loader = false
@@ -39,6 +40,7 @@ log_level = "debug"
   CHECK(config->prefetch_startup_streams == 3);
   CHECK(config->prefetch_bandwidth == 104857600);
   CHECK(config->read_ahead == 8 << 20);
+  CHECK(config->read_ahead_gap == 1 << 20);
   CHECK(config->read_ahead_neighbours == 0);
   CHECK(config->read_ahead_whole_file == 1 << 20);
   CHECK_FALSE(config->read_ahead_loader);
@@ -73,6 +75,7 @@ TEST_CASE("config: bad input names the file, the key and the reason", "[snapshot
            {"prefetch_startup_streams = 0", "prefetch_startup_streams"},
            {"prefetch_startup_streams = 65", "prefetch_startup_streams"},
            {"read_ahead = \"1GiB\"", "read_ahead"},
+           {"read_ahead_gap = \"1GiB\"", "read_ahead_gap"},
            {"read_ahead_neighbours = \"300MiB\"", "read_ahead_neighbours"},
            {"read_ahead_whole_file = -1", "read_ahead_whole_file"},
            {"read_ahead_loader = 1", "read_ahead_loader"},
