@@ -135,6 +135,8 @@ std::string Format(Level level, std::string_view message, std::initializer_list<
   return line;
 }
 
+bool Enabled(Level level) { return level >= min_level.load(std::memory_order_relaxed); }
+
 void Write(Level level, std::string_view message, std::initializer_list<Field> fields) {
   if (level < min_level.load(std::memory_order_relaxed)) return;
   std::string line = Format(level, message, fields);

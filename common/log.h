@@ -35,6 +35,8 @@ struct Field {
 std::string Format(Level level, std::string_view message, std::initializer_list<Field> fields);
 
 void Write(Level level, std::string_view message, std::initializer_list<Field> fields = {});
+// Whether records of `level` are written: lets a hot path skip building fields nobody reads.
+bool Enabled(Level level);
 inline void Debug(std::string_view m, std::initializer_list<Field> f = {}) { Write(Level::kDebug, m, f); }
 inline void Info(std::string_view m, std::initializer_list<Field> f = {}) { Write(Level::kInfo, m, f); }
 inline void Warn(std::string_view m, std::initializer_list<Field> f = {}) { Write(Level::kWarn, m, f); }

@@ -151,13 +151,34 @@ absl::StatusOr<size_t> LayerFs::ReadFile(EntryId id, uint64_t offset, std::span<
     ahead = {.last = file_last, .bytes = options.sequential_lookahead_bytes};
   }
   hint.store(SequentialHint(id, offset + length), std::memory_order_relaxed);
+  const bool trace = log::Enabled(log::Level::kTrace);
+  const auto began = trace ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
   TIDE_ASSIGN_OR_RETURN(size_t n,
                         ReadLayerFile(*index_, *fetcher_, id, offset, dst.first(length), ahead, timeout));
+  if (trace) TraceSlowRead(id, offset, length, ahead, std::chrono::steady_clock::now() - began);
   if (offset == 0 && loader_walk_ != nullptr) {
     loader_walk_->OnHead(id, dst.first(n));
   }
   if (observer_) observer_->OnRead(id, offset, n);
   return n;
+}
+
+void LayerFs::TraceSlowRead(EntryId id, uint64_t offset, uint64_t length, const fetch::ReadAhead& ahead,
+                            std::chrono::steady_clock::duration waited) const {
+  // Reads served from the page of a cached chunk take microseconds; the ones worth a line waited for
+  // a fetch, and which read-ahead they carried says which policy missed them.
+  if (waited < std::chrono::microseconds(500)) return;
+  const char* kind = ahead.bytes == 0          ? "none"
+                     : ahead.whole             ? "whole"
+                     : ahead.only_when_walking ? "neighbours"
+                                               : "sequential";
+  log::Write(log::Level::kTrace, "slow read",
+             {{"file", index_->path(id)},
+              {"offset", absl::StrCat(offset)},
+              {"length", absl::StrCat(length)},
+              {"size", absl::StrCat(index_->attr(id).size)},
+              {"wait_ms", absl::StrCat(std::chrono::duration<double, std::milli>(waited).count())},
+              {"read_ahead", kind}});
 }
 
 namespace {

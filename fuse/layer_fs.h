@@ -96,6 +96,10 @@ class LayerFs {
   uint32_t ShiftId(uint32_t id) const;
   void FillEntry(format::EntryId id, fuse_entry_param* e) const;
   format::EntryId IdOf(fuse_ino_t ino) const;
+  // At log level trace: one line for a container read that waited for a fetch, with the read-ahead it
+  // carried (where a start's read waits go, file by file; docs/prefetch.md).
+  void TraceSlowRead(format::EntryId id, uint64_t offset, uint64_t length, const fetch::ReadAhead& ahead,
+                     std::chrono::steady_clock::duration waited) const;
 
   const std::shared_ptr<const format::LayerIndex> index_;
   const std::shared_ptr<fetch::ChunkFetcher> fetcher_;

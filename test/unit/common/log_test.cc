@@ -32,3 +32,14 @@ TEST_CASE("log: a capture sees the lines written while it lives, at or above the
   CHECK(text.find(R"(level=warning msg="read failed" layer=sha256:abc)") != std::string::npos);
   CHECK(text.find("after the capture") == std::string::npos);
 }
+
+TEST_CASE("log: Enabled tells a hot path whether a level's records are written", "[common][log]") {
+  tlog::Setup(tlog::Level::kInfo);
+  CHECK_FALSE(tlog::Enabled(tlog::Level::kTrace));
+  CHECK_FALSE(tlog::Enabled(tlog::Level::kDebug));
+  CHECK(tlog::Enabled(tlog::Level::kInfo));
+  CHECK(tlog::Enabled(tlog::Level::kError));
+  tlog::Setup(tlog::Level::kTrace);
+  CHECK(tlog::Enabled(tlog::Level::kTrace));
+  tlog::Setup(tlog::Level::kInfo);
+}
