@@ -209,7 +209,13 @@ start_node() {
   node_pids+=($!)
   sock=$d/containerd.sock
   for _ in $(seq 1 200); do [ -S "$sock" ] && [ -S "$d/tide.sock" ] && break; sleep 0.05; done
-  ctr --address "$sock" version >/dev/null 2>&1 || sleep 1
+  # containerd dials the proxy snapshotter when it starts; a dial that came before tide listened
+  # leaves its connection backing off for up to a second, and a pull then fails with "connection
+  # refused". Wait until containerd reaches tide.
+  for _ in $(seq 1 100); do
+    ctr --address "$sock" snapshots --snapshotter tide ls >/dev/null 2>&1 && break
+    sleep 0.1
+  done
 }
 # cpu_of PID: user + system CPU seconds the process has used so far.
 clk_tck=$(getconf CLK_TCK)
