@@ -138,7 +138,7 @@ std::string Format(Level level, std::string_view message, std::initializer_list<
 bool Enabled(Level level) { return level >= min_level.load(std::memory_order_relaxed); }
 
 void Write(Level level, std::string_view message, std::initializer_list<Field> fields) {
-  if (level < min_level.load(std::memory_order_relaxed)) return;
+  if (!Enabled(level)) return;
   std::string line = Format(level, message, fields);
   Logger()->log(spdlog::source_loc{}, spdlog::level::info, spdlog::string_view_t(line.data(), line.size()));
 }

@@ -221,10 +221,10 @@ absl::StatusOr<Config> ParseConfig(std::string_view text, std::string_view sourc
   TIDE_RETURN_IF_ERROR(r.Size("read_ahead", &config.read_ahead));
   TIDE_RETURN_IF_ERROR(r.Size("read_ahead_gap", &config.read_ahead_gap));
   TIDE_RETURN_IF_ERROR(r.Size("read_ahead_neighbours", &config.read_ahead_neighbours));
-  if (config.read_ahead_gap > (uint64_t{256} << 20))
-    return r.Error("read_ahead_gap", "must be at most 256MiB");
   // Bounded: each byte of read-ahead is a buffer byte of a request in flight.
   if (config.read_ahead > (uint64_t{256} << 20)) return r.Error("read_ahead", "must be at most 256MiB");
+  if (config.read_ahead_gap > (uint64_t{256} << 20))
+    return r.Error("read_ahead_gap", "must be at most 256MiB");
   if (config.read_ahead_neighbours > (uint64_t{256} << 20))
     return r.Error("read_ahead_neighbours", "must be at most 256MiB");
   TIDE_RETURN_IF_ERROR(r.Size("read_ahead_whole_file", &config.read_ahead_whole_file));

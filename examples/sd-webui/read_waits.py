@@ -11,6 +11,7 @@ import re
 import sys
 
 FIELD = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S+)')
+SHARED_OBJECT = re.compile(r"\.so(\.|$)")  # libfoo.so, libfoo.so.6, mod.cpython-311-x86_64-linux-gnu.so
 
 
 def records(path):
@@ -24,7 +25,7 @@ def records(path):
 
 def kind_of(file, offset):
     name = file.rsplit("/", 1)[-1]
-    if ".so" in name:
+    if SHARED_OBJECT.search(name):
         return "shared object, head" if offset == 0 else "shared object, body"
     if name.endswith(".pyc"):
         return "pyc"

@@ -719,8 +719,8 @@ TEST_CASE(
   }
 }
 
-// A file of `chunks` chunks of `chunk_size` random bytes, mounted on demand with nothing but
-// sequential read-ahead on; reading pages that skip ahead through it, as a library's static
+// A file of 64 chunks of 64 KiB random bytes, mounted on demand with nothing but sequential
+// read-ahead on; reading pages that skip ahead through it, as a library's static
 // initializers fault in its code. Returns how many chunks read ahead the sweep's reads found.
 uint64_t SparseSweepReadAheadUsed(uint64_t gap_bytes) {
   Env env;
