@@ -46,6 +46,25 @@ TEST_CASE("chunk cache stores by digest, reads ranges, and survives reopening") 
   CHECK(absl::IsNotFound(missing.status()));
 }
 
+TEST_CASE("chunk cache stores a chunk larger than one write piece byte for byte") {
+  // Put writes in 512 KiB pieces: a 2 MiB chunk plus an odd tail, every byte depending on its
+  // position, comes back whole and in order from a fresh process's view of the file.
+  testing::TempDir dir;
+  std::string big((2 << 20) + 4093, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>((i * 131 + i / 4096) & 0xff);
+  const Sha256Bytes d = Sha256Of(big);
+  {
+    auto cache = ChunkCache::Open(dir.path(), 1 << 30);
+    REQUIRE(cache.ok());
+    REQUIRE((*cache)->Put(d, big).ok());
+    CHECK((*cache)->used_bytes() == big.size());
+  }
+  auto reopened = ChunkCache::Open(dir.path(), 1 << 30);
+  REQUIRE(reopened.ok());
+  CHECK(ReadChunk(**reopened, d, big.size()) == big);
+  CHECK(ReadChunk(**reopened, d, 10, (512 << 10) - 5) == big.substr((512 << 10) - 5, 10));
+}
+
 TEST_CASE("chunk cache removes torn temp files and evicts least recently used chunks") {
   testing::TempDir dir;
   {
