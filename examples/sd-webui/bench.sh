@@ -391,14 +391,21 @@ tide_run() {  # tide_run CASE RUN TAG [PROFILES_DIR] [PREFETCH] [PULL_ARGS]: one
   log "$name) tide: tidectl pull $3 + ctr run --snapshotter tide (prefetch ${5:-all})"
   start_node "$name" "${5:-all}" "${4:-}"
   B0=$(registry_bytes); T0=$(now)
-  local c0
+  local c0 perf_pid=
   c0=$(cpu_of "$tide_pid")
+  # TIDE_BENCH_PERF=1: where tide-snapshotter's time goes from pull to ready (perf.data in
+  # <work>/<case><run>/, keep it with KEEP=1).
+  if [ -n "${TIDE_BENCH_PERF:-}" ]; then
+    perf record -q -g -p "$tide_pid" -o "$work/$name/perf.data" >/dev/null 2>&1 &
+    perf_pid=$!
+  fi
   # shellcheck disable=SC2086 # PULL_ARGS is a list of words
   "$tidectl" pull --address "$sock" --snapshotter tide --plain-http ${6:-} "$registry/sdwebui:$3" >/dev/null
   # The pull is part of the time to ready: containerd prepares the layers one after another.
   echo "$name $(python3 -c "print(f'{$(now) - $T0:.2f}')")" >>"$work/pull.runs"
   local r b c="n/a" total=$tide_total
   read -r r b < <(run_to_ready "$name" "$registry/sdwebui:$3" tide)
+  if [ -n "$perf_pid" ]; then kill -INT "$perf_pid" 2>/dev/null || true; wait "$perf_pid" || true; fi
   cpu_note "$1_ready" "$(python3 -c "print(f'{$(cpu_of "$tide_pid") - $c0:.2f}')")" "$b"
   if [ -n "${TIDE_BENCH_METRICS:-}" ]; then curl -s "http://$metrics_at/metrics" >"$work/$name/metrics.txt" || true; fi
   [ "$3" = opt ] && total=$opt_total
@@ -459,7 +466,7 @@ warmed_run() {  # warmed_run RUN: tidectl warm on a fresh node, then a cold star
     perf_pid=$!
   fi
   read -r r b < <(run_to_ready "$name" "$registry/sdwebui:opt" tide)
-  if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
+  if [ -n "$perf_pid" ]; then kill -INT "$perf_pid" 2>/dev/null || true; wait "$perf_pid" || true; fi
   # The third column is when the pull (manifest, config, the layers' mounts) was done.
   echo "$r $b $pulled" >>"$work/w.runs"
   kill_task "$name"
