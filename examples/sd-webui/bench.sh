@@ -220,6 +220,19 @@ start_node() {
 # cpu_of PID: user + system CPU seconds the process has used so far.
 clk_tck=$(getconf CLK_TCK)
 cpu_of() { awk -v hz="$clk_tck" '{ sub(/^.*\) /, ""); printf "%.2f\n", ($12 + $13) / hz }' "/proc/$1/stat"; }
+# TIDE_BENCH_PERF=1: perf_start NAME samples tide-snapshotter into <work>/NAME/perf.data (keep it
+# with KEEP=1) until perf_stop; without it both do nothing. A perf that exited early is no error.
+perf_pid=
+perf_start() {
+  perf_pid=
+  [ -n "${TIDE_BENCH_PERF:-}" ] || return 0
+  perf record -q -g -p "$tide_pid" -o "$work/$1/perf.data" >/dev/null 2>&1 &
+  perf_pid=$!
+}
+perf_stop() {
+  if [ -n "$perf_pid" ]; then kill -INT "$perf_pid" 2>/dev/null || true; wait "$perf_pid" || true; fi
+  perf_pid=
+}
 # cpu_note CASE CPU_SECONDS BYTES: one line of $work/cpu.runs (CPU per GB fetched, issue 13 item 4).
 cpu_note() { echo "$1 $2 $3" >>"$work/cpu.runs"; }
 # run_to_ready NAME IMAGE [SNAPSHOTTER]: starts the container, waits for the ready line.
@@ -391,21 +404,16 @@ tide_run() {  # tide_run CASE RUN TAG [PROFILES_DIR] [PREFETCH] [PULL_ARGS]: one
   log "$name) tide: tidectl pull $3 + ctr run --snapshotter tide (prefetch ${5:-all})"
   start_node "$name" "${5:-all}" "${4:-}"
   B0=$(registry_bytes); T0=$(now)
-  local c0 perf_pid=
+  local c0
   c0=$(cpu_of "$tide_pid")
-  # TIDE_BENCH_PERF=1: where tide-snapshotter's time goes from pull to ready (perf.data in
-  # <work>/<case><run>/, keep it with KEEP=1).
-  if [ -n "${TIDE_BENCH_PERF:-}" ]; then
-    perf record -q -g -p "$tide_pid" -o "$work/$name/perf.data" >/dev/null 2>&1 &
-    perf_pid=$!
-  fi
+  perf_start "$name"  # from pull to ready
   # shellcheck disable=SC2086 # PULL_ARGS is a list of words
   "$tidectl" pull --address "$sock" --snapshotter tide --plain-http ${6:-} "$registry/sdwebui:$3" >/dev/null
   # The pull is part of the time to ready: containerd prepares the layers one after another.
   echo "$name $(python3 -c "print(f'{$(now) - $T0:.2f}')")" >>"$work/pull.runs"
   local r b c="n/a" total=$tide_total
   read -r r b < <(run_to_ready "$name" "$registry/sdwebui:$3" tide)
-  if [ -n "$perf_pid" ]; then kill -INT "$perf_pid" 2>/dev/null || true; wait "$perf_pid" || true; fi
+  perf_stop
   cpu_note "$1_ready" "$(python3 -c "print(f'{$(cpu_of "$tide_pid") - $c0:.2f}')")" "$b"
   if [ -n "${TIDE_BENCH_METRICS:-}" ]; then curl -s "http://$metrics_at/metrics" >"$work/$name/metrics.txt" || true; fi
   [ "$3" = opt ] && total=$opt_total
@@ -457,16 +465,11 @@ warmed_run() {  # warmed_run RUN: tidectl warm on a fresh node, then a cold star
   python3 -c "print(f'{$(now) - $w0:.2f}')" >>"$work/warmtime.runs"
   B0=$(registry_bytes); T0=$(now)
   "$tidectl" pull --address "$sock" --snapshotter tide --plain-http "$registry/sdwebui:opt" >/dev/null
-  local pulled perf_pid=
+  local pulled
   pulled=$(since_t0)
-  # TIDE_BENCH_PERF=1: where tide-snapshotter's time goes between pull and ready (perf.data in
-  # <work>/w<run>/, keep it with KEEP=1).
-  if [ -n "${TIDE_BENCH_PERF:-}" ]; then
-    perf record -q -g -p "$tide_pid" -o "$work/$name/perf.data" >/dev/null 2>&1 &
-    perf_pid=$!
-  fi
+  perf_start "$name"  # between pull and ready
   read -r r b < <(run_to_ready "$name" "$registry/sdwebui:opt" tide)
-  if [ -n "$perf_pid" ]; then kill -INT "$perf_pid" 2>/dev/null || true; wait "$perf_pid" || true; fi
+  perf_stop
   # The third column is when the pull (manifest, config, the layers' mounts) was done.
   echo "$r $b $pulled" >>"$work/w.runs"
   kill_task "$name"
