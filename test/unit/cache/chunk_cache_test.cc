@@ -48,7 +48,7 @@ TEST_CASE("chunk cache stores by digest, reads ranges, and survives reopening") 
 
 TEST_CASE("chunk cache stores a chunk larger than one write piece byte for byte") {
   // Put writes in 512 KiB pieces: a 2 MiB chunk plus an odd tail, every byte depending on its
-  // position, comes back whole and in order from a fresh process's view of the file.
+  // position, comes back whole and in order through a reopened cache, which hashes the file again.
   testing::TempDir dir;
   std::string big((2 << 20) + 4093, '\0');
   for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>((i * 131 + i / 4096) & 0xff);
