@@ -62,6 +62,10 @@ struct FetcherOptions {
   // A read of the head of a larger shared object also fetches what the dynamic loader reads of it
   // next: its headers-and-tables segment and its writable segments (format::ElfLoadRanges).
   bool loader_lookahead = true;
+  // A read of the head of a Python extension module also fetches the other extension modules in its
+  // directory, after the walk of its own dependencies: a package imports several of its modules one
+  // after another, each otherwise a round trip (requires loader_lookahead).
+  bool extension_siblings = true;
   // The first window of a read-ahead (ReadAhead) in blob bytes; each used window doubles the next.
   // Small enough that a wrong guess costs about one chunk.
   uint64_t first_lookahead_bytes = 512 << 10;

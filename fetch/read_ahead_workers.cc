@@ -28,10 +28,19 @@ bool ReadAheadWorkers::TrySubmit(std::function<void()> task) {
 }
 
 bool ReadAheadWorkers::Post(std::function<void()> task, size_t max_queued) {
+  return Enqueue(pending_, std::move(task), max_queued);
+}
+
+bool ReadAheadWorkers::PostLater(std::function<void()> task, size_t max_queued) {
+  return Enqueue(later_, std::move(task), max_queued);
+}
+
+bool ReadAheadWorkers::Enqueue(std::deque<std::function<void()>>& queue, std::function<void()> task,
+                               size_t max_queued) {
   {
     std::lock_guard lock(mu_);
-    if (stopping_ || pending_.size() >= max_queued) return false;
-    pending_.push_back(std::move(task));
+    if (stopping_ || queue.size() >= max_queued) return false;
+    queue.push_back(std::move(task));
   }
   cv_.notify_one();
   return true;
@@ -41,11 +50,12 @@ void ReadAheadWorkers::Run() {
   std::unique_lock lock(mu_);
   while (true) {
     ++idle_;
-    cv_.wait(lock, [&] { return !pending_.empty() || stopping_; });
+    cv_.wait(lock, [&] { return !pending_.empty() || !later_.empty() || stopping_; });
     --idle_;
-    if (pending_.empty()) return;  // stopping, nothing left
-    std::function<void()> task = std::move(pending_.front());
-    pending_.pop_front();
+    std::deque<std::function<void()>>& queue = pending_.empty() ? later_ : pending_;
+    if (queue.empty()) return;  // stopping, nothing left
+    std::function<void()> task = std::move(queue.front());
+    queue.pop_front();
     lock.unlock();
     task();
     task = nullptr;  // drop what the task holds (a fetcher) before waiting again

@@ -29,13 +29,18 @@ class ReadAheadWorkers {
   // Queues `task` (run in order as threads free up); false when `max_queued` tasks already wait. For
   // work that must not be dropped but may wait, on a pool of its own (a loader walk's steps).
   bool Post(std::function<void()> task, size_t max_queued = 4096);
+  // Like Post, but the task runs only when no Post task waits: for guesses that must not delay the
+  // steps a reader is known to need next (a loader walk's sibling modules).
+  bool PostLater(std::function<void()> task, size_t max_queued = 4096);
 
  private:
   void Run();
+  bool Enqueue(std::deque<std::function<void()>>& queue, std::function<void()> task, size_t max_queued);
 
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> pending_;
+  std::deque<std::function<void()>> later_;  // PostLater: run when pending_ is empty
   int idle_ = 0;
   bool stopping_ = false;
   std::vector<std::thread> threads_;

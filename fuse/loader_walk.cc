@@ -19,6 +19,8 @@ constexpr size_t kHeadBytes = 4096;  // where program headers sit in practice (l
 constexpr size_t kMaxName = 256;
 constexpr size_t kMaxRunpath = 4096;
 constexpr int kMaxSymlinkHops = 16;
+constexpr size_t kMaxSiblingDirs = 512;
+constexpr size_t kMaxSiblingsPerDir = 64;
 constexpr size_t kMaxSearchDirs = 32;
 // Where the loader looks after RUNPATH when the image's ld.so.cache does not say otherwise.
 constexpr std::array<std::string_view, 7> kDefaultDirs = {"/lib/x86_64-linux-gnu",
@@ -58,6 +60,13 @@ std::string ExpandOrigin(std::string_view dir, std::string_view origin) {
   return out;
 }
 
+// A name CPython imports as an extension module (its EXTENSION_SUFFIXES, less a bare ".so", which
+// shared libraries also end in).
+bool IsExtensionModule(std::string_view name) {
+  return name.ends_with(".so") &&
+         (name.find(".cpython-") != std::string_view::npos || name.ends_with(".abi3.so"));
+}
+
 std::string Normalized(const std::string& path) {
   std::string p = std::filesystem::path(path).lexically_normal().string();
   size_t start = p.find_first_not_of('/');
@@ -86,6 +95,53 @@ void LoaderWalk::OnHead(EntryId id, std::span<const char> head) {
   if (walkers == nullptr) return;
   std::string copy(head.data(), std::min(head.size(), kHeadBytes));
   (void)walkers->Post([self = shared_from_this(), id, copy = std::move(copy)] { self->Follow(id, copy); });
+  if (fetcher_->options().extension_siblings && IsExtensionModule(index_->name(id))) {
+    QueueSiblings(index_->parent(id), id);
+  }
+}
+
+void LoaderWalk::QueueSiblings(EntryId dir, EntryId except) {
+  if (dir == kNoEntry) return;
+  {
+    std::lock_guard lock(mu_);
+    if (sibling_dirs_.size() >= kMaxSiblingDirs || !sibling_dirs_.insert(dir).second) return;
+  }
+  std::shared_ptr<fetch::ReadAheadWorkers> walkers = walkers_.lock();
+  if (walkers == nullptr) return;
+  size_t queued = 0;
+  for (EntryId child : index_->children(dir)) {
+    if (queued == kMaxSiblingsPerDir) break;
+    if (!IsExtensionModule(index_->name(child))) continue;
+    const EntryId file = index_->Resolve(child);  // a hardlink's target
+    if (file == except || index_->type(file) != EntryType::kRegular) continue;
+    // Not claimed: the container's own read of its head still walks its dependencies.
+    (void)walkers->PostLater([self = shared_from_this(), file] { self->FetchSibling(file); });
+    ++queued;
+  }
+}
+
+void LoaderWalk::FetchSibling(EntryId id) {
+  const uint64_t size = index_->attr(id).size;
+  if (size == 0) return;
+  if (size <= fetcher_->options().whole_file_bytes) {
+    const format::ChunkRange all = index_->ChunksFor(id, 0, size);
+    if (all.count != 0)
+      (void)fetcher_->Ensure(all.first, all.first + all.count - 1, fetch::FetchPriority::kOnDemand);
+    return;
+  }
+  // On this thread, not the read-ahead workers': a guess must not take them from container reads.
+  std::string head(kHeadBytes, '\0');
+  absl::StatusOr<size_t> n =
+      ReadLayerFile(*index_, *fetcher_, id, 0, std::span<char>(head.data(), head.size()));
+  if (!n.ok()) return;
+  for (const format::FileRange& r : format::ElfLoadRanges(std::span<const char>(head.data(), *n), size)) {
+    const format::ChunkRange chunks = index_->ChunksFor(id, r.offset, r.length);
+    if (chunks.count != 0 &&
+        !fetcher_->Ensure(chunks.first, chunks.first + chunks.count - 1, fetch::FetchPriority::kOnDemand)
+             .ok()) {
+      return;
+    }
+  }
 }
 
 bool LoaderWalk::Claim(EntryId id) {

@@ -26,9 +26,11 @@ namespace tide::fuse {
 // whole in one request: a Python extension module and most of what it links are that small. Its
 // reads count as the workload's (they are the loader's, made early): background prefetch gives way
 // to them, and a forward walk through a library directory widens the neighbour read-ahead.
-// Libraries in other layers are not followed. Each file is walked once per mount, at most 4096
-// files. Everything read here is bounded and comes from the layer's verified chunks; a malformed
-// object only ends its own walk.
+// The head of a Python extension module also brings the other extension modules in its directory
+// (whole if small, else head and loader segments), after the walk's own steps: a package imports
+// several of its modules in turn. Libraries in other layers are not followed. Each file is walked once per
+// mount, at most 4096 files. Everything read here is bounded and comes from the layer's verified chunks; a
+// malformed object only ends its own walk.
 class LoaderWalk : public std::enable_shared_from_this<LoaderWalk> {
  public:
   LoaderWalk(std::shared_ptr<const format::LayerIndex> index, std::shared_ptr<fetch::ChunkFetcher> fetcher,
@@ -44,6 +46,11 @@ class LoaderWalk : public std::enable_shared_from_this<LoaderWalk> {
   void Follow(format::EntryId id, const std::string& head);
   // On a walker thread: reads a library's head, fetches its segments ahead and follows it.
   void Visit(format::EntryId id);
+  // Queues, after everything queued for the walk, the fetch of the extension modules in directory
+  // `dir` other than `except`, once per directory.
+  void QueueSiblings(format::EntryId dir, format::EntryId except);
+  // On a walker thread: fetches a sibling module whole, or its head and loader segments if larger.
+  void FetchSibling(format::EntryId id);
   // Marks `id` walked; false if it was already, or the walk is at its bound.
   bool Claim(format::EntryId id);
   void Queue(format::EntryId id);
@@ -60,6 +67,7 @@ class LoaderWalk : public std::enable_shared_from_this<LoaderWalk> {
   const std::weak_ptr<fetch::ReadAheadWorkers> walkers_;
   std::mutex mu_;
   absl::flat_hash_set<format::EntryId> walked_;
+  absl::flat_hash_set<format::EntryId> sibling_dirs_;  // directories whose modules were queued
 };
 
 }  // namespace tide::fuse

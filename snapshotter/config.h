@@ -42,6 +42,8 @@ struct Config {
   // segments the loader reads next (read_ahead_loader).
   uint64_t read_ahead_whole_file = 4 << 20;
   bool read_ahead_loader = true;
+  // The head of a Python extension module also brings the other extension modules in its directory.
+  bool read_ahead_siblings = true;
   int read_ahead_streams = 4;
   // The kernel read-ahead of every layer once its workload has started (its reads went quiet),
   // for files opened from then on.

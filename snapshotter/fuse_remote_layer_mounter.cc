@@ -392,6 +392,7 @@ absl::StatusOr<std::unique_ptr<RemoteLayerMounter>> MakeRemoteLayerMounter(const
   options.defaults.fetcher.cluster_lookahead_bytes = config.read_ahead_neighbours;
   options.defaults.fetcher.whole_file_bytes = config.read_ahead_whole_file;
   options.defaults.fetcher.loader_lookahead = config.read_ahead_loader;
+  options.defaults.fetcher.extension_siblings = config.read_ahead_siblings;
   options.limits.read_ahead_streams = config.read_ahead_streams;
   options.defaults.kernel.startup_readahead_kb = static_cast<uint32_t>(config.startup_readahead >> 10);
   options.defaults.kernel.readahead_kb = static_cast<uint32_t>(config.kernel_readahead >> 10);

@@ -719,6 +719,97 @@ TEST_CASE(
   }
 }
 
+// A package directory as pip or Debian leaves it: three extension modules (host libraries under
+// CPython's names, one larger than the whole-file size), a plain shared library, data, and a
+// subpackage with a module of its own. Reads the head of one module.
+struct PackageMount {
+  std::shared_ptr<fetch::ReadAheadWorkers> workers = std::make_shared<fetch::ReadAheadWorkers>(2);
+  std::shared_ptr<fetch::ReadAheadWorkers> walkers = std::make_shared<fetch::ReadAheadWorkers>(2);
+  std::unique_ptr<LayerMount> mount;  // after the workers: unmounted before they stop
+};
+
+PackageMount ReadOneExtensionModule(Env& env, bool siblings) {
+  fs::path tree = env.dir / "tree";
+  fs::create_directories(tree / "pkg/sub");
+  const std::string ext = ".cpython-311-x86_64-linux-gnu.so";
+  fs::copy_file(fs::canonical("/lib/x86_64-linux-gnu/libz.so.1"), tree / ("pkg/_a" + ext));
+  fs::copy_file(fs::canonical("/lib/x86_64-linux-gnu/libnghttp2.so.14"), tree / ("pkg/_b" + ext));
+  fs::copy_file(fs::canonical("/lib/x86_64-linux-gnu/libc.so.6"), tree / "pkg/_c.abi3.so");
+  fs::copy_file(fs::canonical("/lib/x86_64-linux-gnu/libidn2.so.0"), tree / "pkg/helper.so");
+  fs::copy_file(fs::canonical("/lib/x86_64-linux-gnu/libssl.so.3"), tree / ("pkg/sub/_d" + ext));
+  std::string noise(512 << 10, '\0');
+  std::mt19937 rng(5);
+  for (char& c : noise) c = static_cast<char>(rng());
+  tide::testing::WriteFile(tree / "pkg/data.bin", noise);
+  LayerMountOptions options;
+  options.fetcher.cluster_lookahead_bytes = 0;
+  options.fetcher.whole_file_bytes = 1 << 20;
+  options.fetcher.extension_siblings = siblings;
+  PackageMount pkg;
+  options.read_ahead_workers = pkg.workers;
+  options.loader_walkers = pkg.walkers;
+  pkg.mount = MountForReadAhead(env, tree, "pkg", 64 << 10, options);
+  CHECK(ReadPage(pkg.mount->mountpoint() / ("pkg/_a" + ext), 0) ==
+        tide::testing::ReadFile("/lib/x86_64-linux-gnu/libz.so.1").substr(0, 4096));
+  return pkg;
+}
+
+// The chunks of `path` from `offset` on that hold none of its neighbours' bytes.
+format::ChunkRange InnerChunks(const format::LayerIndex& index, const std::string& path, uint64_t offset) {
+  const format::EntryId id = index.LookupPath(path);
+  REQUIRE(id != format::kNoEntry);
+  const format::EntryAttr& a = index.attr(id);
+  const format::ChunkRange all = index.ChunksFor(id, offset, a.size - offset);
+  REQUIRE(all.count >= 3);
+  return {.first = all.first + 1, .count = all.count - 2};
+}
+
+bool NoneCached(fetch::ChunkFetcher& fetcher, format::ChunkRange chunks) {
+  for (uint32_t c = chunks.first; c < chunks.first + chunks.count; ++c) {
+    if (fetcher.IsCached(c)) return false;
+  }
+  return true;
+}
+
+TEST_CASE("loader read-ahead: an extension module's head brings the other modules of its package") {
+  Env env;
+  const std::string ext = ".cpython-311-x86_64-linux-gnu.so";
+  SECTION("with sibling read-ahead") {
+    PackageMount pkg = ReadOneExtensionModule(env, true);
+    LayerMount* mount = pkg.mount.get();
+    const format::LayerIndex& index = mount->index();
+    fetch::ChunkFetcher& fetcher = mount->fetcher();
+    // The small sibling whole; the large one its head and the segments the loader reads.
+    const format::EntryId b = index.LookupPath("pkg/_b" + ext);
+    CHECK(AllCached(fetcher, index.ChunksFor(b, 0, index.attr(b).size)));
+    const format::EntryId c = index.LookupPath("pkg/_c.abi3.so");
+    const std::string libc = tide::testing::ReadFile(fs::canonical("/lib/x86_64-linux-gnu/libc.so.6"));
+    for (const format::FileRange& r :
+         format::ElfLoadRanges(std::span<const char>(libc.data(), 4096), libc.size())) {
+      INFO("segment at " << r.offset << "+" << r.length);
+      CHECK(AllCached(fetcher, index.ChunksFor(c, r.offset, r.length)));
+    }
+    // Neither the plain library, nor the data, nor the subpackage's module.
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    CHECK(NoneCached(fetcher, InnerChunks(index, "pkg/helper.so", 0)));
+    CHECK(NoneCached(fetcher, InnerChunks(index, "pkg/data.bin", 0)));
+    CHECK(NoneCached(fetcher, InnerChunks(index, "pkg/sub/_d" + ext, 0)));
+    // What arrived ahead reads back as it is.
+    CHECK(tide::testing::ReadFile(mount->mountpoint() / ("pkg/_b" + ext)) ==
+          tide::testing::ReadFile("/lib/x86_64-linux-gnu/libnghttp2.so.14"));
+    CHECK(tide::testing::ReadFile(mount->mountpoint() / "pkg/_c.abi3.so") == libc);
+  }
+  SECTION("without it, the other modules stay where they are") {
+    PackageMount pkg = ReadOneExtensionModule(env, false);
+    LayerMount* mount = pkg.mount.get();
+    const format::LayerIndex& index = mount->index();
+    const format::EntryId a = index.LookupPath("pkg/_a" + ext);
+    CHECK(AllCached(mount->fetcher(), index.ChunksFor(a, 0, index.attr(a).size)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    CHECK(NoneCached(mount->fetcher(), InnerChunks(index, "pkg/_b" + ext, 0)));
+  }
+}
+
 // A file of 64 chunks of 64 KiB random bytes, mounted on demand with nothing but sequential
 // read-ahead on; reading pages that skip ahead through it, as a library's static
 // initializers fault in its code. Returns how many chunks read ahead the sweep's reads found.

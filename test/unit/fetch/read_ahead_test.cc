@@ -1,7 +1,10 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <future>
+#include <mutex>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "fetch/chunk_fetcher.h"
 #include "fetch/read_ahead_workers.h"
@@ -130,6 +133,30 @@ TEST_CASE("read-ahead workers take a task only when a thread is idle, and finish
     release.set_value();
   }
   CHECK(ran == 2);
+}
+
+TEST_CASE("a task posted for later runs only once no posted task waits") {
+  std::vector<std::string> order;
+  std::mutex mu;
+  auto record = [&](std::string name) {
+    return [&, name] {
+      std::lock_guard lock(mu);
+      order.push_back(name);
+    };
+  };
+  {
+    ReadAheadWorkers workers(1);
+    std::promise<void> release;
+    std::shared_future<void> released = release.get_future().share();
+    REQUIRE(SubmitWhenIdle(workers, [released] { released.wait(); }));
+    REQUIRE(workers.PostLater(record("later 1")));
+    REQUIRE(workers.Post(record("now 1")));
+    REQUIRE(workers.PostLater(record("later 2")));
+    REQUIRE(workers.Post(record("now 2")));
+    CHECK_FALSE(workers.PostLater(record("over the bound"), 2));
+    release.set_value();
+  }
+  CHECK(order == std::vector<std::string>{"now 1", "now 2", "later 1", "later 2"});
 }
 
 }  // namespace
