@@ -163,6 +163,9 @@ class Soak {
           o.tide_config = absl::StrCat("read_timeout = \"", kReadTimeoutSeconds,
                                        "s\"\nprefetch = \"all\"\nprefetch_bandwidth = ", 3 << 20,
                                        "\ncache_max_bytes = ", uint64_t{1} << 40, "\n");
+          // To try a setting under the faults, e.g. TIDE_SOAK_TIDE_CONFIG='read_ahead_streams = 8'.
+          if (const char* extra = std::getenv("TIDE_SOAK_TIDE_CONFIG"))
+            absl::StrAppend(&o.tide_config, extra, "\n");
           return o;
         }()) {}
 
@@ -430,8 +433,10 @@ TEST_CASE("soak: lazy containers read only correct bytes through registry and lo
                                                      kFuseReadBoundSeconds, "\"}"));
   std::ostringstream report;
   report << "soak: " << seconds << " s of faults (" << phases_run << " phases), scale " << scale << ", "
-         << soak.files() << " files, " << soak.readers().size() << " containers\n"
-         << "  reads " << total["reads"] << " (" << total["files"] << " files, " << total["bytes"] / (1 << 20)
+         << soak.files() << " files, " << soak.readers().size() << " containers\n";
+  if (const char* extra = std::getenv("TIDE_SOAK_TIDE_CONFIG"))
+    report << "  tide config added: " << extra << "\n";
+  report << "  reads " << total["reads"] << " (" << total["files"] << " files, " << total["bytes"] / (1 << 20)
          << " MiB), startup walk " << walk["files"] << " files\n"
          << "  wrong bytes " << total["wrong"] << ", EIO " << total["eio"] << ", other errors "
          << total["errors"] << ", reads over " << kReadTimeoutSeconds + kReadBoundSlackSeconds << " s "
@@ -457,6 +462,16 @@ TEST_CASE("soak: lazy containers read only correct bytes through registry and lo
          << "  tide-snapshotter fds " << before_faults.fds << " -> " << after_faults.fds << ", threads "
          << before_faults.threads << " -> " << after_faults.threads << " (" << settled.threads
          << " once the readers stopped)\n";
+  // The slow reads themselves (file, kind, time): which part of a read outlived the bound.
+  int slow_listed = 0;
+  for (const std::string& reader : soak.readers()) {
+    std::istringstream events(ReadText(soak.out() / reader / "events"));
+    for (std::string line; std::getline(events, line) && slow_listed < 20;) {
+      if (!line.starts_with("SLOW ")) continue;
+      report << "  " << reader << ": " << line << "\n";
+      ++slow_listed;
+    }
+  }
   WARN(report.str());
   if (const char* path = std::getenv("TIDE_SOAK_REPORT")) std::ofstream(path) << report.str();
 
