@@ -21,6 +21,9 @@ constexpr size_t kMaxRunpath = 4096;
 constexpr int kMaxSymlinkHops = 16;
 constexpr size_t kMaxSiblingDirs = 512;
 constexpr size_t kMaxSiblingsPerDir = 64;
+// A sibling is a guess: a larger one brings at most this much of its loader segments (an image
+// author chooses their sizes), the rest when the loader asks.
+constexpr uint64_t kMaxSiblingSegmentBytes = 16 << 20;
 constexpr size_t kMaxSearchDirs = 32;
 // Where the loader looks after RUNPATH when the image's ld.so.cache does not say otherwise.
 constexpr std::array<std::string_view, 7> kDefaultDirs = {"/lib/x86_64-linux-gnu",
@@ -134,8 +137,12 @@ void LoaderWalk::FetchSibling(EntryId id) {
   absl::StatusOr<size_t> n =
       ReadLayerFile(*index_, *fetcher_, id, 0, std::span<char>(head.data(), head.size()));
   if (!n.ok()) return;
+  uint64_t budget = kMaxSiblingSegmentBytes;
   for (const format::FileRange& r : format::ElfLoadRanges(std::span<const char>(head.data(), *n), size)) {
-    const format::ChunkRange chunks = index_->ChunksFor(id, r.offset, r.length);
+    const uint64_t length = std::min<uint64_t>(r.length, budget);
+    if (length == 0) return;
+    budget -= length;
+    const format::ChunkRange chunks = index_->ChunksFor(id, r.offset, length);
     if (chunks.count != 0 &&
         !fetcher_->Ensure(chunks.first, chunks.first + chunks.count - 1, fetch::FetchPriority::kOnDemand)
              .ok()) {
