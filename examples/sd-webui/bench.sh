@@ -514,6 +514,45 @@ for k in cpu:
 print("CPU per GB fetched: " + "; ".join(parts))
 PY
 }
+# subset_ratios: for a run of some of the cases, each case's median against the floor of the bytes
+# startup touches (the optimized image's recorded ranges ÷ link + the warm start, which case a
+# measures) and its bytes against those bytes, as the full table below gives them.
+subset_ratios() {
+  # shellcheck disable=SC2086 # CASES is a list of words
+  python3 - "$work" "$link_bps" "$startup_set_line" $cases <<'PY'
+import os, re, sys
+work, link_bps, startup_line, cases = sys.argv[1], float(sys.argv[2]), sys.argv[3], sys.argv[4:]
+
+def median(rows):  # the run median_of picks
+    return rows[(len(rows) + 1) // 2 - 1]
+
+
+def runs(case):
+    path = os.path.join(work, case + ".runs")
+    if not os.path.exists(path):
+        return []
+    return sorted((float(t), int(b)) for t, b, *_ in (line.split() for line in open(path) if line.strip()))
+
+m = re.search(r"about ([0-9.]+) MB compressed", startup_line)
+warm = runs("warm")
+if not m or not warm or link_bps <= 0:
+    print("ratios to the floor: need the optimized image's touched bytes and a warm start (case a)")
+    sys.exit(0)
+touched = float(m.group(1)) * 1e6
+warm_s = median(warm)[0]
+floor = touched / link_bps + warm_s
+print(f"floor: {touched / 1e6:.1f} MB touched / {link_bps / 1e6:.1f} MB/s + warm start {warm_s:.2f} s = {floor:.2f} s")
+for case in cases:
+    r = runs(case)
+    if not r:
+        continue
+    t, b = median(r)
+    line = f"{case}) median of {len(r)}: {t:.2f} s, {t / floor:.2f}x the floor"
+    if b:
+        line += f", {b / 1e6:.1f} MB before ready = {b / touched:.2f}x touched"
+    print(line)
+PY
+}
 if [ "$cases" != "a b c s d" ]; then
   for c in $cases; do echo "$c: $(tr '\n' ';' <"$work/$c.runs")"; done
   [ -s "$work/tidewarm.runs" ] && echo "tide warm (s node, second start): $(tr '\n' ';' <"$work/tidewarm.runs")"
@@ -528,6 +567,7 @@ if [ "$cases" != "a b c s d" ]; then
   [ -n "$zstdc_s" ] && echo "ctr-remote zstd:chunked conversion (fetch, convert, push) took $zstdc_s s; zstd:chunked $zstdc_total B"
   [ -n "$esgzp_s" ] && echo "ctr-remote eStargz conversion with $(wc -l <"$work/estargz-record.json") prioritized files (fetch, convert, push) took $esgzp_s s; eStargz $esgzp_total B"
   [ -n "$estargz_s" ] && echo "ctr-remote eStargz conversion (fetch, convert, push) took $estargz_s s; eStargz $esgz_total B, gzip $gzip_total B, tide $tide_total B"
+  subset_ratios
   cpu_report
   exit 0
 fi
