@@ -127,9 +127,7 @@ void LoaderWalk::FetchSibling(EntryId id) {
   const uint64_t size = index_->attr(id).size;
   if (size == 0) return;
   if (size <= fetcher_->options().whole_file_bytes) {
-    const format::ChunkRange all = index_->ChunksFor(id, 0, size);
-    if (all.count != 0)
-      (void)fetcher_->Ensure(all.first, all.first + all.count - 1, fetch::FetchPriority::kOnDemand);
+    (void)Fetch(id, 0, size);
     return;
   }
   // On this thread, not the read-ahead workers': a guess must not take them from container reads.
@@ -142,13 +140,15 @@ void LoaderWalk::FetchSibling(EntryId id) {
     const uint64_t length = std::min<uint64_t>(r.length, budget);
     if (length == 0) return;
     budget -= length;
-    const format::ChunkRange chunks = index_->ChunksFor(id, r.offset, length);
-    if (chunks.count != 0 &&
-        !fetcher_->Ensure(chunks.first, chunks.first + chunks.count - 1, fetch::FetchPriority::kOnDemand)
-             .ok()) {
-      return;
-    }
+    if (!Fetch(id, r.offset, length)) return;
   }
+}
+
+bool LoaderWalk::Fetch(EntryId id, uint64_t offset, uint64_t length) {
+  const format::ChunkRange chunks = index_->ChunksFor(id, offset, length);
+  return chunks.count == 0 ||
+         fetcher_->Ensure(chunks.first, chunks.first + chunks.count - 1, fetch::FetchPriority::kOnDemand)
+             .ok();
 }
 
 bool LoaderWalk::Claim(EntryId id) {
@@ -166,13 +166,7 @@ void LoaderWalk::Visit(EntryId id) {
   const uint64_t size = index_->attr(id).size;
   // A library small enough to be read whole is fetched whole in one request: its head, tables and
   // dynamic section then cost this thread no further round trips, and the loader finds all of it in.
-  if (size <= fetcher_->options().whole_file_bytes) {
-    const format::ChunkRange all = index_->ChunksFor(id, 0, size);
-    if (all.count != 0 &&
-        !fetcher_->Ensure(all.first, all.first + all.count - 1, fetch::FetchPriority::kOnDemand).ok()) {
-      return;
-    }
-  }
+  if (size <= fetcher_->options().whole_file_bytes && !Fetch(id, 0, size)) return;
   std::string head(std::min<uint64_t>(size, kHeadBytes), '\0');
   absl::StatusOr<size_t> n =
       ReadLayerFile(*index_, *fetcher_, id, 0, std::span<char>(head.data(), head.size()));

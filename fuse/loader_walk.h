@@ -51,6 +51,9 @@ class LoaderWalk : public std::enable_shared_from_this<LoaderWalk> {
   void QueueSiblings(format::EntryId dir, format::EntryId except);
   // On a walker thread: fetches a sibling module whole, or its head and loader segments if larger.
   void FetchSibling(format::EntryId id);
+  // On a walker thread: makes [offset, offset + length) of `id` present, as the loader's read would;
+  // false if that failed.
+  bool Fetch(format::EntryId id, uint64_t offset, uint64_t length);
   // Marks `id` walked; false if it was already, or the walk is at its bound.
   bool Claim(format::EntryId id);
   void Queue(format::EntryId id);
