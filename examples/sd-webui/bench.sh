@@ -518,36 +518,27 @@ PY
 # startup touches (the optimized image's recorded ranges ÷ link + the warm start, which case a
 # measures) and its bytes against those bytes, as the full table below gives them.
 subset_ratios() {
-  # shellcheck disable=SC2086 # CASES is a list of words
-  python3 - "$work" "$link_bps" "$startup_set_line" $cases <<'PY'
-import os, re, sys
-work, link_bps, startup_line, cases = sys.argv[1], float(sys.argv[2]), sys.argv[3], sys.argv[4:]
-
-def median(rows):  # the run median_of picks
-    return rows[(len(rows) + 1) // 2 - 1]
-
-
-def runs(case):
-    path = os.path.join(work, case + ".runs")
-    if not os.path.exists(path):
-        return []
-    return sorted((float(t), int(b)) for t, b, *_ in (line.split() for line in open(path) if line.strip()))
-
+  local c medians=()
+  for c in warm $cases; do
+    [ -s "$work/$c.runs" ] || continue
+    median_of "$c"
+    local r="ready_$c" b="bytes_$c"
+    medians+=("$c" "${!r}" "${!b}" "$(grep -c . "$work/$c.runs")")
+  done
+  python3 - "$link_bps" "$startup_set_line" "${medians[@]}" <<'PY'
+import re, sys
+link_bps, startup_line, rest = float(sys.argv[1]), sys.argv[2], sys.argv[3:]
+medians = {rest[i]: (float(rest[i + 1]), int(rest[i + 2]), rest[i + 3]) for i in range(0, len(rest), 4)}
 m = re.search(r"about ([0-9.]+) MB compressed", startup_line)
-warm = runs("warm")
-if not m or not warm or link_bps <= 0:
+if not m or "warm" not in medians or link_bps <= 0:
     print("ratios to the floor: need the optimized image's touched bytes and a warm start (case a)")
     sys.exit(0)
 touched = float(m.group(1)) * 1e6
-warm_s = median(warm)[0]
+warm_s = medians.pop("warm")[0]
 floor = touched / link_bps + warm_s
 print(f"floor: {touched / 1e6:.1f} MB touched / {link_bps / 1e6:.1f} MB/s + warm start {warm_s:.2f} s = {floor:.2f} s")
-for case in cases:
-    r = runs(case)
-    if not r:
-        continue
-    t, b = median(r)
-    line = f"{case}) median of {len(r)}: {t:.2f} s, {t / floor:.2f}x the floor"
+for case, (t, b, n) in medians.items():
+    line = f"{case}) median of {n}: {t:.2f} s, {t / floor:.2f}x the floor"
     if b:
         line += f", {b / 1e6:.1f} MB before ready = {b / touched:.2f}x touched"
     print(line)
