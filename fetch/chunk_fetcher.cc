@@ -13,7 +13,6 @@
 namespace tide::fetch {
 namespace {
 
-constexpr BlobSource::Deadline kNoDeadline = BlobSource::Deadline::max();
 // Read-ahead windows double per level; the cap keeps the shift defined (bytes cap the window first).
 constexpr uint8_t kMaxAheadLevel = 24;
 // FetchAhead's ranges (a loader's segments) go out in requests of up to this many blob bytes.
@@ -86,7 +85,7 @@ ChunkFetcher::Plan ChunkFetcher::Claim(uint32_t first, uint32_t last, bool wait_
       plan.mine_flights.push_back(it->second);
       plan.mine.push_back(i);
     } else if (wait_for_others) {
-      plan.others.push_back(it->second);
+      plan.others.emplace_back(i, it->second);
     }
   }
   return plan;
@@ -162,8 +161,11 @@ bool ChunkFetcher::Detach(std::vector<uint32_t> run, uint64_t merge_bytes, BlobS
   return workers->TrySubmit([self = std::move(self), run = std::move(run), merge_bytes, deadline] {
     // A container is waiting on (or about to read) these chunks: background prefetch gives way.
     FetchLimiter::OnDemandScope scope(*self->limiter_);
-    absl::Status st =
-        self->FetchClaimed(run, merge_bytes, /*pipelined=*/true, deadline, FetchKind::kOnDemand);
+    RunMode mode;
+    mode.deadline = deadline;
+    mode.pipelined = true;
+    mode.merge_bytes = merge_bytes;
+    absl::Status st = self->FetchClaimed(run, mode);
     if (!st.ok() && !absl::IsCancelled(st)) self->stats_.failures.fetch_add(1, std::memory_order_relaxed);
   });
 }
@@ -195,10 +197,17 @@ absl::Status ChunkFetcher::FetchReserved(std::span<const uint32_t> reserved, uin
     }
   }
   if (cancelled_) {
-    for (uint32_t i : mine) Finish(i, absl::CancelledError("unmounting"));
+    const std::vector<std::shared_ptr<Flight>> flights = FlightsOf(mine, nullptr);
+    for (size_t k = 0; k < mine.size(); ++k)
+      Finish(mine[k], flights[k].get(), absl::CancelledError("unmounting"));
     return absl::CancelledError("unmounting");
   }
-  return FetchClaimed(mine, merge_bytes, /*pipelined=*/true, kNoDeadline, FetchKind::kStartup, max_gap);
+  RunMode mode;
+  mode.kind = FetchKind::kStartup;
+  mode.pipelined = true;
+  mode.merge_bytes = merge_bytes;
+  mode.max_gap = max_gap;
+  return FetchClaimed(mine, mode);
 }
 
 void ChunkFetcher::Release(std::span<const uint32_t> reserved) { Drop(reserved, /*queued_only=*/true); }
@@ -223,16 +232,38 @@ bool ChunkFetcher::IsClaimed(uint32_t index) {
   return in_flight_.contains(index);
 }
 
-void ChunkFetcher::Finish(uint32_t index, const absl::Status& status) {
+void ChunkFetcher::Finish(uint32_t index, Flight* flight, const absl::Status& status, bool dropped) {
+  if (flight == nullptr) return;  // a hedge completed it and it was forgotten
   {
     std::lock_guard lock(mu_);
+    // A request that a hedge overtook finishes late: its result is not news, and the chunk's flight
+    // may by now be a new one (evicted and claimed again) that is not this request's to end.
+    if (!flight->done) {
+      flight->done = true;
+      flight->dropped = dropped;
+      flight->status = status;
+    }
     auto it = in_flight_.find(index);
-    if (it == in_flight_.end()) return;
-    it->second->done = true;
-    it->second->status = status;
-    in_flight_.erase(it);
+    if (it != in_flight_.end() && it->second.get() == flight) in_flight_.erase(it);
   }
   cv_.notify_all();
+}
+
+std::vector<std::shared_ptr<ChunkFetcher::Flight>> ChunkFetcher::FlightsOf(
+    std::span<const uint32_t> run, const std::shared_ptr<const Transfer>& transfer) {
+  std::vector<std::shared_ptr<Flight>> flights;
+  flights.reserve(run.size());
+  std::lock_guard lock(mu_);
+  for (uint32_t i : run) {
+    auto it = in_flight_.find(i);
+    if (it == in_flight_.end()) {
+      flights.emplace_back();
+      continue;
+    }
+    if (transfer != nullptr) it->second->transfer = transfer;
+    flights.push_back(it->second);
+  }
+  return flights;
 }
 
 uint64_t ChunkFetcher::StoreStreamed(uint64_t blob_offset, std::string_view bytes) {
@@ -243,10 +274,13 @@ uint64_t ChunkFetcher::StoreStreamed(uint64_t blob_offset, std::string_view byte
   auto stop = first;
   while (stop != chunks_.end() && stop->blob_offset + stop->blob_length <= end) ++stop;
   const auto at = [&](auto it) { return static_cast<uint32_t>(it - chunks_.begin()); };
-  for (uint32_t i : ClaimUnclaimed(at(first), at(stop), 0)) {
-    const ChunkRef& c = chunks_[i];
+  const std::vector<uint32_t> claimed = ClaimUnclaimed(at(first), at(stop), 0);
+  const std::vector<std::shared_ptr<Flight>> flights = FlightsOf(claimed, nullptr);
+  for (size_t k = 0; k < claimed.size(); ++k) {
+    const ChunkRef& c = chunks_[claimed[k]];
     // A chunk that fails its digest is recorded (stats, its waiters told); readers fetch it again.
-    (void)StoreChunk(i, bytes.substr(c.blob_offset - blob_offset, c.blob_length));
+    (void)StoreChunk(claimed[k], bytes.substr(c.blob_offset - blob_offset, c.blob_length), flights[k].get(),
+                     /*hedge=*/false);
   }
   return stop == chunks_.end() ? end : std::min(end, stop->blob_offset);
 }
@@ -259,13 +293,15 @@ void ChunkFetcher::CountBackgroundTransfer(uint64_t bytes) {
   stats_.bytes_by_kind[kind].fetch_add(bytes, std::memory_order_relaxed);
 }
 
-absl::Status ChunkFetcher::StoreChunk(uint32_t index, std::string_view blob_bytes) {
+absl::Status ChunkFetcher::StoreChunk(uint32_t index, std::string_view blob_bytes, Flight* flight,
+                                      bool hedge) {
   absl::StatusOr<std::string> data = decoder_(index, blob_bytes);
-  if (!data.ok()) return Keep(index, data.status());
-  return Keep(index, std::string_view(*data));
+  if (!data.ok()) return Keep(index, data.status(), flight, hedge);
+  return Keep(index, std::string_view(*data), flight, hedge);
 }
 
-absl::Status ChunkFetcher::Keep(uint32_t index, const absl::StatusOr<std::string_view>& data) {
+absl::Status ChunkFetcher::Keep(uint32_t index, const absl::StatusOr<std::string_view>& data, Flight* flight,
+                                bool hedge) {
   const ChunkRef& c = chunks_[index];
   absl::Status st = data.status();
   if (st.ok() && data->size() != c.raw_length) {
@@ -274,42 +310,47 @@ absl::Status ChunkFetcher::Keep(uint32_t index, const absl::StatusOr<std::string
   }
   if (st.ok()) st = cache_->Put(c.digest, *data);
   if (st.ok()) {
-    present_[index].store(true, std::memory_order_release);
-    stats_.chunks_fetched.fetch_add(1, std::memory_order_relaxed);
+    // A hedged chunk arrives twice; it was fetched once.
+    if (!present_[index].exchange(true, std::memory_order_acq_rel)) {
+      stats_.chunks_fetched.fetch_add(1, std::memory_order_relaxed);
+    }
   } else {
     if (absl::IsDataLoss(st)) stats_.verify_failures.fetch_add(1, std::memory_order_relaxed);
     st = absl::Status(st.code(),
                       absl::StrCat("chunk ", index, " of ", source_->Describe(), ": ", st.message()));
   }
-  Finish(index, st);
+  if (st.ok() || !hedge) Finish(index, flight, st);
   return st;
 }
 
-absl::Status ChunkFetcher::FetchRun(const std::vector<uint32_t>& run, bool pipelined,
-                                    BlobSource::Deadline deadline, FetchKind kind) {
+absl::Status ChunkFetcher::FetchRun(const std::vector<uint32_t>& run, const RunMode& mode) {
   const uint64_t start = chunks_[run.front()].blob_offset;
   const uint64_t end = chunks_[run.back()].blob_offset + chunks_[run.back()].blob_length;
-  const auto kind_index = static_cast<size_t>(kind);
+  const auto kind_index = static_cast<size_t>(mode.kind);
   stats_.requests.fetch_add(1, std::memory_order_relaxed);
   stats_.requests_by_kind[kind_index].fetch_add(1, std::memory_order_relaxed);
   const auto began = std::chrono::steady_clock::now();
+  const auto transfer = std::make_shared<Transfer>(start, began);
+  const std::vector<std::shared_ptr<Flight>> flights = FlightsOf(run, transfer);
   // Not zero-filled: every byte is written by the read before it is used.
   std::unique_ptr<char[]> buffer(new char[end - start]);
   const std::span<char> bytes(buffer.get(), end - start);
   std::mutex error_mu;
   absl::Status first_error;
+  auto store_chunk = [&](size_t k, std::string_view blob_bytes) {
+    return StoreChunk(run[k], blob_bytes, flights[k].get(), mode.hedge);
+  };
   auto store = [&](size_t k) {
     const ChunkRef& c = chunks_[run[k]];
-    absl::Status st =
-        StoreChunk(run[k], std::string_view(bytes.data() + (c.blob_offset - start), c.blob_length));
+    absl::Status st = store_chunk(k, std::string_view(bytes.data() + (c.blob_offset - start), c.blob_length));
     std::lock_guard lock(error_mu);
     if (!st.ok() && first_error.ok()) first_error = st;
   };
   // A reader waits on an on-demand request: its chunks are decoded as their bytes come in.
   std::unique_ptr<ChunkStream> stream =
-      kind == FetchKind::kOnDemand && streams_ ? streams_() : std::unique_ptr<ChunkStream>();
+      mode.kind == FetchKind::kOnDemand && streams_ ? streams_() : std::unique_ptr<ChunkStream>();
   std::optional<StorePipeline> pipeline;
-  if (pipelined && stream == nullptr) pipeline.emplace(store);
+  if (mode.pipelined && stream == nullptr) pipeline.emplace(store);
   size_t next = 0;  // the first chunk of `run` whose bytes are not all in
   uint64_t arrived = 0;
   uint64_t fed = 0;  // bytes of the request fed to `stream`
@@ -334,6 +375,9 @@ absl::Status ChunkFetcher::FetchRun(const std::vector<uint32_t>& run, bool pipel
   // do not wait for its last.
   auto deliver = [&](uint64_t received) -> absl::Status {
     arrived = std::max(arrived, received);
+    transfer->arrived.store(arrived, std::memory_order_relaxed);
+    transfer->last_byte.store(std::chrono::steady_clock::now().time_since_epoch().count(),
+                              std::memory_order_relaxed);
     // The next host sends the range again from its start: the chunk under way starts over.
     if (received < fed) fed = 0;
     for (; next < run.size(); ++next) {
@@ -341,12 +385,13 @@ absl::Status ChunkFetcher::FetchRun(const std::vector<uint32_t>& run, bool pipel
       if (stream != nullptr) {
         absl::StatusOr<bool> complete = feed(next, received);
         if (complete.ok() && !*complete) break;
-        st = complete.ok() ? Keep(run[next], stream->Finish()) : Keep(run[next], complete.status());
+        st = complete.ok() ? Keep(run[next], stream->Finish(), flights[next].get(), mode.hedge)
+                           : Keep(run[next], complete.status(), flights[next].get(), mode.hedge);
       } else {
         const ChunkRef& c = chunks_[run[next]];
         if (c.blob_offset + c.blob_length - start > received) break;
         if (pipeline) continue;
-        st = StoreChunk(run[next], std::string_view(bytes.data() + (c.blob_offset - start), c.blob_length));
+        st = store_chunk(next, std::string_view(bytes.data() + (c.blob_offset - start), c.blob_length));
       }
       // Bytes that fail their digest condemn the host that sent them (a mirror serving wrong bytes):
       // ending the transfer with DataLoss makes the registry client cool that host down and go on
@@ -363,29 +408,36 @@ absl::Status ChunkFetcher::FetchRun(const std::vector<uint32_t>& run, bool pipel
       if (absl::IsDataLoss(first_error)) return first_error;
     }
     if (cancelled_) return absl::CancelledError(absl::StrCat("layer ", layer_name_, " is being unmounted"));
-    if (kind == FetchKind::kBackground && limiter_->on_demand_waiting()) {
+    if (mode.kind == FetchKind::kBackground && limiter_->on_demand_waiting()) {
       return absl::AbortedError("yielded to a container read");
+    }
+    // The request this one hedges caught up: the rest is stored already.
+    if (mode.hedge && next < run.size() && AllPresent(run[next], run.back())) {
+      return absl::AbortedError("the request it hedged stored the rest");
     }
     return absl::OkStatus();
   };
-  absl::Status read = source_->ReadInto(start, bytes, deliver, deadline);
+  absl::Status read = source_->ReadInto(start, bytes, deliver, mode.deadline);
   stats_.blob_bytes.fetch_add(arrived, std::memory_order_relaxed);
   stats_.bytes_by_kind[kind_index].fetch_add(arrived, std::memory_order_relaxed);
   metrics::FetchLatency().Observe(std::chrono::steady_clock::now() - began);
-  if (!read.ok() && kind == FetchKind::kBackground && absl::IsAborted(read)) {
+  if (!read.ok() && absl::IsAborted(read) && (mode.kind == FetchKind::kBackground || mode.hedge)) {
     if (pipeline) pipeline->Close();
+    if (mode.hedge) return absl::OkStatus();
     // Not a failure: the chunks that arrived are stored, and whoever needs the others (a reader
     // waiting on this request, or the prefetch later) fetches them.
     stats_.yields.fetch_add(1, std::memory_order_relaxed);
-    std::vector<uint32_t> rest(run.begin() + static_cast<std::ptrdiff_t>(next), run.end());
-    Drop(rest);
+    for (; next < run.size(); ++next) Finish(run[next], flights[next].get(), read, /*dropped=*/true);
     return read;
   }
   if (!read.ok()) {
     if (pipeline) pipeline->Close();
     absl::Status st(read.code(), absl::StrCat("fetch ", source_->Describe(), " range ", start, "+",
                                               end - start, ": ", read.message()));
-    for (; next < run.size(); ++next) Finish(run[next], st);
+    // A hedge's failure is its own: the request it hedged may still store these chunks.
+    if (!mode.hedge) {
+      for (; next < run.size(); ++next) Finish(run[next], flights[next].get(), st);
+    }
     return st;
   }
   if (next < run.size()) (void)deliver(end - start);
@@ -393,9 +445,7 @@ absl::Status ChunkFetcher::FetchRun(const std::vector<uint32_t>& run, bool pipel
   return first_error;
 }
 
-absl::Status ChunkFetcher::FetchClaimed(const std::vector<uint32_t>& mine, uint64_t merge_bytes,
-                                        bool pipelined, BlobSource::Deadline deadline, FetchKind kind,
-                                        uint64_t max_gap) {
+absl::Status ChunkFetcher::FetchClaimed(const std::vector<uint32_t>& mine, const RunMode& mode) {
   absl::Status first_error;
   std::vector<uint32_t> run;
   bool yielded = false;
@@ -404,8 +454,8 @@ absl::Status ChunkFetcher::FetchClaimed(const std::vector<uint32_t>& mine, uint6
     if (yielded) {
       Drop(run);  // a background fetch that gave way leaves its later runs to whoever needs them
     } else {
-      absl::Status st = FetchRun(run, pipelined, deadline, kind);
-      yielded = kind == FetchKind::kBackground && absl::IsAborted(st);
+      absl::Status st = FetchRun(run, mode);
+      yielded = mode.kind == FetchKind::kBackground && absl::IsAborted(st);
       if (first_error.ok()) first_error = st;
     }
     run.clear();
@@ -415,14 +465,88 @@ absl::Status ChunkFetcher::FetchClaimed(const std::vector<uint32_t>& mine, uint6
       const ChunkRef& prev = chunks_[run.back()];
       const uint64_t prev_end = prev.blob_offset + prev.blob_length;
       const ChunkRef& c = chunks_[i];
-      bool adjacent = c.blob_offset >= prev_end && c.blob_offset - prev_end <= max_gap;
-      bool fits = c.blob_offset + c.blob_length - chunks_[run.front()].blob_offset <= merge_bytes;
+      bool adjacent = c.blob_offset >= prev_end && c.blob_offset - prev_end <= mode.max_gap;
+      bool fits = c.blob_offset + c.blob_length - chunks_[run.front()].blob_offset <= mode.merge_bytes;
       if (!adjacent || !fits) flush();
     }
     run.push_back(i);
   }
   flush();
   return first_error;
+}
+
+bool ChunkFetcher::ShouldHedge(uint32_t index, const Flight& flight,
+                               std::chrono::steady_clock::time_point now) const {
+  const Transfer* t = flight.transfer.get();
+  if (t == nullptr) return true;  // no request has started for it
+  const auto delay = options_.hedge_delay;
+  const auto last_byte = std::chrono::steady_clock::time_point(
+      std::chrono::steady_clock::duration(t->last_byte.load(std::memory_order_relaxed)));
+  if (now - last_byte >= delay) return true;  // stalled
+  const ChunkRef& c = chunks_[index];
+  const uint64_t needed = c.blob_offset + c.blob_length - t->blob_offset;
+  const uint64_t arrived = t->arrived.load(std::memory_order_relaxed);
+  if (arrived >= needed) return false;  // being stored now
+  // At the pace so far, the bytes before the chunk take longer than a request of its own would
+  // be worth waiting for.
+  const double elapsed = std::chrono::duration<double>(now - t->began).count();
+  const double rate = static_cast<double>(arrived) / std::max(elapsed, 1e-3);
+  const double remaining = static_cast<double>(needed - arrived) / std::max(rate, 1.0);
+  return remaining > std::chrono::duration<double>(delay).count();
+}
+
+absl::Status ChunkFetcher::Hedge(const std::vector<FlightRef>& stalled, BlobSource::Deadline deadline) {
+  std::vector<uint32_t> chunks;
+  chunks.reserve(stalled.size());
+  for (const auto& [index, flight] : stalled) chunks.push_back(index);
+  std::sort(chunks.begin(), chunks.end());
+  stats_.hedges.fetch_add(1, std::memory_order_relaxed);
+  RunMode mode;
+  mode.deadline = deadline;
+  mode.merge_bytes = options_.max_merge_bytes;
+  mode.hedge = true;
+  return FetchClaimed(chunks, mode);
+}
+
+absl::Status ChunkFetcher::WaitForOthers(std::vector<FlightRef>& others,
+                                         std::chrono::steady_clock::time_point deadline, bool* dropped) {
+  using Clock = std::chrono::steady_clock;
+  const bool hedging = options_.hedge_delay.count() > 0;
+  Clock::time_point check = hedging ? Clock::now() + options_.hedge_delay : Clock::time_point::max();
+  std::vector<bool> hedged(others.size(), false);
+  absl::Status status;
+  std::unique_lock lock(mu_);
+  for (size_t k = 0; k < others.size(); ++k) {
+    Flight& flight = *others[k].second;
+    while (true) {
+      const bool done =
+          cv_.wait_until(lock, std::min(deadline, check), [&] { return flight.done || cancelled_; });
+      if (cancelled_) return absl::CancelledError(absl::StrCat("layer ", layer_name_, " is being unmounted"));
+      if (done) break;
+      const Clock::time_point now = Clock::now();
+      if (now >= deadline) return absl::DeadlineExceededError("timed out waiting for another reader's fetch");
+      if (now < check) continue;
+      check = now + options_.hedge_delay;
+      // Each chunk is hedged once: a hedge that fails leaves it to the request it hedged.
+      std::vector<FlightRef> stalled;
+      for (size_t j = k; j < others.size(); ++j) {
+        if (hedged[j] || others[j].second->done || !ShouldHedge(others[j].first, *others[j].second, now))
+          continue;
+        hedged[j] = true;
+        stalled.push_back(others[j]);
+      }
+      if (stalled.empty()) continue;
+      lock.unlock();
+      (void)Hedge(stalled, deadline);
+      lock.lock();
+    }
+    if (flight.dropped) {
+      *dropped = true;  // its prefetch reservation was given back: fetch it again right away
+    } else if (status.ok()) {
+      status = flight.status;
+    }
+  }
+  return status;
 }
 
 absl::Status ChunkFetcher::Attempt(uint32_t first, uint32_t last,
@@ -454,31 +578,30 @@ absl::Status ChunkFetcher::Attempt(uint32_t first, uint32_t last,
     const uint64_t merge_bytes = options_.max_merge_bytes + std::min(window.bytes, kAheadRequestBytes);
     if (workers_.expired()) {
       stats_.read_ahead_chunks.fetch_add(extra.size(), std::memory_order_relaxed);
-      status = FetchClaimed(run, merge_bytes, /*pipelined=*/false, deadline, FetchKind::kOnDemand);
+      RunMode mode;
+      mode.deadline = deadline;
+      mode.merge_bytes = merge_bytes;
+      status = FetchClaimed(run, mode);
       fetched = true;
     } else if (Detach(std::move(run), merge_bytes, deadline)) {
       stats_.read_ahead_chunks.fetch_add(extra.size(), std::memory_order_relaxed);
       // The worker stores this reader's chunks first; wait for them like for anyone else's.
-      plan.others.insert(plan.others.end(), plan.mine_flights.begin(), plan.mine_flights.end());
+      for (size_t k = 0; k < plan.mine.size(); ++k)
+        plan.others.emplace_back(plan.mine[k], plan.mine_flights[k]);
       fetched = true;
     } else {
       DropAhead(extra);  // every worker is busy: read-ahead waits for a later read
     }
   }
   if (!fetched) {
-    status = FetchClaimed(plan.mine, options_.max_merge_bytes, /*pipelined=*/false, deadline,
-                          FetchKind::kOnDemand);
+    RunMode mode;
+    mode.deadline = deadline;
+    mode.merge_bytes = options_.max_merge_bytes;
+    status = FetchClaimed(plan.mine, mode);
   }
-  std::unique_lock lock(mu_);
-  for (const auto& flight : plan.others) {
-    bool done = cv_.wait_until(lock, deadline, [&] { return flight->done || cancelled_; });
-    if (cancelled_) return absl::CancelledError(absl::StrCat("layer ", layer_name_, " is being unmounted"));
-    if (!done) return absl::DeadlineExceededError("timed out waiting for another reader's fetch");
-    if (flight->dropped) {
-      *dropped = true;  // its prefetch reservation was given back: fetch it again right away
-    } else if (status.ok()) {
-      status = flight->status;
-    }
+  absl::Status waited = WaitForOthers(plan.others, deadline, dropped);
+  if (!waited.ok() && (status.ok() || absl::IsCancelled(waited) || absl::IsDeadlineExceeded(waited))) {
+    return waited;
   }
   return status;
 }
@@ -528,7 +651,10 @@ absl::Status ChunkFetcher::FetchOnce(uint32_t first, uint32_t last, uint64_t mer
   if (cancelled_) return absl::CancelledError("unmounting");
   if (last >= chunks_.size() || first > last) return absl::OutOfRangeError("chunk range outside layer");
   Plan plan = Claim(first, last, /*wait_for_others=*/false);
-  return FetchClaimed(plan.mine, merge_bytes, /*pipelined=*/false, kNoDeadline, FetchKind::kBackground);
+  RunMode mode;
+  mode.kind = FetchKind::kBackground;
+  mode.merge_bytes = merge_bytes;
+  return FetchClaimed(plan.mine, mode);
 }
 
 }  // namespace tide::fetch

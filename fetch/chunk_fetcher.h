@@ -69,6 +69,12 @@ struct FetcherOptions {
   // The first window of a read-ahead (ReadAhead) in blob bytes; each used window doubles the next.
   // Small enough that a wrong guess costs about one chunk.
   uint64_t first_lookahead_bytes = 512 << 10;
+  // A reader waiting for chunks another request carries (another reader's, a read-ahead's, a
+  // prefetch stream's) fetches them itself once that request has gone this long without a byte, has
+  // not started, or at its pace would not reach them within this long: a stalled connection holds it
+  // no longer than this, nor does a chunk deep in a large prefetch stream. The first request is left
+  // to finish. 0: wait for it.
+  std::chrono::milliseconds hedge_delay{500};
 };
 
 // How far a read may look ahead: the chunks after its last one up to `last`, within `bytes` of blob.
@@ -107,6 +113,8 @@ struct FetcherStats {
   // Chunks claimed as read-ahead, and those of them a read then used.
   std::atomic<uint64_t> read_ahead_chunks{0};
   std::atomic<uint64_t> read_ahead_used{0};
+  // Requests a waiting reader made for chunks another request carried (FetcherOptions::hedge_delay).
+  std::atomic<uint64_t> hedges{0};
 };
 
 // Brings a layer's chunks into the cache: one fetch per chunk however many readers wait for it
@@ -173,16 +181,44 @@ class ChunkFetcher : public std::enable_shared_from_this<ChunkFetcher> {
   cache::ChunkCache& cache() { return *cache_; }
 
  private:
+  // How far one range request has got; shared by the flights of the chunks it carries.
+  struct Transfer {
+    Transfer(uint64_t offset, std::chrono::steady_clock::time_point now)
+        : blob_offset(offset), began(now), last_byte(now.time_since_epoch().count()) {}
+    const uint64_t blob_offset;
+    const std::chrono::steady_clock::time_point began;
+    std::atomic<uint64_t> arrived{0};
+    std::atomic<std::chrono::steady_clock::rep> last_byte;
+  };
   struct Flight {
     bool done = false;
     bool queued = false;   // reserved by prefetch, request not started yet
     bool dropped = false;  // the reservation was given back unfetched
     absl::Status status;
+    // The latest request carrying this chunk (null: none started yet).
+    std::shared_ptr<const Transfer> transfer;
   };
+  using FlightRef = std::pair<uint32_t, std::shared_ptr<Flight>>;
   struct Plan {
     std::vector<uint32_t> mine;                         // chunks this caller fetches
     std::vector<std::shared_ptr<Flight>> mine_flights;  // parallel to mine
-    std::vector<std::shared_ptr<Flight>> others;
+    std::vector<FlightRef> others;
+  };
+  // How a list of claimed chunks is fetched.
+  struct RunMode {
+    FetchKind kind = FetchKind::kOnDemand;
+    // A reader's read_timeout; background fetches have none (BlobSource::ReadInto).
+    BlobSource::Deadline deadline = BlobSource::Deadline::max();
+    // Store chunks on a second thread while the transfer goes on (large requests), unless an
+    // on-demand request streams them.
+    bool pipelined = false;
+    uint64_t merge_bytes = 0;
+    // Tar headers and padding sit between the chunks of consecutive files; reading over a gap this
+    // small is cheaper than another request.
+    uint64_t max_gap = 64 << 10;
+    // The chunks are another request's (a hedge): what this request stores completes their flights,
+    // but its failure is its own and leaves them to that request.
+    bool hedge = false;
   };
   Plan Claim(uint32_t first, uint32_t last, bool wait_for_others);
   // Claims the chunks in (after, ahead.last] that nobody has, within ahead.bytes of blob from the
@@ -198,23 +234,32 @@ class ChunkFetcher : public std::enable_shared_from_this<ChunkFetcher> {
   uint8_t UseReadAhead(uint32_t first, uint32_t last);
   // Hands `run` (this reader's chunks, then read-ahead) to a worker; false when none is idle.
   bool Detach(std::vector<uint32_t> run, uint64_t merge_bytes, BlobSource::Deadline deadline);
-  // `pipelined`: store chunks on a second thread while the transfer goes on (large requests), unless
-  // an on-demand request streams them.
-  // `deadline`: a reader's read_timeout; background fetches have none (BlobSource::ReadInto).
-  absl::Status FetchRun(const std::vector<uint32_t>& run, bool pipelined, BlobSource::Deadline deadline,
-                        FetchKind kind);
-  absl::Status StoreChunk(uint32_t index, std::string_view blob_bytes);
-  // Caches chunk `index` decoded to `data` (or records why it could not be) and tells its waiters.
-  absl::Status Keep(uint32_t index, const absl::StatusOr<std::string_view>& data);
-  // Tar headers and padding sit between the chunks of consecutive files; reading over a gap this
-  // small is cheaper than another request.
-  static constexpr uint64_t kMaxMergeGap = 64 << 10;
-  absl::Status FetchClaimed(const std::vector<uint32_t>& mine, uint64_t merge_bytes, bool pipelined,
-                            BlobSource::Deadline deadline, FetchKind kind, uint64_t max_gap = kMaxMergeGap);
+  // The flights of `run`'s chunks (null where none is in flight), marked as carried by `transfer`.
+  std::vector<std::shared_ptr<Flight>> FlightsOf(std::span<const uint32_t> run,
+                                                 const std::shared_ptr<const Transfer>& transfer);
+  // One range request for `run`, adjacent chunks in blob order.
+  absl::Status FetchRun(const std::vector<uint32_t>& run, const RunMode& mode);
+  // Caches chunk `index` decoded from `blob_bytes` (or records why it could not be) and tells the
+  // waiters of `flight`.
+  absl::Status StoreChunk(uint32_t index, std::string_view blob_bytes, Flight* flight, bool hedge);
+  absl::Status Keep(uint32_t index, const absl::StatusOr<std::string_view>& data, Flight* flight, bool hedge);
+  // Splits `mine` into range requests of up to mode.merge_bytes.
+  absl::Status FetchClaimed(const std::vector<uint32_t>& mine, const RunMode& mode);
   // Gives up this fetcher's claims (only those not started, with queued_only) on chunks it will not
   // fetch now; waiting readers fetch them.
   void Drop(std::span<const uint32_t> claimed, bool queued_only = false);
-  void Finish(uint32_t index, const absl::Status& status);
+  // Completes `flight` (chunk `index`), unless it is done already, and forgets it if it is still the
+  // chunk's current flight. `dropped`: given back unfetched.
+  void Finish(uint32_t index, Flight* flight, const absl::Status& status, bool dropped = false);
+  // Whether a reader that has waited hedge_delay for `flight` should fetch chunk `index` itself. mu_
+  // is held.
+  bool ShouldHedge(uint32_t index, const Flight& flight, std::chrono::steady_clock::time_point now) const;
+  // Fetches the chunks of `stalled` for a reader that waits on them; their flights complete when
+  // this request stores them.
+  absl::Status Hedge(const std::vector<FlightRef>& stalled, BlobSource::Deadline deadline);
+  // Waits for `others` until `deadline`, hedging those that stall. `dropped` as for Attempt.
+  absl::Status WaitForOthers(std::vector<FlightRef>& others, std::chrono::steady_clock::time_point deadline,
+                             bool* dropped);
   // `dropped`: a chunk waited for was a prefetch reservation given back unfetched (try again now).
   // `ahead_level`: the read-ahead level this read used (0: none).
   absl::Status Attempt(uint32_t first, uint32_t last, std::chrono::steady_clock::time_point deadline,

@@ -20,7 +20,7 @@ double Load(const std::atomic<uint64_t>& v) { return static_cast<double>(v.load(
 struct LayerSample {
   metrics::Labels labels;
   std::array<double, fetch::kFetchKinds> bytes{}, requests{};
-  double hits = 0, misses = 0, failures = 0, verify_failures = 0, read_errors = 0, yields = 0;
+  double hits = 0, misses = 0, failures = 0, verify_failures = 0, read_errors = 0, yields = 0, hedges = 0;
   double read_ahead_chunks = 0, read_ahead_used = 0;
   double chunks_cached = 0, chunks = 0, prefetch_done = 0, poisoned = 0, mounted_seconds = 0;
 };
@@ -38,6 +38,7 @@ LayerSample Sample(const LayerMount& mount) {
   l.failures = Load(stats.failures);
   l.verify_failures = Load(stats.verify_failures);
   l.yields = Load(stats.yields);
+  l.hedges = Load(stats.hedges);
   l.read_ahead_chunks = Load(stats.read_ahead_chunks);
   l.read_ahead_used = Load(stats.read_ahead_used);
   l.read_errors = static_cast<double>(mount.read_errors());
@@ -82,6 +83,9 @@ void WriteLayers(const std::vector<LayerSample>& layers, metrics::TextWriter& ou
       {"tide_layer_read_errors_total", "FUSE reads answered with EIO", &LayerSample::read_errors, true},
       {"tide_layer_prefetch_yields_total", "Background requests cut short for a container read",
        &LayerSample::yields, true},
+      {"tide_layer_hedges_total",
+       "Requests a waiting read made for chunks a stalled or slower request carried", &LayerSample::hedges,
+       true},
       {"tide_layer_read_ahead_chunks_total", "Chunks fetched as read-ahead of a container read",
        &LayerSample::read_ahead_chunks, true},
       {"tide_layer_read_ahead_used_total", "Read-ahead chunks a container read then used",

@@ -2,6 +2,7 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -96,19 +97,22 @@ class Reader {
     return Error(key, absl::StrCat("unknown size unit in \"", text, "\""));
   }
 
-  absl::Status Duration(std::string_view key, absl::Duration* out) const {
+  // `zero_ok`: 0 means off.
+  absl::Status Duration(std::string_view key, absl::Duration* out, bool zero_ok = false) const {
     const toml::node* node = table_.get(key);
     if (node == nullptr) return absl::OkStatus();
     if (node->is_integer()) {
       int64_t v = *node->value<int64_t>();
-      if (v <= 0) return Error(key, "must be positive");
+      if (v < 0 || (v == 0 && !zero_ok))
+        return Error(key, zero_ok ? "must not be negative" : "must be positive");
       *out = absl::Seconds(v);
       return absl::OkStatus();
     }
     if (!node->is_string()) return Error(key, "must be seconds or a duration string such as \"30s\"");
     std::string text = *node->value<std::string>();
     absl::Duration d;
-    if (!absl::ParseDuration(text, &d) || d <= absl::ZeroDuration()) {
+    if (!absl::ParseDuration(text, &d) || d < absl::ZeroDuration() ||
+        (d == absl::ZeroDuration() && !zero_ok)) {
       return Error(key, absl::StrCat("bad duration \"", text, "\" (want e.g. \"30s\", \"500ms\", \"2m\")"));
     }
     *out = d;
@@ -146,6 +150,7 @@ constexpr std::string_view kKeys[] = {"root",
                                       "prefetch_startup_streams",
                                       "prefetch_bandwidth",
                                       "read_timeout",
+                                      "read_hedge_delay",
                                       "mirror_stall_timeout",
                                       "read_ahead",
                                       "read_ahead_gap",
@@ -218,6 +223,12 @@ absl::StatusOr<Config> ParseConfig(std::string_view text, std::string_view sourc
   config.prefetch_startup_streams = static_cast<int>(streams);
   TIDE_RETURN_IF_ERROR(r.Size("prefetch_bandwidth", &config.prefetch_bandwidth));
   TIDE_RETURN_IF_ERROR(r.Duration("read_timeout", &config.read_timeout));
+  // Unset, it stays well inside a short read_timeout.
+  config.read_hedge_delay = std::min(config.read_hedge_delay, config.read_timeout / 4);
+  TIDE_RETURN_IF_ERROR(r.Duration("read_hedge_delay", &config.read_hedge_delay, /*zero_ok=*/true));
+  if (config.read_hedge_delay >= config.read_timeout) {
+    return r.Error("read_hedge_delay", "must be shorter than read_timeout");
+  }
   TIDE_RETURN_IF_ERROR(r.Duration("mirror_stall_timeout", &config.mirror_stall_timeout));
   TIDE_RETURN_IF_ERROR(r.Size("read_ahead", &config.read_ahead));
   TIDE_RETURN_IF_ERROR(r.Size("read_ahead_gap", &config.read_ahead_gap));

@@ -29,6 +29,9 @@ struct Config {
   int prefetch_startup_streams = 2;  // startup-set range requests in flight per node
   uint64_t prefetch_bandwidth = 0;   // bytes per second, 0: no limit
   absl::Duration read_timeout = absl::Seconds(30);
+  // A read waiting for a chunk another request carries fetches it itself once that request has sent
+  // nothing for this long, or would not reach the chunk within it (fetch::FetcherOptions). 0: off.
+  absl::Duration read_hedge_delay = absl::Milliseconds(500);
   // A hosts.toml mirror with a host after it that sends nothing for this long is left for that host.
   absl::Duration mirror_stall_timeout = absl::Seconds(5);
   // Read-ahead for cold reads (docs/prefetch.md): blob bytes fetched beyond a read that continues a

@@ -387,6 +387,7 @@ absl::StatusOr<std::unique_ptr<RemoteLayerMounter>> MakeRemoteLayerMounter(const
   options.defaults.prefetch = config.prefetch;
   options.index_limits.max_memory = config.max_index_memory;
   options.defaults.fetcher.read_timeout = absl::ToChronoMilliseconds(config.read_timeout);
+  options.defaults.fetcher.hedge_delay = absl::ToChronoMilliseconds(config.read_hedge_delay);
   options.defaults.fetcher.sequential_lookahead_bytes = config.read_ahead;
   options.defaults.fetcher.sequential_gap_bytes = config.read_ahead_gap;
   options.defaults.fetcher.cluster_lookahead_bytes = config.read_ahead_neighbours;

@@ -18,9 +18,12 @@ struct GatedLayer {
     blob = testing::MakeTestBlob(path, chunks, 64 << 10);
     source = std::make_shared<testing::GatedSource>(std::move(*FileBlobSource::Open(blob.path)));
     cache = std::move(*cache::ChunkCache::Open(path.string() + "-cache", 1ull << 32));
-    fetcher = std::make_shared<ChunkFetcher>(path.filename().string(), blob.chunks,
-                                             testing::ZstdDecoder(blob.chunks), source, cache, limiter,
-                                             FetcherOptions{});
+    // These tests count requests while readers wait on held ones: no hedges (hedge_test.cc).
+    FetcherOptions options;
+    options.hedge_delay = std::chrono::milliseconds(0);
+    fetcher =
+        std::make_shared<ChunkFetcher>(path.filename().string(), blob.chunks,
+                                       testing::ZstdDecoder(blob.chunks), source, cache, limiter, options);
   }
   uint64_t offset(uint32_t chunk) const { return blob.chunks[chunk].blob_offset; }
   testing::TestBlob blob;

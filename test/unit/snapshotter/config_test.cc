@@ -27,6 +27,7 @@ startup_readahead = "256KiB"
 kernel_readahead = "512KiB"
 warm_page_cache = false
 read_timeout = "1m30s"
+read_hedge_delay = "250ms"
 mirror_stall_timeout = "2s"
 log_level = "debug"
 )",
@@ -51,6 +52,7 @@ log_level = "debug"
   CHECK(config->kernel_readahead == 512 << 10);
   CHECK_FALSE(config->warm_page_cache);
   CHECK(config->read_timeout == absl::Seconds(90));
+  CHECK(config->read_hedge_delay == absl::Milliseconds(250));
   CHECK(config->mirror_stall_timeout == absl::Seconds(2));
   CHECK(config->log_level == tide::log::Level::kDebug);
 }
@@ -60,6 +62,7 @@ TEST_CASE("config: defaults for an empty file", "[snapshotter][config]") {
   REQUIRE(config.ok());
   CHECK(config->prefetch == PrefetchMode::kStartup);
   CHECK(config->read_timeout == absl::Seconds(30));
+  CHECK(config->read_hedge_delay == absl::Milliseconds(500));
   CHECK(config->startup_readahead == 128 << 10);  // what tidectl optimize records with
   CHECK(config->warm_page_cache);
   CHECK(config->root.is_absolute());
@@ -91,6 +94,8 @@ TEST_CASE("config: bad input names the file, the key and the reason", "[snapshot
            {"cache_max_bytes = \"10 parsecs\"", "cache_max_bytes"},
            {"cache_max_bytes = -1", "cache_max_bytes"},
            {"read_timeout = \"soon\"", "read_timeout"},
+           {"read_hedge_delay = \"-1s\"", "read_hedge_delay"},
+           {"read_hedge_delay = \"3s\"\nread_timeout = \"3s\"", "shorter than read_timeout"},
            {"log_level = \"loud\"", "log_level"},
            {"root = \"relative/dir\"", "root"},
            {"root = ", "bad.toml"},
@@ -104,6 +109,16 @@ TEST_CASE("config: bad input names the file, the key and the reason", "[snapshot
     CHECK(message.find(c.expect) != std::string::npos);
     CHECK(message.find("bad.toml") != std::string::npos);
   }
+}
+
+TEST_CASE("config: read_hedge_delay may be 0 (off), and unset it stays inside a short read_timeout",
+          "[snapshotter][config]") {
+  auto off = ParseConfig("read_hedge_delay = \"0s\"", "c.toml");
+  REQUIRE(off.ok());
+  CHECK(off->read_hedge_delay == absl::ZeroDuration());
+  auto short_timeout = ParseConfig("read_timeout = \"1s\"", "c.toml");
+  REQUIRE(short_timeout.ok());
+  CHECK(short_timeout->read_hedge_delay == absl::Milliseconds(250));
 }
 
 TEST_CASE("config: the shipped example config loads", "[snapshotter][config]") {
