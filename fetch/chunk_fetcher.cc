@@ -487,6 +487,7 @@ bool ChunkFetcher::ShouldHedge(uint32_t index, const Flight& flight,
   const uint64_t needed = c.blob_offset + c.blob_length - t->blob_offset;
   const uint64_t arrived = t->arrived.load(std::memory_order_relaxed);
   if (arrived >= needed) return false;  // being stored now
+  if (arrived == 0) return false;       // started within the delay: no pace to judge yet
   // At the pace so far, the bytes before the chunk take longer than a request of its own would
   // be worth waiting for.
   const double elapsed = std::chrono::duration<double>(now - t->began).count();
