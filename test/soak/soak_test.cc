@@ -47,6 +47,13 @@ constexpr int kTokenLifetimeSeconds = 12;
 // A histogram bound of tide_fuse_read_duration_seconds just above read_timeout.
 constexpr int kFuseReadBoundSeconds = 5;
 
+// Lines added to tide-snapshotter's config, to try a setting under the faults, e.g.
+// TIDE_SOAK_TIDE_CONFIG='read_ahead_streams = 8'; empty when unset.
+std::string ExtraTideConfig() {
+  const char* extra = std::getenv("TIDE_SOAK_TIDE_CONFIG");
+  return extra == nullptr ? std::string() : std::string(extra);
+}
+
 int EnvInt(const char* name, int fallback) {
   const char* v = std::getenv(name);
   int n = 0;
@@ -163,9 +170,9 @@ class Soak {
           o.tide_config = absl::StrCat("read_timeout = \"", kReadTimeoutSeconds,
                                        "s\"\nprefetch = \"all\"\nprefetch_bandwidth = ", 3 << 20,
                                        "\ncache_max_bytes = ", uint64_t{1} << 40, "\n");
-          // To try a setting under the faults, e.g. TIDE_SOAK_TIDE_CONFIG='read_ahead_streams = 8'.
-          if (const char* extra = std::getenv("TIDE_SOAK_TIDE_CONFIG"))
+          if (const std::string extra = ExtraTideConfig(); !extra.empty()) {
             absl::StrAppend(&o.tide_config, extra, "\n");
+          }
           return o;
         }()) {}
 
@@ -434,7 +441,7 @@ TEST_CASE("soak: lazy containers read only correct bytes through registry and lo
   std::ostringstream report;
   report << "soak: " << seconds << " s of faults (" << phases_run << " phases), scale " << scale << ", "
          << soak.files() << " files, " << soak.readers().size() << " containers\n";
-  if (const char* extra = std::getenv("TIDE_SOAK_TIDE_CONFIG"))
+  if (const std::string extra = ExtraTideConfig(); !extra.empty())
     report << "  tide config added: " << extra << "\n";
   report << "  reads " << total["reads"] << " (" << total["files"] << " files, " << total["bytes"] / (1 << 20)
          << " MiB), startup walk " << walk["files"] << " files\n"
