@@ -25,10 +25,9 @@ struct Fixture {
                                              source, cache, limiter, options);
   }
   std::string Cached(uint32_t i) {
-    std::string out(blob.raw[i].size(), '\0');
-    auto n = cache->Read(blob.chunks[i].digest, 0, std::span<char>(out.data(), out.size()));
-    REQUIRE(n.ok());
-    return out;
+    absl::StatusOr<std::string> data = testing::CachedChunk(*cache, blob, i);
+    REQUIRE(data.ok());
+    return *data;
   }
 };
 

@@ -89,10 +89,9 @@ struct StreamFixture {
                                              [chunks] { return std::make_unique<TestChunkStream>(chunks); });
   }
   std::string Cached(uint32_t i) {
-    std::string out(blob.raw[i].size(), '\0');
-    auto n = cache->Read(blob.chunks[i].digest, 0, std::span<char>(out.data(), out.size()));
-    REQUIRE(n.ok());
-    return out;
+    absl::StatusOr<std::string> data = testing::CachedChunk(*cache, blob, i);
+    REQUIRE(data.ok());
+    return *data;
   }
 };
 

@@ -85,10 +85,9 @@ struct HedgeFixture {
                                        cache, std::make_shared<FetchLimiter>(FetchLimits{}), options);
   }
   std::string Cached(uint32_t i) {
-    std::string out(blob.raw[i].size(), '\0');
-    auto n = cache->Read(blob.chunks[i].digest, 0, std::span<char>(out.data(), out.size()));
-    REQUIRE(n.ok());
-    return out;
+    absl::StatusOr<std::string> data = testing::CachedChunk(*cache, blob, i);
+    REQUIRE(data.ok());
+    return *data;
   }
   // A reader of chunk `i` that starts once the stalled first request is out.
   std::future<absl::Status> SecondReader(uint32_t i) {

@@ -10,10 +10,12 @@
 #include <filesystem>
 #include <mutex>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "cache/chunk_cache.h"
 #include "fetch/blob_source.h"
 #include "fetch/chunk_fetcher.h"
 #include "test/support/temp_dir.h"
@@ -45,6 +47,14 @@ inline TestBlob MakeTestBlob(const std::filesystem::path& path, int count, size_
   }
   tide::testing::WriteFile(path, bytes);
   return blob;
+}
+
+// Chunk `i` of `blob` as `cache` holds it.
+inline absl::StatusOr<std::string> CachedChunk(cache::ChunkCache& cache, const TestBlob& blob, uint32_t i) {
+  std::string out(blob.raw[i].size(), '\0');
+  absl::StatusOr<size_t> n = cache.Read(blob.chunks[i].digest, 0, std::span<char>(out.data(), out.size()));
+  if (!n.ok()) return n.status();
+  return out;
 }
 
 inline ChunkDecoder ZstdDecoder(const std::vector<ChunkRef>& chunks) {
