@@ -509,7 +509,7 @@ absl::Status ChunkFetcher::Hedge(const std::vector<FlightRef>& stalled, BlobSour
   return FetchClaimed(chunks, mode);
 }
 
-absl::Status ChunkFetcher::WaitForOthers(std::vector<FlightRef>& others,
+absl::Status ChunkFetcher::WaitForOthers(const std::vector<FlightRef>& others,
                                          std::chrono::steady_clock::time_point deadline, bool* dropped) {
   using Clock = std::chrono::steady_clock;
   const bool hedging = options_.hedge_delay.count() > 0;

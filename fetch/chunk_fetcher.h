@@ -258,8 +258,8 @@ class ChunkFetcher : public std::enable_shared_from_this<ChunkFetcher> {
   // this request stores them.
   absl::Status Hedge(const std::vector<FlightRef>& stalled, BlobSource::Deadline deadline);
   // Waits for `others` until `deadline`, hedging those that stall. `dropped` as for Attempt.
-  absl::Status WaitForOthers(std::vector<FlightRef>& others, std::chrono::steady_clock::time_point deadline,
-                             bool* dropped);
+  absl::Status WaitForOthers(const std::vector<FlightRef>& others,
+                             std::chrono::steady_clock::time_point deadline, bool* dropped);
   // `dropped`: a chunk waited for was a prefetch reservation given back unfetched (try again now).
   // `ahead_level`: the read-ahead level this read used (0: none).
   absl::Status Attempt(uint32_t first, uint32_t last, std::chrono::steady_clock::time_point deadline,
