@@ -66,6 +66,10 @@ struct FetcherOptions {
   // directory, after the walk of its own dependencies: a package imports several of its modules one
   // after another, each otherwise a round trip (requires loader_lookahead).
   bool extension_siblings = true;
+  // The walk of a shared object also fetches the code of its constructors (DT_INIT, DT_INIT_ARRAY),
+  // which the loader runs right after relocating it: in a C++ library they sit together, one or two
+  // chunks whose first page fault is otherwise a round trip of its own (requires loader_lookahead).
+  bool constructor_code = true;
   // The first window of a read-ahead (ReadAhead) in blob bytes; each used window doubles the next.
   // Small enough that a wrong guess costs about one chunk.
   uint64_t first_lookahead_bytes = 512 << 10;

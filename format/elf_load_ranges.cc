@@ -16,6 +16,7 @@ constexpr size_t kPhentsizeAt = 54;
 constexpr size_t kPhnumAt = 56;
 constexpr size_t kProgramHeaderSize = 56;
 constexpr uint32_t kPtLoad = 1;
+constexpr uint32_t kPfExecute = 1;
 constexpr uint32_t kPfWrite = 2;
 // More ranges than this are not a shared object a loader maps; a bound keeps the work per read small.
 constexpr size_t kMaxRanges = 8;
@@ -30,6 +31,10 @@ constexpr uint64_t kDtStrtab = 5;
 constexpr uint64_t kDtStrsz = 10;
 constexpr uint64_t kDtRpath = 15;
 constexpr uint64_t kDtRunpath = 29;
+constexpr uint64_t kDtInit = 12;
+constexpr uint64_t kDtInitArray = 25;
+constexpr uint64_t kDtInitArraySize = 27;
+constexpr size_t kMaxInitCode = 4096;
 
 // The program header table inside `head`; no entries if the head is not a well-formed 64-bit
 // little-endian ELF head that holds the whole table.
@@ -97,7 +102,7 @@ ElfLayout ElfLayoutOf(std::span<const char> head, uint64_t file_size) {
     if (ph.offset >= file_size || ph.filesz == 0) continue;
     const uint64_t length = std::min(ph.filesz, file_size - ph.offset);
     if (ph.type == kPtLoad && layout.loads.size() < kMaxLoads)
-      layout.loads.push_back({ph.offset, ph.vaddr, length});
+      layout.loads.push_back({ph.offset, ph.vaddr, length, (ph.flags & kPfExecute) != 0});
     if (ph.type == kPtDynamic && layout.dynamic.length == 0 && length <= kMaxDynamicBytes) {
       layout.dynamic = {ph.offset, length};
     }
@@ -120,6 +125,9 @@ ElfDynamic ParseElfDynamic(std::span<const char> dynamic) {
       d.has_runpath = true;
       d.runpath = value;
     }
+    if (tag == kDtInit) d.init = value;
+    if (tag == kDtInitArray) d.init_array_vaddr = value;
+    if (tag == kDtInitArraySize) d.init_array_size = value;
     if (tag == kDtRpath) {
       has_rpath = true;
       rpath = value;
@@ -131,6 +139,25 @@ ElfDynamic ParseElfDynamic(std::span<const char> dynamic) {
     d.runpath = rpath;
   }
   return d;
+}
+
+std::vector<uint64_t> ElfInitCode(const ElfLayout& layout, const ElfDynamic& dynamic,
+                                  std::span<const char> init_array) {
+  std::vector<uint64_t> code;
+  auto add = [&](uint64_t vaddr) {
+    for (const ElfLayout::Load& l : layout.loads) {
+      if (l.executable && vaddr >= l.vaddr && vaddr - l.vaddr < l.filesz) {
+        code.push_back(l.offset + (vaddr - l.vaddr));
+        return;
+      }
+    }
+  };
+  if (dynamic.init != 0) add(dynamic.init);
+  const size_t entries = std::min(init_array.size() / 8, kMaxInitCode);
+  for (size_t at = 0; at < entries * 8 && code.size() < kMaxInitCode; at += 8) {
+    add(GetLe64(init_array.data() + at));
+  }
+  return code;
 }
 
 }  // namespace tide::format

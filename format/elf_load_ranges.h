@@ -28,6 +28,7 @@ struct ElfLayout {
     uint64_t offset = 0;
     uint64_t vaddr = 0;
     uint64_t filesz = 0;
+    bool executable = false;
   };
   FileRange dynamic;        // length 0: none (a static object)
   std::vector<Load> loads;  // at most 16
@@ -46,8 +47,20 @@ struct ElfDynamic {
   uint64_t runpath = 0;
   uint64_t strtab_vaddr = 0;
   uint64_t strtab_size = 0;
+  // The constructors the loader runs once the object and its dependencies are relocated: DT_INIT
+  // (0: none) and the DT_INIT_ARRAY of function addresses (size in bytes; 0: none).
+  uint64_t init = 0;
+  uint64_t init_array_vaddr = 0;
+  uint64_t init_array_size = 0;
 };
 ElfDynamic ParseElfDynamic(std::span<const char> dynamic);
+
+// The file offsets of an object's constructors: DT_INIT and the entries of its DT_INIT_ARRAY
+// (`init_array`, the array's bytes as the file holds them), in the order the loader calls them, each
+// kept only if it lies in an executable loadable segment. A toolchain that leaves the array to
+// relocation (entries 0 in the file) gives nothing rather than a wrong guess. At most 4096.
+std::vector<uint64_t> ElfInitCode(const ElfLayout& layout, const ElfDynamic& dynamic,
+                                  std::span<const char> init_array);
 
 }  // namespace tide::format
 

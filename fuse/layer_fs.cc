@@ -29,7 +29,8 @@ using format::kNoEntry;
 LayerFs::LayerFs(std::shared_ptr<const format::LayerIndex> index,
                  std::shared_ptr<fetch::ChunkFetcher> fetcher, std::shared_ptr<ReadObserver> observer,
                  KernelCacheOptions cache_options, IdShift ids,
-                 std::weak_ptr<fetch::ReadAheadWorkers> loader_walkers)
+                 std::weak_ptr<fetch::ReadAheadWorkers> loader_walkers,
+                 std::vector<std::weak_ptr<LoaderWalk>> lower_walks)
     : index_(std::move(index)),
       fetcher_(std::move(fetcher)),
       observer_(std::move(observer)),
@@ -40,7 +41,8 @@ LayerFs::LayerFs(std::shared_ptr<const format::LayerIndex> index,
       sequential_hints_(new std::atomic<uint64_t>[kSequentialHints]) {
   for (size_t i = 0; i < kSequentialHints; ++i) sequential_hints_[i].store(0, std::memory_order_relaxed);
   if (fetcher_->options().loader_lookahead) {
-    loader_walk_ = std::make_shared<LoaderWalk>(index_, fetcher_, std::move(loader_walkers));
+    loader_walk_ =
+        std::make_shared<LoaderWalk>(index_, fetcher_, std::move(loader_walkers), std::move(lower_walks));
   }
 }
 

@@ -48,16 +48,20 @@ struct IdShift {
 class LayerFs {
  public:
   // `loader_walkers`: threads for following shared objects' dependencies (LoaderWalk); null: the
-  // loader read-ahead only fetches each object's own segments.
+  // loader read-ahead only fetches each object's own segments. `lower_walks`: the loader walks of
+  // the layers under this one, top first, where it looks for the libraries this one lacks.
   LayerFs(std::shared_ptr<const format::LayerIndex> index, std::shared_ptr<fetch::ChunkFetcher> fetcher,
           std::shared_ptr<ReadObserver> observer, KernelCacheOptions cache_options, IdShift ids = {},
-          std::weak_ptr<fetch::ReadAheadWorkers> loader_walkers = {});
+          std::weak_ptr<fetch::ReadAheadWorkers> loader_walkers = {},
+          std::vector<std::weak_ptr<LoaderWalk>> lower_walks = {});
 
   static const fuse_lowlevel_ops& Ops();
   const KernelCacheOptions& cache_options() const { return cache_options_; }
   const format::LayerIndex& index() const { return *index_; }
   // The layer as overlayfs sees it (whiteouts, opaque directories).
   const OverlayView& view() const { return view_; }
+  // The layer's loader walk; null when loader read-ahead is off.
+  const std::shared_ptr<LoaderWalk>& loader_walk() const { return loader_walk_; }
   // An entry's attributes as the mount serves them (owners shifted, whiteouts as 0/0 devices).
   struct stat Stat(format::EntryId id) const;
   // Before mounting: the layer's xattrs and opaque marks are served by local directories stacked

@@ -6,6 +6,7 @@
 
 #include "format/elf_load_ranges.h"
 #include "fuse/layer_file_reader.h"
+#include "fuse/overlay_view.h"
 
 namespace tide::fuse {
 namespace {
@@ -25,6 +26,10 @@ constexpr size_t kMaxSiblingsPerDir = 64;
 // author chooses their sizes), the rest when the loader asks.
 constexpr uint64_t kMaxSiblingSegmentBytes = 16 << 20;
 constexpr size_t kMaxSearchDirs = 32;
+// A C++ library's constructors sit together (the linker gathers .text.startup); spread over more
+// chunks than this they are a guess too wide to pay for up front.
+constexpr size_t kMaxConstructorChunks = 16;
+constexpr uint64_t kMaxInitArrayBytes = 32 << 10;  // 4096 constructors
 // Where the loader looks after RUNPATH when the image's ld.so.cache does not say otherwise.
 constexpr std::array<std::string_view, 7> kDefaultDirs = {"/lib/x86_64-linux-gnu",
                                                           "/usr/lib/x86_64-linux-gnu",
@@ -80,8 +85,12 @@ std::string Normalized(const std::string& path) {
 
 LoaderWalk::LoaderWalk(std::shared_ptr<const format::LayerIndex> index,
                        std::shared_ptr<fetch::ChunkFetcher> fetcher,
-                       std::weak_ptr<fetch::ReadAheadWorkers> walkers)
-    : index_(std::move(index)), fetcher_(std::move(fetcher)), walkers_(std::move(walkers)) {}
+                       std::weak_ptr<fetch::ReadAheadWorkers> walkers,
+                       std::vector<std::weak_ptr<LoaderWalk>> lowers)
+    : index_(std::move(index)),
+      fetcher_(std::move(fetcher)),
+      walkers_(std::move(walkers)),
+      lowers_(std::move(lowers)) {}
 
 bool LoaderWalk::FetchSegments(EntryId id, std::span<const char> head) {
   const std::vector<format::FileRange> ranges = format::ElfLoadRanges(head, index_->attr(id).size);
@@ -200,15 +209,54 @@ void LoaderWalk::Follow(EntryId id, const std::string& head) {
   for (uint64_t name_at : d.needed) {
     const std::string name = string_at(name_at, kMaxName);
     if (name.empty()) continue;
-    const EntryId library = FindLibrary(name, origin, runpath);
-    if (library != kNoEntry && Claim(library)) Queue(library);
+    const Found library = FindLibrary(name, origin, runpath);
+    if (library.walk != nullptr && library.walk->Claim(library.id)) library.walk->Queue(library.id);
+  }
+  if (!fetcher_->options().constructor_code) return;
+  // Behind the libraries just queued: the loader runs constructors only once it has loaded and
+  // relocated them all.
+  std::shared_ptr<fetch::ReadAheadWorkers> walkers = walkers_.lock();
+  if (walkers != nullptr) {
+    (void)walkers->Post(
+        [self = shared_from_this(), id, layout, d] { self->FetchConstructors(id, layout, d); });
   }
 }
 
-EntryId LoaderWalk::FindLibrary(std::string_view name, std::string_view origin,
-                                std::string_view runpath) const {
+void LoaderWalk::FetchConstructors(EntryId id, const format::ElfLayout& layout,
+                                   const format::ElfDynamic& dynamic) {
+  std::string array;
+  uint64_t array_at = 0;
+  if (dynamic.init_array_size != 0 && layout.OffsetOf(dynamic.init_array_vaddr, &array_at)) {
+    array.resize(std::min(dynamic.init_array_size, kMaxInitArrayBytes));
+    absl::StatusOr<size_t> n =
+        ReadLayerFile(*index_, *fetcher_, id, array_at, std::span<char>(array.data(), array.size()));
+    array.resize(n.ok() ? *n : 0);
+  }
+  std::vector<uint32_t> chunks;
+  for (uint64_t offset :
+       format::ElfInitCode(layout, dynamic, std::span<const char>(array.data(), array.size()))) {
+    const format::ChunkRange range = index_->ChunksFor(id, offset, 1);
+    if (range.count == 0 || std::find(chunks.begin(), chunks.end(), range.first) != chunks.end()) continue;
+    if (chunks.size() == kMaxConstructorChunks) return;
+    chunks.push_back(range.first);
+  }
+  std::sort(chunks.begin(), chunks.end());
+  for (size_t i = 0; i < chunks.size();) {
+    size_t j = i + 1;
+    while (j < chunks.size() && chunks[j] == chunks[j - 1] + 1) ++j;
+    if (!fetcher_->Ensure(chunks[i], chunks[j - 1], fetch::FetchPriority::kOnDemand).ok()) return;
+    i = j;
+  }
+}
+
+LoaderWalk::Found LoaderWalk::FindLibrary(std::string_view name, std::string_view origin,
+                                          std::string_view runpath) {
+  std::vector<std::shared_ptr<LoaderWalk>> layers = {shared_from_this()};
+  for (const std::weak_ptr<LoaderWalk>& lower : lowers_) {
+    if (std::shared_ptr<LoaderWalk> walk = lower.lock()) layers.push_back(std::move(walk));
+  }
   if (name.find('/') != std::string_view::npos) {
-    return name.front() == '/' ? LookupFollowing(Normalized(std::string(name))) : kNoEntry;
+    return name.front() == '/' ? LookupMerged(layers, Normalized(std::string(name))) : Found{};
   }
   std::vector<std::string> dirs;
   for (std::string_view dir : SplitNonEmpty(runpath, ':')) {
@@ -218,38 +266,73 @@ EntryId LoaderWalk::FindLibrary(std::string_view name, std::string_view origin,
   }
   for (std::string_view dir : kDefaultDirs) dirs.emplace_back(dir);
   for (const std::string& dir : dirs) {
-    const EntryId found = LookupFollowing(Normalized(dir + "/" + std::string(name)));
-    if (found != kNoEntry) return found;
+    Found found = LookupMerged(layers, Normalized(dir + "/" + std::string(name)));
+    if (found.walk != nullptr) return found;
   }
-  return kNoEntry;
+  return {};
 }
 
-EntryId LoaderWalk::LookupFollowing(std::string path) const {
+LoaderWalk::Found LoaderWalk::LookupMerged(std::span<const std::shared_ptr<LoaderWalk>> layers,
+                                           std::string path) {
+  const std::string whiteout_prefix(kWhiteoutPrefix);
   for (int hop = 0; hop <= kMaxSymlinkHops; ++hop) {
-    EntryId cur = format::kRootEntry;
+    // The directory reached so far, as each layer has it (kNoEntry: absent there, or hidden).
+    std::vector<EntryId> dirs(layers.size(), format::kRootEntry);
     std::string walked;
     bool redirected = false;
     const std::vector<std::string_view> parts = SplitNonEmpty(path, '/');
-    for (size_t i = 0; i < parts.size(); ++i) {
-      if (index_->type(cur) != EntryType::kDirectory) return kNoEntry;
-      const EntryId next = index_->Lookup(cur, parts[i]);
-      if (next == kNoEntry) return kNoEntry;
-      if (index_->type(next) == EntryType::kSymlink) {
-        const std::string_view target = index_->link_target(next);
+    for (size_t i = 0; i < parts.size() && !redirected; ++i) {
+      // The topmost layer with the name wins; a whiteout of it or an opaque directory above ends
+      // the search, as overlayfs merges them.
+      size_t top = layers.size();
+      EntryId entry = kNoEntry;
+      for (size_t k = 0; k < layers.size(); ++k) {
+        if (dirs[k] == kNoEntry) continue;
+        const format::LayerIndex& index = *layers[k]->index_;
+        entry = index.Lookup(dirs[k], parts[i]);
+        if (entry != kNoEntry) {
+          top = k;
+          break;
+        }
+        if (index.Lookup(dirs[k], whiteout_prefix + std::string(parts[i])) != kNoEntry ||
+            index.Lookup(dirs[k], kOpaqueMarker) != kNoEntry) {
+          return {};
+        }
+      }
+      if (top == layers.size()) return {};
+      const format::LayerIndex& index = *layers[top]->index_;
+      const EntryType type = index.type(entry);
+      if (type == EntryType::kSymlink) {
         std::string rest;
         for (size_t k = i + 1; k < parts.size(); ++k) rest.append("/").append(parts[k]);
+        const std::string_view target = index.link_target(entry);
         std::string redirect = target.starts_with('/') ? std::string() : walked + "/";
         redirect.append(target).append(rest);
         path = Normalized(redirect);
         redirected = true;
-        break;
+      } else if (i + 1 == parts.size()) {
+        if (type != EntryType::kRegular) return {};
+        return {layers[top], index.Resolve(entry)};
+      } else if (type != EntryType::kDirectory) {
+        return {};
+      } else {
+        // The merged directory: this layer's, and below it the same directory of each lower layer,
+        // unless this one is opaque.
+        const bool opaque = index.Lookup(entry, kOpaqueMarker) != kNoEntry;
+        for (size_t k = 0; k < layers.size(); ++k) {
+          if (k < top || (k > top && opaque) || dirs[k] == kNoEntry) {
+            dirs[k] = kNoEntry;
+            continue;
+          }
+          const EntryId d = k == top ? entry : layers[k]->index_->Lookup(dirs[k], parts[i]);
+          dirs[k] = d != kNoEntry && layers[k]->index_->type(d) == EntryType::kDirectory ? d : kNoEntry;
+        }
+        walked.append("/").append(parts[i]);
       }
-      walked.append("/").append(parts[i]);
-      cur = next;
     }
-    if (!redirected) return index_->type(cur) == EntryType::kRegular ? index_->Resolve(cur) : kNoEntry;
+    if (!redirected) return {};  // an empty path
   }
-  return kNoEntry;
+  return {};
 }
 
 std::string LoaderWalk::ReadString(EntryId id, uint64_t offset, size_t max) const {

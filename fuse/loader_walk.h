@@ -11,6 +11,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "fetch/chunk_fetcher.h"
 #include "fetch/read_ahead_workers.h"
+#include "format/elf_load_ranges.h"
 #include "format/layer_index.h"
 
 namespace tide::fuse {
@@ -28,13 +29,19 @@ namespace tide::fuse {
 // to them, and a forward walk through a library directory widens the neighbour read-ahead.
 // The head of a Python extension module also brings the other extension modules in its directory
 // (whole if small, else head and loader segments), after the walk's own steps: a package imports
-// several of its modules in turn. Libraries in other layers are not followed. Each file is walked once per
-// mount, at most 4096 files. Everything read here is bounded and comes from the layer's verified chunks; a
-// malformed object only ends its own walk.
+// several of its modules in turn. Once an object's dependencies are queued, the walk also fetches
+// the code of its constructors, which the loader runs as soon as the objects are relocated. A
+// library this layer lacks is looked for in the layers under it (`lowers`, top first: the loader
+// sees them merged) unless this layer hides it (a whiteout, an opaque directory), and walked there
+// by that layer's walk. Each file is walked once per mount, at most 4096 files. Everything read here
+// is bounded and comes from the layer's verified chunks; a malformed object only ends its own walk.
 class LoaderWalk : public std::enable_shared_from_this<LoaderWalk> {
  public:
+  // `lowers`: the walks of the layers under this one in its snapshot chain, top first; empty: the
+  // walk stays in this layer.
   LoaderWalk(std::shared_ptr<const format::LayerIndex> index, std::shared_ptr<fetch::ChunkFetcher> fetcher,
-             std::weak_ptr<fetch::ReadAheadWorkers> walkers);
+             std::weak_ptr<fetch::ReadAheadWorkers> walkers,
+             std::vector<std::weak_ptr<LoaderWalk>> lowers = {});
 
   // A container read the first bytes of file `id` (a resolved regular entry): `head`.
   void OnHead(format::EntryId id, std::span<const char> head);
@@ -44,6 +51,9 @@ class LoaderWalk : public std::enable_shared_from_this<LoaderWalk> {
   bool FetchSegments(format::EntryId id, std::span<const char> head);
   // On a walker thread: reads the object's dynamic section and queues the libraries it needs.
   void Follow(format::EntryId id, const std::string& head);
+  // On a walker thread: fetches the chunks holding the object's constructors (at most 16).
+  void FetchConstructors(format::EntryId id, const format::ElfLayout& layout,
+                         const format::ElfDynamic& dynamic);
   // On a walker thread: reads a library's head, fetches its segments ahead and follows it.
   void Visit(format::EntryId id);
   // Queues, after everything queued for the walk, the fetch of the extension modules in directory
@@ -57,17 +67,25 @@ class LoaderWalk : public std::enable_shared_from_this<LoaderWalk> {
   // Marks `id` walked; false if it was already, or the walk is at its bound.
   bool Claim(format::EntryId id);
   void Queue(format::EntryId id);
-  // The library `name` as the loader would find it from an object in directory `origin`.
-  format::EntryId FindLibrary(std::string_view name, std::string_view origin, std::string_view runpath) const;
-  // `path` (normalized, relative to the root) with symlinks followed in every component; a regular
-  // file's resolved entry or kNoEntry.
-  format::EntryId LookupFollowing(std::string path) const;
+  // A library found: the walk of the layer that holds it, and its entry there.
+  struct Found {
+    std::shared_ptr<LoaderWalk> walk;
+    format::EntryId id = format::kNoEntry;
+  };
+  // The library `name` as the loader would find it from an object in directory `origin`: directory
+  // by directory, in this layer, then in the lower ones it does not hide.
+  Found FindLibrary(std::string_view name, std::string_view origin, std::string_view runpath);
+  // `path` (normalized, relative to the root) in the merged view of `layers` (top first: whiteouts
+  // and opaque directories hide what is under them), with symlinks followed in every component: a
+  // regular file's layer and resolved entry, or nothing.
+  static Found LookupMerged(std::span<const std::shared_ptr<LoaderWalk>> layers, std::string path);
   // Reads up to `max` bytes at `offset` of `id`, stopping at the first NUL.
   std::string ReadString(format::EntryId id, uint64_t offset, size_t max) const;
 
   const std::shared_ptr<const format::LayerIndex> index_;
   const std::shared_ptr<fetch::ChunkFetcher> fetcher_;
   const std::weak_ptr<fetch::ReadAheadWorkers> walkers_;
+  const std::vector<std::weak_ptr<LoaderWalk>> lowers_;
   std::mutex mu_;
   absl::flat_hash_set<format::EntryId> walked_;
   absl::flat_hash_set<format::EntryId> sibling_dirs_;  // directories whose modules were queued

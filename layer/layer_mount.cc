@@ -234,7 +234,7 @@ absl::StatusOr<std::unique_ptr<LayerMount>> LayerMount::Create(
       fetcher_options, options.read_ahead_workers, IndexChunkStreams(m->index_));
   if (options.record_access) m->recorder_ = std::make_shared<AccessRecorder>();
   m->fs_ = std::make_unique<fuse::LayerFs>(m->index_, m->fetcher_, m->recorder_, options.kernel, options.ids,
-                                           options.loader_walkers);
+                                           options.loader_walkers, options.lower_loader_walks);
   const bool built_shadow = m->UseXattrShadow(options.xattr_shadow);
   fuse::FuseMountOptions fuse_options = options.fuse;
   // Startup sets and learned profiles are recorded with the startup window: a wider one would ask

@@ -66,6 +66,9 @@ struct LayerMountOptions {
   std::shared_ptr<fetch::ReadAheadWorkers> read_ahead_workers;
   // The node's threads that follow shared objects' dependencies (fuse::LoaderWalk); null: none.
   std::shared_ptr<fetch::ReadAheadWorkers> loader_walkers;
+  // The loader walks of the layers under this one in its snapshot chain, top first: where the walk
+  // looks for the libraries this layer lacks (LayerMountManager::LoaderWalksOf). Empty: none.
+  std::vector<std::weak_ptr<fuse::LoaderWalk>> lower_loader_walks;
   fuse::KernelCacheOptions kernel;
   fuse::FuseMountOptions fuse;
   fuse::IdShift ids;  // owners as served (optimize's user namespace); default: as in the layer

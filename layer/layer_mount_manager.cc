@@ -244,6 +244,18 @@ void LayerMountManager::ForEachMount(const std::function<void(const LayerMount&)
   for (const auto& [mountpoint, mount] : mounts_) visit(*mount);
 }
 
+std::vector<std::weak_ptr<fuse::LoaderWalk>> LayerMountManager::LoaderWalksOf(
+    const std::vector<fs::path>& mountpoints) {
+  std::vector<std::weak_ptr<fuse::LoaderWalk>> walks;
+  std::lock_guard lock(mu_);
+  for (const fs::path& mountpoint : mountpoints) {
+    auto it = mounts_.find(mountpoint.lexically_normal());
+    if (it != mounts_.end() && it->second->fs().loader_walk() != nullptr)
+      walks.push_back(it->second->fs().loader_walk());
+  }
+  return walks;
+}
+
 LayerMount* LayerMountManager::Find(const fs::path& mountpoint) {
   std::lock_guard lock(mu_);
   auto it = mounts_.find(mountpoint.lexically_normal());

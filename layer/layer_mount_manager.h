@@ -79,6 +79,10 @@ class LayerMountManager {
 
   // The mount at `mountpoint`, or null. Valid until Unmount of that mountpoint.
   LayerMount* Find(const std::filesystem::path& mountpoint);
+  // The loader walks of the mounts at `mountpoints`, in their order; a mountpoint with no mount or no
+  // walk is left out. Weak: a walk must not keep an unmounted layer's walk alive.
+  std::vector<std::weak_ptr<fuse::LoaderWalk>> LoaderWalksOf(
+      const std::vector<std::filesystem::path>& mountpoints);
   // Calls visit for every mount, with mounting and unmounting held off meanwhile (metrics, status).
   void ForEachMount(const std::function<void(const LayerMount&)>& visit);
   cache::ChunkCache& cache() { return *cache_; }

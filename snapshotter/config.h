@@ -47,6 +47,8 @@ struct Config {
   bool read_ahead_loader = true;
   // The head of a Python extension module also brings the other extension modules in its directory.
   bool read_ahead_siblings = true;
+  // A walked shared object's constructors' code is fetched once its dependencies are queued.
+  bool read_ahead_constructors = true;
   int read_ahead_streams = 4;
   // The kernel read-ahead of every layer once its workload has started (its reads went quiet),
   // for files opened from then on.

@@ -138,12 +138,15 @@ class FuseRemoteLayerMounter : public RemoteLayerMounter {
       return false;
     return true;
   }
-  absl::StatusOr<MountedLayer> Mount(const Labels& labels, const std::filesystem::path& target) override {
+  absl::StatusOr<MountedLayer> Mount(const Labels& labels, const std::filesystem::path& target,
+                                     const std::vector<std::filesystem::path>& lowers) override {
     TIDE_ASSIGN_OR_RETURN(layer::RemoteLayer layer, Resolve(labels, /*restoring=*/false));
     PrefetchLaterIndexes(labels, layer);
     const bool learned = keeper_->Has(layer.layer_digest);
     TIDE_ASSIGN_OR_RETURN(layer::LayerMountOptions options, OptionsFor(layer, learned, labels));
     options.xattr_shadow = {.dir = target.parent_path(), .build = true};
+    // The loader finds a library in whichever layer holds it: the walk follows it there.
+    options.lower_loader_walks = manager_->LoaderWalksOf(lowers);
     // An earlier layer's Prepare may be fetching this one's index already.
     if (layer.index.format == format::LayerFormat::kTide && !layer.index.digest.empty())
       index_prefetcher_->WaitFor(layer.index.digest, kIndexPrefetchWait);
@@ -394,6 +397,7 @@ absl::StatusOr<std::unique_ptr<RemoteLayerMounter>> MakeRemoteLayerMounter(const
   options.defaults.fetcher.whole_file_bytes = config.read_ahead_whole_file;
   options.defaults.fetcher.loader_lookahead = config.read_ahead_loader;
   options.defaults.fetcher.extension_siblings = config.read_ahead_siblings;
+  options.defaults.fetcher.constructor_code = config.read_ahead_constructors;
   options.limits.read_ahead_streams = config.read_ahead_streams;
   options.defaults.kernel.startup_readahead_kb = static_cast<uint32_t>(config.startup_readahead >> 10);
   options.defaults.kernel.readahead_kb = static_cast<uint32_t>(config.kernel_readahead >> 10);

@@ -46,8 +46,11 @@ class RemoteLayerMounter {
   // Mounts the layer's filesystem on the existing empty directory `target` and returns the diff_id
   // its content is bound to (for a tide layer: the tar sha256 of the manifest-covered index). The
   // snapshotter checks it against the chainID the layer is committed under (docs/security.md), and
-  // stores the restore labels with the snapshot.
-  virtual absl::StatusOr<MountedLayer> Mount(const Labels& labels, const std::filesystem::path& target) = 0;
+  // stores the restore labels with the snapshot. `lowers`: the targets of the remote layers under
+  // this one in its snapshot chain, top first (mounted already: containerd prepares a chain bottom
+  // up). A hint for guessing reads that cross layers; the layer's content never depends on it.
+  virtual absl::StatusOr<MountedLayer> Mount(const Labels& labels, const std::filesystem::path& target,
+                                             const std::vector<std::filesystem::path>& lowers) = 0;
   // Unmounts what Mount or Restore put on `target`; OK when nothing is mounted there.
   virtual absl::Status Unmount(const std::filesystem::path& target) = 0;
   // After a restart: `target` may still hold a dead mount of the previous process; replace it with

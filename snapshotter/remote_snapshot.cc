@@ -101,12 +101,24 @@ absl::Status Snapshotter::UnmountUnlocked(std::unique_lock<std::mutex>& lock, co
   return status;
 }
 
+std::vector<std::filesystem::path> Snapshotter::RemoteLowers(const std::string& parent) {
+  std::vector<std::filesystem::path> lowers;
+  std::lock_guard lock(mu_);
+  for (std::string next = parent; !next.empty();) {
+    absl::StatusOr<SnapshotInfo> p = store_->Get(next);
+    if (!p.ok()) break;
+    if (p->remote) lowers.push_back(SnapshotDir(p->id) / "fs");
+    next = p->parent;
+  }
+  return lowers;
+}
+
 absl::StatusOr<bool> Snapshotter::TryCommitRemote(const SnapshotInfo& active, const std::string& parent,
                                                   const Labels& labels) {
   const std::string& ref = labels.at(kSnapshotRefLabel);
   std::filesystem::path layer = SnapshotDir(active.id) / "fs";
   absl::Time start = absl::Now();
-  absl::StatusOr<MountedLayer> mounted = mounter_->Mount(labels, layer);
+  absl::StatusOr<MountedLayer> mounted = mounter_->Mount(labels, layer, RemoteLowers(parent));
   if (!mounted.ok()) {
     log::Warn("remote mount failed, falling back to an ordinary snapshot",
               {{"key", active.name}, {"ref", ref}, {"error", mounted.status().message()}});

@@ -69,6 +69,8 @@ class Snapshotter {
                                             const Labels& labels);
   absl::StatusOr<std::vector<MountSpec>> MountsLocked(const SnapshotInfo& info);
   absl::StatusOr<std::vector<std::filesystem::path>> LowerDirsLocked(const std::string& parent);
+  // The layer directories of the remote snapshots in `parent`'s chain, top first (takes mu_).
+  std::vector<std::filesystem::path> RemoteLowers(const std::string& parent);
   // True when the mounter should be asked to serve this layer lazily.
   bool WantsRemote(const Labels& labels);
   enum class RemoteState { kAbsent, kHealthy, kBroken, kNeedsRestore };

@@ -1,7 +1,7 @@
 // libFuzzer target: the ELF program-header reader behind the loader read-ahead, which reads the
 // head of any large file an image's process opens. Input: 8 bytes of file size (LE), then the head.
 // Every range must lie inside the file, be non-empty, and there must be at most 8 of them; the
-// layout and dynamic-section readers stay within their bounds on the same bytes.
+// layout, dynamic-section and constructor readers stay within their bounds on the same bytes.
 
 #include <cstring>
 #include <span>
@@ -28,5 +28,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // The same bytes read as a dynamic section.
   const auto dynamic = tide::format::ParseElfDynamic(head);
   FUZZ_CHECK(dynamic.needed.size() <= 256);
+  // And as an init array: every constructor lies in an executable segment, inside the file.
+  const auto init = tide::format::ElfInitCode(layout, dynamic, head);
+  FUZZ_CHECK(init.size() <= 4096);
+  for (uint64_t offset : init) {
+    bool in_code = false;
+    for (const auto& l : layout.loads)
+      in_code |= l.executable && offset >= l.offset && offset - l.offset < l.filesz;
+    FUZZ_CHECK(in_code && offset < file_size);
+  }
   return 0;
 }

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 #include "format/le_bytes.h"
@@ -156,6 +157,56 @@ TEST_CASE("DT_NEEDED, RUNPATH (else RPATH) and the string table are read from dy
   d = entries(many);
   d.resize(d.size() - 3);  // a torn last entry is ignored
   CHECK(ParseElfDynamic(std::span<const char>(d.data(), d.size())).needed.size() == 256);
+}
+
+TEST_CASE("constructors: DT_INIT, then the DT_INIT_ARRAY entries that point into code, as file offsets") {
+  std::string d;
+  for (auto [tag, value] :
+       std::vector<std::pair<uint64_t, uint64_t>>{{12, 0x201100}, {25, 0x208000}, {27, 40}, {0, 0}}) {
+    PutLe64(&d, tag);
+    PutLe64(&d, value);
+  }
+  const ElfDynamic dyn = ParseElfDynamic(std::span<const char>(d.data(), d.size()));
+  CHECK(dyn.init == 0x201100);
+  CHECK(dyn.init_array_vaddr == 0x208000);
+  CHECK(dyn.init_array_size == 40);
+  ElfLayout layout;
+  layout.loads = {{.offset = 0, .vaddr = 0, .filesz = 0x1000, .executable = false},
+                  {.offset = 0x1000, .vaddr = 0x201000, .filesz = 0x5000, .executable = true},
+                  {.offset = 0x8000, .vaddr = 0x208000, .filesz = 0x800, .executable = false}};
+  std::string array;
+  // Code; 0 (left to relocation); data; code again; an address past every segment.
+  for (uint64_t fn : {0x202000ull, 0ull, 0x208100ull, 0x205ff0ull, 0x900000ull}) PutLe64(&array, fn);
+  CHECK(ElfInitCode(layout, dyn, std::span<const char>(array.data(), array.size())) ==
+        std::vector<uint64_t>{0x1100, 0x2000, 0x5ff0});
+  array.resize(array.size() - 3);  // a torn last entry is ignored
+  CHECK(ElfInitCode(layout, dyn, std::span<const char>(array.data(), array.size())).size() == 3);
+  std::string many;
+  for (int i = 0; i < 5000; ++i) PutLe64(&many, 0x202000);
+  CHECK(ElfInitCode(layout, dyn, std::span<const char>(many.data(), many.size())).size() == 4096);
+  CHECK(ElfInitCode(layout, ElfDynamic{}, {}).empty());
+}
+
+TEST_CASE("this test binary's own constructors (Catch2 registers its cases in them) lie in its code") {
+  std::ifstream in("/proc/self/exe", std::ios::binary);
+  const std::string exe((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const ElfLayout layout =
+      ElfLayoutOf(std::span<const char>(exe.data(), std::min<size_t>(exe.size(), 4096)), exe.size());
+  REQUIRE(layout.dynamic.length != 0);
+  const ElfDynamic dyn =
+      ParseElfDynamic(std::span<const char>(exe.data() + layout.dynamic.offset, layout.dynamic.length));
+  uint64_t array_at = 0;
+  REQUIRE(layout.OffsetOf(dyn.init_array_vaddr, &array_at));
+  REQUIRE(array_at + dyn.init_array_size <= exe.size());
+  const std::vector<uint64_t> code =
+      ElfInitCode(layout, dyn, std::span<const char>(exe.data() + array_at, dyn.init_array_size));
+  CHECK(code.size() >= 2);  // frame_dummy and the static objects of these test cases
+  for (uint64_t offset : code) {
+    bool in_code = false;
+    for (const ElfLayout::Load& l : layout.loads)
+      in_code |= l.executable && offset >= l.offset && offset < l.offset + l.filesz;
+    CHECK(in_code);
+  }
 }
 
 }  // namespace

@@ -26,8 +26,13 @@ absl::StatusOr<bool> BindLayerMounter::IsRemoteLayer(const snapshotter::Labels& 
   return dir.ok() && std::filesystem::is_directory(*dir);
 }
 
-absl::StatusOr<snapshotter::MountedLayer> BindLayerMounter::Mount(const snapshotter::Labels& labels,
-                                                                  const std::filesystem::path& target) {
+absl::StatusOr<snapshotter::MountedLayer> BindLayerMounter::Mount(
+    const snapshotter::Labels& labels, const std::filesystem::path& target,
+    const std::vector<std::filesystem::path>& lowers) {
+  {
+    std::lock_guard lock(mu_);
+    lowers_given_.push_back(lowers);
+  }
   auto dir = LayerDir(labels);
   if (!dir.ok()) return dir.status();
   std::ifstream diff_id_file(dir->string() + ".diff_id");
@@ -67,7 +72,7 @@ absl::Status BindLayerMounter::Restore(const snapshotter::Labels& labels,
     return absl::FailedPreconditionError(
         absl::StrCat("stored labels lack ", kBindRestoreLabel, " = ", dir->string()));
   }
-  return Mount(labels, target).status();
+  return Mount(labels, target, {}).status();
 }
 
 void WriteBindLayerDiffId(const std::filesystem::path& layers_root, const std::string& index_hex,

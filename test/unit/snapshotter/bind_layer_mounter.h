@@ -3,7 +3,9 @@
 
 #include <atomic>
 #include <filesystem>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "snapshotter/remote_layer_mounter.h"
 
@@ -25,7 +27,8 @@ class BindLayerMounter : public snapshotter::RemoteLayerMounter {
 
   absl::StatusOr<bool> IsRemoteLayer(const snapshotter::Labels& labels) override;
   absl::StatusOr<snapshotter::MountedLayer> Mount(const snapshotter::Labels& labels,
-                                                  const std::filesystem::path& target) override;
+                                                  const std::filesystem::path& target,
+                                                  const std::vector<std::filesystem::path>& lowers) override;
   absl::Status Unmount(const std::filesystem::path& target) override;
   absl::Status Restore(const snapshotter::Labels& labels, const std::filesystem::path& target) override;
   bool Poisoned(const std::filesystem::path&) override { return false; }
@@ -33,8 +36,15 @@ class BindLayerMounter : public snapshotter::RemoteLayerMounter {
   std::atomic<int> mounts{0};
   std::atomic<int> unmounts{0};
   std::atomic<int> restores{0};
+  // The lowers each Mount call was given, in call order.
+  std::vector<std::vector<std::filesystem::path>> lowers_given() {
+    std::lock_guard lock(mu_);
+    return lowers_given_;
+  }
 
  private:
+  std::mutex mu_;
+  std::vector<std::vector<std::filesystem::path>> lowers_given_;
   absl::StatusOr<std::filesystem::path> LayerDir(const snapshotter::Labels& labels) const;
   std::filesystem::path layers_root_;
 };

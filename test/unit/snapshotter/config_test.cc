@@ -22,6 +22,7 @@ read_ahead_neighbours = 0
 read_ahead_whole_file = "1MiB"
 read_ahead_loader = false
 read_ahead_siblings = false
+read_ahead_constructors = false
 read_ahead_streams = 0
 startup_readahead = "256KiB"
 kernel_readahead = "512KiB"
@@ -47,6 +48,7 @@ log_level = "debug"
   CHECK(config->read_ahead_whole_file == 1 << 20);
   CHECK_FALSE(config->read_ahead_loader);
   CHECK_FALSE(config->read_ahead_siblings);
+  CHECK_FALSE(config->read_ahead_constructors);
   CHECK(config->read_ahead_streams == 0);
   CHECK(config->startup_readahead == 256 << 10);
   CHECK(config->kernel_readahead == 512 << 10);
@@ -85,6 +87,7 @@ TEST_CASE("config: bad input names the file, the key and the reason", "[snapshot
            {"read_ahead_whole_file = -1", "read_ahead_whole_file"},
            {"read_ahead_loader = 1", "read_ahead_loader"},
            {"read_ahead_siblings = \"yes\"", "read_ahead_siblings"},
+           {"read_ahead_constructors = 0", "read_ahead_constructors"},
            {"read_ahead_streams = 65", "read_ahead_streams"},
            {"read_ahead_streams = -1", "read_ahead_streams"},
            {"startup_readahead = \"1GiB\"", "startup_readahead"},

@@ -195,6 +195,12 @@ TEST_CASE("snapshotter: a tide layer becomes a committed remote snapshot contain
   REQUIRE(on_remote.size() == 1);
   REQUIRE(on_local.size() == 1);
   CHECK(on_remote[0] != on_local[0]);
+  // Each was told the remote layers under it (a hint for its loader walk): the first the layer of
+  // `chain`, the second none.
+  const auto lowers_given = mounter->lowers_given();
+  REQUIRE(lowers_given.size() >= 2);
+  CHECK(lowers_given[lowers_given.size() - 2] == std::vector<fs::path>{fs::path(lowerdir)});
+  CHECK(lowers_given.back().empty());
 
   // No tide labels, or a layer the mounter cannot serve: an ordinary snapshot.
   auto plain =
@@ -229,7 +235,8 @@ namespace {
 class FailingMounter : public BindLayerMounter {
  public:
   using BindLayerMounter::BindLayerMounter;
-  absl::StatusOr<tide::snapshotter::MountedLayer> Mount(const Labels&, const fs::path&) override {
+  absl::StatusOr<tide::snapshotter::MountedLayer> Mount(const Labels&, const fs::path&,
+                                                        const std::vector<fs::path>&) override {
     return absl::UnavailableError("registry down");
   }
 };
