@@ -213,11 +213,11 @@ void LoaderWalk::Follow(EntryId id, const std::string& head) {
     if (library.walk != nullptr && library.walk->Claim(library.id)) library.walk->Queue(library.id);
   }
   if (!fetcher_->options().constructor_code) return;
-  // Behind the libraries just queued: the loader runs constructors only once it has loaded and
-  // relocated them all.
+  // Behind every library queued (PostLater): the loader runs constructors only once it has loaded
+  // and relocated them all, and a walk held up by constructors falls behind the loader.
   std::shared_ptr<fetch::ReadAheadWorkers> walkers = walkers_.lock();
   if (walkers != nullptr) {
-    (void)walkers->Post(
+    (void)walkers->PostLater(
         [self = shared_from_this(), id, layout, d] { self->FetchConstructors(id, layout, d); });
   }
 }
