@@ -149,6 +149,7 @@ void ChunkFetcher::FetchAhead(uint32_t first, uint32_t last) {
   const size_t count = claimed.size();
   if (!Detach(claimed, kAheadRequestBytes, std::chrono::steady_clock::now() + options_.read_timeout)) {
     DropAhead(claimed);
+    stats_.read_ahead_refused.fetch_add(1, std::memory_order_relaxed);
     return;
   }
   stats_.read_ahead_chunks.fetch_add(count, std::memory_order_relaxed);
@@ -592,6 +593,7 @@ absl::Status ChunkFetcher::Attempt(uint32_t first, uint32_t last,
       fetched = true;
     } else {
       DropAhead(extra);  // every worker is busy: read-ahead waits for a later read
+      stats_.read_ahead_refused.fetch_add(1, std::memory_order_relaxed);
     }
   }
   if (!fetched) {

@@ -117,6 +117,8 @@ struct FetcherStats {
   // Chunks claimed as read-ahead, and those of them a read then used.
   std::atomic<uint64_t> read_ahead_chunks{0};
   std::atomic<uint64_t> read_ahead_used{0};
+  // Read-ahead requests dropped because every read-ahead worker was busy (read_ahead_streams).
+  std::atomic<uint64_t> read_ahead_refused{0};
   // Requests a waiting reader made for chunks another request carried (FetcherOptions::hedge_delay).
   std::atomic<uint64_t> hedges{0};
 };

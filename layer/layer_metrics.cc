@@ -21,7 +21,7 @@ struct LayerSample {
   metrics::Labels labels;
   std::array<double, fetch::kFetchKinds> bytes{}, requests{};
   double hits = 0, misses = 0, failures = 0, verify_failures = 0, read_errors = 0, yields = 0, hedges = 0;
-  double read_ahead_chunks = 0, read_ahead_used = 0;
+  double read_ahead_chunks = 0, read_ahead_used = 0, read_ahead_refused = 0;
   double chunks_cached = 0, chunks = 0, prefetch_done = 0, poisoned = 0, mounted_seconds = 0;
 };
 
@@ -41,6 +41,7 @@ LayerSample Sample(const LayerMount& mount) {
   l.hedges = Load(stats.hedges);
   l.read_ahead_chunks = Load(stats.read_ahead_chunks);
   l.read_ahead_used = Load(stats.read_ahead_used);
+  l.read_ahead_refused = Load(stats.read_ahead_refused);
   l.read_errors = static_cast<double>(mount.read_errors());
   l.chunks_cached = static_cast<double>(mount.fetcher().present_count());
   l.chunks = static_cast<double>(mount.fetcher().chunk_count());
@@ -90,6 +91,8 @@ void WriteLayers(const std::vector<LayerSample>& layers, metrics::TextWriter& ou
        &LayerSample::read_ahead_chunks, true},
       {"tide_layer_read_ahead_used_total", "Read-ahead chunks a container read then used",
        &LayerSample::read_ahead_used, true},
+      {"tide_layer_read_ahead_refused_total", "Read-ahead requests dropped because every worker was busy",
+       &LayerSample::read_ahead_refused, true},
       {"tide_layer_chunks_cached", "Chunks of the layer in the cache", &LayerSample::chunks_cached, false},
       {"tide_layer_chunks", "Chunks of the layer", &LayerSample::chunks, false},
       {"tide_layer_prefetch_done", "1 once the layer's prefetch plan has run (1 with no plan)",

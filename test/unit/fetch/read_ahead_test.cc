@@ -116,6 +116,12 @@ TEST_CASE("a read that finds every read-ahead worker busy fetches its own chunks
   REQUIRE(l.fetcher->Ensure(0, 0, FetchPriority::kOnDemand, {}, l.Ahead(4)).ok());
   CHECK(l.fetcher->stats().read_ahead_chunks == 0);
   CHECK_FALSE(l.fetcher->IsClaimed(1));  // the read-ahead claim was given back
+  // Read-ahead no read waits for is refused the same way; both count as refused.
+  l.fetcher->FetchAhead(5, 7);
+  CHECK_FALSE(l.fetcher->IsClaimed(5));
+  CHECK(l.fetcher->stats().read_ahead_refused == 2);
+  l.fetcher->FetchAhead(0, 0);  // nothing to fetch: not a refusal
+  CHECK(l.fetcher->stats().read_ahead_refused == 2);
   release.set_value();
 }
 
