@@ -22,6 +22,10 @@ struct FetchLimits {
   // Reads whose requests carry read-ahead, in flight per node (ReadAheadWorkers threads). A read that
   // finds them all busy fetches its own chunks and no read-ahead.
   int read_ahead_streams = 4;
+  // Threads that walk shared objects' dependencies (fuse::LoaderWalk), per node. Each waits on one
+  // library's round trip at a time, and an import of torch or OpenCV loads hundreds one after
+  // another: the walk must stay ahead of the loader.
+  int loader_walkers = 8;
   // While a workload may be starting (a layer was mounted recently), the rest waits until reads on
   // the node have been quiet for rest_idle_delay, or at most rest_max_delay after the last mount:
   // fetching it earlier only competes with the startup for link, CPU and disk.

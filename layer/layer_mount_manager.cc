@@ -115,7 +115,9 @@ absl::StatusOr<std::unique_ptr<LayerMountManager>> LayerMountManager::Create(
   m->queue_ = std::make_shared<fetch::PrefetchQueue>(m->limiter_, options.limits);
   if (options.limits.read_ahead_streams > 0) {
     m->read_ahead_ = std::make_shared<fetch::ReadAheadWorkers>(options.limits.read_ahead_streams);
-    m->loader_walkers_ = std::make_shared<fetch::ReadAheadWorkers>(options.limits.read_ahead_streams);
+  }
+  if (options.limits.loader_walkers > 0) {
+    m->loader_walkers_ = std::make_shared<fetch::ReadAheadWorkers>(options.limits.loader_walkers);
   }
   TIDE_ASSIGN_OR_RETURN(m->registry_, registry::RegistryClient::Create(options.registry));
   if (!options.keeper_dir.empty() && !options.keeper_binary.empty()) {

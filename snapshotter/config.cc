@@ -160,6 +160,7 @@ constexpr std::string_view kKeys[] = {"root",
                                       "read_ahead_siblings",
                                       "read_ahead_constructors",
                                       "read_ahead_streams",
+                                      "read_ahead_walkers",
                                       "startup_readahead",
                                       "kernel_readahead",
                                       "warm_page_cache",
@@ -250,6 +251,10 @@ absl::StatusOr<Config> ParseConfig(std::string_view text, std::string_view sourc
   TIDE_RETURN_IF_ERROR(r.Int("read_ahead_streams", 0, &read_ahead_streams));
   if (read_ahead_streams > 64) return r.Error("read_ahead_streams", "must be at most 64");
   config.read_ahead_streams = static_cast<int>(read_ahead_streams);
+  int64_t read_ahead_walkers = config.read_ahead_walkers;
+  TIDE_RETURN_IF_ERROR(r.Int("read_ahead_walkers", 0, &read_ahead_walkers));
+  if (read_ahead_walkers > 64) return r.Error("read_ahead_walkers", "must be at most 64");
+  config.read_ahead_walkers = static_cast<int>(read_ahead_walkers);
   TIDE_RETURN_IF_ERROR(r.Size("startup_readahead", &config.startup_readahead));
   TIDE_RETURN_IF_ERROR(r.Bool("warm_page_cache", &config.warm_page_cache));
   if (config.startup_readahead > (uint64_t{64} << 20))

@@ -50,6 +50,8 @@ struct Config {
   // A walked shared object's constructors' code is fetched once its dependencies are queued.
   bool read_ahead_constructors = true;
   int read_ahead_streams = 4;
+  // Threads per node that walk shared objects' dependencies (read_ahead_loader); 0: none.
+  int read_ahead_walkers = 8;
   // The kernel read-ahead of every layer once its workload has started (its reads went quiet),
   // for files opened from then on.
   uint64_t kernel_readahead = uint64_t{1} << 20;

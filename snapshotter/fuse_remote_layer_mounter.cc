@@ -399,6 +399,7 @@ absl::StatusOr<std::unique_ptr<RemoteLayerMounter>> MakeRemoteLayerMounter(const
   options.defaults.fetcher.extension_siblings = config.read_ahead_siblings;
   options.defaults.fetcher.constructor_code = config.read_ahead_constructors;
   options.limits.read_ahead_streams = config.read_ahead_streams;
+  options.limits.loader_walkers = config.read_ahead_walkers;
   options.defaults.kernel.startup_readahead_kb = static_cast<uint32_t>(config.startup_readahead >> 10);
   options.defaults.kernel.readahead_kb = static_cast<uint32_t>(config.kernel_readahead >> 10);
   options.defaults.warm_page_cache = config.warm_page_cache;

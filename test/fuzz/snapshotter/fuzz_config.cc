@@ -19,6 +19,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(config->read_ahead_whole_file <= (uint64_t{256} << 20));
   FUZZ_CHECK(config->read_ahead_gap <= (uint64_t{256} << 20));
   FUZZ_CHECK(config->read_ahead_streams >= 0 && config->read_ahead_streams <= 64);
+  FUZZ_CHECK(config->read_ahead_walkers >= 0 && config->read_ahead_walkers <= 64);
   FUZZ_CHECK(config->fuse_keeper.empty() || config->fuse_keeper.is_absolute());
   return 0;
 }

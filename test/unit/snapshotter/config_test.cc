@@ -24,6 +24,7 @@ read_ahead_loader = false
 read_ahead_siblings = false
 read_ahead_constructors = false
 read_ahead_streams = 0
+read_ahead_walkers = 3
 startup_readahead = "256KiB"
 kernel_readahead = "512KiB"
 warm_page_cache = false
@@ -50,6 +51,7 @@ log_level = "debug"
   CHECK_FALSE(config->read_ahead_siblings);
   CHECK_FALSE(config->read_ahead_constructors);
   CHECK(config->read_ahead_streams == 0);
+  CHECK(config->read_ahead_walkers == 3);
   CHECK(config->startup_readahead == 256 << 10);
   CHECK(config->kernel_readahead == 512 << 10);
   CHECK_FALSE(config->warm_page_cache);
@@ -90,6 +92,8 @@ TEST_CASE("config: bad input names the file, the key and the reason", "[snapshot
            {"read_ahead_constructors = 0", "read_ahead_constructors"},
            {"read_ahead_streams = 65", "read_ahead_streams"},
            {"read_ahead_streams = -1", "read_ahead_streams"},
+           {"read_ahead_walkers = 65", "read_ahead_walkers"},
+           {"read_ahead_walkers = -1", "read_ahead_walkers"},
            {"startup_readahead = \"1GiB\"", "startup_readahead"},
            {"kernel_readahead = \"1GiB\"", "kernel_readahead"},
            {"warm_page_cache = \"yes\"", "warm_page_cache"},
