@@ -84,9 +84,9 @@ std::vector<FileRange> ElfLoadRanges(std::span<const char> head, uint64_t file_s
   return ranges;
 }
 
-bool ElfLayout::OffsetOf(uint64_t vaddr, uint64_t* offset) const {
+bool ElfLayout::OffsetOf(uint64_t vaddr, uint64_t* offset, bool code_only) const {
   for (const Load& l : loads) {
-    if (vaddr >= l.vaddr && vaddr - l.vaddr < l.filesz) {
+    if ((l.executable || !code_only) && vaddr >= l.vaddr && vaddr - l.vaddr < l.filesz) {
       *offset = l.offset + (vaddr - l.vaddr);
       return true;
     }
@@ -145,12 +145,8 @@ std::vector<uint64_t> ElfInitCode(const ElfLayout& layout, const ElfDynamic& dyn
                                   std::span<const char> init_array) {
   std::vector<uint64_t> code;
   auto add = [&](uint64_t vaddr) {
-    for (const ElfLayout::Load& l : layout.loads) {
-      if (l.executable && vaddr >= l.vaddr && vaddr - l.vaddr < l.filesz) {
-        code.push_back(l.offset + (vaddr - l.vaddr));
-        return;
-      }
-    }
+    uint64_t offset = 0;
+    if (layout.OffsetOf(vaddr, &offset, /*code_only=*/true)) code.push_back(offset);
   };
   if (dynamic.init != 0) add(dynamic.init);
   const size_t entries = std::min(init_array.size() / 8, kMaxInitCode);

@@ -32,8 +32,8 @@ struct ElfLayout {
   };
   FileRange dynamic;        // length 0: none (a static object)
   std::vector<Load> loads;  // at most 16
-  // The file offset of address `vaddr`, if a loadable segment holds it.
-  bool OffsetOf(uint64_t vaddr, uint64_t* offset) const;
+  // The file offset of address `vaddr`, if a loadable segment holds it (`code_only`: an executable one).
+  bool OffsetOf(uint64_t vaddr, uint64_t* offset, bool code_only = false) const;
 };
 // Empty (no dynamic section) for anything ElfLoadRanges would reject. The dynamic section is at most
 // 64 KiB and lies inside the file.

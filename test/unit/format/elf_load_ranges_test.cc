@@ -124,6 +124,9 @@ TEST_CASE("the dynamic section and the address map come from the program headers
   CHECK(layout.OffsetOf(0x1234, &offset));
   CHECK(offset == 0x1234);  // vaddr == offset in this test object
   CHECK_FALSE(layout.OffsetOf(0x20000, &offset));
+  CHECK(layout.OffsetOf(0x1234, &offset, /*code_only=*/true));       // in the R E segment
+  CHECK_FALSE(layout.OffsetOf(0x800, &offset, /*code_only=*/true));  // headers and tables: not code
+  CHECK(layout.OffsetOf(0x800, &offset));
   // A dynamic section beyond the file, or over 64 KiB, is not used.
   s[4].offset = 0x10000;
   const std::string beyond = ElfHead(s);
