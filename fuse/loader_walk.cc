@@ -206,10 +206,11 @@ void LoaderWalk::Follow(EntryId id, const std::string& head) {
   const std::string runpath = d.has_runpath ? string_at(d.runpath, kMaxRunpath) : std::string();
   const std::string path(index_->path(id));
   const std::string origin = std::filesystem::path("/" + path).parent_path().string();
+  const std::vector<std::shared_ptr<LoaderWalk>> layers = MergedLayers();
   for (uint64_t name_at : d.needed) {
     const std::string name = string_at(name_at, kMaxName);
     if (name.empty()) continue;
-    const Found library = FindLibrary(name, origin, runpath);
+    const Found library = FindLibrary(layers, name, origin, runpath);
     if (library.walk != nullptr && library.walk->Claim(library.id)) library.walk->Queue(library.id);
   }
   if (!fetcher_->options().constructor_code) return;
@@ -249,12 +250,17 @@ void LoaderWalk::FetchConstructors(EntryId id, const format::ElfLayout& layout,
   }
 }
 
-LoaderWalk::Found LoaderWalk::FindLibrary(std::string_view name, std::string_view origin,
-                                          std::string_view runpath) {
+std::vector<std::shared_ptr<LoaderWalk>> LoaderWalk::MergedLayers() {
   std::vector<std::shared_ptr<LoaderWalk>> layers = {shared_from_this()};
   for (const std::weak_ptr<LoaderWalk>& lower : lowers_) {
     if (std::shared_ptr<LoaderWalk> walk = lower.lock()) layers.push_back(std::move(walk));
   }
+  return layers;
+}
+
+LoaderWalk::Found LoaderWalk::FindLibrary(std::span<const std::shared_ptr<LoaderWalk>> layers,
+                                          std::string_view name, std::string_view origin,
+                                          std::string_view runpath) {
   if (name.find('/') != std::string_view::npos) {
     return name.front() == '/' ? LookupMerged(layers, Normalized(std::string(name))) : Found{};
   }

@@ -72,9 +72,12 @@ class LoaderWalk : public std::enable_shared_from_this<LoaderWalk> {
     std::shared_ptr<LoaderWalk> walk;
     format::EntryId id = format::kNoEntry;
   };
+  // This layer's walk, then those of the layers under it still mounted, top first.
+  std::vector<std::shared_ptr<LoaderWalk>> MergedLayers();
   // The library `name` as the loader would find it from an object in directory `origin`: directory
-  // by directory, in this layer, then in the lower ones it does not hide.
-  Found FindLibrary(std::string_view name, std::string_view origin, std::string_view runpath);
+  // by directory, in the merged view of `layers` (MergedLayers).
+  static Found FindLibrary(std::span<const std::shared_ptr<LoaderWalk>> layers, std::string_view name,
+                           std::string_view origin, std::string_view runpath);
   // `path` (normalized, relative to the root) in the merged view of `layers` (top first: whiteouts
   // and opaque directories hide what is under them), with symlinks followed in every component: a
   // regular file's layer and resolved entry, or nothing.
