@@ -5,7 +5,7 @@
 # The registry runs in a network namespace this script creates, reached over a veth pair with
 # private addresses the script assigns (10.231.<n>.0/30), shaped with tc tbf (bandwidth; the kernel
 # has no netem) and a delay proxy on 127.0.0.1 (RTT/2 each way). Every case starts a cold node
-# (fresh containerd root, fresh tide root, empty chunk cache):
+# (a fresh ext4 disk of its own holding containerd's root and tide's, with an empty chunk cache):
 #   a) ctr images pull + ctr run on overlayfs     b) tide lazy pull of the converted image
 #   c) tide, image optimized with --ready-line    d) b's image again, cache wiped, profiles kept
 # Binaries: $TIDE_PREBUILT (a build dir with tidectl/tidectl, snapshotter/tide-snapshotter),
@@ -104,14 +104,13 @@ stop_node() {
   # A task killed but never deleted (the script stopped mid-run) keeps its shim after containerd
   # is gone; these are this node's own, found by its private socket.
   [ -n "$sock" ] && pkill -KILL -f -- "containerd-shim-runc-v2 .*-address $sock( |\$)" 2>/dev/null
-  grep -F " $work/" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null
   # Each node holds the whole image (4+ GB) once its prefetch is done; keep only its logs, outputs
   # and profiles, or a run of several cases fills the disk.
-  if [ -n "$sock" ]; then
-    local d
-    d=$(dirname "$sock")
-    rm -rf "$d/croot" "$d/cstate" "$d/tide/cache" "$d/tide/snapshots"
-  fi
+  local d=
+  [ -n "$sock" ] && d=$(dirname "$sock")
+  [ -n "$d" ] && [ -d "$d/disk/tide/profiles" ] && cp -a "$d/disk/tide/profiles" "$d/profiles"
+  grep -F " $work/" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null
+  [ -n "$d" ] && rm -f "$d/disk.img"
   sock=
   set -e
 }
@@ -188,13 +187,31 @@ big=$(curl -fs -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://$
   python3 -c 'import json,sys; print(max(json.load(sys.stdin)["layers"], key=lambda l: l["size"])["digest"])')
 link_bps=$(curl -fs -o /dev/null -w '%{speed_download}' "http://$registry/v2/sdwebui/blobs/$big")
 
-# start_node NAME PREFETCH [PROFILES_DIR]: fresh containerd + tide-snapshotter under $work/NAME.
+# node_disk DIR: a disk of the node's own at DIR/disk, a fresh ext4 (with the journal mkfs gives it)
+# in a sparse file on a loop device with direct I/O. A cold node has a fresh disk. Sharing the
+# host's filesystem made every node pay for the one before it: on a host filesystem without a
+# journal, ext4 skips inodes freed in the last 30-120 s when it allocates one (recently_deleted),
+# and the previous node had just deleted thousands of files (~100k after an ordinary pull). That scan took 30% of tide-snapshotter's CPU
+# in a converted start, one inode per stored chunk (docs/bench-sdwebui.md, session 32).
+node_disk() {
+  truncate -s 32G "$1/disk.img"
+  mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 "$1/disk.img"
+  local dev
+  dev=$(losetup -f --show --direct-io=on "$1/disk.img")
+  mkdir -p "$1/disk"
+  mount "$dev" "$1/disk"
+  losetup -d "$dev"  # detached when unmounted
+}
+# start_node NAME PREFETCH [PROFILES_DIR]: fresh containerd + tide-snapshotter under $work/NAME,
+# their data on the node's own disk ($work/NAME/disk); stop_node keeps the profiles in NAME/profiles.
 start_node() {
   local d=$work/$1
-  mkdir -p "$d/tide"
-  [ -n "${3:-}" ] && cp -a "$3" "$d/tide/profiles"
+  mkdir -p "$d"
+  node_disk "$d"
+  mkdir -p "$d/disk/tide"
+  [ -n "${3:-}" ] && cp -a "$3" "$d/disk/tide/profiles"
   printf 'root = "%s"\naddress = "%s"\nprefetch = "%s"\nprefetch_bandwidth = "0"\n' \
-    "$d/tide" "$d/tide.sock" "$2" >"$d/tide.toml"
+    "$d/disk/tide" "$d/tide.sock" "$2" >"$d/tide.toml"
   printf '%s' "$extra_config" >>"$d/tide.toml"
   if [ -n "${TIDE_BENCH_METRICS:-}" ]; then
     metrics_at=127.0.0.1:$((20000 + RANDOM % 20000))
@@ -203,7 +220,7 @@ start_node() {
   "$snapshotter" --config "$d/tide.toml" 2>"$d/tide.log" &
   tide_pid=$!
   node_pids+=($!)
-  write_containerd_config "$d"
+  write_containerd_config "$d" "$d/disk"
   containerd --config "$d/containerd.toml" >"$d/containerd.log" 2>&1 &
   containerd_pid=$!
   node_pids+=($!)
@@ -431,9 +448,9 @@ tide_run() {  # tide_run CASE RUN TAG [PROFILES_DIR] [PREFETCH] [PULL_ARGS]: one
   case $1$2 in b1) learner=d ;; e1) learner=E ;; k1) learner=K ;; esac
   if [ "$learner" = d ] || { [ -n "$learner" ] && want "$learner"; }; then
     # Keep the first node up until its snapshotter has kept a profile (3 s idle after the last read).
-    for _ in $(seq 1 700); do ls "$work/$name/tide/profiles/"*.profile >/dev/null 2>&1 && break; sleep 0.1; done
+    for _ in $(seq 1 700); do ls "$work/$name/disk/tide/profiles/"*.profile >/dev/null 2>&1 && break; sleep 0.1; done
     sleep 4
-    profiles_kept=$(ls "$work/$name/tide/profiles/" 2>/dev/null | grep -c "\.profile$")
+    profiles_kept=$(ls "$work/$name/disk/tide/profiles/" 2>/dev/null | grep -c "\.profile$")
   fi
   kill_task "$name"
   if [ "$1" = s ]; then
@@ -484,15 +501,15 @@ for run in $(seq 1 "$repeat"); do
   # Startup bytes: the optimized image with prefetch = "startup" (startup set only, no background
   # fetch of the rest), so what arrives before ready is what startup needs.
   if want s; then tide_run s "$run" opt "" startup; fi
-  if want d; then tide_run d "$run" tide "$work/b1/tide/profiles"; fi
+  if want d; then tide_run d "$run" tide "$work/b1/profiles"; fi
   # b's image on demand only (prefetch = "none"): what b's background prefetch must not make worse.
   if want n; then tide_run n "$run" tide "" none; fi
   if want e; then tide_run e "$run" esgz; fi
   if want f; then tide_run f "$run" esgzp; fi
   if want z; then tide_run z "$run" zstdc; fi
   if want k; then tide_run k "$run" csz; fi
-  if want E; then tide_run E "$run" esgz "$work/e1/tide/profiles"; fi
-  if want K; then tide_run K "$run" csz "$work/k1/tide/profiles"; fi
+  if want E; then tide_run E "$run" esgz "$work/e1/profiles"; fi
+  if want K; then tide_run K "$run" csz "$work/k1/profiles"; fi
   if want g; then tide_run g "$run" gzip "" all "--index $index_g"; fi
   if want p; then tide_run p "$run" gzip "" all "--index $index_p"; fi
   if want w; then warmed_run "$run"; fi
