@@ -106,11 +106,20 @@ stop_node() {
   [ -n "$sock" ] && pkill -KILL -f -- "containerd-shim-runc-v2 .*-address $sock( |\$)" 2>/dev/null
   # Each node holds the whole image (4+ GB) once its prefetch is done; keep only its logs, outputs
   # and profiles, or a run of several cases fills the disk.
-  local d=
+  local d= mounts
   [ -n "$sock" ] && d=$(dirname "$sock")
-  [ -n "$d" ] && [ -d "$d/disk/tide/profiles" ] && cp -a "$d/disk/tide/profiles" "$d/profiles"
-  grep -F " $work/" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null
-  [ -n "$d" ] && rm -f "$d/disk.img"
+  mounts=$(grep -F " $work/" /proc/self/mountinfo | awk '{print $5}' | sort -r)
+  if [ -n "$d" ] && [ -d "$d/disk" ]; then
+    [ -d "$d/disk/tide/profiles" ] && cp -a "$d/disk/tide/profiles" "$d/profiles"
+    # The mounts on the node's disk first, then its files: deleting them drops their dirty pages,
+    # where unmounting the disk would write gigabytes back while the next node starts.
+    printf '%s\n' "$mounts" | grep -vxF "$d/disk" | xargs -r -n1 umount -l 2>/dev/null
+    rm -rf "$d/disk/croot" "$d/disk/cstate" "$d/disk/tide"
+    umount "$d/disk" 2>/dev/null || umount -l "$d/disk"
+    rm -f "$d/disk.img"
+  else
+    printf '%s\n' "$mounts" | xargs -r -n1 umount -l 2>/dev/null
+  fi
   sock=
   set -e
 }
