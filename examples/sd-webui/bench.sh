@@ -259,6 +259,16 @@ perf_stop() {
   if [ -n "$perf_pid" ]; then kill -INT "$perf_pid" 2>/dev/null || true; wait "$perf_pid" || true; fi
   perf_pid=
 }
+# cpu_ticks: the ticks this VM's hypervisor has taken from its CPUs so far (steal), then all ticks.
+cpu_ticks() { awk '/^cpu / { t = 0; for (i = 2; i <= 9; i++) t += $i; print $9, t; exit }' /proc/stat; }
+# steal_note NAME TICKS: appends NAME and the share of CPU time stolen since TICKS (cpu_ticks) to
+# $work/steal.runs. On a shared VM this moves from run to run and slows every case alike: a run
+# with much more steal than the others is noise, not a change.
+steal_note() {
+  local s t
+  read -r s t < <(cpu_ticks)
+  echo "$1 $(python3 -c "print(f'{100 * ($s - ${2% *}) / max(1, $t - ${2#* }):.0f}%')")" >>"$work/steal.runs"
+}
 # cpu_note CASE CPU_SECONDS BYTES: one line of $work/cpu.runs (CPU per GB fetched, issue 13 item 4).
 cpu_note() { echo "$1 $2 $3" >>"$work/cpu.runs"; }
 # run_to_ready NAME IMAGE [SNAPSHOTTER]: starts the container, waits for the ready line.
@@ -402,7 +412,8 @@ overlay_run() {  # overlay_run RUN: ordinary pull + run, then (image local) a wa
   log "$name) overlayfs: ctr images pull + ctr run"
   start_node "$name" none
   B0=$(registry_bytes); T0=$(now)
-  local c0 ctr_cpu
+  local c0 ctr_cpu s0
+  s0=$(cpu_ticks)
   c0=$(cpu_of "$containerd_pid")
   # ctr fetches into containerd's content store; containerd unpacks: both CPUs count.
   ctr_cpu=$( { TIMEFORMAT='%U %S'; time ctr --address "$sock" images pull --plain-http "$registry/sdwebui:gzip" >/dev/null; } 2>&1 | tail -1)
@@ -412,6 +423,7 @@ overlay_run() {  # overlay_run RUN: ordinary pull + run, then (image local) a wa
     $(($(registry_bytes) - B0))
   read -r r b < <(run_to_ready "$name" "$registry/sdwebui:gzip")
   echo "$r $b $pulled" >>"$work/a.runs"
+  steal_note "$name" "$s0"
   kill_task "$name"
   # Warm run: the image is local; this is the startup time with no network at all.
   mkdir -p "$work/warm$1"
@@ -430,7 +442,8 @@ tide_run() {  # tide_run CASE RUN TAG [PROFILES_DIR] [PREFETCH] [PULL_ARGS]: one
   log "$name) tide: tidectl pull $3 + ctr run --snapshotter tide (prefetch ${5:-all})"
   start_node "$name" "${5:-all}" "${4:-}"
   B0=$(registry_bytes); T0=$(now)
-  local c0
+  local c0 s0
+  s0=$(cpu_ticks)
   c0=$(cpu_of "$tide_pid")
   perf_start "$name"  # from pull to ready
   # shellcheck disable=SC2086 # PULL_ARGS is a list of words
@@ -440,6 +453,7 @@ tide_run() {  # tide_run CASE RUN TAG [PROFILES_DIR] [PREFETCH] [PULL_ARGS]: one
   local r b c="n/a" total=$tide_total
   read -r r b < <(run_to_ready "$name" "$registry/sdwebui:$3" tide)
   perf_stop
+  steal_note "$name" "$s0"
   cpu_note "$1_ready" "$(python3 -c "print(f'{$(cpu_of "$tide_pid") - $c0:.2f}')")" "$b"
   if [ -n "${TIDE_BENCH_METRICS:-}" ]; then curl -s "http://$metrics_at/metrics" >"$work/$name/metrics.txt" || true; fi
   [ "$3" = opt ] && total=$opt_total
@@ -575,6 +589,7 @@ if [ "$cases" != "a b c s d" ]; then
   [ -s "$work/tidewarm.runs" ] && echo "tide warm (s node, second start): $(tr '\n' ';' <"$work/tidewarm.runs")"
   [ -s "$work/warm.runs" ] && echo "warm start (a node, image local): $(tr '\n' ';' <"$work/warm.runs")"
   [ -s "$work/pull.runs" ] && echo "tidectl pull took (s): $(tr '\n' ';' <"$work/pull.runs")"
+  [ -s "$work/steal.runs" ] && echo "CPU stolen by the hypervisor, pull to ready: $(tr '\n' ';' <"$work/steal.runs")"
   # The floor of any case is startup bytes / this + warm start.
   echo "link throughput (curl of the largest gzip layer through the shaped link): $(python3 -c "print(f'{$link_bps / 1e6:.1f}')") MB/s"
   [ -s "$work/warmtime.runs" ] && echo "tidectl warm took (s): $(tr '\n' ';' <"$work/warmtime.runs")"
@@ -589,6 +604,7 @@ if [ "$cases" != "a b c s d" ]; then
   exit 0
 fi
 cpu_line=$(cpu_report)
+steal_line="CPU stolen by the hypervisor, pull to ready: $(tr '\n' ';' <"$work/steal.runs" 2>/dev/null)"
 for c in a warm b c s d tidewarm; do median_of "$c"; done
 pulled_a=$cached_a
 warm_s=$ready_warm
@@ -636,6 +652,7 @@ prefetch = "all" with no bandwidth limit in b) to d); each row is the median of 
 warm start (image local, no network): {warm:.2f} s; tide warm start (second start on the s node): {float("$ready_tidewarm"):.2f} s; tidectl optimize took {"$optimize_s"} s; profiles kept by b: {"$profiles_kept"}
 optimized image's {"$startup_set_line"}
 {"$cpu_line"}
+{"$steal_line"}
 """
 print(info)
 with open(sys.argv[1], "w") as f:
