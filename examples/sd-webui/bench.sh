@@ -604,7 +604,7 @@ if [ "$cases" != "a b c s d" ]; then
   exit 0
 fi
 cpu_line=$(cpu_report)
-steal_line="CPU stolen by the hypervisor, pull to ready: $(tr '\n' ';' <"$work/steal.runs" 2>/dev/null)"
+steal_line="CPU stolen by the hypervisor, pull to ready: $([ -s "$work/steal.runs" ] && tr '\n' ';' <"$work/steal.runs" || true)"
 for c in a warm b c s d tidewarm; do median_of "$c"; done
 pulled_a=$cached_a
 warm_s=$ready_warm
