@@ -62,6 +62,12 @@ while read -r name binary corpus; do
         python3 -c 'import os,struct,sys; p=sys.argv[1]; sys.stdout.buffer.write(struct.pack("<Q", os.path.getsize(p)) + open(p, "rb").read(4096))' \
           "$(realpath "$so")" >"$seeds/$(basename "$so").head"
       done ;;
+    # Compiled package __init__ modules of the standard library.
+    format_fuzz_pyc_names)
+      for mod in json email http logging; do
+        python3 -c 'import importlib.util,py_compile,sys; py_compile.compile(importlib.util.find_spec(sys.argv[1]).origin, cfile=sys.argv[2], doraise=True)' \
+          "$mod" "$seeds/$mod.pyc" || true
+      done ;;
   esac
   echo "== $name: ${seconds}s on $(ls "$seeds" | wc -l) seeds"
   if ! (cd "$work" && "${netns[@]}" "$binary" -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 \
