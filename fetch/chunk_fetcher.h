@@ -70,6 +70,10 @@ struct FetcherOptions {
   // which the loader runs right after relocating it: in a C++ library they sit together, one or two
   // chunks whose first page fault is otherwise a round trip of its own (requires loader_lookahead).
   bool constructor_code = true;
+  // A read of the head of a package's compiled __init__ (`__pycache__/__init__.*.pyc`) also fetches,
+  // on the walker threads, the modules of that package its names foretell: the importer reads them
+  // next, each otherwise a round trip of its own (fuse::ImportWalk; needs walker threads).
+  bool import_names = true;
   // The first window of a read-ahead (ReadAhead) in blob bytes; each used window doubles the next.
   // Small enough that a wrong guess costs about one chunk.
   uint64_t first_lookahead_bytes = 512 << 10;

@@ -41,8 +41,10 @@ LayerFs::LayerFs(std::shared_ptr<const format::LayerIndex> index,
       sequential_hints_(new std::atomic<uint64_t>[kSequentialHints]) {
   for (size_t i = 0; i < kSequentialHints; ++i) sequential_hints_[i].store(0, std::memory_order_relaxed);
   if (fetcher_->options().loader_lookahead) {
-    loader_walk_ =
-        std::make_shared<LoaderWalk>(index_, fetcher_, std::move(loader_walkers), std::move(lower_walks));
+    loader_walk_ = std::make_shared<LoaderWalk>(index_, fetcher_, loader_walkers, std::move(lower_walks));
+  }
+  if (fetcher_->options().import_names) {
+    import_walk_ = std::make_shared<ImportWalk>(index_, fetcher_, std::move(loader_walkers), loader_walk_);
   }
 }
 
@@ -158,8 +160,9 @@ absl::StatusOr<size_t> LayerFs::ReadFile(EntryId id, uint64_t offset, std::span<
   TIDE_ASSIGN_OR_RETURN(size_t n,
                         ReadLayerFile(*index_, *fetcher_, id, offset, dst.first(length), ahead, timeout));
   if (trace) TraceSlowRead(id, offset, length, ahead, std::chrono::steady_clock::now() - began);
-  if (offset == 0 && loader_walk_ != nullptr) {
-    loader_walk_->OnHead(id, dst.first(n));
+  if (offset == 0) {
+    if (loader_walk_ != nullptr) loader_walk_->OnHead(id, dst.first(n));
+    if (import_walk_ != nullptr) import_walk_->OnHead(id);
   }
   if (observer_) observer_->OnRead(id, offset, n);
   return n;

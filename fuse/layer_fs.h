@@ -12,6 +12,7 @@
 
 #include "fetch/chunk_fetcher.h"
 #include "format/layer_index.h"
+#include "fuse/import_walk.h"
 #include "fuse/loader_walk.h"
 #include "fuse/overlay_view.h"
 #include "fuse/read_observer.h"
@@ -47,8 +48,9 @@ struct IdShift {
 // served from the chunk cache through the fetcher.
 class LayerFs {
  public:
-  // `loader_walkers`: threads for following shared objects' dependencies (LoaderWalk); null: the
-  // loader read-ahead only fetches each object's own segments. `lower_walks`: the loader walks of
+  // `loader_walkers`: threads for following shared objects' dependencies (LoaderWalk) and packages'
+  // imports (ImportWalk); null: the loader read-ahead only fetches each object's own segments, and
+  // imports are not followed. `lower_walks`: the loader walks of
   // the layers under this one, top first, where it looks for the libraries this one lacks.
   LayerFs(std::shared_ptr<const format::LayerIndex> index, std::shared_ptr<fetch::ChunkFetcher> fetcher,
           std::shared_ptr<ReadObserver> observer, KernelCacheOptions cache_options, IdShift ids = {},
@@ -115,6 +117,7 @@ class LayerFs {
   // serves instead. Set before the mount starts, read-only afterwards.
   bool serves_xattrs_;
   std::shared_ptr<LoaderWalk> loader_walk_;  // null: loader read-ahead off
+  std::shared_ptr<ImportWalk> import_walk_;  // null: import read-ahead off
   std::atomic<bool> poisoned_{false};
   std::atomic<bool> skip_open_{false};     // the kernel may skip OPEN/RELEASE (set at INIT)
   std::atomic<bool> skip_opendir_{false};  // and OPENDIR/RELEASEDIR

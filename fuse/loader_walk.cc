@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "format/elf_load_ranges.h"
+#include "format/python_modules.h"
 #include "fuse/layer_file_reader.h"
 #include "fuse/overlay_view.h"
 
@@ -13,6 +14,7 @@ namespace {
 
 using format::EntryId;
 using format::EntryType;
+using format::IsExtensionModule;
 using format::kNoEntry;
 
 constexpr size_t kMaxWalked = 4096;
@@ -68,13 +70,6 @@ std::string ExpandOrigin(std::string_view dir, std::string_view origin) {
   return out;
 }
 
-// A name CPython imports as an extension module (its EXTENSION_SUFFIXES, less a bare ".so", which
-// shared libraries also end in).
-bool IsExtensionModule(std::string_view name) {
-  return name.ends_with(".so") &&
-         (name.find(".cpython-") != std::string_view::npos || name.ends_with(".abi3.so"));
-}
-
 std::string Normalized(const std::string& path) {
   std::string p = std::filesystem::path(path).lexically_normal().string();
   size_t start = p.find_first_not_of('/');
@@ -127,12 +122,12 @@ void LoaderWalk::QueueSiblings(EntryId dir, EntryId except) {
     const EntryId file = index_->Resolve(child);  // a hardlink's target
     if (file == except || index_->type(file) != EntryType::kRegular) continue;
     // Not claimed: the container's own read of its head still walks its dependencies.
-    (void)walkers->PostLater([self = shared_from_this(), file] { self->FetchSibling(file); });
+    (void)walkers->PostLater([self = shared_from_this(), file] { self->FetchModule(file); });
     ++queued;
   }
 }
 
-void LoaderWalk::FetchSibling(EntryId id) {
+void LoaderWalk::FetchModule(EntryId id) {
   const uint64_t size = index_->attr(id).size;
   if (size == 0) return;
   if (size <= fetcher_->options().whole_file_bytes) {

@@ -45,6 +45,10 @@ class LoaderWalk : public std::enable_shared_from_this<LoaderWalk> {
 
   // A container read the first bytes of file `id` (a resolved regular entry): `head`.
   void OnHead(format::EntryId id, std::span<const char> head);
+  // On a walker thread: fetches a module the process is likely to load soon (an extension module)
+  // whole, or its head and at most 16 MiB of its loader segments if larger. Its dependencies are
+  // left to the walk its loader's read of the head starts.
+  void FetchModule(format::EntryId id);
 
  private:
   // Fetches ahead the object's loader segments; true if it is an ELF object.
@@ -59,8 +63,6 @@ class LoaderWalk : public std::enable_shared_from_this<LoaderWalk> {
   // Queues, after everything queued for the walk, the fetch of the extension modules in directory
   // `dir` other than `except`, once per directory.
   void QueueSiblings(format::EntryId dir, format::EntryId except);
-  // On a walker thread: fetches a sibling module whole, or its head and loader segments if larger.
-  void FetchSibling(format::EntryId id);
   // On a walker thread: makes [offset, offset + length) of `id` present, as the loader's read would;
   // false if that failed.
   bool Fetch(format::EntryId id, uint64_t offset, uint64_t length);

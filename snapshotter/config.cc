@@ -159,6 +159,7 @@ constexpr std::string_view kKeys[] = {"root",
                                       "read_ahead_loader",
                                       "read_ahead_siblings",
                                       "read_ahead_constructors",
+                                      "read_ahead_imports",
                                       "read_ahead_streams",
                                       "read_ahead_walkers",
                                       "startup_readahead",
@@ -247,6 +248,7 @@ absl::StatusOr<Config> ParseConfig(std::string_view text, std::string_view sourc
   TIDE_RETURN_IF_ERROR(r.Bool("read_ahead_loader", &config.read_ahead_loader));
   TIDE_RETURN_IF_ERROR(r.Bool("read_ahead_siblings", &config.read_ahead_siblings));
   TIDE_RETURN_IF_ERROR(r.Bool("read_ahead_constructors", &config.read_ahead_constructors));
+  TIDE_RETURN_IF_ERROR(r.Bool("read_ahead_imports", &config.read_ahead_imports));
   int64_t read_ahead_streams = config.read_ahead_streams;
   TIDE_RETURN_IF_ERROR(r.Int("read_ahead_streams", 0, &read_ahead_streams));
   if (read_ahead_streams > 64) return r.Error("read_ahead_streams", "must be at most 64");

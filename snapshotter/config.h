@@ -49,6 +49,8 @@ struct Config {
   bool read_ahead_siblings = true;
   // A walked shared object's constructors' code is fetched once its dependencies are queued.
   bool read_ahead_constructors = true;
+  // The head of a package's compiled __init__ brings the modules its names foretell (ImportWalk).
+  bool read_ahead_imports = true;
   int read_ahead_streams = 4;
   // Threads per node that walk shared objects' dependencies (read_ahead_loader); 0: none.
   int read_ahead_walkers = 8;

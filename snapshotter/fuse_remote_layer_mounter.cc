@@ -398,6 +398,7 @@ absl::StatusOr<std::unique_ptr<RemoteLayerMounter>> MakeRemoteLayerMounter(const
   options.defaults.fetcher.loader_lookahead = config.read_ahead_loader;
   options.defaults.fetcher.extension_siblings = config.read_ahead_siblings;
   options.defaults.fetcher.constructor_code = config.read_ahead_constructors;
+  options.defaults.fetcher.import_names = config.read_ahead_imports;
   options.limits.read_ahead_streams = config.read_ahead_streams;
   options.limits.loader_walkers = config.read_ahead_walkers;
   options.defaults.kernel.startup_readahead_kb = static_cast<uint32_t>(config.startup_readahead >> 10);

@@ -106,7 +106,7 @@ stop_node() {
   [ -n "$sock" ] && pkill -KILL -f -- "containerd-shim-runc-v2 .*-address $sock( |\$)" 2>/dev/null
   # Each node holds the whole image (4+ GB) once its prefetch is done; keep only its logs, outputs
   # and profiles, or a run of several cases fills the disk.
-  local d= mounts
+  local d='' mounts
   [ -n "$sock" ] && d=$(dirname "$sock")
   mounts=$(grep -F " $work/" /proc/self/mountinfo | awk '{print $5}' | sort -r)
   if [ -n "$d" ] && [ -d "$d/disk" ]; then
@@ -304,7 +304,7 @@ kill_task() { ctr --address "$sock" tasks kill -s SIGKILL "sdw-$1" >/dev/null 2>
 
 # Cases g and p: the gzip image, unchanged, with a gzip side index (tidectl index) without and with
 # the startup set of optimize's profile. Each pins its own artifact (tidectl pull --index).
-index_s= index_p_s= index_g= index_p=
+index_s='' index_p_s='' index_g='' index_p=''
 # artifact_of FILE: the side index artifact `tidectl index` says it published (its output in FILE).
 # Fails loudly when there is none, since `tidectl pull --index ""` would take the image for the digest.
 artifact_of() {
@@ -343,7 +343,7 @@ ctr_remote_convert() {
   stop_node
   converted_s=$(python3 -c "print(f'{$(now) - $t:.1f}')")
 }
-estargz_s= zstdc_s=
+estargz_s='' zstdc_s=''
 if [[ " $cases " == *" e "* ]]; then
   log "converting the gzip image to eStargz with ctr-remote (in a scratch containerd)"
   ctr_remote_convert e --estargz esgz
@@ -584,12 +584,14 @@ for case, (t, b, n) in medians.items():
     print(line)
 PY
 }
+steal_runs=''
+[ -s "$work/steal.runs" ] && steal_runs=$(tr '\n' ';' <"$work/steal.runs")
 if [ "$cases" != "a b c s d" ]; then
   for c in $cases; do echo "$c: $(tr '\n' ';' <"$work/$c.runs")"; done
   [ -s "$work/tidewarm.runs" ] && echo "tide warm (s node, second start): $(tr '\n' ';' <"$work/tidewarm.runs")"
   [ -s "$work/warm.runs" ] && echo "warm start (a node, image local): $(tr '\n' ';' <"$work/warm.runs")"
   [ -s "$work/pull.runs" ] && echo "tidectl pull took (s): $(tr '\n' ';' <"$work/pull.runs")"
-  [ -s "$work/steal.runs" ] && echo "CPU stolen by the hypervisor, pull to ready: $(tr '\n' ';' <"$work/steal.runs")"
+  [ -n "$steal_runs" ] && echo "CPU stolen by the hypervisor, pull to ready: $steal_runs"
   # The floor of any case is startup bytes / this + warm start.
   echo "link throughput (curl of the largest gzip layer through the shaped link): $(python3 -c "print(f'{$link_bps / 1e6:.1f}')") MB/s"
   [ -s "$work/warmtime.runs" ] && echo "tidectl warm took (s): $(tr '\n' ';' <"$work/warmtime.runs")"
@@ -604,7 +606,7 @@ if [ "$cases" != "a b c s d" ]; then
   exit 0
 fi
 cpu_line=$(cpu_report)
-steal_line="CPU stolen by the hypervisor, pull to ready: $([ -s "$work/steal.runs" ] && tr '\n' ';' <"$work/steal.runs" || true)"
+steal_line="CPU stolen by the hypervisor, pull to ready: $steal_runs"
 for c in a warm b c s d tidewarm; do median_of "$c"; done
 pulled_a=$cached_a
 warm_s=$ready_warm

@@ -12,37 +12,35 @@ least the packages' __pycache__/__init__.*.pyc files; missing ones name nothing.
 """
 import collections
 import os
+import functools
 import re
 import sys
 
-FIELD = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S+)')
+from slow_reads import slow_reads
+
 # Marshal's short ASCII string codes ('z', 'Z'), with and without the reference flag, then a length.
 SHORT_ASCII = re.compile(rb"[\x5a\xda\x7a\xfa]([\x01-\x40])")
 IDENTIFIER = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def waits(path):
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for line in f:
-            if 'msg="slow read"' in line:
-                fields = {k: v.strip('"') for k, v in FIELD.findall(line)}
-                yield fields["file"], int(fields["offset"]), float(fields["wait_ms"])
+    for r in slow_reads(path):
+        yield r["file"], int(r["offset"]), float(r["wait_ms"])
 
 
-def names_in(root, pyc, cache={}):
-    if pyc not in cache:
-        try:
-            with open(os.path.join(root, pyc.lstrip("/")), "rb") as f:
-                data = f.read()
-        except OSError:
-            data = b""
-        names = set()
-        for m in SHORT_ASCII.finditer(data):
-            s = data[m.end():m.end() + m.group(1)[0]]
-            if len(s) == m.group(1)[0] and IDENTIFIER.fullmatch(s):
-                names.add(s.decode())
-        cache[pyc] = names
-    return cache[pyc]
+@functools.lru_cache(maxsize=None)
+def names_in(root, pyc):
+    try:
+        with open(os.path.join(root, pyc.lstrip("/")), "rb") as f:
+            data = f.read()
+    except OSError:
+        data = b""
+    names = set()
+    for m in SHORT_ASCII.finditer(data):
+        s = data[m.end():m.end() + m.group(1)[0]]
+        if len(s) == m.group(1)[0] and IDENTIFIER.fullmatch(s):
+            names.add(s.decode())
+    return names
 
 
 def module_of(path):

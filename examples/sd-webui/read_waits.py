@@ -10,17 +10,9 @@ import collections
 import re
 import sys
 
-FIELD = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S+)')
+from slow_reads import slow_reads
+
 SHARED_OBJECT = re.compile(r"\.so(\.|$)")  # libfoo.so, libfoo.so.6, mod.cpython-311-x86_64-linux-gnu.so
-
-
-def records(path):
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for line in f:
-            if 'msg="slow read"' not in line:
-                continue
-            fields = {k: v.strip('"') for k, v in FIELD.findall(line)}
-            yield fields
 
 
 def kind_of(file, offset):
@@ -41,7 +33,7 @@ def main():
     by_kind = collections.defaultdict(lambda: [0, 0.0])
     by_file = collections.defaultdict(lambda: [0, 0.0])
     total = [0, 0.0]
-    for r in records(sys.argv[1]):
+    for r in slow_reads(sys.argv[1]):
         ms = float(r["wait_ms"])
         key = (kind_of(r["file"], int(r["offset"])), r["read_ahead"])
         for acc in (by_kind[key], by_file[r["file"]], total):

@@ -17,7 +17,8 @@ import re
 import struct
 import sys
 
-FIELD = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S+)')
+from slow_reads import slow_reads
+
 SHARED_OBJECT = re.compile(r"\.so(\.|$)")
 CHUNK = 512 << 10
 PF_X, PF_W = 1, 2
@@ -86,20 +87,16 @@ def main():
     log, root = sys.argv[1:3]
     layouts = {}
     parts = collections.defaultdict(lambda: [0, 0.0])
-    with open(log, encoding="utf-8", errors="replace") as f:
-        for line in f:
-            if 'msg="slow read"' not in line:
-                continue
-            r = {k: v.strip('"') for k, v in FIELD.findall(line)}
-            if not SHARED_OBJECT.search(r["file"].rsplit("/", 1)[-1]):
-                continue
-            if r["file"] not in layouts:
-                path = os.path.join(root, r["file"])
-                layouts[r["file"]] = elf_layout(path) if os.path.isfile(path) else "missing"
-            layout = layouts[r["file"]]
-            part = "not found" if layout == "missing" else part_of(layout, int(r["offset"]), int(r["length"]))
-            parts[part][0] += 1
-            parts[part][1] += float(r["wait_ms"])
+    for r in slow_reads(log):
+        if not SHARED_OBJECT.search(r["file"].rsplit("/", 1)[-1]):
+            continue
+        if r["file"] not in layouts:
+            path = os.path.join(root, r["file"])
+            layouts[r["file"]] = elf_layout(path) if os.path.isfile(path) else "missing"
+        layout = layouts[r["file"]]
+        part = "not found" if layout == "missing" else part_of(layout, int(r["offset"]), int(r["length"]))
+        parts[part][0] += 1
+        parts[part][1] += float(r["wait_ms"])
     for part, (n, ms) in sorted(parts.items(), key=lambda kv: -kv[1][1]):
         print(f"  {part:24} {n:5} reads {ms / 1000:6.2f} s")
 

@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "format/elf_load_ranges.h"
+#include "format/python_modules.h"
 #include "test/integration/layer/layer_builder.h"
 #include "test/integration/layer/tree_compare.h"
 #include "test/support/subprocess.h"
@@ -927,6 +928,114 @@ TEST_CASE("loader read-ahead: an extension module's head brings the other module
     CHECK(AllCached(mount->fetcher(), index.ChunksFor(a, 0, index.attr(a).size)));
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     CHECK(NoneCached(mount->fetcher(), InnerChunks(index, "pkg/_b" + ext)));
+  }
+}
+
+// A package as pip or Debian leaves it, compiled by the host's CPython: an __init__ that imports a
+// module, a subpackage and an extension module (host libz under CPython's name) and leaves another
+// module and data alone. The subpackage imports a module and a subpackage of its own, which imports
+// a module in turn. Each module holds 256 KiB of random text, so that its inner chunks are its own.
+// Returns the compiled __init__'s path in the tree.
+std::string WriteImportingPackage(const fs::path& tree) {
+  fs::create_directories(tree / "pkg/sub/deeper");
+  std::mt19937 rng(7);
+  auto module = [&](const fs::path& path, const std::string& imports = "") {
+    std::string text(256 << 10, '\0');
+    for (char& c : text) c = static_cast<char>('a' + rng() % 26);
+    tide::testing::WriteFile(path, imports + "BLOB = '" + text + "'\n");
+  };
+  module(tree / "pkg/alpha.py");
+  module(tree / "pkg/sub/__init__.py", "from . import deep\nfrom . import deeper\n");
+  module(tree / "pkg/sub/deep.py");
+  module(tree / "pkg/sub/deeper/__init__.py", "from . import far\n");
+  module(tree / "pkg/sub/deeper/far.py");
+  module(tree / "pkg/omega.py");
+  fs::copy_file(fs::canonical("/lib/x86_64-linux-gnu/libz.so.1"),
+                tree / ("pkg/_fast" + std::string(kExtensionSuffix)));
+  fs::copy_file(fs::canonical("/lib/x86_64-linux-gnu/libz.so.1"),
+                tree / ("pkg/_slow" + std::string(kExtensionSuffix)));
+  tide::testing::WriteFile(tree / "pkg/__init__.py",
+                           "from . import alpha\nfrom . import sub\nfrom ._fast import x\n");
+  const auto compiled = RunCommand({"python3", "-m", "compileall", "-q", (tree / "pkg").string()});
+  REQUIRE(compiled.exit_code == 0);
+  for (const auto& entry : fs::directory_iterator(tree / "pkg/__pycache__")) {
+    const std::string name = entry.path().filename().string();
+    if (name.starts_with("__init__.")) return "pkg/__pycache__/" + name;
+  }
+  FAIL("python3 -m compileall wrote no compiled __init__");
+  return {};
+}
+
+// The compiled module `module` of `dir` (e.g. "pkg", "alpha"), with the tag of `init`.
+std::string CompiledModule(const std::string& init, const std::string& dir, const std::string& module) {
+  const std::string file = fs::path(init).filename().string();
+  std::string_view tag;
+  REQUIRE(format::IsCompiledInit(file, &tag));
+  return dir + "/__pycache__/" + module + "." + std::string(tag) + ".pyc";
+}
+
+TEST_CASE(
+    "import read-ahead: a package's compiled __init__ brings the modules it names, and its subpackages' "
+    "one level down, and only those") {
+  Env env;
+  fs::path tree = env.dir / "tree";
+  const std::string init = WriteImportingPackage(tree);
+  LayerMountOptions options;
+  options.fetcher.cluster_lookahead_bytes = 0;
+  options.fetcher.whole_file_bytes = 1 << 20;
+  options.fetcher.loader_lookahead = false;  // the extension module's own walk stays out of it
+  const bool imports = GENERATE(true, false);
+  options.fetcher.import_names = imports;
+  PackageMount pkg;
+  options.read_ahead_workers = pkg.workers;
+  options.loader_walkers = pkg.walkers;
+  pkg.mount = MountForReadAhead(env, tree, "pkg", 64 << 10, options);
+  LayerMount& mount = *pkg.mount;
+  {
+    // The head of the compiled __init__, as the importer reads it (it is smaller than a page).
+    UniqueFd fd(::open((mount.mountpoint() / init).c_str(), O_RDONLY | O_CLOEXEC));
+    REQUIRE(fd.valid());
+    std::string head(4096, '\0');
+    const ssize_t n = ::pread(fd.get(), head.data(), head.size(), 0);
+    REQUIRE(n > 16);
+    head.resize(static_cast<size_t>(n));
+    CHECK(head == tide::testing::ReadFile(tree / init).substr(0, 4096));
+  }
+  const format::LayerIndex& index = mount.index();
+  const std::vector<std::string> named = {
+      CompiledModule(init, "pkg", "alpha"), CompiledModule(init, "pkg/sub", "__init__"),
+      "pkg/_fast" + std::string(kExtensionSuffix),
+      // The subpackage's, walked as soon as its __init__ arrived.
+      CompiledModule(init, "pkg/sub", "deep"), CompiledModule(init, "pkg/sub/deeper", "__init__")};
+  if (imports) {
+    for (const std::string& path : named) {
+      INFO(path);
+      const format::EntryId id = index.LookupPath(path);
+      REQUIRE(id != format::kNoEntry);
+      CHECK(AllCached(mount.fetcher(), index.ChunksFor(id, 0, index.attr(id).size)));
+    }
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  if (!imports) {
+    for (const std::string& path : named) {
+      INFO(path);
+      if (path.ends_with(".pyc")) CHECK(NoneCached(mount.fetcher(), InnerChunks(index, path)));
+    }
+  }
+  // A module and an extension module the __init__ does not name stay where they are, and so does
+  // a module two subpackages down: that walk waits for the importer.
+  CHECK(NoneCached(mount.fetcher(), InnerChunks(index, CompiledModule(init, "pkg", "omega"))));
+  CHECK(NoneCached(mount.fetcher(), InnerChunks(index, CompiledModule(init, "pkg/sub/deeper", "far"))));
+  const format::EntryId slow = index.LookupPath("pkg/_slow" + std::string(kExtensionSuffix));
+  const format::EntryId fast = index.LookupPath("pkg/_fast" + std::string(kExtensionSuffix));
+  const format::ChunkRange slow_chunks = index.ChunksFor(slow, 0, index.attr(slow).size);
+  const format::ChunkRange fast_chunks = index.ChunksFor(fast, 0, index.attr(fast).size);
+  REQUIRE(slow_chunks.count >= 2);
+  REQUIRE(slow_chunks.first + 1 >= fast_chunks.first + fast_chunks.count);  // its own after the first
+  CHECK(NoneCached(mount.fetcher(), {.first = slow_chunks.first + 1, .count = slow_chunks.count - 1}));
+  // What arrived ahead reads back as it is.
+  for (const std::string& path : named) {
+    CHECK(tide::testing::ReadFile(mount.mountpoint() / path) == tide::testing::ReadFile(tree / path));
   }
 }
 

@@ -23,6 +23,7 @@ read_ahead_whole_file = "1MiB"
 read_ahead_loader = false
 read_ahead_siblings = false
 read_ahead_constructors = false
+read_ahead_imports = false
 read_ahead_streams = 0
 read_ahead_walkers = 3
 startup_readahead = "256KiB"
@@ -50,6 +51,7 @@ log_level = "debug"
   CHECK_FALSE(config->read_ahead_loader);
   CHECK_FALSE(config->read_ahead_siblings);
   CHECK_FALSE(config->read_ahead_constructors);
+  CHECK_FALSE(config->read_ahead_imports);
   CHECK(config->read_ahead_streams == 0);
   CHECK(config->read_ahead_walkers == 3);
   CHECK(config->startup_readahead == 256 << 10);
@@ -90,6 +92,7 @@ TEST_CASE("config: bad input names the file, the key and the reason", "[snapshot
            {"read_ahead_loader = 1", "read_ahead_loader"},
            {"read_ahead_siblings = \"yes\"", "read_ahead_siblings"},
            {"read_ahead_constructors = 0", "read_ahead_constructors"},
+           {"read_ahead_imports = 1", "read_ahead_imports"},
            {"read_ahead_streams = 65", "read_ahead_streams"},
            {"read_ahead_streams = -1", "read_ahead_streams"},
            {"read_ahead_walkers = 65", "read_ahead_walkers"},
