@@ -6,7 +6,6 @@
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
@@ -26,16 +25,18 @@ namespace tide::fuse {
 // `N/__pycache__/__init__.<tag>.pyc`, the module's `__pycache__/N.<tag>.pyc`, and the extension
 // modules `N.*.so` (CPython's suffixes): each whole if no larger than the whole-file size, an
 // extension module's head and loader segments otherwise (LoaderWalk::FetchModule), neighbours in one
-// request. Each subpackage among them is then walked the same way as soon as its __init__ is in,
-// one level down (deeper ones when the importer reads their parent's __init__). Its reads count as
-// the workload's, as the loader walk's do: they are the importer's, made early. Once per package, at most
-// 4096 packages per mount and 4096 names per package; only this layer's files (a package rarely spans
-// layers). Everything read here is bounded and comes from the layer's verified chunks; a malformed pyc only
-// names nothing.
+// request. P is looked up in this layer and in every layer it shares a snapshot chain with
+// (LoaderWalk::Stack): an image may compile its modules in another layer than the one that holds
+// them. Each subpackage among them is then walked the same way as soon as its __init__ is in, one
+// level down (deeper ones when the importer reads their parent's __init__). Its reads count as the
+// workload's, as the loader walk's do: they are the importer's, made early. Once per package path,
+// at most 4096 per mount, and 4096 names per package. Everything read here is bounded and comes from
+// the layers' verified chunks; a malformed pyc only names nothing.
 class ImportWalk : public std::enable_shared_from_this<ImportWalk> {
  public:
-  // `loader_walk`: fetches the head and loader segments of a large extension module; null: only
-  // modules small enough to fetch whole are fetched.
+  // `loader_walk`: this layer's, which knows the layers it is stacked with and fetches the head and
+  // loader segments of a large extension module; null: only this layer is searched, and only modules
+  // small enough to fetch whole are fetched.
   ImportWalk(std::shared_ptr<const format::LayerIndex> index, std::shared_ptr<fetch::ChunkFetcher> fetcher,
              std::weak_ptr<fetch::ReadAheadWorkers> walkers, std::shared_ptr<LoaderWalk> loader_walk);
 
@@ -44,33 +45,46 @@ class ImportWalk : public std::enable_shared_from_this<ImportWalk> {
   void OnHead(format::EntryId id);
 
  private:
+  // A layer the walk looks in.
+  struct Layer {
+    std::shared_ptr<const format::LayerIndex> index;
+    std::shared_ptr<fetch::ChunkFetcher> fetcher;
+    std::shared_ptr<LoaderWalk> loader;  // null: large extension modules are left alone
+  };
+  // A file found in layers()[layer].
+  struct Module {
+    size_t layer = 0;
+    format::EntryId id = format::kNoEntry;
+  };
   // What an import of a package's names reads first.
   struct Modules {
-    std::vector<format::EntryId> small;  // no larger than the whole-file size: fetched whole
-    std::vector<format::EntryId> large;  // larger extension modules: head and loader segments
-    std::vector<std::pair<format::EntryId, format::EntryId>> subpackages;  // directory, its __init__
+    std::vector<Module> small;        // no larger than the whole-file size: fetched whole
+    std::vector<Module> large;        // larger extension modules: head and loader segments
+    std::vector<Module> subpackages;  // a subpackage's compiled __init__
   };
-  // On a walker thread: reads the compiled __init__ `init` of package directory `package` and fetches
-  // what its names foretell; below kMaxDepth, then walks the subpackages among them. `queued`: when
-  // the walk was asked for.
-  void Walk(format::EntryId init, format::EntryId package, const std::string& tag, int depth,
-            std::chrono::steady_clock::time_point queued);
+  // This layer first, then the ones stacked with it.
+  std::vector<Layer> Layers() const;
+  // On a walker thread: reads the compiled __init__ `init` of `at` (its package at `package`, a path
+  // from the root) and fetches what its names foretell; below kMaxDepth, then walks the subpackages
+  // among them. `queued`: when the walk was asked for.
+  void Walk(const Layer& at, format::EntryId init, const std::string& package, const std::string& tag,
+            int depth, std::chrono::steady_clock::time_point queued);
   // Queues the fetches of `modules` on `walkers`.
-  void FetchModules(fetch::ReadAheadWorkers& walkers, const Modules& modules);
-  // Adds to `modules` the files an import of `package`.`name` reads first.
-  void Candidates(format::EntryId package, std::string_view name, std::string_view tag,
-                  Modules* modules) const;
-  // On a walker thread: makes chunks [first, last] present as a container read would.
-  void Fetch(uint32_t first, uint32_t last);
-  // Marks `package` walked; false if it was already, or the walk is at its bound.
-  bool Claim(format::EntryId package);
+  void FetchModules(fetch::ReadAheadWorkers& walkers, const std::vector<Layer>& layers,
+                    const Modules& modules);
+  // Adds to `modules` the files an import of `name` reads first in directory `package` of layer
+  // number `layer`.
+  void Candidates(const Layer& in, size_t layer, format::EntryId package, std::string_view name,
+                  std::string_view tag, Modules* modules) const;
+  // Marks the package at `path` walked; false if it was already, or the walk is at its bound.
+  bool Claim(std::string_view path);
 
   const std::shared_ptr<const format::LayerIndex> index_;
   const std::shared_ptr<fetch::ChunkFetcher> fetcher_;
   const std::weak_ptr<fetch::ReadAheadWorkers> walkers_;
   const std::shared_ptr<LoaderWalk> loader_walk_;
   std::mutex mu_;
-  absl::flat_hash_set<format::EntryId> packages_;
+  absl::flat_hash_set<std::string> packages_;
 };
 
 }  // namespace tide::fuse

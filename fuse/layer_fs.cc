@@ -41,7 +41,7 @@ LayerFs::LayerFs(std::shared_ptr<const format::LayerIndex> index,
       sequential_hints_(new std::atomic<uint64_t>[kSequentialHints]) {
   for (size_t i = 0; i < kSequentialHints; ++i) sequential_hints_[i].store(0, std::memory_order_relaxed);
   if (fetcher_->options().loader_lookahead) {
-    loader_walk_ = std::make_shared<LoaderWalk>(index_, fetcher_, loader_walkers, std::move(lower_walks));
+    loader_walk_ = LoaderWalk::Create(index_, fetcher_, loader_walkers, std::move(lower_walks));
   }
   if (fetcher_->options().import_names) {
     import_walk_ = std::make_shared<ImportWalk>(index_, fetcher_, std::move(loader_walkers), loader_walk_);

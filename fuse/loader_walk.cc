@@ -87,6 +87,18 @@ LoaderWalk::LoaderWalk(std::shared_ptr<const format::LayerIndex> index,
       walkers_(std::move(walkers)),
       lowers_(std::move(lowers)) {}
 
+std::shared_ptr<LoaderWalk> LoaderWalk::Create(std::shared_ptr<const format::LayerIndex> index,
+                                               std::shared_ptr<fetch::ChunkFetcher> fetcher,
+                                               std::weak_ptr<fetch::ReadAheadWorkers> walkers,
+                                               std::vector<std::weak_ptr<LoaderWalk>> lowers) {
+  auto walk = std::make_shared<LoaderWalk>(std::move(index), std::move(fetcher), std::move(walkers),
+                                           std::move(lowers));
+  for (const std::weak_ptr<LoaderWalk>& lower : walk->lowers_) {
+    if (std::shared_ptr<LoaderWalk> l = lower.lock()) l->AddUpper(walk);
+  }
+  return walk;
+}
+
 bool LoaderWalk::FetchSegments(EntryId id, std::span<const char> head) {
   const std::vector<format::FileRange> ranges = format::ElfLoadRanges(head, index_->attr(id).size);
   for (const format::FileRange& r : ranges) {
@@ -243,6 +255,25 @@ void LoaderWalk::FetchConstructors(EntryId id, const format::ElfLayout& layout,
     if (!fetcher_->Ensure(chunks[i], chunks[j - 1], fetch::FetchPriority::kOnDemand).ok()) return;
     i = j;
   }
+}
+
+void LoaderWalk::AddUpper(std::weak_ptr<LoaderWalk> upper) {
+  constexpr size_t kMaxUppers = 64;
+  std::lock_guard lock(mu_);
+  std::erase_if(uppers_, [](const std::weak_ptr<LoaderWalk>& u) { return u.expired(); });
+  if (uppers_.size() < kMaxUppers) uppers_.push_back(std::move(upper));
+}
+
+std::vector<std::shared_ptr<LoaderWalk>> LoaderWalk::Stack() {
+  std::vector<std::shared_ptr<LoaderWalk>> layers = MergedLayers();
+  std::lock_guard lock(mu_);
+  for (const std::weak_ptr<LoaderWalk>& upper : uppers_) {
+    std::shared_ptr<LoaderWalk> walk = upper.lock();
+    if (walk != nullptr && std::find(layers.begin(), layers.end(), walk) == layers.end()) {
+      layers.push_back(std::move(walk));
+    }
+  }
+  return layers;
 }
 
 std::vector<std::shared_ptr<LoaderWalk>> LoaderWalk::MergedLayers() {

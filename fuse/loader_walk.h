@@ -38,7 +38,12 @@ namespace tide::fuse {
 class LoaderWalk : public std::enable_shared_from_this<LoaderWalk> {
  public:
   // `lowers`: the walks of the layers under this one in its snapshot chain, top first; empty: the
-  // walk stays in this layer.
+  // walk stays in this layer. Each of them learns of this one (AddUpper).
+  static std::shared_ptr<LoaderWalk> Create(std::shared_ptr<const format::LayerIndex> index,
+                                            std::shared_ptr<fetch::ChunkFetcher> fetcher,
+                                            std::weak_ptr<fetch::ReadAheadWorkers> walkers,
+                                            std::vector<std::weak_ptr<LoaderWalk>> lowers = {});
+  // Create, without telling the lowers.
   LoaderWalk(std::shared_ptr<const format::LayerIndex> index, std::shared_ptr<fetch::ChunkFetcher> fetcher,
              std::weak_ptr<fetch::ReadAheadWorkers> walkers,
              std::vector<std::weak_ptr<LoaderWalk>> lowers = {});
@@ -49,6 +54,19 @@ class LoaderWalk : public std::enable_shared_from_this<LoaderWalk> {
   // whole, or its head and at most 16 MiB of its loader segments if larger. Its dependencies are
   // left to the walk its loader's read of the head starts.
   void FetchModule(format::EntryId id);
+  // On a walker thread: makes [offset, offset + length) of `id` present, as the loader's read would;
+  // false if that failed.
+  bool Fetch(format::EntryId id, uint64_t offset, uint64_t length);
+
+  // A layer mounted over this one in some snapshot chain (its `lowers` hold this walk). At most 64
+  // are kept; an unmounted one drops out.
+  void AddUpper(std::weak_ptr<LoaderWalk> upper);
+  // This layer's walk first, then those of the layers it shares a snapshot chain with that are still
+  // mounted: the ones under it (top first), then the ones over it. Where one package's files may
+  // be spread (a later layer compiles its modules, an earlier one holds the libraries).
+  std::vector<std::shared_ptr<LoaderWalk>> Stack();
+  const std::shared_ptr<const format::LayerIndex>& index() const { return index_; }
+  const std::shared_ptr<fetch::ChunkFetcher>& fetcher() const { return fetcher_; }
 
  private:
   // Fetches ahead the object's loader segments; true if it is an ELF object.
@@ -63,9 +81,6 @@ class LoaderWalk : public std::enable_shared_from_this<LoaderWalk> {
   // Queues, after everything queued for the walk, the fetch of the extension modules in directory
   // `dir` other than `except`, once per directory.
   void QueueSiblings(format::EntryId dir, format::EntryId except);
-  // On a walker thread: makes [offset, offset + length) of `id` present, as the loader's read would;
-  // false if that failed.
-  bool Fetch(format::EntryId id, uint64_t offset, uint64_t length);
   // Marks `id` walked; false if it was already, or the walk is at its bound.
   bool Claim(format::EntryId id);
   void Queue(format::EntryId id);
@@ -94,6 +109,7 @@ class LoaderWalk : public std::enable_shared_from_this<LoaderWalk> {
   std::mutex mu_;
   absl::flat_hash_set<format::EntryId> walked_;
   absl::flat_hash_set<format::EntryId> sibling_dirs_;  // directories whose modules were queued
+  std::vector<std::weak_ptr<LoaderWalk>> uppers_;      // AddUpper
 };
 
 }  // namespace tide::fuse

@@ -1039,6 +1039,52 @@ TEST_CASE(
   }
 }
 
+TEST_CASE("import read-ahead: a package spread over two layers is found in both") {
+  // As an image that compiles its modules in a layer of their own: the base holds the compiled
+  // modules, the layer over it the sources and the extension modules.
+  Env env;
+  fs::path tree = env.dir / "tree";
+  const std::string init = WriteImportingPackage(tree);
+  fs::path base_tree = env.dir / "base";
+  fs::path upper_tree = env.dir / "upper";
+  for (const auto& entry : fs::recursive_directory_iterator(tree)) {
+    if (!entry.is_regular_file()) continue;
+    const fs::path rel = fs::relative(entry.path(), tree);
+    const fs::path to = (rel.parent_path().filename() == "__pycache__" ? base_tree : upper_tree) / rel;
+    fs::create_directories(to.parent_path());
+    fs::copy_file(entry.path(), to);
+  }
+  LayerMountOptions options;
+  options.fetcher.cluster_lookahead_bytes = 0;
+  options.fetcher.whole_file_bytes = 1 << 20;
+  PackageMount pkg;
+  options.read_ahead_workers = pkg.workers;
+  options.loader_walkers = pkg.walkers;
+  auto base = MountForReadAhead(env, base_tree, "base", 64 << 10, options);
+  REQUIRE(base->fs().loader_walk() != nullptr);
+  options.lower_loader_walks = {base->fs().loader_walk()};
+  pkg.mount = MountForReadAhead(env, upper_tree, "upper", 64 << 10, options);
+  {
+    UniqueFd fd(::open((base->mountpoint() / init).c_str(), O_RDONLY | O_CLOEXEC));
+    REQUIRE(fd.valid());
+    std::string head(4096, '\0');
+    REQUIRE(::pread(fd.get(), head.data(), head.size(), 0) > 16);
+  }
+  // The extension module from the layer above, the compiled module from the base.
+  const format::LayerIndex& upper = pkg.mount->index();
+  const format::EntryId fast = upper.LookupPath("pkg/_fast" + std::string(kExtensionSuffix));
+  REQUIRE(fast != format::kNoEntry);
+  CHECK(AllCached(pkg.mount->fetcher(), upper.ChunksFor(fast, 0, upper.attr(fast).size)));
+  const std::string alpha = CompiledModule(init, "pkg", "alpha");
+  const format::EntryId alpha_id = base->index().LookupPath(alpha);
+  REQUIRE(alpha_id != format::kNoEntry);
+  CHECK(AllCached(base->fetcher(), base->index().ChunksFor(alpha_id, 0, base->index().attr(alpha_id).size)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(NoneCached(pkg.mount->fetcher(), InnerChunks(upper, "pkg/omega.py")));
+  CHECK(tide::testing::ReadFile(pkg.mount->mountpoint() / ("pkg/_fast" + std::string(kExtensionSuffix))) ==
+        tide::testing::ReadFile(tree / ("pkg/_fast" + std::string(kExtensionSuffix))));
+}
+
 // A file of 64 chunks of 64 KiB random bytes, mounted on demand with nothing but sequential
 // read-ahead on; reading pages that skip ahead through it, as a library's static
 // initializers fault in its code. Returns how many chunks read ahead the sweep's reads found.
