@@ -50,8 +50,8 @@ class LayerFs {
  public:
   // `loader_walkers`: threads for following shared objects' dependencies (LoaderWalk) and packages'
   // imports (ImportWalk); null: the loader read-ahead only fetches each object's own segments, and
-  // imports are not followed. `lower_walks`: the loader walks of
-  // the layers under this one, top first, where it looks for the libraries this one lacks.
+  // imports are not followed. `lower_walks`: the loader walks of the layers under this one, top
+  // first, where it looks for the libraries this one lacks.
   LayerFs(std::shared_ptr<const format::LayerIndex> index, std::shared_ptr<fetch::ChunkFetcher> fetcher,
           std::shared_ptr<ReadObserver> observer, KernelCacheOptions cache_options, IdShift ids = {},
           std::weak_ptr<fetch::ReadAheadWorkers> loader_walkers = {},

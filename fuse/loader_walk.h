@@ -54,9 +54,6 @@ class LoaderWalk : public std::enable_shared_from_this<LoaderWalk> {
   // whole, or its head and at most 16 MiB of its loader segments if larger. Its dependencies are
   // left to the walk its loader's read of the head starts.
   void FetchModule(format::EntryId id);
-  // On a walker thread: makes [offset, offset + length) of `id` present, as the loader's read would;
-  // false if that failed.
-  bool Fetch(format::EntryId id, uint64_t offset, uint64_t length);
 
   // A layer mounted over this one in some snapshot chain (its `lowers` hold this walk). At most 64
   // are kept; an unmounted one drops out.
@@ -81,6 +78,9 @@ class LoaderWalk : public std::enable_shared_from_this<LoaderWalk> {
   // Queues, after everything queued for the walk, the fetch of the extension modules in directory
   // `dir` other than `except`, once per directory.
   void QueueSiblings(format::EntryId dir, format::EntryId except);
+  // On a walker thread: makes [offset, offset + length) of `id` present, as the loader's read would;
+  // false if that failed.
+  bool Fetch(format::EntryId id, uint64_t offset, uint64_t length);
   // Marks `id` walked; false if it was already, or the walk is at its bound.
   bool Claim(format::EntryId id);
   void Queue(format::EntryId id);

@@ -966,6 +966,18 @@ std::string WriteImportingPackage(const fs::path& tree) {
   return {};
 }
 
+// Reads the head of a compiled module as the importer does (at most a page; a pyc is often smaller),
+// past its 16-byte header at least.
+std::string ReadPyc(const fs::path& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  REQUIRE(fd.valid());
+  std::string head(4096, '\0');
+  const ssize_t n = ::pread(fd.get(), head.data(), head.size(), 0);
+  REQUIRE(n > 16);
+  head.resize(static_cast<size_t>(n));
+  return head;
+}
+
 // The compiled module `module` of `dir` (e.g. "pkg", "alpha"), with the tag of `init`.
 std::string CompiledModule(const std::string& init, const std::string& dir, const std::string& module) {
   const std::string file = fs::path(init).filename().string();
@@ -991,16 +1003,7 @@ TEST_CASE(
   options.loader_walkers = pkg.walkers;
   pkg.mount = MountForReadAhead(env, tree, "pkg", 64 << 10, options);
   LayerMount& mount = *pkg.mount;
-  {
-    // The head of the compiled __init__, as the importer reads it (it is smaller than a page).
-    UniqueFd fd(::open((mount.mountpoint() / init).c_str(), O_RDONLY | O_CLOEXEC));
-    REQUIRE(fd.valid());
-    std::string head(4096, '\0');
-    const ssize_t n = ::pread(fd.get(), head.data(), head.size(), 0);
-    REQUIRE(n > 16);
-    head.resize(static_cast<size_t>(n));
-    CHECK(head == tide::testing::ReadFile(tree / init).substr(0, 4096));
-  }
+  CHECK(ReadPyc(mount.mountpoint() / init) == tide::testing::ReadFile(tree / init).substr(0, 4096));
   const format::LayerIndex& index = mount.index();
   const std::vector<std::string> named = {
       CompiledModule(init, "pkg", "alpha"), CompiledModule(init, "pkg/sub", "__init__"),
@@ -1064,12 +1067,7 @@ TEST_CASE("import read-ahead: a package spread over two layers is found in both"
   REQUIRE(base->fs().loader_walk() != nullptr);
   options.lower_loader_walks = {base->fs().loader_walk()};
   pkg.mount = MountForReadAhead(env, upper_tree, "upper", 64 << 10, options);
-  {
-    UniqueFd fd(::open((base->mountpoint() / init).c_str(), O_RDONLY | O_CLOEXEC));
-    REQUIRE(fd.valid());
-    std::string head(4096, '\0');
-    REQUIRE(::pread(fd.get(), head.data(), head.size(), 0) > 16);
-  }
+  (void)ReadPyc(base->mountpoint() / init);
   // The extension module from the layer above, the compiled module from the base.
   const format::LayerIndex& upper = pkg.mount->index();
   const format::EntryId fast = upper.LookupPath("pkg/_fast" + std::string(kExtensionSuffix));
