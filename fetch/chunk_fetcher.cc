@@ -35,11 +35,13 @@ ChunkFetcher::ChunkFetcher(std::string layer_name, std::vector<ChunkRef> chunks,
       workers_(std::move(workers)),
       present_(new std::atomic<bool>[chunks_.size()]),
       ahead_level_(new std::atomic<uint8_t>[chunks_.size()]),
-      was_read_(new std::atomic<bool>[chunks_.size()]) {
+      was_read_(new std::atomic<bool>[chunks_.size()]),
+      served_(new std::atomic<bool>[chunks_.size()]) {
   for (size_t i = 0; i < chunks_.size(); ++i) {
     present_[i].store(false, std::memory_order_relaxed);
     ahead_level_[i].store(0, std::memory_order_relaxed);
     was_read_[i].store(false, std::memory_order_relaxed);
+    served_[i].store(false, std::memory_order_relaxed);
   }
 }
 
@@ -64,6 +66,23 @@ size_t ChunkFetcher::present_count() const {
   size_t n = 0;
   for (size_t i = 0; i < chunks_.size(); ++i) n += present_[i].load(std::memory_order_relaxed) ? 1 : 0;
   return n;
+}
+
+void ChunkFetcher::NoteServed(uint32_t first, uint32_t last) {
+  // A load before the store keeps the cache line shared once every chunk of a hot file is marked.
+  for (uint32_t i = first; i <= last && i < chunks_.size(); ++i) {
+    if (!served_[i].load(std::memory_order_relaxed)) served_[i].store(true, std::memory_order_relaxed);
+  }
+}
+
+ChunkFetcher::CachedBytes ChunkFetcher::cached_bytes() const {
+  CachedBytes b;
+  for (size_t i = 0; i < chunks_.size(); ++i) {
+    if (!present_[i].load(std::memory_order_relaxed)) continue;
+    b.cached += chunks_[i].blob_length;
+    if (served_[i].load(std::memory_order_relaxed)) b.served += chunks_[i].blob_length;
+  }
+  return b;
 }
 
 void ChunkFetcher::MarkEvicted(uint32_t index) { present_[index].store(false, std::memory_order_release); }

@@ -180,6 +180,15 @@ class ChunkFetcher : public std::enable_shared_from_this<ChunkFetcher> {
   bool IsCached(uint32_t index);
   // Chunks known to be in the cache (no disk check): prefetch progress.
   size_t present_count() const;
+  // A container's read was answered from chunks [first, last] (not a read-ahead's or a walk's Ensure).
+  void NoteServed(uint32_t first, uint32_t last);
+  // Blob bytes of the chunks known to be cached, and of those a container's read was answered from:
+  // what read-ahead brought beyond the reads is the difference.
+  struct CachedBytes {
+    uint64_t cached = 0;
+    uint64_t served = 0;
+  };
+  CachedBytes cached_bytes() const;
   bool present(uint32_t index) const { return present_[index].load(std::memory_order_relaxed); }
   // The cache lost this chunk (evicted); the next Ensure refetches it.
   void MarkEvicted(uint32_t index);
@@ -292,6 +301,8 @@ class ChunkFetcher : public std::enable_shared_from_this<ChunkFetcher> {
   std::unique_ptr<std::atomic<uint8_t>[]> ahead_level_;
   // Per chunk: a reader asked for it (ReadAhead::only_when_walking looks at the chunk before).
   std::unique_ptr<std::atomic<bool>[]> was_read_;
+  // Per chunk: a container's read was answered from it (NoteServed).
+  std::unique_ptr<std::atomic<bool>[]> served_;
   std::atomic<bool> cancelled_{false};
   FetcherStats stats_;
   std::mutex mu_;

@@ -160,6 +160,10 @@ absl::StatusOr<size_t> LayerFs::ReadFile(EntryId id, uint64_t offset, std::span<
   TIDE_ASSIGN_OR_RETURN(size_t n,
                         ReadLayerFile(*index_, *fetcher_, id, offset, dst.first(length), ahead, timeout));
   if (trace) TraceSlowRead(id, offset, length, ahead, std::chrono::steady_clock::now() - began);
+  if (n > 0) {
+    const format::ChunkRange served = index_->ChunksFor(id, offset, n);
+    if (served.count > 0) fetcher_->NoteServed(served.first, served.first + served.count - 1);
+  }
   if (offset == 0) {
     if (loader_walk_ != nullptr) loader_walk_->OnHead(id, dst.first(n));
     if (import_walk_ != nullptr) import_walk_->OnHead(id);

@@ -23,6 +23,7 @@ struct LayerSample {
   double hits = 0, misses = 0, failures = 0, verify_failures = 0, read_errors = 0, yields = 0, hedges = 0;
   double read_ahead_chunks = 0, read_ahead_used = 0, read_ahead_refused = 0;
   double chunks_cached = 0, chunks = 0, prefetch_done = 0, poisoned = 0, mounted_seconds = 0;
+  double cached_blob_bytes = 0, served_blob_bytes = 0;
 };
 
 LayerSample Sample(const LayerMount& mount) {
@@ -45,6 +46,9 @@ LayerSample Sample(const LayerMount& mount) {
   l.read_errors = static_cast<double>(mount.read_errors());
   l.chunks_cached = static_cast<double>(mount.fetcher().present_count());
   l.chunks = static_cast<double>(mount.fetcher().chunk_count());
+  const fetch::ChunkFetcher::CachedBytes cached = mount.fetcher().cached_bytes();
+  l.cached_blob_bytes = static_cast<double>(cached.cached);
+  l.served_blob_bytes = static_cast<double>(cached.served);
   l.prefetch_done = std::string_view(mount.prefetch_state()) != "running" ? 1 : 0;
   l.poisoned = mount.poisoned() ? 1 : 0;
   l.mounted_seconds =
@@ -95,6 +99,12 @@ void WriteLayers(const std::vector<LayerSample>& layers, metrics::TextWriter& ou
        &LayerSample::read_ahead_refused, true},
       {"tide_layer_chunks_cached", "Chunks of the layer in the cache", &LayerSample::chunks_cached, false},
       {"tide_layer_chunks", "Chunks of the layer", &LayerSample::chunks, false},
+      {"tide_layer_cached_blob_bytes", "Blob bytes of the layer's chunks in the cache",
+       &LayerSample::cached_blob_bytes, false},
+      {"tide_layer_served_blob_bytes",
+       "Blob bytes of the cached chunks a container's read was answered from (the rest came by read-ahead, "
+       "walks or prefetch and is not read yet)",
+       &LayerSample::served_blob_bytes, false},
       {"tide_layer_prefetch_done", "1 once the layer's prefetch plan has run (1 with no plan)",
        &LayerSample::prefetch_done, false},
       {"tide_layer_poisoned", "1 if the whole layer failed verification against its diff_id",

@@ -618,6 +618,20 @@ TEST_CASE("read-ahead by content: a small file's first page brings the whole fil
   CHECK(ReadPage(mount->mountpoint() / "small.bin", 0) == noise.substr(0, 4096));
   CHECK(AllCached(mount->fetcher(), mount->index().ChunksFor(small, 0, noise.size())));
   CHECK(mount->fetcher().stats().read_ahead_chunks >= 7);  // 8 chunks of 128 KiB: one read, seven ahead
+  // The chunks read ahead are cached but no container read was answered from them yet.
+  const format::ChunkRange chunks = mount->index().ChunksFor(small, 0, noise.size());
+  uint64_t file_blob_bytes = 0;
+  for (uint32_t c = chunks.first; c < chunks.first + chunks.count; ++c) {
+    file_blob_bytes += mount->fetcher().chunk(c).blob_length;
+  }
+  fetch::ChunkFetcher::CachedBytes bytes = mount->fetcher().cached_bytes();
+  CHECK(bytes.cached >= file_blob_bytes);
+  CHECK(bytes.served >= mount->fetcher().chunk(chunks.first).blob_length);
+  CHECK(bytes.served < file_blob_bytes);
+  CHECK(tide::testing::ReadFile(mount->mountpoint() / "small.bin") == noise);
+  bytes = mount->fetcher().cached_bytes();
+  CHECK(bytes.served >= file_blob_bytes);
+  CHECK(bytes.served <= bytes.cached);
 }
 
 TEST_CASE("read-ahead by content: a shared library's head brings its loader segments, not its code") {

@@ -334,6 +334,12 @@ TEST_CASE("metrics: reads move the layer's counters by what they fetched and fou
   CHECK(MetricValue(after, "tide_fuse_read_duration_seconds_count") >= 1);
   CHECK(MetricValue(after, "tide_fetch_duration_seconds_count") >= 1);
   CHECK(MetricValue(after, "tide_cache_bytes") >= 256 << 10);
+  // The chunk the read was answered from is served; whatever came with it is only cached.
+  const double cached = MetricValue(after, "tide_layer_cached_blob_bytes{layer=\"" + name + "\"}");
+  const double served = MetricValue(after, "tide_layer_served_blob_bytes{layer=\"" + name + "\"}");
+  CHECK(cached >= 200 << 10);
+  CHECK(served >= 4096);
+  CHECK(served <= cached);
 
   // The same bytes again, past the kernel's page cache: served from tide's cache, nothing fetched.
   {

@@ -50,6 +50,27 @@ TEST_CASE("adjacent missing chunks are merged into one request up to the limit")
   CHECK(g.source->reads == 4);
 }
 
+TEST_CASE("cached bytes count every cached chunk, served bytes only those a read was answered from") {
+  Fixture f(6);
+  CHECK(f.fetcher->cached_bytes().cached == 0);
+  REQUIRE(f.fetcher->Ensure(1, 4, FetchPriority::kOnDemand).ok());
+  const auto blob_bytes = [&](uint32_t first, uint32_t last) {
+    uint64_t n = 0;
+    for (uint32_t i = first; i <= last; ++i) n += f.blob.chunks[i].blob_length;
+    return n;
+  };
+  ChunkFetcher::CachedBytes bytes = f.fetcher->cached_bytes();
+  CHECK(bytes.cached == blob_bytes(1, 4));
+  CHECK(bytes.served == 0);  // Ensure alone (a walk's, a read-ahead's) serves nobody
+  f.fetcher->NoteServed(2, 3);
+  f.fetcher->NoteServed(3, 99);  // clamped to the layer's chunks; chunk 5 is not cached
+  bytes = f.fetcher->cached_bytes();
+  CHECK(bytes.cached == blob_bytes(1, 4));
+  CHECK(bytes.served == blob_bytes(2, 4));
+  f.fetcher->MarkEvicted(2);
+  CHECK(f.fetcher->cached_bytes().served == blob_bytes(3, 4));
+}
+
 TEST_CASE("many threads reading random ranges fetch each chunk exactly once") {
   FetcherOptions options;
   options.max_merge_bytes = 256 << 10;
