@@ -330,10 +330,12 @@ absl::Status ChunkFetcher::Keep(uint32_t index, const absl::StatusOr<std::string
   }
   if (st.ok()) st = cache_->Put(c.digest, *data);
   if (st.ok()) {
-    // A hedged chunk arrives twice; it was fetched once.
-    if (!present_[index].exchange(true, std::memory_order_acq_rel)) {
-      stats_.chunks_fetched.fetch_add(1, std::memory_order_relaxed);
-    }
+    // A hedged chunk arrives twice; it was fetched once. Counted by flight, not by present_: a
+    // reader's IsCached can find the chunk in the cache and mark it present between Put and here.
+    const bool first = flight != nullptr ? !flight->stored.exchange(true, std::memory_order_acq_rel)
+                                         : !present_[index].load(std::memory_order_acquire);
+    present_[index].store(true, std::memory_order_release);
+    if (first) stats_.chunks_fetched.fetch_add(1, std::memory_order_relaxed);
   } else {
     if (absl::IsDataLoss(st)) stats_.verify_failures.fetch_add(1, std::memory_order_relaxed);
     st = absl::Status(st.code(),

@@ -213,6 +213,8 @@ class ChunkFetcher : public std::enable_shared_from_this<ChunkFetcher> {
     bool done = false;
     bool queued = false;   // reserved by prefetch, request not started yet
     bool dropped = false;  // the reservation was given back unfetched
+    // A request stored the chunk (a hedge and the request it overtook both store it; it counts once).
+    std::atomic<bool> stored{false};
     absl::Status status;
     // The latest request carrying this chunk (null: none started yet).
     std::shared_ptr<const Transfer> transfer;
